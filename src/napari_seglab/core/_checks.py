@@ -1,0 +1,155 @@
+"""Input checks shared by the core functions.
+
+Every public function validates its input here first, so that a biologist gets one clear
+sentence instead of a traceback from deep inside scikit-image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["SegLabInputError", "as_image", "as_mask", "check_same_shape", "to_grayscale"]
+
+
+class SegLabInputError(ValueError):
+    """Raised when the input cannot be processed; the message says why and what to do."""
+
+
+def as_image(image: ArrayLike, *, name: str = "image", allow_constant: bool = False) -> np.ndarray:
+    """Return `image` as a numeric array after checking it can be thresholded or filtered.
+
+    Parameters
+    ----------
+    image : array_like
+        Integer, boolean or floating-point array of at least 2 dimensions.
+    name : str
+        How the array is called in error messages.
+    allow_constant : bool
+        Accept an image whose pixels all have the same value.
+
+    Returns
+    -------
+    numpy.ndarray
+        The same data (not copied when already an array).
+
+    Raises
+    ------
+    SegLabInputError
+        If the image is empty, not numeric, has fewer than 2 dimensions, holds NaN or
+        infinite values, or (unless `allow_constant`) is constant.
+    """
+    arr = np.asarray(image)
+    if arr.size == 0:
+        raise SegLabInputError(f"The {name} is empty (shape {arr.shape}).")
+    if arr.dtype == bool:
+        arr = arr.view(np.uint8)
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise SegLabInputError(
+            f"The {name} has data type {arr.dtype}; an integer or floating-point image is needed."
+        )
+    if arr.ndim < 2:
+        raise SegLabInputError(f"The {name} must have at least 2 dimensions, not {arr.ndim}.")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise SegLabInputError(
+            f"The {name} contains {n_bad} NaN or infinite pixel(s). Replace them first, "
+            "e.g. with numpy.nan_to_num, or crop them away."
+        )
+    if not allow_constant and arr.min() == arr.max():
+        raise SegLabInputError(
+            f"The {name} is constant (every pixel is {arr.flat[0]!r}): "
+            "there is nothing to separate."
+        )
+    return arr
+
+
+def to_grayscale(image: ArrayLike, *, rgb: bool = False, channel: int | None = None) -> np.ndarray:
+    """Turn a colour image into one grayscale channel.
+
+    Parameters
+    ----------
+    image : array_like
+        Grayscale image, or colour image with channels on the last axis when `rgb` is true.
+    rgb : bool
+        Whether the last axis holds colour channels (as in a napari RGB layer).
+    channel : int, optional
+        Keep this channel instead of computing the luminance. Only with `rgb`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The grayscale image: unchanged when `rgb` is false; the chosen channel; or the
+        luminance from :func:`skimage.color.rgb2gray` (floats in [0, 1]).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_grayscale(np.zeros((4, 5, 3), np.uint8), rgb=True).shape
+    (4, 5)
+    """
+    arr = np.asarray(image)
+    if not rgb:
+        if channel is not None:
+            raise SegLabInputError("A channel can only be chosen for an RGB image.")
+        return arr
+    if arr.ndim < 3 or arr.shape[-1] not in (3, 4):
+        raise SegLabInputError(
+            f"An RGB image needs 3 or 4 channels on its last axis; this one has shape {arr.shape}."
+        )
+    if channel is not None:
+        if not 0 <= channel < arr.shape[-1]:
+            raise SegLabInputError(
+                f"Channel {channel} does not exist; choose 0 to {arr.shape[-1] - 1}."
+            )
+        return arr[..., channel]
+    from skimage.color import rgb2gray, rgba2rgb
+
+    return rgb2gray(rgba2rgb(arr) if arr.shape[-1] == 4 else arr)
+
+
+def as_mask(mask: ArrayLike, *, name: str = "mask", binary: bool = False) -> np.ndarray:
+    """Return a boolean foreground mask (non-zero pixels are foreground).
+
+    Parameters
+    ----------
+    mask : array_like
+        Boolean, 0/1, 0/255 or label image.
+    name : str
+        How the array is called in error messages.
+    binary : bool
+        Refuse arrays with more than one non-zero value (a multi-label image).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    arr = np.asarray(mask)
+    if arr.size == 0 or arr.ndim < 2:
+        raise SegLabInputError(f"The {name} must be a non-empty array of at least 2 dimensions.")
+    if arr.dtype == bool:
+        return arr
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise SegLabInputError(f"The {name} has data type {arr.dtype}; a mask must be numeric.")
+    if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
+        raise SegLabInputError(f"The {name} contains NaN values.")
+    if binary:
+        values = np.unique(arr)
+        nonzero = values[values != 0]
+        if nonzero.size > 1:
+            shown = ", ".join(str(v) for v in nonzero[:5]) + (", ..." if nonzero.size > 5 else "")
+            raise SegLabInputError(
+                f"The {name} holds {nonzero.size} different non-zero values ({shown}); a binary "
+                "mask is needed (0 = background, one value = foreground). If every non-zero "
+                "pixel is foreground, pass `mask > 0`."
+            )
+    return arr != 0
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
+    """Raise :class:`SegLabInputError` unless `a` and `b` have the same shape."""
+    if a.shape != b.shape:
+        raise SegLabInputError(
+            f"The {names[0]} has shape {a.shape} but the {names[1]} has shape {b.shape}; "
+            "they must cover the same pixels."
+        )
