@@ -373,8 +373,8 @@ def threshold(
     >>> result.mask
     array([[0, 0, 1],
            [0, 1, 1]], dtype=uint8)
-    >>> threshold(img, "otsu", foreground="dark").mask.sum()
-    np.uint64(3)
+    >>> int(threshold(img, "otsu", foreground="dark").mask.sum())
+    3
     """
     method = ThresholdMethod(method)
     prepared = prepare_image(
