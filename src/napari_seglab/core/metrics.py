@@ -198,9 +198,11 @@ def match_objects(
     true_labels, n_true = _label(truth != 0)
 
     both = (pred_labels > 0) & (true_labels > 0)
-    pairs, inter = np.unique(
-        np.stack([true_labels[both], pred_labels[both]]), axis=1, return_counts=True
+    keys, inter = np.unique(
+        true_labels[both].astype(np.int64) * (n_pred + 1) + pred_labels[both],
+        return_counts=True,
     )
+    pairs = np.stack(np.divmod(keys, n_pred + 1))
     area_true = np.bincount(true_labels.ravel(), minlength=n_true + 1)
     area_pred = np.bincount(pred_labels.ravel(), minlength=n_pred + 1)
     iou = inter / (area_true[pairs[0]] + area_pred[pairs[1]] - inter)
