@@ -114,6 +114,20 @@ def report_error(err: BaseException, *, what: str) -> None:
         show_error(f"{what} failed: {type(err).__name__}: {err}")
 
 
+class _Refused:
+    """What a job returns instead of raising when its input is refused (shown, not raised)."""
+
+    def __init__(self, error: SegLabInputError) -> None:
+        self.error = error
+
+
+def _guarded(job: Callable[..., Generator[Any, None, Any]], *args: Any):
+    try:
+        return (yield from job(*args))
+    except SegLabInputError as err:
+        return _Refused(err)
+
+
 def run_job(
     job: Callable[..., Generator[Any, None, Any]],
     *args: Any,
@@ -126,7 +140,9 @@ def run_job(
     """Run a generator job off the GUI thread, with progress and cancellation at each yield.
 
     With ``block=True`` (scripts, screenshots) the job runs in the calling thread instead and
-    this returns once the result has been applied. Errors go to napari's notifications.
+    this returns once the result has been applied. Refused input (:class:`SegLabInputError`)
+    goes to napari's notifications as one clear sentence and changes nothing; an unexpected
+    error from a worker is relayed by napari with its traceback.
 
     Returns
     -------
@@ -134,13 +150,20 @@ def run_job(
         The started worker (``worker.quit()`` cancels it at its next step), or None when
         blocking.
     """
+
+    def returned(result: Any) -> None:
+        if isinstance(result, _Refused):
+            report_error(result.error, what=what)
+        else:
+            on_returned(result)
+
     if block:
         try:
-            generator = job(*args)
+            generator = _guarded(job, *args)
             while True:
                 next(generator)
         except StopIteration as stop:
-            on_returned(stop.value)
+            returned(stop.value)
         except Exception as err:  # every failure becomes a notification
             report_error(err, what=what)
         finally:
@@ -149,9 +172,11 @@ def run_job(
 
     from napari.qt.threading import create_worker
 
-    worker = create_worker(job, *args, _progress={"total": steps, "desc": what})
-    worker.returned.connect(on_returned)
-    worker.errored.connect(lambda err: report_error(err, what=what))
-    worker.finished.connect(on_finished)
-    worker.start()
-    return worker
+    return create_worker(
+        _guarded,
+        job,
+        *args,
+        _progress={"total": steps, "desc": what},
+        _connect={"returned": returned, "finished": on_finished},
+        _start_thread=True,
+    )

@@ -287,17 +287,19 @@ class ThresholdWidget(Container):
             "median_ndim": median_ndim,
         }
 
-    def _plane_options(self) -> dict:
+    def _plane_options(self, image: np.ndarray, layer) -> dict:
+        ndim = image.ndim - int(layer.rgb)
+        per_plane = ndim >= 3 and self.per_plane.value
         return {
-            "per_plane": bool(self.per_plane.visible and self.per_plane.value),
-            "plane_ndim": 3 if self.plane_3d.visible and self.plane_3d.value else 2,
+            "per_plane": per_plane,
+            "plane_ndim": 3 if per_plane and ndim >= 4 and self.plane_3d.value else 2,
         }
 
-    def _method_options(self, method: ThresholdMethod) -> dict:
+    def _method_options(self, method: ThresholdMethod, image: np.ndarray, layer) -> dict:
         return {
             "method": method,
             "foreground": self.foreground.value,
-            **self._plane_options(),
+            **self._plane_options(image, layer),
             "value": self.value.value,
             "classes": self.classes.value,
             "boundary": self.boundary.value,
@@ -380,7 +382,7 @@ class ThresholdWidget(Container):
             _threshold_job,
             image,
             prepare,
-            self._method_options(method),
+            self._method_options(method, image, layer),
             self._cleanup_options(),
             on_returned=apply,
             what=f"Threshold ({METHOD_NAMES[method]})",
@@ -440,7 +442,7 @@ class ThresholdWidget(Container):
             return None
         options = {
             "foreground": self.foreground.value,
-            **self._plane_options(),
+            **self._plane_options(image, layer),
             "classes": self.classes.value,
             "boundary": self.boundary.value,
         }
