@@ -166,6 +166,7 @@ def test_try_all_ranks_methods_against_ground_truth(kesm_viewer, widget, wait):
     stack = kesm_viewer.layers["KESM vessels try-all"]
     assert stack.data.shape == (len(stack.metadata["methods"]), 512, 512)
     assert stack.metadata["methods"][0] == "yen"
+    assert stack.axis_labels[0] == "method"
 
     # selecting a row shows that method's plane
     otsu_row = methods.index("Otsu")

@@ -68,14 +68,15 @@ def show_labels(
     name: str,
     like: napari.layers.Layer,
     colors: dict[int, str],
+    leading_axes: tuple[str, ...] = (),
     **kwargs,
 ) -> napari.layers.Labels:
     """Put `data` into the Labels layer called `name`, creating it only if needed.
 
     The layer is placed over `like` (scale, translate, units, axis labels of its last
-    ``data.ndim`` axes, plus plain extra leading axes). Re-running a tool therefore updates
-    its output instead of stacking new layers. Extra keywords (``metadata``, ``features``,
-    ``visible``, ``opacity``) are set on the layer.
+    ``data.ndim`` axes; extra leading axes get unit scale and the names in `leading_axes`).
+    Re-running a tool therefore updates its output instead of stacking new layers. Extra
+    keywords (``metadata``, ``features``, ``visible``, ``opacity``) are set on the layer.
     """
     import napari.layers
 
@@ -87,8 +88,7 @@ def show_labels(
             "scale": (1.0,) * extra + geometry["scale"],
             "translate": (0.0,) * extra + geometry["translate"],
             "units": ("pixel",) * extra + geometry["units"],
-            "axis_labels": tuple(f"axis -{data.ndim - i}" for i in range(extra))
-            + geometry["axis_labels"],
+            "axis_labels": tuple(leading_axes) + geometry["axis_labels"],
         }
     colormap = label_colormap(colors)
     existing = next((layer for layer in viewer.layers if layer.name == name), None)

@@ -194,7 +194,7 @@ class ThresholdWidget(Container):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setMinimumHeight(120)
+        self.table.setMinimumHeight(200)
         self.table.setToolTip("Double-click a method to make it the current result")
 
         super().__init__(
@@ -461,6 +461,7 @@ class ThresholdWidget(Container):
                     name=f"{layer.name} try-all",
                     like=layer,
                     colors=FOREGROUND_COLOR,
+                    leading_axes=("method",),
                     metadata={
                         "seglab_role": "try-all",
                         "source": layer.name,
