@@ -41,9 +41,8 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
 
     prediction = kesm_viewer.layers["KESM vessels otsu"]
     prediction_before = prediction.data.copy()
-    widget.reset_choices()
-    widget.prediction.value = prediction
-    widget.ground_truth.value = truth
+    # the new segmentation and the ground truth are pre-selected
+    assert widget.prediction.value is prediction and widget.ground_truth.value is truth
     widget.run_button.native.click()
     wait(widget)
 

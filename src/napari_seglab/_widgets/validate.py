@@ -137,10 +137,44 @@ class ValidationWidget(Container):
         self.palette.changed.connect(self._apply_palette)
         self.copy_button.changed.connect(self.copy_to_clipboard)
         self.export_button.changed.connect(self._ask_export)
-        napari_viewer.layers.events.inserted.connect(self.reset_choices)
+        napari_viewer.layers.events.inserted.connect(self._layer_inserted)
         napari_viewer.layers.events.removed.connect(self.reset_choices)
         self.reset_choices()
+        self._suggest()
         self._update_legend()
+
+    def _suggest(self, new_layer=None) -> None:
+        """Pre-select a sensible prediction and ground truth.
+
+        The ground truth: the newest layer with "truth" in its name. The prediction: a
+        segmentation SegLab has just made, else the newest other Labels layer.
+        """
+        import napari.layers
+
+        layers = list(self.prediction.choices)
+        truth = self.ground_truth.value
+        if truth is None or truth is self.prediction.value or new_layer is None:
+            named = [layer for layer in layers if "truth" in layer.name.lower()]
+            if named:
+                self.ground_truth.value = truth = named[-1]
+        made_by_seglab = new_layer is not None and new_layer.metadata.get("seglab_role") in (
+            "threshold",
+            "clean-up",
+        )
+        if made_by_seglab and new_layer in layers:
+            self.prediction.value = new_layer
+        elif new_layer is None or self.prediction.value is truth:
+            labels = [
+                layer
+                for layer in layers
+                if isinstance(layer, napari.layers.Labels) and layer is not truth
+            ]
+            if labels:
+                self.prediction.value = labels[-1]
+
+    def _layer_inserted(self, event) -> None:
+        self.reset_choices()
+        self._suggest(event.value)
 
     @property
     def busy(self) -> bool:
