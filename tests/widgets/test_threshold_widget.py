@@ -289,3 +289,13 @@ def test_widget_without_dock(kesm_viewer):
     widget.median_size.value = 3
     assert widget.run(block=True) is None
     assert widget.result.value == 175
+
+
+def test_a_users_layer_with_the_output_name_is_left_alone(kesm_viewer, widget, wait):
+    mine = kesm_viewer.add_image(np.ones((4, 4)), name="KESM vessels otsu")
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.run()
+    wait(widget)
+    assert kesm_viewer.layers["KESM vessels otsu"] is mine
+    np.testing.assert_array_equal(mine.data, np.ones((4, 4)))
+    assert kesm_viewer.layers["KESM vessels otsu [1]"].data.shape == (512, 512)

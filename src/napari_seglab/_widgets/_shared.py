@@ -75,8 +75,10 @@ def show_labels(
 
     The layer is placed over `like` (scale, translate, units, axis labels of its last
     ``data.ndim`` axes; extra leading axes get unit scale and the names in `leading_axes`).
-    Re-running a tool therefore updates its output instead of stacking new layers. Extra
-    keywords (``metadata``, ``features``, ``visible``, ``opacity``) are set on the layer.
+    Re-running a tool therefore updates its output instead of stacking new layers; a layer
+    of that name that SegLab did not make (no ``"seglab_role"`` in its metadata) is left
+    alone, and napari names the new one ``"<name> [1]"``. Extra keywords (``metadata`` with a
+    ``"seglab_role"``, ``features``, ``visible``, ``opacity``) are set on the layer.
     """
     import napari.layers
 
@@ -91,7 +93,14 @@ def show_labels(
             "axis_labels": tuple(leading_axes) + geometry["axis_labels"],
         }
     colormap = label_colormap(colors)
-    existing = next((layer for layer in viewer.layers if layer.name == name), None)
+    existing = next(
+        (
+            layer
+            for layer in viewer.layers
+            if layer.name == name and "seglab_role" in layer.metadata  # never a user's layer
+        ),
+        None,
+    )
     if isinstance(existing, napari.layers.Labels) and existing.ndim == data.ndim:
         existing.data = data
         for key, value in {**geometry, "colormap": colormap, **kwargs}.items():
