@@ -1,0 +1,83 @@
+"""Clean-up widget: remove small objects and fill small holes of a Labels layer.
+
+A typed function over :func:`napari_seglab.core.cleanup.clean_up`; its signature is the UI. The
+result goes to the Labels layer ``"<labels> cleaned"``, which napari updates in place when the
+widget runs again; the input layer is never modified.
+"""
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import numpy as np
+from magicgui import magic_factory
+
+from ..core import SegLabInputError, clean_up
+from ._shared import report_error
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["Connectivity", "clean_up_widget"]
+
+
+class Connectivity(Enum):
+    """Which neighbours touch: the ``connectivity`` of scipy / scikit-image."""
+
+    FACES = 1
+    EDGES = 2
+    CORNERS = 3
+
+    def __str__(self) -> str:
+        return {
+            1: "faces (4 in 2D, 6 in 3D)",
+            2: "edges (8 in 2D, 18 in 3D)",
+            3: "corners (26 in 3D)",
+        }[self.value]
+
+
+@magic_factory(
+    call_button="Clean up",
+    labels_layer={"label": "labels"},
+    remove_smaller_than={"min": 0, "max": 10**9, "tooltip": "pixels (voxels in 3D); 0 = off"},
+    fill_holes_smaller_than={"min": 0, "max": 10**9, "tooltip": "pixels (voxels); 0 = off"},
+    connectivity={"choices": [(str(c), c) for c in Connectivity]},
+)
+def clean_up_widget(
+    labels_layer: "napari.layers.Labels",
+    remove_smaller_than: int = 64,
+    fill_holes_smaller_than: int = 64,
+    connectivity: Connectivity = Connectivity.FACES,
+) -> "napari.types.LayerDataTuple":
+    """Remove objects and fill holes smaller than the given sizes, into ``"<labels> cleaned"``.
+
+    Works on 2D and 3D masks and label images (see
+    :func:`napari_seglab.core.cleanup.clean_up`). Bad input is reported in napari's
+    notifications and adds nothing.
+    """
+    from .._layers import geometry_of
+
+    if labels_layer is None:
+        report_error(SegLabInputError("Choose a Labels layer to clean up."), what="Clean up")
+        return None
+    data = labels_layer.data[0] if labels_layer.multiscale else labels_layer.data
+    try:
+        cleaned = clean_up(
+            np.asarray(data),
+            remove_smaller_than=remove_smaller_than,
+            fill_holes_smaller_than=fill_holes_smaller_than,
+            connectivity=connectivity.value,
+        )
+    except SegLabInputError as err:
+        report_error(err, what="Clean up")
+        return None
+    meta = {
+        "seglab_role": "clean-up",
+        "source": labels_layer.name,
+        "remove_smaller_than": remove_smaller_than,
+        "fill_holes_smaller_than": fill_holes_smaller_than,
+        "connectivity": connectivity.value,
+        "foreground_pixels_before": int(np.count_nonzero(data)),
+        "foreground_pixels_after": int(np.count_nonzero(cleaned)),
+    }
+    attrs = {"name": f"{labels_layer.name} cleaned", "metadata": meta, **geometry_of(labels_layer)}
+    return (cleaned, attrs, "labels")

@@ -1,0 +1,592 @@
+"""Threshold widget: one method with its options, or every global method compared.
+
+A thin shell over :func:`napari_seglab.core.threshold.threshold` and
+:func:`napari_seglab.core.threshold.try_all_thresholds`; every computation runs off the GUI
+thread. Outputs:
+
+- ``"<image> <method>"``: uint8 Labels (1 = foreground), updated in place when re-run;
+- ``"<image> try-all"``: every method that succeeded, stacked along a new leading "method" axis
+  (best first when a ground truth is chosen), so the slider flips between methods over the
+  image. Selecting a row of the table moves the slider to that method.
+
+Lazy layers (dask, zarr, multiscale) are previewed on the plane in view only; the whole volume
+is the job of "Apply to whole volume".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    PushButton,
+    SpinBox,
+)
+from napari.utils.notifications import show_error
+from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+
+from ..core import GLOBAL_METHODS, Foreground, SegLabInputError, ThresholdMethod, TryAllResult
+from ..core._checks import as_mask, check_same_shape
+from ..core.cleanup import clean_up
+from ..core.threshold import ThresholdResult, prepare_image, threshold, try_all_thresholds
+from ._histogram import HistogramPlot
+from ._shared import is_lazy, layer_choices, plane_in_view, run_job, show_labels
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["ThresholdWidget"]
+
+FOREGROUND_COLOR = {1: "#56B4E9"}  # Okabe-Ito sky blue
+
+METHOD_NAMES = {
+    ThresholdMethod.OTSU: "Otsu",
+    ThresholdMethod.LI: "Li",
+    ThresholdMethod.YEN: "Yen",
+    ThresholdMethod.TRIANGLE: "Triangle",
+    ThresholdMethod.ISODATA: "Isodata",
+    ThresholdMethod.MEAN: "Mean",
+    ThresholdMethod.MINIMUM: "Minimum",
+    ThresholdMethod.MULTI_OTSU: "Multi-Otsu",
+    ThresholdMethod.MANUAL: "Manual value",
+    ThresholdMethod.LOCAL_MEAN: "Local mean",
+    ThresholdMethod.NIBLACK: "Niblack",
+    ThresholdMethod.SAUVOLA: "Sauvola",
+}
+COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
+TABLE_COLUMNS = ["method", "threshold", "MCC", "F1", "IoU", "note"]
+
+
+def _histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo, hi = float(image.min()), float(image.max())
+    if np.issubdtype(image.dtype, np.integer) and hi - lo < 256:
+        return np.histogram(image, bins=int(hi - lo) + 1, range=(lo - 0.5, hi + 0.5))
+    return np.histogram(image, bins=256, range=(lo, hi))
+
+
+def _threshold_job(image: np.ndarray, prepare: dict, method: dict, clean: dict):
+    prepared = prepare_image(image, **prepare)
+    yield
+    result = threshold(prepared, **method)
+    yield
+    mask = clean_up(result.mask, **clean) if any(clean.values()) else result.mask
+    return result, mask, _histogram(prepared)
+
+
+def _try_all_job(image: np.ndarray, truth: np.ndarray | None, prepare: dict, options: dict):
+    prepared = prepare_image(image, **prepare)
+    if truth is not None:
+        check_same_shape(prepared, truth, ("image", "ground truth"))
+        truth = as_mask(truth, name="ground truth", binary=True)
+    yield
+    outcomes = []
+    for method in GLOBAL_METHODS:  # one at a time: progress, and cancel between methods
+        part = try_all_thresholds(prepared, ground_truth=truth, methods=[method], **options)
+        outcomes.extend(part.outcomes)
+        yield
+    if truth is not None:  # the ranking of try_all_thresholds: MCC, then F1, failures last
+        outcomes.sort(
+            key=lambda o: (
+                o.evaluation is None,
+                -(o.evaluation.scores.mcc if o.evaluation else 0.0),
+                -(o.evaluation.scores.f1 if o.evaluation else 0.0),
+            )
+        )
+    return TryAllResult(outcomes, ranked=truth is not None), _histogram(prepared)
+
+
+def _shown(value: float | np.ndarray | None) -> str:
+    if value is None:
+        return "local"
+    if np.ndim(value) == 0:
+        return f"{float(value):.6g}"
+    values = np.asarray(value)
+    return f"{values.min():.6g} to {values.max():.6g}"
+
+
+class ThresholdWidget(Container):
+    """Threshold an Image layer with one method, or compare every global method.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+        The viewer whose layers are read and written.
+
+    Attributes
+    ----------
+    result : ThresholdResult or None
+        The current result (from :meth:`run` or :meth:`use_method`).
+    try_all_result : TryAllResult or None
+        The outcome of the last :meth:`try_all`.
+    worker : GeneratorWorker or None
+        The computation in progress, if any.
+
+    Examples
+    --------
+    In the napari console, with the KESM sample open::
+
+        widget = ThresholdWidget(viewer)
+        widget.foreground.value = Foreground.DARK
+        widget.median_size.value = 3
+        widget.run(block=True)  # adds "KESM vessels otsu"
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        import napari.layers
+
+        self.viewer = napari_viewer
+        self.result: ThresholdResult | None = None
+        self.try_all_result: TryAllResult | None = None
+        self.worker = None
+        self._try_all_source: tuple[napari.layers.Image, dict] | None = None
+
+        images = layer_choices(napari_viewer, napari.layers.Image)
+        self.image = ComboBox(label="image", choices=images)
+        self.colour = ComboBox(label="colour", choices=COLOUR_CHOICES, visible=False)
+        self.median_size = SpinBox(
+            label="median size", value=0, min=0, max=99, tooltip="0 = no median filter"
+        )
+        self.median_3d = CheckBox(label="median in 3D", value=False, visible=False)
+        self.foreground = ComboBox(
+            label="foreground",
+            choices=[("bright objects", Foreground.BRIGHT), ("dark objects", Foreground.DARK)],
+        )
+        self.method = ComboBox(
+            label="method", choices=[(name, m) for m, name in METHOD_NAMES.items()]
+        )
+        self.value = FloatSpinBox(label="threshold", value=128, min=-1e12, max=1e12, step=1)
+        self.classes = SpinBox(label="classes", value=3, min=2, max=6)
+        self.boundary = SpinBox(
+            label="boundary", value=1, min=1, max=5, tooltip="1 = between the two darkest"
+        )
+        self.block_size = SpinBox(label="block size", value=35, min=3, max=2001, step=2)
+        self.offset = FloatSpinBox(label="offset", value=0, min=-1e12, max=1e12)
+        self.window_size = SpinBox(label="window", value=15, min=3, max=2001, step=2)
+        self.k = FloatSpinBox(label="k", value=0.2, min=-5, max=5, step=0.05)
+        self.per_plane = CheckBox(label="threshold each plane", value=False, visible=False)
+        self.plane_3d = CheckBox(label="planes are 3D", value=False, visible=False)
+        self.remove_smaller_than = SpinBox(
+            label="remove objects <", value=0, min=0, max=10**9, tooltip="pixels; 0 = off"
+        )
+        self.fill_holes_smaller_than = SpinBox(
+            label="fill holes <", value=0, min=0, max=10**9, tooltip="pixels; 0 = off"
+        )
+        self.run_button = PushButton(text="Threshold")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.summary = Label(value="")
+        self.histogram = HistogramPlot()
+
+        self.ground_truth = ComboBox(
+            label="ground truth",
+            choices=layer_choices(napari_viewer, napari.layers.Labels, napari.layers.Image),
+            nullable=True,
+            value=None,
+        )
+        self.try_all_button = PushButton(text="Try all global methods")
+        self.use_button = PushButton(text="Use selected method", enabled=False)
+        self.table = QTableWidget(0, len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setMinimumHeight(200)
+        self.table.setToolTip("Double-click a method to make it the current result")
+
+        super().__init__(
+            widgets=[
+                self.image,
+                self.colour,
+                self.median_size,
+                self.median_3d,
+                self.foreground,
+                self.method,
+                self.value,
+                self.classes,
+                self.boundary,
+                self.block_size,
+                self.offset,
+                self.window_size,
+                self.k,
+                self.per_plane,
+                self.plane_3d,
+                self.remove_smaller_than,
+                self.fill_holes_smaller_than,
+                Container(widgets=[self.run_button, self.cancel_button], layout="horizontal"),
+                self.summary,
+            ]
+        )
+        self.native.layout().addWidget(self.histogram)
+        tail = Container(widgets=[self.ground_truth, self.try_all_button])
+        self.native.layout().addWidget(tail.native)
+        self.native.layout().addWidget(self.table)
+        self.native.layout().addWidget(self.use_button.native)
+        self._tail = tail  # keep the magicgui wrapper alive with its Qt widget
+
+        self.image.changed.connect(self._update_visibility)
+        self.method.changed.connect(self._update_visibility)
+        self.per_plane.changed.connect(self._update_visibility)
+        self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
+        self.try_all_button.changed.connect(self.try_all)
+        self.use_button.changed.connect(self._use_selected)
+        self.table.itemSelectionChanged.connect(self._show_selected_plane)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self._use_row(row))
+        napari_viewer.layers.events.inserted.connect(self.reset_choices)
+        napari_viewer.layers.events.removed.connect(self.reset_choices)
+        self.reset_choices()
+        self._update_visibility()
+
+    def reset_choices(self, *_: Any) -> None:
+        """Refresh the layer lists (napari also calls this when layers change)."""
+        super().reset_choices()
+        self._tail.reset_choices()
+
+    # ---- options ------------------------------------------------------------------------
+    def _update_visibility(self, *_: Any) -> None:
+        layer = self.image.value
+        rgb = bool(layer is not None and layer.rgb)
+        ndim = 0 if layer is None else layer.ndim
+        method = self.method.value
+        self.colour.visible = rgb
+        self.median_3d.visible = ndim >= 3
+        self.value.visible = method is ThresholdMethod.MANUAL
+        self.classes.visible = self.boundary.visible = method is ThresholdMethod.MULTI_OTSU
+        self.block_size.visible = self.offset.visible = method is ThresholdMethod.LOCAL_MEAN
+        local_window = method in (ThresholdMethod.NIBLACK, ThresholdMethod.SAUVOLA)
+        self.window_size.visible = self.k.visible = local_window
+        self.per_plane.visible = ndim >= 3
+        self.plane_3d.visible = ndim >= 4 and self.per_plane.value
+        if layer is not None and method is ThresholdMethod.MANUAL and not rgb:
+            lo, hi = layer.contrast_limits
+            if not lo <= self.value.value <= hi:
+                self.value.value = (lo + hi) / 2
+
+    def _input(self) -> tuple[napari.layers.Image, np.ndarray, str]:
+        """The chosen layer, the array to threshold (the plane in view if lazy), a note."""
+        layer = self.image.value
+        if layer is None:
+            raise SegLabInputError("Choose an image layer to threshold (open one first).")
+        if is_lazy(layer) and layer.ndim > 2:
+            plane, index = plane_in_view(layer, self.viewer)
+            note = f"preview of plane {index}; use 'Apply to whole volume' for every plane"
+            return layer, plane, note
+        data = layer.data[0] if layer.multiscale else layer.data
+        return layer, np.asarray(data), ""
+
+    def _prepare_options(self, image: np.ndarray, layer) -> dict:
+        median_ndim = 3 if self.median_3d.value and image.ndim - int(layer.rgb) >= 3 else 2
+        return {
+            "rgb": bool(layer.rgb),
+            "channel": self.colour.value if layer.rgb else None,
+            "median_size": self.median_size.value,
+            "median_ndim": median_ndim,
+        }
+
+    def _plane_options(self, image: np.ndarray, layer) -> dict:
+        ndim = image.ndim - int(layer.rgb)
+        per_plane = ndim >= 3 and self.per_plane.value
+        return {
+            "per_plane": per_plane,
+            "plane_ndim": 3 if per_plane and ndim >= 4 and self.plane_3d.value else 2,
+        }
+
+    def _method_options(self, method: ThresholdMethod, image: np.ndarray, layer) -> dict:
+        return {
+            "method": method,
+            "foreground": self.foreground.value,
+            **self._plane_options(image, layer),
+            "value": self.value.value,
+            "classes": self.classes.value,
+            "boundary": self.boundary.value,
+            "block_size": self.block_size.value,
+            "offset": self.offset.value,
+            "window_size": self.window_size.value,
+            "k": self.k.value,
+        }
+
+    def _cleanup_options(self) -> dict:
+        return {
+            "remove_smaller_than": self.remove_smaller_than.value,
+            "fill_holes_smaller_than": self.fill_holes_smaller_than.value,
+        }
+
+    # ---- running ------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether a computation is running."""
+        return self.worker is not None
+
+    def _start(self, job, *args, on_returned, what: str, steps: int, block: bool):
+        if self.busy:
+            show_error("SegLab is still computing; wait for it or press Cancel.")
+            return None
+        self.run_button.enabled = self.try_all_button.enabled = False
+        self.cancel_button.enabled = not block
+        self.worker = run_job(
+            job,
+            *args,
+            on_returned=on_returned,
+            on_finished=self._finished,
+            what=what,
+            steps=steps,
+            block=block,
+        )
+        return self.worker
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.run_button.enabled = self.try_all_button.enabled = True
+        self.cancel_button.enabled = False
+
+    def cancel(self) -> None:
+        """Stop the computation in progress at its next step; nothing is changed."""
+        if self.worker is not None:
+            self.worker.quit()
+
+    def run(self, *, block: bool = False):
+        """Threshold the chosen image with the chosen method and options.
+
+        The mask goes to the Labels layer ``"<image> <method>"`` (created, or updated in
+        place), the value(s) to :attr:`summary` and the histogram.
+
+        Parameters
+        ----------
+        block : bool
+            Compute in the calling thread and return when done (for scripts).
+
+        Returns
+        -------
+        GeneratorWorker or None
+            The worker computing the result (None when blocking or on bad input, which is
+            reported in napari's notifications).
+        """
+        try:
+            layer, image, note = self._input()
+            prepare = self._prepare_options(image, layer)
+        except SegLabInputError as err:
+            show_error(str(err))
+            return None
+        method = self.method.value
+
+        def apply(output) -> None:
+            result, mask, hist = output
+            self._show_result(layer, result, mask, note)
+            self.histogram.set_data(*hist, () if result.value is None else result.value)
+
+        return self._start(
+            _threshold_job,
+            image,
+            prepare,
+            self._method_options(method, image, layer),
+            self._cleanup_options(),
+            on_returned=apply,
+            what=f"Threshold ({METHOD_NAMES[method]})",
+            steps=2,
+            block=block,
+        )
+
+    def _show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
+        self.result = result
+        cleaned = {k: v for k, v in self._cleanup_options().items() if v}
+        show_labels(
+            self.viewer,
+            mask,
+            name=f"{layer.name} {result.method.value}",
+            like=layer,
+            colors=FOREGROUND_COLOR,
+            metadata={
+                "seglab_role": "threshold",
+                "source": layer.name,
+                "method": result.method.value,
+                "foreground": result.foreground.value,
+                "threshold": result.value,
+                "clean_up": cleaned,
+                "note": note,
+            },
+        )
+        text = f"{METHOD_NAMES[result.method]} threshold: {_shown(result.value)}"
+        if result.value is not None and np.ndim(result.value):
+            text += f" ({np.size(result.value)} planes)"
+        text += f"; foreground {result.foreground.value}"
+        if result.foreground is Foreground.DARK and result.value is not None:
+            text += " (pixels <= threshold)"
+        self.summary.value = text + (f"\n{note}" if note else "")
+
+    # ---- try all ------------------------------------------------------------------------
+    def try_all(self, *, block: bool = False):
+        """Run every global method on the chosen image; rank them if a ground truth is chosen.
+
+        Successful masks go to the Labels layer ``"<image> try-all"`` stacked along a new
+        leading axis in table order; failures are listed in the table with their reason.
+
+        Parameters
+        ----------
+        block : bool
+            Compute in the calling thread and return when done.
+
+        Returns
+        -------
+        GeneratorWorker or None
+        """
+        try:
+            layer, image, note = self._input()
+            prepare = self._prepare_options(image, layer)
+            truth = self._truth_for(layer, image)
+        except SegLabInputError as err:
+            show_error(str(err))
+            return None
+        options = {
+            "foreground": self.foreground.value,
+            **self._plane_options(image, layer),
+            "classes": self.classes.value,
+            "boundary": self.boundary.value,
+        }
+
+        def apply(output) -> None:
+            result, hist = output
+            self.try_all_result = result
+            self._try_all_source = (layer, note)
+            self._fill_table(result)
+            succeeded = [o for o in result.outcomes if o.result is not None]
+            if succeeded:
+                stack = np.stack([o.result.mask for o in succeeded])
+                show_labels(
+                    self.viewer,
+                    stack,
+                    name=f"{layer.name} try-all",
+                    like=layer,
+                    colors=FOREGROUND_COLOR,
+                    leading_axes=("method",),
+                    metadata={
+                        "seglab_role": "try-all",
+                        "source": layer.name,
+                        "methods": [o.method.value for o in succeeded],
+                        "thresholds": [o.result.value for o in succeeded],
+                        "note": note,
+                    },
+                )
+            values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
+            self.histogram.set_data(*hist, np.concatenate(values) if values else ())
+            self.use_button.enabled = bool(succeeded)
+
+        return self._start(
+            _try_all_job,
+            image,
+            truth,
+            prepare,
+            options,
+            on_returned=apply,
+            what="Try all thresholds",
+            steps=len(GLOBAL_METHODS) + 1,
+            block=block,
+        )
+
+    def _truth_for(self, layer, image: np.ndarray) -> np.ndarray | None:
+        truth_layer = self.ground_truth.value
+        if truth_layer is None:
+            return None
+        if truth_layer is layer:
+            raise SegLabInputError("The ground truth must be another layer than the image.")
+        data = truth_layer.data[0] if truth_layer.multiscale else truth_layer.data
+        plane_shape = image.shape[:-1] if layer.rgb else image.shape
+        if is_lazy(layer) and layer.ndim > 2 and data.ndim == layer.ndim:
+            # the image is previewed on the plane in view: take the same plane of the truth
+            return plane_in_view(truth_layer, self.viewer)[0]
+        truth = np.asarray(data)
+        check_same_shape(np.empty(plane_shape, bool), truth, ("image", "ground truth"))
+        return truth
+
+    def _fill_table(self, result: TryAllResult) -> None:
+        self.table.setRowCount(len(result.outcomes))
+        for row, outcome in enumerate(result.outcomes):
+            scores = outcome.evaluation.scores if outcome.evaluation is not None else None
+            cells = [
+                METHOD_NAMES[outcome.method],
+                "" if outcome.result is None else _shown(outcome.result.value),
+                "" if scores is None else f"{scores.mcc:.4f}",
+                "" if scores is None else f"{scores.f1:.4f}",
+                "" if scores is None else f"{scores.iou:.4f}",
+                outcome.error or ("best" if result.ranked and row == 0 else ""),
+            ]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
+        if result.outcomes:
+            self.table.selectRow(0)
+
+    def _selected_row(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def _show_selected_plane(self) -> None:
+        """Move the viewer's method slider to the method selected in the table."""
+        row = self._selected_row()
+        if row is None or self.try_all_result is None or self._try_all_source is None:
+            return
+        outcome = self.try_all_result.outcomes[row]
+        name = f"{self._try_all_source[0].name} try-all"
+        if outcome.result is None or name not in self.viewer.layers:
+            return
+        layer = self.viewer.layers[name]
+        methods = layer.metadata.get("methods", [])
+        if outcome.method.value in methods:
+            axis = self.viewer.dims.ndim - layer.ndim
+            self.viewer.dims.set_current_step(axis, methods.index(outcome.method.value))
+
+    def _use_selected(self) -> None:
+        row = self._selected_row()
+        self._use_row(0 if row is None else row)
+
+    def _use_row(self, row: int) -> None:
+        if self.try_all_result is not None and 0 <= row < len(self.try_all_result.outcomes):
+            self.use_method(self.try_all_result.outcomes[row].method)
+
+    def use_method(self, name: ThresholdMethod | str | None = None) -> None:
+        """Make a method from the last :meth:`try_all` the current result.
+
+        Its mask (after the clean-up options) goes to ``"<image> <method>"``, exactly as if it
+        had been run alone, and the method box is set to it.
+
+        Parameters
+        ----------
+        name : ThresholdMethod or str, optional
+            The method, e.g. ``"yen"``; by default the best (the first of the table).
+        """
+        if self.try_all_result is None or self._try_all_source is None:
+            show_error("Run 'Try all' first.")
+            return
+        try:
+            outcome = (
+                self.try_all_result.best
+                if name is None
+                else self.try_all_result[ThresholdMethod(name)]
+            )
+        except (SegLabInputError, KeyError, ValueError) as err:
+            show_error(f"No result for {name!r}: {err}")
+            return
+        if outcome.result is None:
+            show_error(f"{METHOD_NAMES[outcome.method]} failed on this image: {outcome.error}")
+            return
+        layer, note = self._try_all_source
+        if layer not in self.viewer.layers:
+            show_error(f"The image {layer.name!r} is no longer open.")
+            return
+        clean = self._cleanup_options()
+        mask = outcome.result.mask
+        try:
+            mask = clean_up(mask, **clean) if any(clean.values()) else mask
+        except SegLabInputError as err:
+            show_error(str(err))
+            return
+        self.method.value = outcome.method
+        self._show_result(layer, outcome.result, mask, note)
+        if self.histogram.counts.size:
+            value = outcome.result.value
+            self.histogram.set_data(self.histogram.counts, self.histogram.edges, value)

@@ -1,0 +1,369 @@
+"""Validation widget: compare a segmentation with a ground truth, pixel and object level.
+
+A thin shell over :func:`napari_seglab.core.metrics.evaluate` and
+:func:`napari_seglab.core.metrics.confusion_masks`, computed off the GUI thread. It adds four
+Labels layers ``"<prediction> TP"``, ``"... FP"``, ``"... FN"``, ``"... TN"`` (updated in place
+when re-run; TN hidden by default) and fills a metrics table, with a row per plane for 3D or
+time data plus the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+
+from ..core import SegLabInputError
+from ..core.metrics import Evaluation, confusion_masks, evaluate
+from ._shared import is_lazy, layer_choices, run_job, show_labels
+
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["Palette", "ValidationWidget"]
+
+CLASSES = ("TP", "FP", "FN", "TN")
+MEANING = {
+    "TP": "true positive: foreground in both",
+    "FP": "false positive: predicted only",
+    "FN": "false negative: ground truth only (missed)",
+    "TN": "true negative: background in both",
+}
+
+
+class Palette(Enum):
+    """Colours of the TP / FP / FN / TN layers."""
+
+    ARTICLE = "article (cyan, magenta, yellow, black)"
+    OKABE_ITO = "Okabe-Ito (colour-blind safe)"
+
+    @property
+    def colors(self) -> dict[str, str]:
+        """Class name -> hex colour."""
+        if self is Palette.ARTICLE:
+            return {"TP": "#00ffff", "FP": "#ff00ff", "FN": "#ffff00", "TN": "#000000"}
+        # Okabe & Ito (2008): blue / orange is safe for every common colour-vision deficiency
+        return {"TP": "#0072B2", "FP": "#E69F00", "FN": "#CC79A7", "TN": "#000000"}
+
+
+def _evaluation_job(prediction: np.ndarray, truth: np.ndarray, iou_threshold: float):
+    evaluation = evaluate(prediction, truth, iou_threshold=iou_threshold)
+    yield
+    masks = confusion_masks(prediction, truth)
+    return evaluation, masks
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+class ValidationWidget(Container):
+    """Compare a prediction (Labels or Image, non-zero = foreground) with a ground truth.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+
+    Attributes
+    ----------
+    result : Evaluation or None
+        The last evaluation (counts, scores, per-plane counts, object metrics).
+    worker : GeneratorWorker or None
+        The evaluation in progress, if any.
+
+    Examples
+    --------
+    In the napari console::
+
+        widget = ValidationWidget(viewer)
+        widget.prediction.value = viewer.layers["KESM vessels otsu"]
+        widget.ground_truth.value = viewer.layers["KESM ground truth"]
+        widget.run(block=True)
+        widget.result.counts  # ConfusionCounts(tp=5595, fp=122, fn=1863, tn=254564)
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        import napari.layers
+
+        self.viewer = napari_viewer
+        self.result: Evaluation | None = None
+        self.worker = None
+        self._names: tuple[str, ...] = ()
+        kinds = (napari.layers.Labels, napari.layers.Image)
+        choices = layer_choices(napari_viewer, *kinds, exclude_role="confusion")
+        self.prediction = ComboBox(label="prediction", choices=choices)
+        self.ground_truth = ComboBox(label="ground truth", choices=choices)
+        self.iou_threshold = FloatSpinBox(
+            label="object IoU ≥", value=0.5, min=0.01, max=1.0, step=0.05
+        )
+        self.palette = ComboBox(
+            label="colours", choices=[(p.value, p) for p in Palette], value=Palette.ARTICLE
+        )
+        self.run_button = PushButton(text="Validate")
+        self.legend = Label(value="")
+        self.copy_button = PushButton(text="Copy table", enabled=False)
+        self.export_button = PushButton(text="Export CSV…", enabled=False)
+        self.table = QTableWidget(0, 0)
+        self.objects_table = QTableWidget(0, 2)
+        for table in (self.table, self.objects_table):
+            table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(80)
+        self.objects_table.setHorizontalHeaderLabels(["object metric", "value"])
+        self.objects_table.setMinimumHeight(120)
+
+        super().__init__(
+            widgets=[
+                self.prediction,
+                self.ground_truth,
+                self.iou_threshold,
+                self.palette,
+                self.run_button,
+                self.legend,
+                Container(widgets=[self.copy_button, self.export_button], layout="horizontal"),
+            ]
+        )
+        self.native.layout().addWidget(self.table)
+        self.native.layout().addWidget(self.objects_table)
+
+        self.run_button.changed.connect(self.run)
+        self.palette.changed.connect(self._apply_palette)
+        self.copy_button.changed.connect(self.copy_to_clipboard)
+        self.export_button.changed.connect(self._ask_export)
+        napari_viewer.layers.events.inserted.connect(self._layer_inserted)
+        napari_viewer.layers.events.removed.connect(self.reset_choices)
+        self.reset_choices()
+        self._suggest()
+        self._update_legend()
+
+    def _suggest(self, new_layer=None) -> None:
+        """Pre-select a sensible prediction and ground truth.
+
+        The ground truth: the newest layer with "truth" in its name. The prediction: a
+        segmentation SegLab has just made, else the newest other Labels layer.
+        """
+        import napari.layers
+
+        layers = list(self.prediction.choices)
+        truth = self.ground_truth.value
+        if truth is None or truth is self.prediction.value or new_layer is None:
+            named = [layer for layer in layers if "truth" in layer.name.lower()]
+            if named:
+                self.ground_truth.value = truth = named[-1]
+        made_by_seglab = new_layer is not None and new_layer.metadata.get("seglab_role") in (
+            "threshold",
+            "clean-up",
+        )
+        if made_by_seglab and new_layer in layers:
+            self.prediction.value = new_layer
+        elif new_layer is None or self.prediction.value is truth:
+            labels = [
+                layer
+                for layer in layers
+                if isinstance(layer, napari.layers.Labels) and layer is not truth
+            ]
+            if labels:
+                self.prediction.value = labels[-1]
+
+    def _layer_inserted(self, event) -> None:
+        self.reset_choices()
+        self._suggest(event.value)
+
+    @property
+    def busy(self) -> bool:
+        """Whether an evaluation is running."""
+        return self.worker is not None
+
+    def _array(self, layer, role: str) -> np.ndarray:
+        if layer is None:
+            raise SegLabInputError(f"Choose a {role} layer (a Labels or Image layer).")
+        if getattr(layer, "rgb", False):
+            raise SegLabInputError(
+                f"The {role} {layer.name!r} is an RGB image; a mask or label image is needed."
+            )
+        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+        return np.asarray(data) if is_lazy(layer) else data
+
+    def run(self, *, block: bool = False):
+        """Evaluate the prediction against the ground truth; show layers and tables.
+
+        Parameters
+        ----------
+        block : bool
+            Compute in the calling thread and return when done (for scripts).
+
+        Returns
+        -------
+        GeneratorWorker or None
+            The worker (None when blocking or on bad input, which is reported in napari's
+            notifications and changes nothing).
+        """
+        if self.busy:
+            show_error("SegLab is still validating; wait for it to finish.")
+            return None
+        prediction_layer, truth_layer = self.prediction.value, self.ground_truth.value
+        try:
+            prediction = self._array(prediction_layer, "prediction")
+            truth = self._array(truth_layer, "ground truth")
+            if prediction_layer is truth_layer:
+                raise SegLabInputError("Prediction and ground truth are the same layer.")
+            if prediction.shape != truth.shape:
+                raise SegLabInputError(
+                    f"The prediction {prediction_layer.name!r} has shape {prediction.shape} but "
+                    f"the ground truth {truth_layer.name!r} has shape {truth.shape}; they must "
+                    "cover the same pixels."
+                )
+        except SegLabInputError as err:
+            show_error(str(err))
+            return None
+
+        def apply(output) -> None:
+            evaluation, masks = output
+            self._show(prediction_layer, truth_layer, evaluation, masks)
+
+        def finished() -> None:
+            self.worker = None
+            self.run_button.enabled = True
+
+        self.run_button.enabled = False
+        self.worker = run_job(
+            _evaluation_job,
+            prediction,
+            truth,
+            self.iou_threshold.value,
+            on_returned=apply,
+            on_finished=finished,
+            what="Validate",
+            steps=2,
+            block=block,
+        )
+        return self.worker
+
+    def _show(self, prediction_layer, truth_layer, evaluation: Evaluation, masks: dict) -> None:
+        self.result = evaluation
+        colors = self.palette.value.colors
+        totals = next(row for row in evaluation.rows() if row["plane"] == "total")
+        metrics = {**totals, "prediction": prediction_layer.name, "truth": truth_layer.name}
+        if evaluation.objects is not None:
+            metrics["objects"] = asdict(evaluation.objects)
+        counts = asdict(evaluation.counts)
+        names = []
+        for key in CLASSES:
+            name = f"{prediction_layer.name} {key}"
+            previous = next((lay for lay in self.viewer.layers if lay.name == name), None)
+            visible = previous.visible if previous is not None else key != "TN"
+            show_labels(
+                self.viewer,
+                masks[key],
+                name=name,
+                like=prediction_layer,
+                colors={1: colors[key]},
+                visible=visible,
+                opacity=0.7,
+                features={
+                    "index": [1],
+                    "class": [key],
+                    "pixels": [counts[key.lower()]],
+                    "meaning": [MEANING[key]],
+                },
+                metadata={
+                    "seglab_role": "confusion",
+                    "class": key,
+                    "metrics": metrics,
+                    "evaluation": evaluation,
+                },
+            )
+            names.append(name)
+        self._names = tuple(names)
+        self._fill_tables(evaluation)
+        self._update_legend()
+        self.copy_button.enabled = self.export_button.enabled = True
+
+    def _fill_tables(self, evaluation: Evaluation) -> None:
+        rows = list(evaluation.rows())
+        columns = list(rows[0])
+        self.table.clear()
+        self.table.setColumnCount(len(columns))
+        self.table.setRowCount(len(rows))
+        self.table.setHorizontalHeaderLabels(columns)
+        for r, row in enumerate(rows):
+            for c, key in enumerate(columns):
+                self.table.setItem(r, c, QTableWidgetItem(_format(row[key])))
+        self.table.resizeColumnsToContents()
+        objects = asdict(evaluation.objects) if evaluation.objects is not None else {}
+        self.objects_table.setRowCount(len(objects))
+        for r, (key, value) in enumerate(objects.items()):
+            self.objects_table.setItem(r, 0, QTableWidgetItem(key.replace("_", " ")))
+            self.objects_table.setItem(r, 1, QTableWidgetItem(_format(value)))
+        self.objects_table.resizeColumnsToContents()
+
+    def _apply_palette(self, *_: Any) -> None:
+        from .._layers import label_colormap
+
+        colors = self.palette.value.colors
+        for name in self._names:
+            if name in self.viewer.layers:
+                layer = self.viewer.layers[name]
+                layer.colormap = label_colormap({1: colors[layer.metadata["class"]]})
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        colors = self.palette.value.colors
+        counts = asdict(self.result.counts) if self.result is not None else {}
+        lines = []
+        for key in CLASSES:
+            count = f" {counts[key.lower()]:,}" if counts else ""
+            swatch = f'<span style="color:{colors[key]}; background:#808080">&#9632;</span>'
+            lines.append(f"{swatch} <b>{key}</b>{count} &mdash; {MEANING[key]}")
+        self.legend.value = "<br>".join(lines)
+
+    def table_text(self) -> str:
+        """The metrics table (and object metrics) as tab-separated text."""
+        if self.result is None:
+            return ""
+        rows = list(self.result.rows())
+        lines = ["\t".join(rows[0])]
+        lines += ["\t".join(str(v) for v in row.values()) for row in rows]
+        if self.result.objects is not None:
+            lines.append("")
+            lines += [f"{k}\t{v}" for k, v in asdict(self.result.objects).items()]
+        return "\n".join(lines)
+
+    def copy_to_clipboard(self) -> None:
+        """Copy the metrics as tab-separated text (pastes into a spreadsheet)."""
+        from qtpy.QtWidgets import QApplication
+
+        if self.result is None:
+            show_error("Validate first: there are no metrics to copy.")
+            return
+        QApplication.clipboard().setText(self.table_text())
+        show_info("Metrics copied to the clipboard.")
+
+    def export_csv(self, path: str | Path) -> Path | None:
+        """Write the metrics to a CSV file (see :meth:`Evaluation.to_csv`).
+
+        Returns
+        -------
+        pathlib.Path or None
+            The file written, or None if there is nothing to export yet.
+        """
+        if self.result is None:
+            show_error("Validate first: there are no metrics to export.")
+            return None
+        return self.result.to_csv(path)
+
+    def _ask_export(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(
+            self.native, "Export metrics", "metrics.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.export_csv(path)

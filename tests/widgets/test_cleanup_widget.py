@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from napari_seglab._widgets.cleanup import Connectivity
+
+
+@pytest.fixture
+def viewer_and_widget(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Clean up")
+    return viewer, widget
+
+
+def test_clean_up_2d_updates_its_output(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    mask = np.zeros((40, 40), np.uint8)
+    mask[2, 2] = 1  # a one-pixel speck
+    mask[10:30, 10:30] = 1
+    mask[15:17, 15:17] = 0  # a 4-pixel hole
+    layer = viewer.add_labels(mask, name="mask", scale=(0.5, 0.5))
+    before = mask.copy()
+    widget.labels_layer.value = layer
+    widget.remove_smaller_than.value = 2
+    widget.fill_holes_smaller_than.value = 5
+    widget.call_button.native.click()
+
+    out = viewer.layers["mask cleaned"]
+    assert out.data[2, 2] == 0 and out.data[15:17, 15:17].all()
+    assert int(out.data.sum()) == 400
+    assert tuple(out.scale) == (0.5, 0.5)
+    np.testing.assert_array_equal(layer.data, before)
+
+    n_layers = len(viewer.layers)
+    widget.fill_holes_smaller_than.value = 4  # holes of 4 pixels are no longer filled
+    widget()
+    assert len(viewer.layers) == n_layers
+    assert viewer.layers["mask cleaned"] is out
+    assert not out.data[15:17, 15:17].any()
+
+
+def test_clean_up_3d_connectivity(viewer_and_widget):
+    viewer, widget = viewer_and_widget
+    volume = np.zeros((4, 4, 4), np.uint8)
+    volume[0, 0, 0] = volume[1, 1, 1] = 1  # touching by a corner only
+    layer = viewer.add_labels(volume, name="vol")
+    widget.labels_layer.value = layer
+    widget.remove_smaller_than.value = 2
+    widget.fill_holes_smaller_than.value = 0
+    widget.connectivity.value = Connectivity.FACES
+    widget()
+    assert viewer.layers["vol cleaned"].data.sum() == 0
+    widget.connectivity.value = Connectivity.CORNERS
+    widget()
+    assert viewer.layers["vol cleaned"].data.sum() == 2
+
+
+def test_bad_connectivity_notifies(viewer_and_widget, notifications):
+    viewer, widget = viewer_and_widget
+    widget()
+    assert "Choose a Labels layer" in notifications.errors()[-1]
+    viewer.add_labels(np.ones((8, 8), np.uint8), name="flat")
+    widget.labels_layer.value = viewer.layers["flat"]
+    widget.connectivity.value = Connectivity.CORNERS
+    widget()
+    assert "Connectivity must be 1 to 2" in notifications.errors()[-1]
+    assert [layer.name for layer in viewer.layers] == ["flat"]

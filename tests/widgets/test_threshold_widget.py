@@ -1,0 +1,301 @@
+import dask.array as da
+import numpy as np
+import pytest
+
+from napari_seglab import Foreground, ThresholdMethod, load_kesm, threshold
+from napari_seglab._widgets.threshold import ThresholdWidget
+
+
+@pytest.fixture
+def widget(kesm_viewer):
+    _, widget = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    return widget
+
+
+def test_kesm_dark_median3_otsu(kesm_viewer, widget, wait):
+    image = kesm_viewer.layers["KESM vessels"]
+    before = image.data.copy()
+    widget.image.value = image
+    widget.foreground.value = Foreground.DARK
+    widget.median_size.value = 3
+    widget.method.value = ThresholdMethod.OTSU
+    widget.run_button.native.click()
+    wait(widget)
+
+    layer = kesm_viewer.layers["KESM vessels otsu"]
+    assert layer.data.dtype == np.uint8
+    assert set(np.unique(layer.data)) == {0, 1}
+    assert int(layer.data.sum()) == 5595 + 122  # TP + FP of the published result
+    assert layer.metadata["threshold"] == 175
+    assert "175" in widget.summary.value
+    assert list(widget.histogram.thresholds) == [175]
+    assert widget.histogram.counts.sum() == image.data.size
+    np.testing.assert_array_equal(image.data, before)
+
+    # re-running updates the same layer instead of adding one
+    n_layers = len(kesm_viewer.layers)
+    widget.median_size.value = 0
+    widget.run()
+    wait(widget)
+    assert len(kesm_viewer.layers) == n_layers
+    assert kesm_viewer.layers["KESM vessels otsu"] is layer
+    expected = threshold(before, "otsu", foreground="dark").mask
+    np.testing.assert_array_equal(layer.data, expected)
+
+
+def test_output_keeps_geometry(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, _ = load_kesm()
+    stack = np.stack([image, image // 2, image // 3])
+    layer = viewer.add_image(
+        stack, name="stack", scale=(2.0, 0.5, 0.5), translate=(1, 10, 20), units="um"
+    )
+    layer.axis_labels = ("z", "y", "x")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.image.value = layer
+    widget.per_plane.value = True
+    widget.run()
+    wait(widget)
+    out = viewer.layers["stack otsu"]
+    assert out.data.shape == stack.shape
+    assert tuple(out.scale) == (2.0, 0.5, 0.5)
+    assert tuple(out.translate) == (1, 10, 20)
+    assert tuple(str(u) for u in out.units) == ("micrometer",) * 3
+    assert tuple(out.axis_labels) == ("z", "y", "x")
+    values = out.metadata["threshold"]
+    assert values.shape == (3,)
+    assert values[0] > values[1] > values[2]  # one threshold per plane, following brightness
+    assert "3 planes" in widget.summary.value
+
+
+def test_rgb_channel_and_visibility(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, _ = load_kesm()
+    rgb = np.zeros((*image.shape, 3), np.uint8)
+    rgb[..., 1] = image
+    layer = viewer.add_image(rgb, name="colour", rgb=True)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.image.value = layer
+    assert not widget.colour.native.isHidden() and widget.per_plane.native.isHidden()
+    widget.colour.value = 1  # green
+    widget.foreground.value = Foreground.DARK
+    widget.run()
+    wait(widget)
+    out = viewer.layers["colour otsu"]
+    assert out.data.shape == image.shape
+    np.testing.assert_array_equal(out.data, threshold(image, "otsu", foreground="dark").mask)
+
+
+RELEVANT_OPTIONS = {
+    "manual": (["value"], ["classes", "block_size", "window_size"]),
+    "multi_otsu": (["classes", "boundary"], ["value", "offset", "k"]),
+    "local_mean": (["block_size", "offset"], ["value", "classes", "window_size"]),
+    "sauvola": (["window_size", "k"], ["value", "block_size", "boundary"]),
+    "otsu": ([], ["value", "classes", "boundary", "block_size", "offset", "k"]),
+}
+
+
+def test_only_relevant_options_are_visible(widget):
+    for method, (visible, hidden) in RELEVANT_OPTIONS.items():
+        widget.method.value = ThresholdMethod(method)
+        for name in visible:
+            assert not getattr(widget, name).native.isHidden(), (method, name)
+        for name in hidden:
+            assert getattr(widget, name).native.isHidden(), (method, name)
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [
+        ("manual", {"value": 150}),
+        ("multi_otsu", {"classes": 3, "boundary": 2}),
+        ("local_mean", {"block_size": 51, "offset": 5}),
+        ("niblack", {"window_size": 25, "k": 0.3}),
+    ],
+)
+def test_method_options_reach_core(kesm_viewer, widget, wait, method, options):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.method.value = ThresholdMethod(method)
+    for name, value in options.items():
+        getattr(widget, name).value = value
+    widget.run()
+    wait(widget)
+    expected = threshold(kesm_viewer.layers["KESM vessels"].data, method, **options)
+    np.testing.assert_array_equal(kesm_viewer.layers[f"KESM vessels {method}"].data, expected.mask)
+
+
+def test_clean_up_post_step(kesm_viewer, widget, wait):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.foreground.value = Foreground.DARK
+    widget.remove_smaller_than.value = 30
+    widget.fill_holes_smaller_than.value = 30
+    widget.run()
+    wait(widget)
+    from napari_seglab import clean_up
+
+    raw = threshold(kesm_viewer.layers["KESM vessels"].data, "otsu", foreground="dark").mask
+    expected = clean_up(raw, remove_smaller_than=30, fill_holes_smaller_than=30)
+    layer = kesm_viewer.layers["KESM vessels otsu"]
+    np.testing.assert_array_equal(layer.data, expected)
+    assert layer.metadata["clean_up"] == {
+        "remove_smaller_than": 30,
+        "fill_holes_smaller_than": 30,
+    }
+
+
+def test_try_all_ranks_methods_against_ground_truth(kesm_viewer, widget, wait):
+    image = kesm_viewer.layers["KESM vessels"]
+    truth = kesm_viewer.layers["KESM ground truth"]
+    truth_before = truth.data.copy()
+    widget.image.value = image
+    widget.foreground.value = Foreground.DARK
+    widget.median_size.value = 3
+    widget.ground_truth.value = truth
+    widget.try_all_button.native.click()
+    wait(widget)
+
+    table = widget.table
+    methods = [table.item(r, 0).text() for r in range(table.rowCount())]
+    mcc = {table.item(r, 0).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    assert methods[0] == "Yen"
+    assert mcc["Yen"] == "0.8772" and mcc["Otsu"] == "0.8534"
+    assert methods.index("Yen") < methods.index("Otsu")
+    assert table.item(0, 5).text() == "best"
+    np.testing.assert_array_equal(truth.data, truth_before)
+
+    stack = kesm_viewer.layers["KESM vessels try-all"]
+    assert stack.data.shape == (len(stack.metadata["methods"]), 512, 512)
+    assert stack.metadata["methods"][0] == "yen"
+    assert stack.axis_labels[0] == "method"
+
+    # selecting a row shows that method's plane
+    otsu_row = methods.index("Otsu")
+    table.selectRow(otsu_row)
+    plane = stack.metadata["methods"].index("otsu")
+    assert kesm_viewer.dims.current_step[0] == plane
+
+    # double-click a row: it becomes the current result, as if run alone
+    table.cellDoubleClicked.emit(otsu_row, 0)
+    assert widget.method.value is ThresholdMethod.OTSU
+    assert int(kesm_viewer.layers["KESM vessels otsu"].data.sum()) == 5595 + 122
+
+    # the button uses the best method (row 0 after selecting it)
+    table.selectRow(0)
+    n_layers = len(kesm_viewer.layers)
+    widget.use_button.native.click()
+    assert len(kesm_viewer.layers) == n_layers + 1
+    yen = threshold(image.data, "yen", foreground="dark", median_size=3).mask
+    np.testing.assert_array_equal(kesm_viewer.layers["KESM vessels yen"].data, yen)
+
+    # running try-all again updates the same layer
+    widget.try_all()
+    wait(widget)
+    assert kesm_viewer.layers["KESM vessels try-all"] is stack
+    assert len(kesm_viewer.layers) == n_layers + 1
+
+
+def test_failing_method_shows_its_reason(make_napari_viewer, wait, notifications):
+    viewer = make_napari_viewer()
+    flat_histogram = np.tile(np.arange(256, dtype=np.uint8), (64, 1))  # a ramp: no two peaks
+    viewer.add_image(flat_histogram, name="noise")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.try_all()
+    wait(widget)
+    table = widget.table
+    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    assert len(rows) == 8
+    note = table.item(rows["Minimum"], 5).text()
+    assert "minimum" in note and "cannot threshold" in note
+    assert table.item(rows["Otsu"], 1).text() != ""
+    assert "minimum" not in viewer.layers["noise try-all"].metadata["methods"]
+
+    n_layers = len(viewer.layers)
+    widget.use_method("minimum")
+    assert len(viewer.layers) == n_layers
+    assert "Minimum failed" in notifications.errors()[-1]
+
+
+def test_lazy_layer_previews_the_plane_in_view(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, _ = load_kesm()
+    volume = np.stack([image, np.flipud(image), np.fliplr(image)])
+    layer = viewer.add_image(da.from_array(volume, chunks=(1, 512, 512)), name="lazy")
+    viewer.dims.set_current_step(0, 2)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.image.value = layer
+    widget.run()
+    wait(widget)
+    out = viewer.layers["lazy otsu"]
+    assert out.data.shape == (512, 512)
+    np.testing.assert_array_equal(out.data, threshold(volume[2], "otsu").mask)
+    assert "plane (2,)" in widget.summary.value
+
+
+def test_cancel_stops_try_all(make_napari_viewer, qtbot, wait):
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(1)
+    viewer.add_image(rng.normal(size=(2048, 2048)), name="big")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    worker = widget.try_all()
+    with qtbot.waitSignal(worker.aborted, timeout=30_000):
+        widget.cancel_button.native.click()
+    wait(widget)
+    assert "big try-all" not in viewer.layers
+    assert widget.try_all_result is None and widget.table.rowCount() == 0
+    assert widget.run_button.enabled
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (np.full((32, 32), 7, np.uint8), "constant"),
+        (np.where(np.eye(32) > 0, np.nan, 1.0), "NaN"),
+    ],
+)
+def test_bad_image_gives_notification_and_changes_nothing(
+    make_napari_viewer, wait, notifications, data, message
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(data, name="bad")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.run()
+    wait(widget)
+    assert [layer.name for layer in viewer.layers] == ["bad"]
+    assert message in notifications.errors()[-1]
+    assert widget.result is None
+
+
+def test_no_image_and_mismatched_truth(kesm_viewer, make_napari_viewer, notifications):
+    empty = make_napari_viewer()
+    _, widget = empty.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    assert widget.run() is None and widget.try_all() is None
+    assert "Choose an image layer" in notifications.errors()[-1]
+    assert len(empty.layers) == 0
+
+    kesm_viewer.add_labels(np.zeros((100, 100), np.uint8), name="small truth")
+    _, widget = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.ground_truth.value = kesm_viewer.layers["small truth"]
+    n_layers = len(kesm_viewer.layers)
+    assert widget.try_all() is None
+    assert "shape" in notifications.errors()[-1]
+    assert len(kesm_viewer.layers) == n_layers
+
+
+def test_widget_without_dock(kesm_viewer):
+    widget = ThresholdWidget(kesm_viewer)
+    assert widget.image.value is kesm_viewer.layers["KESM vessels"]
+    widget.foreground.value = Foreground.DARK
+    widget.median_size.value = 3
+    assert widget.run(block=True) is None
+    assert widget.result.value == 175
+
+
+def test_a_users_layer_with_the_output_name_is_left_alone(kesm_viewer, widget, wait):
+    mine = kesm_viewer.add_image(np.ones((4, 4)), name="KESM vessels otsu")
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.run()
+    wait(widget)
+    assert kesm_viewer.layers["KESM vessels otsu"] is mine
+    np.testing.assert_array_equal(mine.data, np.ones((4, 4)))
+    assert kesm_viewer.layers["KESM vessels otsu [1]"].data.shape == (512, 512)

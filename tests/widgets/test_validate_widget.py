@@ -1,0 +1,188 @@
+import csv
+
+import numpy as np
+import pytest
+from qtpy.QtWidgets import QApplication
+
+from napari_seglab import evaluate, load_kesm, threshold
+from napari_seglab._widgets.threshold import ThresholdWidget
+from napari_seglab._widgets.validate import Palette, ValidationWidget
+
+CLASSES = ("TP", "FP", "FN", "TN")
+
+
+@pytest.fixture
+def widget(kesm_viewer):
+    _, widget = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")
+    return widget
+
+
+def table_rows(table):
+    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    return [
+        dict(zip(header, (table.item(r, c).text() for c in range(len(header))), strict=True))
+        for r in range(table.rowCount())
+    ]
+
+
+def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget, wait, tmp_path):
+    """A user's path: Threshold (dark, median 3, Otsu), then Validate against the truth."""
+    from napari_seglab import Foreground, ThresholdMethod
+
+    _, thresholder = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    image, truth = kesm_viewer.layers["KESM vessels"], kesm_viewer.layers["KESM ground truth"]
+    image_before, truth_before = image.data.copy(), truth.data.copy()
+    thresholder.image.value = image
+    thresholder.foreground.value = Foreground.DARK
+    thresholder.median_size.value = 3
+    thresholder.method.value = ThresholdMethod.OTSU
+    thresholder.run_button.native.click()
+    wait(thresholder)
+
+    prediction = kesm_viewer.layers["KESM vessels otsu"]
+    prediction_before = prediction.data.copy()
+    # the new segmentation and the ground truth are pre-selected
+    assert widget.prediction.value is prediction and widget.ground_truth.value is truth
+    widget.run_button.native.click()
+    wait(widget)
+
+    counts = widget.result.counts
+    assert (counts.tp, counts.fp, counts.fn, counts.tn) == (5595, 122, 1863, 254564)
+    assert widget.result.scores.f1 == pytest.approx(0.84934, abs=5e-6)
+    assert widget.result.scores.mcc == pytest.approx(0.85339, abs=5e-6)
+
+    (total,) = table_rows(widget.table)
+    assert total["plane"] == "total"
+    assert [total[k] for k in ("tp", "fp", "fn", "tn")] == ["5595", "122", "1863", "254564"]
+    assert total["mcc"] == "0.8534" and total["f1"] == "0.8493"
+    objects = {
+        widget.objects_table.item(r, 0).text(): widget.objects_table.item(r, 1).text()
+        for r in range(widget.objects_table.rowCount())
+    }
+    assert objects["matched"] == str(widget.result.objects.matched)
+    assert int(objects["matched"]) + int(objects["missed"]) == int(objects["n true"])
+
+    layers = {key: kesm_viewer.layers[f"KESM vessels otsu {key}"] for key in CLASSES}
+    for key, layer in layers.items():
+        assert int(layer.data.sum()) == getattr(counts, key.lower())
+        assert layer.features["pixels"][0] == getattr(counts, key.lower())
+        assert layer.metadata["evaluation"] is widget.result
+    assert not layers["TN"].visible and layers["TP"].visible
+    np.testing.assert_allclose(layers["TP"].colormap.color_dict[1], [0, 1, 1, 1])
+    np.testing.assert_allclose(layers["FP"].colormap.color_dict[1], [1, 0, 1, 1])
+    np.testing.assert_allclose(layers["FN"].colormap.color_dict[1], [1, 1, 0, 1])
+    assert "5,595" in widget.legend.value
+
+    for layer, before in [(image, image_before), (truth, truth_before)]:
+        np.testing.assert_array_equal(layer.data, before)
+    np.testing.assert_array_equal(prediction.data, prediction_before)
+
+    # copy and export
+    widget.copy_button.native.click()
+    assert "5595\t122\t1863\t254564" in QApplication.clipboard().text()
+    path = widget.export_csv(tmp_path / "kesm.csv")
+    with path.open() as fh:
+        first = next(csv.DictReader(fh))
+    assert (first["tp"], first["fn"]) == ("5595", "1863")
+
+    # re-running updates the layers and the table instead of adding new ones
+    n_layers = len(kesm_viewer.layers)
+    layers["TN"].visible = True  # the user's choice survives a re-run
+    widget.iou_threshold.value = 0.3
+    widget.run()
+    wait(widget)
+    assert len(kesm_viewer.layers) == n_layers
+    assert all(kesm_viewer.layers[f"KESM vessels otsu {k}"] is layers[k] for k in CLASSES)
+    assert layers["TN"].visible
+    assert widget.table.rowCount() == 1
+    assert widget.result.objects.iou_threshold == 0.3
+    assert widget.result.objects.matched >= int(objects["matched"])
+
+
+def test_palette_and_255_ground_truth(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    viewer.add_labels(mask, name="pred")
+    viewer.add_image(truth * 255, name="truth 255")
+    widget = ValidationWidget(viewer)
+    widget.prediction.value = viewer.layers["pred"]
+    widget.ground_truth.value = viewer.layers["truth 255"]
+    widget.run()
+    wait(widget)
+    assert widget.result.counts == evaluate(mask, truth).counts
+    widget.palette.value = Palette.OKABE_ITO
+    for key, colour in Palette.OKABE_ITO.colors.items():
+        layer = viewer.layers[f"pred {key}"]
+        expected = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        np.testing.assert_allclose(layer.colormap.color_dict[1][:3], expected, atol=1e-6)
+    assert Palette.OKABE_ITO.colors["TP"] in widget.legend.value
+
+
+def test_stack_has_a_row_per_plane_and_the_total(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, truth = load_kesm()
+    pred = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    preds = np.stack([pred, np.zeros_like(pred), truth])
+    truths = np.stack([truth, truth, truth])
+    viewer.add_labels(preds, name="pred", scale=(3, 1, 1))
+    viewer.add_labels(truths, name="truth", scale=(3, 1, 1))
+    widget = ValidationWidget(viewer)
+    widget.prediction.value = viewer.layers["pred"]
+    widget.ground_truth.value = viewer.layers["truth"]
+    widget.run()
+    wait(widget)
+    rows = table_rows(widget.table)
+    assert [r["plane"] for r in rows] == ["0", "1", "2", "total"]
+    assert rows[0]["tp"] == "5595" and rows[1]["tp"] == "0" and rows[2]["fp"] == "0"
+    assert int(rows[3]["fn"]) == sum(int(r["fn"]) for r in rows[:3])
+    assert rows[2]["mcc"] == "1.0000"
+    assert viewer.layers["pred TP"].data.shape == preds.shape
+    assert tuple(viewer.layers["pred TP"].scale) == (3, 1, 1)
+
+
+def test_bad_inputs_notify_and_change_nothing(make_napari_viewer, wait, notifications):
+    viewer = make_napari_viewer()
+    widget = ValidationWidget(viewer)
+    assert widget.run() is None
+    assert "Choose a prediction layer" in notifications.errors()[-1]
+
+    _, truth = load_kesm()
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(truth[:256], name="half")
+    multi = truth.astype(np.uint8)
+    multi[:10, :10] = 2
+    viewer.add_labels(multi, name="two labels")
+    names = [layer.name for layer in viewer.layers]
+
+    widget.prediction.value = viewer.layers["half"]
+    widget.ground_truth.value = viewer.layers["truth"]
+    assert widget.run() is None
+    assert "shape" in notifications.errors()[-1]
+
+    widget.prediction.value = viewer.layers["truth"]
+    widget.ground_truth.value = viewer.layers["two labels"]
+    widget.run()
+    wait(widget)
+    assert "2 different non-zero values" in notifications.errors()[-1]
+
+    widget.ground_truth.value = viewer.layers["truth"]
+    assert widget.run() is None
+    assert "same layer" in notifications.errors()[-1]
+
+    assert [layer.name for layer in viewer.layers] == names
+    assert widget.result is None and widget.table.rowCount() == 0
+    assert not widget.copy_button.enabled
+    assert widget.export_csv("never-written.csv") is None
+
+
+def test_threshold_widget_output_is_not_offered_as_confusion_layer(kesm_viewer, wait):
+    thresholder = ThresholdWidget(kesm_viewer)
+    thresholder.run(block=True)
+    widget = ValidationWidget(kesm_viewer)
+    widget.prediction.value = kesm_viewer.layers["KESM vessels otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run(block=True)
+    offered = {layer.name for layer in widget.prediction.choices}
+    assert "KESM vessels otsu" in offered
+    assert not any(name.endswith((" TP", " FP", " FN", " TN")) for name in offered)
