@@ -1,0 +1,1 @@
+"""napari widgets: thin shells over :mod:`napari_seglab.core`, one per file."""
