@@ -52,6 +52,12 @@ def remove_small_objects(
     >>> int(remove_small_objects(mask, 2).sum())
     9
     """
+    from .chunked import is_lazy
+
+    if is_lazy(labels):  # global object sizes across chunks (see napari_seglab.core.chunked)
+        from .chunked import remove_small_objects as lazy_remove_small_objects
+
+        return lazy_remove_small_objects(labels, smaller_than, connectivity=connectivity)
     arr = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return arr.copy()
@@ -90,6 +96,12 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     >>> int(fill_small_holes(ring, 2).min())
     1
     """
+    from .chunked import is_lazy
+
+    if is_lazy(labels):  # global object sizes across chunks (see napari_seglab.core.chunked)
+        from .chunked import fill_small_holes as lazy_fill_small_holes
+
+        return lazy_fill_small_holes(labels, smaller_than, connectivity=connectivity)
     arr = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return arr.copy()

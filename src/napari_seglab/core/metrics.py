@@ -362,6 +362,14 @@ def evaluate(
     >>> round(result.scores.f1, 3)
     0.75
     """
+    from .chunked import is_lazy
+
+    if is_lazy(prediction) or is_lazy(ground_truth):  # exact counts summed over chunks
+        from .chunked import evaluate as lazy_evaluate
+
+        return lazy_evaluate(
+            prediction, ground_truth, objects=objects, iou_threshold=iou_threshold
+        )
     pred_arr = np.asarray(prediction)
     truth_arr = np.asarray(ground_truth)
     check_same_shape(pred_arr, truth_arr, ("prediction", "ground truth"))

@@ -112,6 +112,12 @@ def median_filter(image: ArrayLike, size: int = 3, *, ndim: int = 2) -> np.ndarr
     >>> int(median_filter(img, 3).max())
     0
     """
+    from .chunked import is_lazy
+
+    if is_lazy(image):  # chunk by chunk, same result (see napari_seglab.core.chunked)
+        from .chunked import median_filter as lazy_median_filter
+
+        return lazy_median_filter(image, size, ndim=ndim)
     arr = as_image(image, allow_constant=True)
     if size < 0:
         raise SegLabInputError(f"The median size must be 0 (off) or positive, not {size}.")
@@ -357,7 +363,9 @@ def threshold(
     Returns
     -------
     ThresholdResult
-        ``.mask`` (uint8, 1 = foreground) and ``.value`` (the threshold(s) used).
+        ``.mask`` (uint8, 1 = foreground) and ``.value`` (the threshold(s) used). For a dask
+        array input the mask is a lazy dask array, computed chunk by chunk (see
+        :mod:`napari_seglab.core.chunked`).
 
     Raises
     ------
@@ -376,10 +384,9 @@ def threshold(
     >>> int(threshold(img, "otsu", foreground="dark").mask.sum())
     3
     """
+    from .chunked import is_lazy
+
     method = ThresholdMethod(method)
-    prepared = prepare_image(
-        image, rgb=rgb, channel=channel, median_size=median_size, median_ndim=median_ndim
-    )
     options = dict(
         value=value,
         classes=classes,
@@ -388,6 +395,24 @@ def threshold(
         offset=offset,
         window_size=window_size,
         k=k,
+    )
+    if is_lazy(image):  # chunk by chunk, same result (see napari_seglab.core.chunked)
+        from .chunked import threshold as lazy_threshold
+
+        return lazy_threshold(
+            image,
+            method,
+            foreground=foreground,
+            median_size=median_size,
+            median_ndim=median_ndim,
+            per_plane=per_plane,
+            plane_ndim=plane_ndim,
+            rgb=rgb,
+            channel=channel,
+            **options,
+        )
+    prepared = prepare_image(
+        image, rgb=rgb, channel=channel, median_size=median_size, median_ndim=median_ndim
     )
     return _threshold_prepared(
         prepared,

@@ -1,0 +1,193 @@
+"""The seglab command end to end on the KESM sample, locally and on a dask cluster."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+
+import napari_seglab as sl
+from napari_seglab import cli
+from napari_seglab.core.io import Cancelled, open_image, save
+
+KESM_COUNTS = {"tp": 5595, "fp": 122, "fn": 1863, "tn": 254564}
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture
+def sample(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sample", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = cli.main([*args, "--quiet"] if args[0] != "sample" else args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def csv_total(path: Path) -> dict:
+    with path.open() as fh:
+        rows = [row for row in csv.DictReader(fh) if row["plane"] == "total"]
+    return {k: int(rows[0][k]) for k in KESM_COUNTS}
+
+
+def test_help_is_for_biologists(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for step in ("threshold", "clean", "classify", "evaluate", "--scheduler"):
+        assert step in text
+    assert "seglab threshold kesm_grayscale.png -o vessels.zarr" in text
+
+
+def test_kesm_threshold_clean_evaluate_matches_in_memory(sample, capsys):
+    image, truth = sl.load_kesm()
+    code, out, _ = run(
+        ["threshold", "kesm_grayscale.png", "-o", "vessels.zarr", "--method", "otsu",
+         "--foreground", "dark", "--median", "3", "--chunks", "100,120"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0 and "otsu: 175 (foreground dark)" in out
+    expected = sl.threshold(image, "otsu", foreground="dark", median_size=3).mask
+    written = open_image("vessels.zarr")
+    np.testing.assert_array_equal(written.compute(), expected)
+    assert written.chunks == ((100,) * 5 + (12,), (120,) * 4 + (32,))
+
+    code, _, _ = run(
+        ["clean", "vessels.zarr", "-o", "clean.tif", "--remove-smaller-than", "30",
+         "--fill-holes-smaller-than", "30"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    np.testing.assert_array_equal(
+        tifffile.imread("clean.tif"),
+        sl.clean_up(expected, remove_smaller_than=30, fill_holes_smaller_than=30),
+    )
+
+    code, out, _ = run(
+        ["evaluate", "vessels.zarr", "kesm_groundtruth.png", "--csv", "scores.csv"], capsys
+    )
+    assert code == 0
+    assert "5595  122  1863  254564" in out and "0.8493" in out
+    assert csv_total(Path("scores.csv")) == KESM_COUNTS
+    objects = sl.evaluate(expected, truth).objects
+    assert f"{objects.matched} matched" in out
+
+
+def test_on_a_local_dask_cluster(sample, capsys):
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        code, out, _ = run(
+            ["threshold", "kesm_grayscale.png", "-o", "v.zarr", "--foreground", "dark",
+             "--median", "3", "--chunks", "128,128", "--scheduler", address],
+            capsys,
+        )  # fmt: skip
+        assert code == 0 and "otsu: 175" in out
+        code, out, _ = run(
+            ["clean", "v.zarr", "-o", "c.zarr", "--remove-smaller-than", "30",
+             "--scheduler", address],
+            capsys,
+        )  # fmt: skip
+        assert code == 0
+        code, out, _ = run(
+            ["evaluate", "v.zarr", "kesm_groundtruth.png", "--csv", "s.csv", "--scheduler",
+             address],
+            capsys,
+        )  # fmt: skip
+        assert code == 0
+    assert csv_total(Path("s.csv")) == KESM_COUNTS
+    mask = open_image("v.zarr").compute()
+    np.testing.assert_array_equal(
+        open_image("c.zarr").compute(), sl.remove_small_objects(mask, 30)
+    )
+
+
+def test_real_subprocess(sample):
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    command = [sys.executable, "-m", "napari_seglab.cli"]
+    done = subprocess.run(
+        [*command, "threshold", "kesm_grayscale.png", "-o", "v.zarr", "--foreground", "dark",
+         "--median", "3"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "otsu: 175" in done.stdout and "100% Completed" in done.stderr
+    bad = subprocess.run(
+        [*command, "evaluate", "v.zarr", "missing.png"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "missing.png does not exist" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch):
+    cases = [
+        (["threshold", "nothere.tif", "-o", "o.zarr"], "does not exist"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.hdf5"], "unknown image format"),
+        (["evaluate", "kesm_grayscale.png", "notes.txt"], "unknown image format"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--median", "9", "--chunks",
+          "3,3"], "needs a halo of 4 pixels"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--chunks", "64,64,1"],
+         "has 2 dimensions"),
+    ]  # fmt: skip
+    Path("notes.txt").write_text("not an image")
+    np.save("small.npy", np.zeros((10, 10), np.uint8))
+    cases.append((["evaluate", "small.npy", "kesm_groundtruth.png"], "they must cover"))
+    monkeypatch.setattr(cli, "CONNECT_TIMEOUT", "1s")
+    cases.append(
+        (["evaluate", "small.npy", "small.npy", "--scheduler", "tcp://127.0.0.1:9"],
+         "Could not connect to a dask scheduler")
+    )  # fmt: skip
+    for args, message in cases:
+        code, _, err = run(args, capsys)
+        assert code == 2, args
+        assert message in err and "Traceback" not in err, err
+    assert not Path("o.zarr").exists()
+
+
+def test_output_is_never_half_written(tmp_path):
+    def explode(block):
+        if block.min() > 0:
+            raise KeyboardInterrupt
+        return block
+
+    data = da.arange(64 * 64, chunks=512).reshape(64, 64).map_blocks(explode)
+    out = tmp_path / "result.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        save(data, out)
+    assert not out.exists() and not (tmp_path / "result.zarr.partial").exists()
+    with pytest.raises(Cancelled):
+        save(da.ones((64, 64), chunks=8), out, cancel=lambda: True)
+    assert list(tmp_path.iterdir()) == []
+    # A store left by a killed run is refused, not mistaken for a result.
+    (tmp_path / "killed.zarr.partial").mkdir()
+    with pytest.raises(sl.SegLabInputError, match="interrupted run"):
+        open_image(tmp_path / "killed.zarr.partial")
+    # An existing output is replaced only by a complete new one.
+    save(da.zeros((8, 8), chunks=4), out)
+    with pytest.raises(sl.SegLabInputError, match="already exists"):
+        save(da.ones((8, 8), chunks=4), out)
+    save(da.ones((8, 8), chunks=4), out, overwrite=True)
+    assert int(open_image(out).sum().compute()) == 64
+
+
+def test_reads_tiff_pages_lazily(tmp_path):
+    stack = np.random.default_rng(0).integers(0, 255, (3, 130, 170), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "stack.tif", stack)
+    image = open_image(tmp_path / "stack.tif")
+    assert isinstance(image, da.Array) and image.chunks[0] == (1, 1, 1)
+    np.testing.assert_array_equal(image.compute(), stack)
