@@ -89,15 +89,7 @@ def _try_all_job(image: np.ndarray, truth: np.ndarray | None, prepare: dict, opt
         part = try_all_thresholds(prepared, ground_truth=truth, methods=[method], **options)
         outcomes.extend(part.outcomes)
         yield
-    if truth is not None:  # the ranking of try_all_thresholds: MCC, then F1, failures last
-        outcomes.sort(
-            key=lambda o: (
-                o.evaluation is None,
-                -(o.evaluation.scores.mcc if o.evaluation else 0.0),
-                -(o.evaluation.scores.f1 if o.evaluation else 0.0),
-            )
-        )
-    return TryAllResult(outcomes, ranked=truth is not None), _histogram(prepared)
+    return TryAllResult.from_outcomes(outcomes), _histogram(prepared)
 
 
 def _shown(value: float | np.ndarray | None) -> str:

@@ -452,6 +452,21 @@ class TryAllResult:
     outcomes: list[MethodOutcome] = field(default_factory=list)
     ranked: bool = False
 
+    @classmethod
+    def from_outcomes(cls, outcomes: Sequence[MethodOutcome]) -> TryAllResult:
+        """Collect outcomes, ranked by MCC, then F1 (failures last) if they were scored."""
+        ranked = any(o.evaluation is not None for o in outcomes)
+        if ranked:
+            outcomes = sorted(
+                outcomes,
+                key=lambda o: (
+                    o.evaluation is None,
+                    -(o.evaluation.scores.mcc if o.evaluation else 0.0),
+                    -(o.evaluation.scores.f1 if o.evaluation else 0.0),
+                ),
+            )
+        return cls(list(outcomes), ranked=ranked)
+
     @property
     def best(self) -> MethodOutcome:
         """The best-scoring method (by MCC, then F1), or the first that succeeded."""
@@ -564,12 +579,4 @@ def try_all_thresholds(
             outcomes.append(MethodOutcome(method, result, None, scored))
         if progress is not None:
             progress(i + 1, len(methods), method)
-    if truth is not None:
-        outcomes.sort(
-            key=lambda o: (
-                o.evaluation is None,
-                -(o.evaluation.scores.mcc if o.evaluation else 0.0),
-                -(o.evaluation.scores.f1 if o.evaluation else 0.0),
-            )
-        )
-    return TryAllResult(outcomes, ranked=truth is not None)
+    return TryAllResult.from_outcomes(outcomes)
