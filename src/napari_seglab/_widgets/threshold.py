@@ -195,6 +195,7 @@ class ThresholdWidget(Container):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setMinimumHeight(200)
+        self.table.setMaximumHeight(320)  # room for every global method, no empty stretch
         self.table.setToolTip("Double-click a method to make it the current result")
 
         super().__init__(
