@@ -173,6 +173,8 @@ def test_try_all_ranks_methods_against_ground_truth(kesm_viewer, widget, wait):
     table.selectRow(otsu_row)
     plane = stack.metadata["methods"].index("otsu")
     assert kesm_viewer.dims.current_step[0] == plane
+    assert list(widget.histogram.highlight) == [175]  # Otsu's threshold, among all eight
+    assert len(widget.histogram.thresholds) == len(set(stack.metadata["thresholds"]))
 
     # double-click a row: it becomes the current result, as if run alone
     table.cellDoubleClicked.emit(otsu_row, 0)

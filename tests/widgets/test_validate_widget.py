@@ -17,12 +17,15 @@ def widget(kesm_viewer):
     return widget
 
 
-def table_rows(table):
-    header = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    return [
-        dict(zip(header, (table.item(r, c).text() for c in range(len(header))), strict=True))
-        for r in range(table.rowCount())
-    ]
+def table_columns(table) -> dict[str, dict[str, str]]:
+    """The metrics table as {column ("total", "plane 0", ...): {metric name: text}}."""
+    metrics = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    return {
+        table.horizontalHeaderItem(c).text(): {
+            name: table.item(r, c).text() for r, name in enumerate(metrics)
+        }
+        for c in range(table.columnCount())
+    }
 
 
 def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget, wait, tmp_path):
@@ -51,10 +54,12 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
     assert widget.result.scores.f1 == pytest.approx(0.84934, abs=5e-6)
     assert widget.result.scores.mcc == pytest.approx(0.85339, abs=5e-6)
 
-    (total,) = table_rows(widget.table)
-    assert total["plane"] == "total"
-    assert [total[k] for k in ("tp", "fp", "fn", "tn")] == ["5595", "122", "1863", "254564"]
-    assert total["mcc"] == "0.8534" and total["f1"] == "0.8493"
+    columns = table_columns(widget.table)
+    assert list(columns) == ["total"]
+    total = columns["total"]
+    assert [total[k] for k in ("TP", "FP", "FN", "TN")] == ["5595", "122", "1863", "254564"]
+    assert total["MCC"] == "0.8534" and total["F1 (Dice)"] == "0.8493"
+    assert total["IoU (Jaccard)"] == "0.7381" and total["specificity"] == "0.9995"
     objects = {
         widget.objects_table.item(r, 0).text(): widget.objects_table.item(r, 1).text()
         for r in range(widget.objects_table.rowCount())
@@ -94,7 +99,7 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
     assert len(kesm_viewer.layers) == n_layers
     assert all(kesm_viewer.layers[f"KESM vessels otsu {k}"] is layers[k] for k in CLASSES)
     assert layers["TN"].visible
-    assert widget.table.rowCount() == 1
+    assert widget.table.columnCount() == 1
     assert widget.result.objects.iou_threshold == 0.3
     assert widget.result.objects.matched >= int(objects["matched"])
 
@@ -132,11 +137,12 @@ def test_stack_has_a_row_per_plane_and_the_total(make_napari_viewer, wait):
     widget.ground_truth.value = viewer.layers["truth"]
     widget.run()
     wait(widget)
-    rows = table_rows(widget.table)
-    assert [r["plane"] for r in rows] == ["0", "1", "2", "total"]
-    assert rows[0]["tp"] == "5595" and rows[1]["tp"] == "0" and rows[2]["fp"] == "0"
-    assert int(rows[3]["fn"]) == sum(int(r["fn"]) for r in rows[:3])
-    assert rows[2]["mcc"] == "1.0000"
+    columns = table_columns(widget.table)
+    assert list(columns) == ["total", "plane 0", "plane 1", "plane 2"]
+    planes = [columns[f"plane {i}"] for i in range(3)]
+    assert planes[0]["TP"] == "5595" and planes[1]["TP"] == "0" and planes[2]["FP"] == "0"
+    assert int(columns["total"]["FN"]) == sum(int(p["FN"]) for p in planes)
+    assert planes[2]["MCC"] == "1.0000"
     assert viewer.layers["pred TP"].data.shape == preds.shape
     assert tuple(viewer.layers["pred TP"].scale) == (3, 1, 1)
 
@@ -171,7 +177,7 @@ def test_bad_inputs_notify_and_change_nothing(make_napari_viewer, wait, notifica
     assert "same layer" in notifications.errors()[-1]
 
     assert [layer.name for layer in viewer.layers] == names
-    assert widget.result is None and widget.table.rowCount() == 0
+    assert widget.result is None and widget.table.columnCount() == 0
     assert not widget.copy_button.enabled
     assert widget.export_csv("never-written.csv") is None
 

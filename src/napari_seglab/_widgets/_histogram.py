@@ -14,27 +14,43 @@ class HistogramPlot(QWidget):
     """Bars of a histogram (log-scaled counts) with vertical lines at the thresholds.
 
     Call :meth:`set_data` with the counts and bin edges (as from :func:`numpy.histogram`) and
-    the threshold values; the plot keeps them in :attr:`counts`, :attr:`edges` and
-    :attr:`thresholds` for scripts and tests.
+    the threshold values; the plot keeps them in :attr:`counts`, :attr:`edges`,
+    :attr:`thresholds` and :attr:`highlight` for scripts and tests.
     """
 
     BAR = QColor("#9a9a9a")
     LINE = QColor("#E69F00")  # Okabe-Ito orange: visible on dark and light themes
+    OTHER = QColor("#56B4E9")  # Okabe-Ito sky blue, for the thresholds not highlighted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.counts = np.zeros(0)
         self.edges = np.zeros(0)
         self.thresholds = np.zeros(0)
+        self.highlight = np.zeros(0)
         self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Histogram of the (filtered) image, log scale; orange: threshold(s)")
+        self.setToolTip(
+            "Histogram of the (filtered) image, log scale; orange: threshold(s) in use; "
+            "blue: the other methods of 'Try all'"
+        )
 
-    def set_data(self, counts: np.ndarray, edges: np.ndarray, thresholds=()) -> None:
-        """Show a histogram; `thresholds` are marked (an empty sequence for local methods)."""
+    def set_data(
+        self, counts: np.ndarray, edges: np.ndarray, thresholds=(), *, highlight=None
+    ) -> None:
+        """Show a histogram with `thresholds` marked (empty for local methods).
+
+        With `highlight`, those values are drawn in orange and the other thresholds in a
+        fainter colour (try-all: the method selected in the table).
+        """
         self.counts = np.asarray(counts, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
         self.thresholds = np.unique(np.ravel(np.asarray(thresholds, dtype=float)))
+        self.highlight = (
+            self.thresholds
+            if highlight is None
+            else np.unique(np.ravel(np.asarray(highlight, dtype=float)))
+        )
         self.update()
 
     def clear(self) -> None:
@@ -55,10 +71,12 @@ class HistogramPlot(QWidget):
         painter.setBrush(self.BAR)
         for i, h in enumerate(heights):
             painter.drawRect(QRectF(i * bar_w, height * (1 - h), max(bar_w, 1.0), height * h))
-        painter.setPen(QPen(self.LINE, 2))
-        for t in self.thresholds:
-            x = (t - lo) / span * width
-            painter.drawLine(QPointF(x, 0), QPointF(x, height))
+        others = np.setdiff1d(self.thresholds, self.highlight)
+        for values, pen in ((others, QPen(self.OTHER, 1)), (self.highlight, QPen(self.LINE, 2))):
+            painter.setPen(pen)
+            for t in values:
+                x = (t - lo) / span * width
+                painter.drawLine(QPointF(x, 0), QPointF(x, height))
         painter.setPen(self.palette().text().color())
         font = painter.font()
         font.setPointSize(7)

@@ -187,6 +187,7 @@ class ThresholdWidget(Container):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setMinimumHeight(200)
+        self.table.setMaximumHeight(320)  # room for every global method, no empty stretch
         self.table.setToolTip("Double-click a method to make it the current result")
 
         super().__init__(
@@ -443,7 +444,6 @@ class ThresholdWidget(Container):
             result, hist = output
             self.try_all_result = result
             self._try_all_source = (layer, note)
-            self._fill_table(result)
             succeeded = [o for o in result.outcomes if o.result is not None]
             if succeeded:
                 stack = np.stack([o.result.mask for o in succeeded])
@@ -464,6 +464,7 @@ class ThresholdWidget(Container):
                 )
             values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
             self.histogram.set_data(*hist, np.concatenate(values) if values else ())
+            self._fill_table(result)  # selects the first row, which highlights its threshold
             self.use_button.enabled = bool(succeeded)
 
         return self._start(
@@ -526,6 +527,9 @@ class ThresholdWidget(Container):
         name = f"{self._try_all_source[0].name} try-all"
         if outcome.result is None or name not in self.viewer.layers:
             return
+        if outcome.result.value is not None and self.histogram.counts.size:
+            plot = self.histogram
+            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=outcome.result.value)
         layer = self.viewer.layers[name]
         methods = layer.metadata.get("methods", [])
         if outcome.method.value in methods:
@@ -580,5 +584,5 @@ class ThresholdWidget(Container):
         self.method.value = outcome.method
         self._show_result(layer, outcome.result, mask, note)
         if self.histogram.counts.size:
-            value = outcome.result.value
-            self.histogram.set_data(self.histogram.counts, self.histogram.edges, value)
+            plot = self.histogram
+            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=outcome.result.value)

@@ -36,6 +36,22 @@ MEANING = {
     "TN": "true negative: background in both",
 }
 
+METRIC_NAMES = {
+    "tp": "TP",
+    "fp": "FP",
+    "fn": "FN",
+    "tn": "TN",
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall (sensitivity)",
+    "specificity": "specificity",
+    "f1": "F1 (Dice)",
+    "iou": "IoU (Jaccard)",
+    "mcc": "MCC",
+    "balanced_accuracy": "balanced accuracy",
+}
+"""Rows of the metrics table: keys of :meth:`Evaluation.rows` -> names shown."""
+
 
 class Palette(Enum):
     """Colours of the TP / FP / FN / TN layers."""
@@ -115,7 +131,7 @@ class ValidationWidget(Container):
         self.objects_table = QTableWidget(0, 2)
         for table in (self.table, self.objects_table):
             table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(80)
+        self.table.setMinimumHeight(260)
         self.objects_table.setHorizontalHeaderLabels(["object metric", "value"])
         self.objects_table.setMinimumHeight(120)
 
@@ -287,14 +303,18 @@ class ValidationWidget(Container):
         self.copy_button.enabled = self.export_button.enabled = True
 
     def _fill_tables(self, evaluation: Evaluation) -> None:
+        """One row per metric; columns: the total first, then each plane of a stack."""
         rows = list(evaluation.rows())
-        columns = list(rows[0])
+        rows = rows[-1:] + rows[:-1]
         self.table.clear()
-        self.table.setColumnCount(len(columns))
-        self.table.setRowCount(len(rows))
-        self.table.setHorizontalHeaderLabels(columns)
-        for r, row in enumerate(rows):
-            for c, key in enumerate(columns):
+        self.table.setRowCount(len(METRIC_NAMES))
+        self.table.setColumnCount(len(rows))
+        self.table.setVerticalHeaderLabels(list(METRIC_NAMES.values()))
+        self.table.setHorizontalHeaderLabels(
+            [row["plane"] if row["plane"] == "total" else f"plane {row['plane']}" for row in rows]
+        )
+        for c, row in enumerate(rows):
+            for r, key in enumerate(METRIC_NAMES):
                 self.table.setItem(r, c, QTableWidgetItem(_format(row[key])))
         self.table.resizeColumnsToContents()
         objects = asdict(evaluation.objects) if evaluation.objects is not None else {}
