@@ -145,7 +145,7 @@ class ThresholdWidget(Container):
         self.result: ThresholdResult | None = None
         self.try_all_result: TryAllResult | None = None
         self.worker = None
-        self._try_all_source: tuple[napari.layers.Image, dict] | None = None
+        self._try_all_source: tuple[napari.layers.Image, str] | None = None  # (image, note)
 
         images = layer_choices(napari_viewer, napari.layers.Image)
         self.image = ComboBox(label="image", choices=images)
