@@ -71,9 +71,7 @@ def open_viewer(*, demo: bool = False, show: bool = True):
     viewer = napari.Viewer(title="SegLab", show=show)
     viewer.open_sample("napari-seglab", "kesm")
     _, threshold_widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
-    _, validation_widget = viewer.window.add_plugin_dock_widget(
-        "napari-seglab", "Validate", tabify=False
-    )
+    _, validation_widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")
     if demo:
         image = viewer.layers["KESM vessels"]
         threshold_widget.image.value = image

@@ -7,14 +7,10 @@ from napari.utils.notifications import notification_manager
 
 
 class Notifications:
-    """The napari notifications (show_error, show_info) emitted since the fixture started."""
+    """The napari notifications emitted since the fixture started."""
 
     def __init__(self) -> None:
         self._start = len(notification_manager.records)
-
-    @property
-    def messages(self) -> list[str]:
-        return [str(n.message) for n in notification_manager.records[self._start :]]
 
     def errors(self) -> list[str]:
         return [

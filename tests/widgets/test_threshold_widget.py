@@ -84,6 +84,10 @@ def test_rgb_channel_and_visibility(make_napari_viewer, wait):
     out = viewer.layers["colour otsu"]
     assert out.data.shape == image.shape
     np.testing.assert_array_equal(out.data, threshold(image, "otsu", foreground="dark").mask)
+    # luminance of an 8-bit RGB image lies in [0, 1]: the manual value follows
+    widget.colour.value = None
+    widget.method.value = ThresholdMethod.MANUAL
+    assert 0 < widget.value.value < 1
 
 
 RELEVANT_OPTIONS = {

@@ -98,6 +98,8 @@ def _shown(value: float | np.ndarray | None) -> str:
     if np.ndim(value) == 0:
         return f"{float(value):.6g}"
     values = np.asarray(value)
+    if values.min() == values.max():
+        return f"{values.min():.6g}"
     return f"{values.min():.6g} to {values.max():.6g}"
 
 
@@ -135,7 +137,7 @@ class ThresholdWidget(Container):
         self.result: ThresholdResult | None = None
         self.try_all_result: TryAllResult | None = None
         self.worker = None
-        self._try_all_source: tuple[napari.layers.Image, dict] | None = None
+        self._try_all_source: tuple[napari.layers.Image, str] | None = None  # (image, note)
 
         images = layer_choices(napari_viewer, napari.layers.Image)
         self.image = ComboBox(label="image", choices=images)
@@ -222,6 +224,7 @@ class ThresholdWidget(Container):
 
         self.image.changed.connect(self._update_visibility)
         self.method.changed.connect(self._update_visibility)
+        self.colour.changed.connect(self._update_visibility)
         self.per_plane.changed.connect(self._update_visibility)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
@@ -254,8 +257,10 @@ class ThresholdWidget(Container):
         self.window_size.visible = self.k.visible = local_window
         self.per_plane.visible = ndim >= 3
         self.plane_3d.visible = ndim >= 4 and self.per_plane.value
-        if layer is not None and method is ThresholdMethod.MANUAL and not rgb:
+        if layer is not None and method is ThresholdMethod.MANUAL:
             lo, hi = layer.contrast_limits
+            if rgb and self.colour.value is None and np.issubdtype(layer.dtype, np.integer):
+                lo, hi = 0.0, 1.0  # the luminance of an integer RGB image is in [0, 1]
             if not lo <= self.value.value <= hi:
                 self.value.value = (lo + hi) / 2
 
