@@ -11,7 +11,7 @@ def viewer_and_widget(make_napari_viewer):
     return viewer, widget
 
 
-def test_clean_up_2d_updates_its_output(viewer_and_widget):
+def test_clean_up_2d_updates_its_output(viewer_and_widget, qtbot):
     viewer, widget = viewer_and_widget
     mask = np.zeros((40, 40), np.uint8)
     mask[2, 2] = 1  # a one-pixel speck
@@ -22,7 +22,8 @@ def test_clean_up_2d_updates_its_output(viewer_and_widget):
     widget.labels_layer.value = layer
     widget.remove_smaller_than.value = 2
     widget.fill_holes_smaller_than.value = 5
-    widget.call_button.native.click()
+    widget.call_button.native.click()  # runs in a worker thread
+    qtbot.waitUntil(lambda: "mask cleaned" in viewer.layers, timeout=10_000)
 
     out = viewer.layers["mask cleaned"]
     assert out.data[2, 2] == 0 and out.data[15:17, 15:17].all()
@@ -32,7 +33,7 @@ def test_clean_up_2d_updates_its_output(viewer_and_widget):
 
     n_layers = len(viewer.layers)
     widget.fill_holes_smaller_than.value = 4  # holes of 4 pixels are no longer filled
-    widget()
+    widget(block=True)
     assert len(viewer.layers) == n_layers
     assert viewer.layers["mask cleaned"] is out
     assert not out.data[15:17, 15:17].any()
@@ -47,20 +48,20 @@ def test_clean_up_3d_connectivity(viewer_and_widget):
     widget.remove_smaller_than.value = 2
     widget.fill_holes_smaller_than.value = 0
     widget.connectivity.value = Connectivity.FACES
-    widget()
+    widget(block=True)
     assert viewer.layers["vol cleaned"].data.sum() == 0
     widget.connectivity.value = Connectivity.CORNERS
-    widget()
+    widget(block=True)
     assert viewer.layers["vol cleaned"].data.sum() == 2
 
 
 def test_bad_connectivity_notifies(viewer_and_widget, notifications):
     viewer, widget = viewer_and_widget
-    widget()
+    widget(block=True)
     assert "Choose a Labels layer" in notifications.errors()[-1]
     viewer.add_labels(np.ones((8, 8), np.uint8), name="flat")
     widget.labels_layer.value = viewer.layers["flat"]
     widget.connectivity.value = Connectivity.CORNERS
-    widget()
+    widget(block=True)
     assert "Connectivity must be 1 to 2" in notifications.errors()[-1]
     assert [layer.name for layer in viewer.layers] == ["flat"]

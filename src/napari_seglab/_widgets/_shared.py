@@ -67,14 +67,15 @@ def show_labels(
     *,
     name: str,
     like: napari.layers.Layer,
-    colors: dict[int, str],
+    colors: dict[int, str] | None = None,
     leading_axes: tuple[str, ...] = (),
     **kwargs,
 ) -> napari.layers.Labels:
     """Put `data` into the Labels layer called `name`, creating it only if needed.
 
     The layer is placed over `like` (scale, translate, units, axis labels of its last
-    ``data.ndim`` axes; extra leading axes get unit scale and the names in `leading_axes`).
+    ``data.ndim`` axes; extra leading axes get unit scale and the names in `leading_axes`),
+    coloured by `colors` (label -> colour) or, without it, by napari's default label colours.
     Re-running a tool therefore updates its output instead of stacking new layers; a layer
     of that name that SegLab did not make (no ``"seglab_role"`` in its metadata) is left
     alone, and napari names the new one ``"<name> [1]"``. Extra keywords (``metadata`` with a
@@ -92,7 +93,7 @@ def show_labels(
             "units": ("pixel",) * extra + geometry["units"],
             "axis_labels": tuple(leading_axes) + geometry["axis_labels"],
         }
-    colormap = label_colormap(colors)
+    colormap = {} if colors is None else {"colormap": label_colormap(colors)}
     existing = next(
         (
             layer
@@ -103,14 +104,14 @@ def show_labels(
     )
     if isinstance(existing, napari.layers.Labels) and existing.ndim == data.ndim:
         existing.data = data
-        for key, value in {**geometry, "colormap": colormap, **kwargs}.items():
+        for key, value in {**geometry, **colormap, **kwargs}.items():
             setattr(existing, key, value)
         return existing
     index = len(viewer.layers)
     if existing is not None:
         index = viewer.layers.index(existing)
         viewer.layers.remove(existing)
-    layer = napari.layers.Labels(data, name=name, colormap=colormap, **geometry, **kwargs)
+    layer = napari.layers.Labels(data, name=name, **colormap, **geometry, **kwargs)
     viewer.layers.insert(index, layer)
     return layer
 

@@ -1,8 +1,9 @@
 """Clean-up widget: remove small objects and fill small holes of a Labels layer.
 
 A typed function over :func:`napari_seglab.core.cleanup.clean_up`; its signature is the UI. The
-result goes to the Labels layer ``"<labels> cleaned"``, which napari updates in place when the
-widget runs again; the input layer is never modified.
+work runs off the GUI thread (progress in napari's activity dock). The result goes to the
+Labels layer ``"<labels> cleaned"``, updated in place when the widget runs again; the input
+layer is never modified.
 """
 
 from enum import Enum
@@ -12,7 +13,7 @@ import numpy as np
 from magicgui import magic_factory
 
 from ..core import SegLabInputError, clean_up
-from ._shared import report_error
+from ._shared import report_error, run_job, show_labels
 
 if TYPE_CHECKING:
     import napari
@@ -35,49 +36,66 @@ class Connectivity(Enum):
         }[self.value]
 
 
+def _clean_up_job(data: np.ndarray, options: dict):
+    yield
+    cleaned = clean_up(data, **options)
+    yield
+    return data, cleaned
+
+
 @magic_factory(
     call_button="Clean up",
     labels_layer={"label": "labels"},
     remove_smaller_than={"min": 0, "max": 10**9, "tooltip": "pixels (voxels in 3D); 0 = off"},
     fill_holes_smaller_than={"min": 0, "max": 10**9, "tooltip": "pixels (voxels); 0 = off"},
     connectivity={"choices": [(str(c), c) for c in Connectivity]},
+    block={"visible": False},
 )
 def clean_up_widget(
+    viewer: "napari.Viewer",
     labels_layer: "napari.layers.Labels",
     remove_smaller_than: int = 64,
     fill_holes_smaller_than: int = 64,
     connectivity: Connectivity = Connectivity.FACES,
-) -> "napari.types.LayerDataTuple":
+    block: bool = False,
+) -> None:
     """Remove objects and fill holes smaller than the given sizes, into ``"<labels> cleaned"``.
 
     Works on 2D and 3D masks and label images (see
     :func:`napari_seglab.core.cleanup.clean_up`). Bad input is reported in napari's
-    notifications and adds nothing.
+    notifications and adds nothing. ``block=True`` (for scripts) runs in the calling thread
+    and returns once the layer is updated.
     """
-    from .._layers import geometry_of
-
     if labels_layer is None:
         report_error(SegLabInputError("Choose a Labels layer to clean up."), what="Clean up")
         return None
-    data = labels_layer.data[0] if labels_layer.multiscale else labels_layer.data
-    try:
-        cleaned = clean_up(
-            np.asarray(data),
-            remove_smaller_than=remove_smaller_than,
-            fill_holes_smaller_than=fill_holes_smaller_than,
-            connectivity=connectivity.value,
-        )
-    except SegLabInputError as err:
-        report_error(err, what="Clean up")
-        return None
-    meta = {
-        "seglab_role": "clean-up",
-        "source": labels_layer.name,
+    source = labels_layer.data[0] if labels_layer.multiscale else labels_layer.data
+    options = {
         "remove_smaller_than": remove_smaller_than,
         "fill_holes_smaller_than": fill_holes_smaller_than,
         "connectivity": connectivity.value,
-        "foreground_pixels_before": int(np.count_nonzero(data)),
-        "foreground_pixels_after": int(np.count_nonzero(cleaned)),
     }
-    attrs = {"name": f"{labels_layer.name} cleaned", "metadata": meta, **geometry_of(labels_layer)}
-    return (cleaned, attrs, "labels")
+
+    def apply(result: tuple[np.ndarray, np.ndarray]) -> None:
+        data, cleaned = result
+        meta = {
+            "seglab_role": "clean-up",
+            "source": labels_layer.name,
+            **options,
+            "foreground_pixels_before": int(np.count_nonzero(data)),
+            "foreground_pixels_after": int(np.count_nonzero(cleaned)),
+        }
+        show_labels(
+            viewer, cleaned, name=f"{labels_layer.name} cleaned", like=labels_layer, metadata=meta
+        )
+
+    run_job(
+        _clean_up_job,
+        np.asarray(source),
+        options,
+        on_returned=apply,
+        on_finished=lambda: None,
+        what="Clean up",
+        steps=2,
+        block=block,
+    )
