@@ -586,6 +586,7 @@ def _summary(
 ) -> dict:
     """Label an extended block; keep what the merge step needs (sizes and faces)."""
     labels, n = _label_block(select(_upper_extended(block, idx, nblocks)), structure)
+    labels = labels.astype(np.min_scalar_type(n), copy=False)  # faces wait in memory: keep small
     core = labels[tuple(slice(0, c) for c in core_shape)]
     sizes = np.bincount(core.ravel(), minlength=n + 1)[1:]
     low = [np.ascontiguousarray(core.take(0, axis=a)) for a in range(labels.ndim)]
