@@ -29,6 +29,7 @@ examples (on the KESM sample tile shipped with SegLab; vessels are dark):
       --fill-holes-smaller-than 30
   seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv
   seglab classify kesm_grayscale.png -o classes.zarr --classifier vessels.npz
+      (vessels.npz: a classifier saved from the Pixel classifier widget)
 
 Large volumes: use a zarr store (or a TIFF) as input and a .zarr output; SegLab reads and
 writes chunk by chunk, so memory use depends on the chunk size, not on the volume size.
