@@ -903,7 +903,6 @@ def evaluate(
     >>> evaluate(da.from_array(pred, chunks=2), truth).counts
     ConfusionCounts(tp=3, fp=1, fn=1, tn=4)
     """
-    import dask
     import dask.array as da
 
     from ._checks import check_same_shape
@@ -926,16 +925,33 @@ def evaluate(
                 f"The {name} has data type {arr.dtype}; a mask must be numeric."
             )
     truth = truth.rechunk(pred.chunks)
-    p, t = pred != 0, truth != 0
-    planes_axes = (-2, -1)
-    tp, n_pred, n_true, t_low, t_high = dask.compute(
-        (p & t).sum(axis=planes_axes, dtype=np.int64),
-        p.sum(axis=planes_axes, dtype=np.int64),
-        t.sum(axis=planes_axes, dtype=np.int64),
-        da.where(t, truth, truth.max()).min(),
-        truth.max(),
-    )
-    if t_high != 0 and t_low != t_high:
+    lead = pred.ndim - 2
+
+    def stats(p_block: np.ndarray, t_block: np.ndarray) -> np.ndarray:
+        # Everything from one pair of chunks in one task, so each chunk is read once.
+        p, t = p_block != 0, t_block != 0
+        out = np.zeros((*p.shape[:lead], 1, 1, 5))
+        out[..., 0, 0, 0] = np.count_nonzero(p & t, axis=(-2, -1))
+        out[..., 0, 0, 1] = np.count_nonzero(p, axis=(-2, -1))
+        out[..., 0, 0, 2] = np.count_nonzero(t, axis=(-2, -1))
+        values = t_block[t]
+        out[..., 0, 0, 3] = values.min() if values.size else np.inf
+        out[..., 0, 0, 4] = values.max() if values.size else -np.inf
+        return out
+
+    per_block = da.map_blocks(
+        stats,
+        pred,
+        truth,
+        chunks=(*pred.chunks[:lead], (1,) * pred.numblocks[-2], (1,) * pred.numblocks[-1], (5,)),
+        new_axis=pred.ndim,
+        dtype=float,
+    ).compute()
+    # Each block's counts are below 2**53, so float64 holds them exactly.
+    counts_per_plane = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
+    tp, n_pred, n_true = (counts_per_plane[..., i] for i in range(3))
+    t_low, t_high = per_block[..., 3].min(), per_block[..., 4].max()
+    if np.isfinite(t_high) and t_low != t_high:
         raise SegLabInputError(
             "The ground truth holds several different non-zero values; a binary mask is "
             "needed (0 = background, one value = foreground). If every non-zero pixel is "
@@ -952,7 +968,7 @@ def evaluate(
     object_metrics = None
     if objects and pred.size <= 2**26:
         object_metrics = match_objects(
-            np.asarray(pred), np.asarray(t), iou_threshold=iou_threshold
+            np.asarray(pred), np.asarray(truth) != 0, iou_threshold=iou_threshold
         )
     return Evaluation(counts, counts.scores(), planes if pred.ndim > 2 else [], object_metrics)
 
