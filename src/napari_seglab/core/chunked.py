@@ -730,8 +730,10 @@ def _apply_tables(
         ext = _upper_extended(block, block_id, nblocks)
         core_sl = tuple(slice(0, c[i]) for c, i in zip(image.chunks, block_id, strict=True))
         table = tables[block_id]
-        if not table.any():
+        if not table.any():  # nothing selected here: no need to label again
             return write(ext[core_sl], np.zeros(ext[core_sl].shape, bool))
+        if table[1:].all():  # every component here is selected
+            return write(ext[core_sl], select(ext[core_sl]))
         labels, _ = _label_block(select(ext), structure)
         return write(ext[core_sl], table[labels[core_sl]])
 
