@@ -191,3 +191,37 @@ def test_reads_tiff_pages_lazily(tmp_path):
     image = open_image(tmp_path / "stack.tif")
     assert isinstance(image, da.Array) and image.chunks[0] == (1, 1, 1)
     np.testing.assert_array_equal(image.compute(), stack)
+
+
+def test_classify_with_a_saved_classifier(sample, capsys):
+    from napari_seglab.core.classifier import PixelClassifier
+    from napari_seglab.core.features import FeatureSettings
+
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2, 4)), n_estimators=8)
+    classifier.fit(image, strokes).save("vessels.npz")
+    code, out, _ = run(
+        ["classify", "kesm_grayscale.png", "-o", "classes.zarr", "--classifier", "vessels.npz",
+         "--chunks", "128,200"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, out
+    np.testing.assert_array_equal(open_image("classes.zarr").compute(), classifier.predict(image))
+    rgb = np.stack([image] * 3, axis=-1)
+    tifffile.imwrite("rgb.tif", rgb)
+    for args, message in (
+        (["--channel-axis", "-1"], "trained on images with 1 channel"),
+        (["--chunks", "8,8"], "needs a halo of 18 pixels"),
+    ):
+        source = "rgb.tif" if "--channel-axis" in args else "kesm_grayscale.png"
+        code, _, err = run(
+            ["classify", source, "-o", "bad.zarr", "--classifier", "vessels.npz", *args], capsys
+        )
+        assert code == 2 and message in err and "Traceback" not in err
+    Path("fake.npz").write_bytes(b"not a classifier")
+    code, _, err = run(
+        ["classify", "kesm_grayscale.png", "-o", "bad.zarr", "--classifier", "fake.npz"], capsys
+    )
+    assert code == 2 and "fake.npz" in err

@@ -28,7 +28,8 @@ examples (on the KESM sample tile shipped with SegLab; vessels are dark):
   seglab clean vessels.zarr -o vessels_clean.zarr --remove-smaller-than 30 \\
       --fill-holes-smaller-than 30
   seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv
-  seglab classify kesm_grayscale.png -o classes.zarr --classifier vessels.skops
+  seglab classify kesm_grayscale.png -o classes.zarr --classifier vessels.npz
+      (vessels.npz: a classifier saved from the Pixel classifier widget)
 
 Large volumes: use a zarr store (or a TIFF) as input and a .zarr output; SegLab reads and
 writes chunk by chunk, so memory use depends on the chunk size, not on the volume size.
@@ -156,15 +157,21 @@ def _parser() -> argparse.ArgumentParser:
         "classify",
         help="apply a pixel classifier saved from the napari plugin or Python",
         description="Predict a class for every pixel with a classifier saved by SegLab "
-        "(File > Save in the Pixel classifier widget, or PixelClassifier.save).",
+        "(Save in the Pixel classifier widget, or PixelClassifier.save in Python); each "
+        "chunk is read with a margin as wide as the classifier's largest filter, so the "
+        "result equals the whole-image prediction.",
         epilog="example:\n  seglab classify kesm_grayscale.png -o classes.zarr "
         "--classifier vessels.skops",
         formatter_class=raw,
     )
     cf.add_argument("input", type=Path, help="image to classify")
-    cf.add_argument("--classifier", required=True, type=Path, help="saved classifier file")
     cf.add_argument(
-        "--channel-axis", type=int, help="axis holding the channels of a multichannel image"
+        "--classifier", required=True, type=Path, help="classifier file saved by SegLab (.npz)"
+    )
+    cf.add_argument(
+        "--channel-axis",
+        type=int,
+        help="axis holding the channels of a multichannel image (RGB: -1)",
     )
     _add_run_options(cf)
 
@@ -304,7 +311,20 @@ def _clean(args: argparse.Namespace) -> None:
 
 
 def _classify(args: argparse.Namespace) -> None:
-    raise SegLabInputError("The pixel classifier is not available in this version of SegLab.")
+    from .core.chunked import predict
+    from .core.classifier import PixelClassifier
+
+    classifier = PixelClassifier.load(args.classifier)
+    image = _open(args.input, args.chunks, "image")
+    labels = predict(classifier, image, channel_axis=args.channel_axis)
+    _say(f"classes: {', '.join(f'{k} = {v}' for k, v in classifier.class_names.items())}")
+    attrs = {
+        "step": "classify",
+        "input": str(args.input),
+        "classifier": str(args.classifier),
+        "classes": {str(k): v for k, v in classifier.class_names.items()},
+    }
+    _write(args, labels, attrs)
 
 
 _COLUMNS = ("plane", "tp", "fp", "fn", "tn", "f1", "iou", "mcc", "precision", "recall")

@@ -213,3 +213,28 @@ def test_bad_lazy_inputs(volume):
         sl.threshold(lazy(volume / 255.0), "li")
     with pytest.raises(sl.SegLabInputError, match="block size"):
         sl.threshold(lazy(volume), "local_mean", block_size=4)
+
+
+@pytest.fixture(scope="module")
+def classifier(volume):
+    from napari_seglab.core.classifier import PixelClassifier
+    from napari_seglab.core.features import FeatureSettings
+
+    strokes = np.zeros(volume.shape[1:], np.uint8)
+    strokes[::9, ::9] = (volume[0, ::9, ::9] > 140) + 1
+    settings = FeatureSettings(sigmas=(1, 4))
+    return PixelClassifier(settings, n_estimators=8).fit(volume[0], strokes)
+
+
+def test_predict_with_halo_equals_in_memory(volume, classifier):
+    result = chunked.predict(classifier, lazy(volume))
+    assert isinstance(result, da.Array) and result.numblocks[1:] == (4, 5)  # 130 = 32+32+32+34
+    np.testing.assert_array_equal(result.compute(), classifier.predict(volume))
+
+
+def test_predict_refuses_other_channels_and_thin_chunks(volume, classifier):
+    rgb = np.stack([volume[0]] * 3, axis=-1)
+    with pytest.raises(sl.SegLabInputError, match="trained on images with 1 channel"):
+        chunked.predict(classifier, lazy(rgb, (32, 40, 3)), channel_axis=-1)
+    with pytest.raises(sl.SegLabInputError, match="needs a halo of 18 pixels"):
+        chunked.predict(classifier, lazy(volume, (1, 8, 8)))

@@ -115,3 +115,23 @@ def test_refused_input_is_reported(widget, tmp_path, monkeypatch):
     assert widget.run() is None
     assert len(errors) == 3
     assert "image layer" in errors[0] and ".zarr" in errors[1] and "not written by" in errors[2]
+
+
+def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
+    from napari_seglab.core.classifier import PixelClassifier
+    from napari_seglab.core.features import FeatureSettings
+
+    viewer, widget = widget
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=5)
+    path = classifier.fit(image, strokes).save(tmp_path / "model.npz")
+    layer = viewer.add_image(da.from_array(image, chunks=128), name="kesm")
+    widget.reset_choices()
+    widget.set_options(
+        image=layer, operation="pixel classifier", classifier=path, output=tmp_path / "c.zarr"
+    )
+    finish(widget, qtbot)
+    shown = viewer.layers["kesm volume"]
+    np.testing.assert_array_equal(np.asarray(shown.data), classifier.predict(image))

@@ -75,7 +75,7 @@ class BatchWidget(Container):
         self._median = SpinBox(label="median size", min=0, max=31, value=0)
         self._remove = SpinBox(label="remove smaller than", min=0, max=10**9, value=0)
         self._fill = SpinBox(label="fill holes smaller than", min=0, max=10**9, value=0)
-        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.skops")
+        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz")
         self._output = FileEdit(label="output (.zarr)", mode="w", filter="*.zarr")
         self._run = PushButton(text="Apply to whole volume")
         self._cancel = PushButton(text="Cancel", enabled=False)
@@ -228,7 +228,7 @@ class BatchWidget(Container):
             _start_thread=False,
             _ignore_errors=True,  # errors are shown by self._failed, Cancel is not an error
         )
-        self.worker.returned.connect(lambda path: self._show(path, layer))
+        self.worker.returned.connect(lambda path: self._show(path, layer, options))
         self.worker.errored.connect(self._failed)
         self.worker.finished.connect(self._finished)
         self._timer.start()
@@ -266,7 +266,7 @@ class BatchWidget(Container):
             str(err) if isinstance(err, SegLabInputError) else f"{type(err).__name__}: {err}"
         )
 
-    def _show(self, path: Path, like: napari.layers.Layer) -> None:
+    def _show(self, path: Path, like: napari.layers.Layer, options: dict) -> None:
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
         import napari.layers
 
@@ -276,7 +276,8 @@ class BatchWidget(Container):
         data = open_image(path)
         name = f"{like.name} volume"
         geometry = geometry_of(like, ndim=data.ndim)
-        colormap = label_colormap(MASK_COLOR) if data.dtype.itemsize == 1 else None
+        is_mask = Operation(options["step"]) is not Operation.CLASSIFY
+        colormap = label_colormap(MASK_COLOR) if is_mask else None
         existing = next((layer for layer in self._viewer.layers if layer.name == name), None)
         if isinstance(existing, napari.layers.Labels) and existing.ndim == data.ndim:
             existing.data = data
@@ -328,4 +329,8 @@ def _process(data: Any, output: Path, options: dict, cancelled: threading.Event,
 
 
 def _classify(data: Any, options: dict) -> Any:
-    raise SegLabInputError("The pixel classifier is not available in this version of SegLab.")
+    from ..core.chunked import predict
+    from ..core.classifier import PixelClassifier
+
+    classifier = PixelClassifier.load(options["classifier"])
+    return predict(classifier, data, channel_axis=-1 if options["rgb"] else None)

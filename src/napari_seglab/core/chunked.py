@@ -28,6 +28,7 @@ value needs one pass, writing the mask another.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .threshold import ThresholdResult
 
 _SLAB = 1 << 21
+_PREDICT_LOCK = threading.Lock()
 
 __all__ = [
     "check_chunks",
@@ -51,6 +53,7 @@ __all__ = [
     "histogram",
     "is_lazy",
     "median_filter",
+    "predict",
     "remove_small_objects",
     "threshold",
 ]
@@ -583,6 +586,7 @@ def _summary(
 ) -> dict:
     """Label an extended block; keep what the merge step needs (sizes and faces)."""
     labels, n = _label_block(select(_upper_extended(block, idx, nblocks)), structure)
+    labels = labels.astype(np.min_scalar_type(n), copy=False)  # faces wait in memory: keep small
     core = labels[tuple(slice(0, c) for c in core_shape)]
     sizes = np.bincount(core.ravel(), minlength=n + 1)[1:]
     low = [np.ascontiguousarray(core.take(0, axis=a)) for a in range(labels.ndim)]
@@ -726,8 +730,10 @@ def _apply_tables(
         ext = _upper_extended(block, block_id, nblocks)
         core_sl = tuple(slice(0, c[i]) for c, i in zip(image.chunks, block_id, strict=True))
         table = tables[block_id]
-        if not table.any():
+        if not table.any():  # nothing selected here: no need to label again
             return write(ext[core_sl], np.zeros(ext[core_sl].shape, bool))
+        if table[1:].all():  # every component here is selected
+            return write(ext[core_sl], select(ext[core_sl]))
         labels, _ = _label_block(select(ext), structure)
         return write(ext[core_sl], table[labels[core_sl]])
 
@@ -899,7 +905,6 @@ def evaluate(
     >>> evaluate(da.from_array(pred, chunks=2), truth).counts
     ConfusionCounts(tp=3, fp=1, fn=1, tn=4)
     """
-    import dask
     import dask.array as da
 
     from ._checks import check_same_shape
@@ -922,16 +927,33 @@ def evaluate(
                 f"The {name} has data type {arr.dtype}; a mask must be numeric."
             )
     truth = truth.rechunk(pred.chunks)
-    p, t = pred != 0, truth != 0
-    planes_axes = (-2, -1)
-    tp, n_pred, n_true, t_low, t_high = dask.compute(
-        (p & t).sum(axis=planes_axes, dtype=np.int64),
-        p.sum(axis=planes_axes, dtype=np.int64),
-        t.sum(axis=planes_axes, dtype=np.int64),
-        da.where(t, truth, truth.max()).min(),
-        truth.max(),
-    )
-    if t_high != 0 and t_low != t_high:
+    lead = pred.ndim - 2
+
+    def stats(p_block: np.ndarray, t_block: np.ndarray) -> np.ndarray:
+        # Everything from one pair of chunks in one task, so each chunk is read once.
+        p, t = p_block != 0, t_block != 0
+        out = np.zeros((*p.shape[:lead], 1, 1, 5))
+        out[..., 0, 0, 0] = np.count_nonzero(p & t, axis=(-2, -1))
+        out[..., 0, 0, 1] = np.count_nonzero(p, axis=(-2, -1))
+        out[..., 0, 0, 2] = np.count_nonzero(t, axis=(-2, -1))
+        values = t_block[t]
+        out[..., 0, 0, 3] = values.min() if values.size else np.inf
+        out[..., 0, 0, 4] = values.max() if values.size else -np.inf
+        return out
+
+    per_block = da.map_blocks(
+        stats,
+        pred,
+        truth,
+        chunks=(*pred.chunks[:lead], (1,) * pred.numblocks[-2], (1,) * pred.numblocks[-1], (5,)),
+        new_axis=pred.ndim,
+        dtype=float,
+    ).compute()
+    # Each block's counts are below 2**53, so float64 holds them exactly.
+    counts_per_plane = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
+    tp, n_pred, n_true = (counts_per_plane[..., i] for i in range(3))
+    t_low, t_high = per_block[..., 3].min(), per_block[..., 4].max()
+    if np.isfinite(t_high) and t_low != t_high:
         raise SegLabInputError(
             "The ground truth holds several different non-zero values; a binary mask is "
             "needed (0 = background, one value = foreground). If every non-zero pixel is "
@@ -948,6 +970,90 @@ def evaluate(
     object_metrics = None
     if objects and pred.size <= 2**26:
         object_metrics = match_objects(
-            np.asarray(pred), np.asarray(t), iou_threshold=iou_threshold
+            np.asarray(pred), np.asarray(truth) != 0, iou_threshold=iou_threshold
         )
     return Evaluation(counts, counts.scores(), planes if pred.ndim > 2 else [], object_metrics)
+
+
+# ---------------------------------------------------------------------- pixel classifier
+
+
+def predict(classifier: Any, image: da.Array, *, channel_axis: int | None = None) -> da.Array:
+    """:meth:`PixelClassifier.predict <napari_seglab.core.classifier.PixelClassifier.predict>`
+    chunk by chunk on a dask array.
+
+    Each chunk is classified with a halo as wide as the features' largest kernel (Gaussian
+    radius ``4 sigma`` plus what the derivatives, difference of Gaussians and structure
+    tensor add, per axis, see ``FeatureSettings.halo``), so the classes equal the in-memory
+    prediction everywhere, chunk borders included.
+
+    Parameters
+    ----------
+    classifier : PixelClassifier
+        A trained classifier, e.g. from ``PixelClassifier.load(path)``.
+    image : dask.array.Array
+        Image with the channels the classifier was trained on.
+    channel_axis : int, optional
+        The axis holding the channels of a multichannel image (kept whole in each chunk).
+
+    Returns
+    -------
+    dask.array.Array of uint8
+        The class id of every pixel; the image's spatial shape.
+
+    Raises
+    ------
+    SegLabInputError
+        If the classifier is untrained, was trained on another number of channels, or the
+        chunks are thinner than the halo.
+    """
+    import dask.array as da
+
+    if not classifier.is_fitted:
+        raise SegLabInputError("This classifier is not trained yet: train it or load a file.")
+    image = _check_image(image)
+    n_channels = 1
+    if channel_axis is not None:
+        if not -image.ndim <= channel_axis < image.ndim:
+            raise SegLabInputError(
+                f"channel_axis={channel_axis} does not exist in an image of shape {image.shape}."
+            )
+        image = da.moveaxis(image, channel_axis, -1)
+        image = image.rechunk({image.ndim - 1: -1})
+        n_channels = image.shape[-1]
+    if n_channels != classifier.n_channels:
+        raise SegLabInputError(
+            f"This classifier was trained on images with {classifier.n_channels} channel(s); "
+            f"this image has {n_channels}. Check the channel axis (RGB: channel_axis=-1) or "
+            "use a classifier trained on this kind of image."
+        )
+    settings = classifier.features
+    spatial_ndim = image.ndim - (channel_axis is not None)
+    if spatial_ndim < settings.ndim:
+        raise SegLabInputError(
+            f"Features in mode {settings.mode!r} need at least {settings.ndim} spatial axes; "
+            f"this image has {spatial_ndim}."
+        )
+    halo = np.max([settings.halo(sigma) for sigma in settings.sigmas], axis=0)
+    first = spatial_ndim - settings.ndim
+    wanted = {axis: 0 for axis in range(image.ndim)}
+    wanted.update({first + i: int(h) for i, h in enumerate(halo)})
+    depth = _depth(image, wanted)
+    check_chunks(
+        image, depth, f"the classifier's features (largest scale {max(settings.sigmas):g})"
+    )
+
+    def one(block: np.ndarray) -> np.ndarray:
+        # The forest traversal is already parallel (numba); one chunk at a time keeps it so.
+        with _PREDICT_LOCK:
+            return classifier.predict(block, channel_axis=-1 if channel_axis is not None else None)
+
+    padded = da.overlap.overlap(image, depth=depth, boundary="none")
+    if channel_axis is None:
+        labels = padded.map_blocks(one, dtype=np.uint8)
+    else:
+        labels = padded.map_blocks(
+            one, drop_axis=image.ndim - 1, dtype=np.uint8, chunks=padded.chunks[:-1]
+        )
+    spatial_depth = {axis: depth[axis] for axis in range(spatial_ndim)}
+    return da.overlap.trim_internal(labels, spatial_depth, boundary="none")
