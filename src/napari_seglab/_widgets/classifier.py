@@ -22,7 +22,7 @@ import hashlib
 import math
 import threading
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ META_KEY = "seglab_training_for"  # training layer metadata: names of its image 
 LIVE_DELAY_MS = 300
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     """Where :meth:`ClassifierWidget.predict` applies the classifier."""
 
     PLANE = "plane in view"
@@ -131,7 +131,8 @@ class _Source:
                 )
             if layer.rgb and len(self.layers) > 1:
                 raise SegLabInputError(
-                    f"'{layer.name}' is an RGB layer: use it alone, not as one of several channels."
+                    f"'{layer.name}' is an RGB layer: use it alone, not as one of several "
+                    "channels."
                 )
         shapes = {tuple(layer.data.shape) for layer in self.layers}
         if len(shapes) > 1:
@@ -749,7 +750,8 @@ class ClassifierWidget(Container):
         layer = source.layers[0]
         point = np.asarray(layer.world_to_data(self._viewer.dims.point))
         index = np.round(point[:lead]).astype(int)
-        return tuple(int(np.clip(i, 0, n - 1)) for i, n in zip(index, source.spatial_shape))
+        shape = source.spatial_shape[:lead]
+        return tuple(int(np.clip(i, 0, n - 1)) for i, n in zip(index, shape, strict=True))
 
     def _launch(self, kind: str, live: bool, plan: dict) -> GeneratorWorker:
         from napari.qt.threading import create_worker
@@ -953,7 +955,8 @@ def _run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, 
         yield
         classifier.fit(images, spec["annotations"], channel_axis=axes.pop())
         digests = {
-            image.names: _fingerprint(array) for (image, _), array in zip(spec["images"], images)
+            image.names: _fingerprint(array)
+            for (image, _), array in zip(spec["images"], images, strict=True)
         }
         key = spec["key"]
         done += 1
@@ -1043,7 +1046,7 @@ def _units(source: _Source, plane, classifier):
 def _slab_margin(classifier) -> int:
     _, scales_text, _ = _describe_feature_settings(classifier.features)
     scales = [float(s) for s in scales_text.split(",") if s.strip()] or [1.0]
-    return int(math.ceil(4 * max(scales))) + 1
+    return math.ceil(4 * max(scales)) + 1
 
 
 def _empty_outputs(shape: tuple[int, ...], n_classes: int) -> dict:
