@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,6 +55,16 @@ CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"
 DEFAULT_CLASSES = ("background", "foreground")
 META_KEY = "seglab_training_for"  # training layer metadata: names of its image layer(s)
 LIVE_DELAY_MS = 300
+#: The core's feature families, as the panel names them.
+FAMILY_LABELS = {
+    "intensity": "Gaussian intensity",
+    "edges": "Edges (gradient magnitude)",
+    "hessian": "Texture (Hessian eigenvalues)",
+    "log": "Laplacian of Gaussian",
+    "dog": "Difference of Gaussians",
+    "structure_tensor": "Structure tensor eigenvalues",
+    "gabor": "Gabor filters",
+}
 
 
 class Scope(StrEnum):
@@ -213,9 +222,16 @@ class ClassifierWidget(Container):
             "the same number of channels (one classifier for several images)."
         )
         # features and forest
-        self._families = Select(label="Features", choices=_feature_families())
-        self._families.value = list(_default_families())
-        self._scales = LineEdit(label="Scales (px)", value=_default_scales_text())
+        defaults = _default_features()
+        self._families = Select(
+            label="Features", choices=[(text, key) for key, text in FAMILY_LABELS.items()]
+        )
+        self._families.value = [f for f in FAMILY_LABELS if getattr(defaults, f)]
+        self._scales = LineEdit(
+            label="Scales (px)", value=", ".join(f"{s:g}" for s in defaults.sigmas)
+        )
+        self._scales.tooltip = "Gaussian scales (sigma, in pixels) the features are computed at."
+
         self._features_3d = CheckBox(text="3D features (z-stacks)", value=False)
         self._features_3d.tooltip = (
             "Compute features in 3D (anisotropy from the layer scale) instead of plane by plane."
@@ -592,11 +608,23 @@ class ClassifierWidget(Container):
 
     # ------------------------------------------------------------------ settings
     def _feature_settings(self, source: _Source):
-        return _make_feature_settings(
-            families=list(self._families.value),
-            scales=self._scales.value,
-            ndim=3 if self._features_3d.value else 2,
-            spacing=tuple(float(s) for s in source.geometry()["scale"]),
+        """FeatureSettings from the panel; anisotropy comes from the image layer's scale."""
+        from ..core.features import FeatureSettings
+
+        ndim = 3 if self._features_3d.value else 2
+        if ndim > len(source.spatial_shape):
+            raise SegLabInputError(
+                f"'{source.name}' is a 2D image: untick '3D features' to classify it."
+            )
+        families = set(self._families.value)
+        if not families:
+            raise SegLabInputError("Choose at least one feature family.")
+        spacing = tuple(float(s) for s in source.geometry()["scale"][-ndim:])
+        return FeatureSettings(
+            sigmas=_parse_scales(self._scales.value),
+            mode=f"{ndim}d",
+            spacing=spacing,
+            **{family: family in families for family in FAMILY_LABELS},
         )
 
     def _forest(self) -> dict:
@@ -607,28 +635,27 @@ class ClassifierWidget(Container):
         }
 
     def _show_settings(self, classifier) -> None:
-        names = list(classifier.class_names)
-        self._classes.value = ", ".join(names)
-        families, scales, ndim = _describe_feature_settings(classifier.features)
-        self._families.value = [f for f in families if f in self._families.choices]
-        self._scales.value = scales
-        self._features_3d.value = ndim == 3
-        forest = getattr(classifier, "forest_params", None) or {}
-        self._trees.value = forest.get("n_estimators", getattr(classifier, "n_estimators", 50))
-        self._depth.value = forest.get("max_depth", getattr(classifier, "max_depth", 10))
-        self._balance.value = (
-            forest.get("class_weight", getattr(classifier, "class_weight", "balanced")) is not None
-        )
+        named = classifier.class_names
+        top = max([*named, *classifier.classes_.tolist(), 2])
+        self._classes.value = ", ".join(named.get(i, f"class {i}") for i in range(1, top + 1))
+        settings = classifier.features
+        self._families.value = [f for f in FAMILY_LABELS if getattr(settings, f)]
+        self._scales.value = ", ".join(f"{s:g}" for s in settings.sigmas)
+        self._features_3d.value = settings.ndim == 3
+        self._trees.value = classifier.n_estimators
+        self._depth.value = classifier.max_depth or self._depth.max
+        self._balance.value = classifier.class_weight is not None
 
     def _show_importance(self, classifier) -> None:
-        pairs = _importances(classifier)
-        if not pairs:
-            self._importance.value = {"data": [], "columns": ["feature", "importance"]}
-            return
-        pairs.sort(key=lambda p: p[1], reverse=True)
+        """Fill the importance table, largest first, with a bar to read it at a glance."""
+        pairs = sorted(classifier.feature_importances().items(), key=lambda p: -p[1])
+        top = max((value for _, value in pairs), default=1.0) or 1.0
         self._importance.value = {
-            "data": [[name, f"{value:.3f}"] for name, value in pairs],
-            "columns": ["feature", "importance"],
+            "data": [
+                [name, f"{value:.3f}", "\u2588" * max(1, round(12 * value / top))]
+                for name, value in pairs
+            ],
+            "columns": ["feature", "importance", ""],
         }
 
     # ------------------------------------------------------------------ live update
@@ -675,25 +702,20 @@ class ClassifierWidget(Container):
 
     def _plan(self, kind: str, live: bool) -> dict | None:
         """Gather everything the worker needs on the GUI thread (copies of the strokes)."""
-        plan: dict[str, Any] = {"train": None, "jobs": []}
+        plan: dict[str, Any] = {"train": None, "jobs": [], "check_edit": False}
         if kind == "train":
             pairs = self._pairs()
             source = pairs[0][0]
             settings = self._feature_settings(source)
             forest = self._forest()
             key = self._strokes_key(pairs, settings, forest)
-            plane = self._plane_index(source, settings_ndim=self._features_3d.value + 2)
+            plane = self._plane_index(source)
             if live and key == self._trained_key:
                 if self._live_plane == (source.names, plane) or self._classifier is None:
                     return None
             else:
                 annotations = [np.array(labels.data, copy=True) for _, labels in pairs]
-                counts = np.bincount(
-                    np.concatenate([a[a > 0].ravel() for a in annotations]).astype(np.int64)
-                    if any(a.any() for a in annotations)
-                    else np.zeros(0, np.int64)
-                )
-                painted = np.flatnonzero(counts)
+                painted = np.unique(np.concatenate([_values(a) for a in annotations]))
                 painted = painted[painted > 0]
                 where = f"'{pairs[0][1].name}'"
                 if painted.size == 0:
@@ -707,16 +729,16 @@ class ClassifierWidget(Container):
                         f"Only class {label} ({self._name_of(label)}) is painted; paint "
                         "strokes of at least one more class."
                     )
-                names = [self._name_of(i) for i in range(1, int(painted.max()) + 1)]
+                names = {int(i): self._name_of(int(i)) for i in painted}
                 plan["train"] = {
-                    "images": [(image, image.channel_axis) for image, _ in pairs],
+                    "images": [image for image, _ in pairs],
                     "annotations": annotations,
                     "settings": settings,
                     "forest": forest,
                     "names": names,
                     "key": key,
                 }
-            plan["jobs"] = [(source, plane, "plane")]
+            plan["jobs"] = [(source, plane)]
         else:
             if self._classifier is None:
                 raise SegLabInputError("Train or load a classifier first.")
@@ -726,23 +748,20 @@ class ClassifierWidget(Container):
                     raise SegLabInputError("Choose the other image to apply the classifier to.")
                 source = _Source((target,))
                 source.check()
-                plan["jobs"] = [(source, None, "all")]
+                plan["jobs"] = [(source, None)]
             else:
                 source = self._source()
                 if kind == "plane":
-                    plane = self._plane_index(source, settings_ndim=self._classifier_ndim())
-                    plan["jobs"] = [(source, plane, "plane")]
+                    plane = self._plane_index(source)
+                    plan["jobs"] = [(source, plane)]
                 else:
-                    plan["jobs"] = [(source, None, "all")]
+                    plan["jobs"] = [(source, None)]
                 plan["check_edit"] = source.names in self._trained_images
         plan["probability_of"] = self._probability_of.value
         plan["foreground"] = self._foreground.value
         return plan
 
-    def _classifier_ndim(self) -> int:
-        return 3 if self._features_3d.value else 2
-
-    def _plane_index(self, source: _Source, *, settings_ndim: int) -> tuple[int, ...]:
+    def _plane_index(self, source: _Source) -> tuple[int, ...]:
         """Indices of the leading axes for the 2D plane in view (empty for a 2D image)."""
         lead = len(source.spatial_shape) - 2
         if lead <= 0:
@@ -831,12 +850,12 @@ class ClassifierWidget(Container):
         source: _Source = output["source"]
         plane = output["plane"]
         geometry = source.geometry()
-        n_classes = len(result["class_names"])
-        colormap = self._colormap(max(n_classes, 2))
+        names = result["class_names"]
+        n_classes = len(names)
+        colormap = self._colormap(max([*names, 2]))
         foreground = result["foreground"]
-        fg_name = result["class_names"][foreground - 1] if foreground else None
-        prob_of = result["probability_of"]
-        prob_name = result["class_names"][prob_of - 1] if prob_of else None
+        fg_name = names.get(foreground)
+        prob_name = names.get(result["probability_of"])
         base = source.name
         self._put(
             f"{base} segmentation",
@@ -917,7 +936,7 @@ class ClassifierWidget(Container):
         from qtpy.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getSaveFileName(
-            self.native, "Save classifier", "classifier.seglab", "SegLab classifier (*.seglab)"
+            self.native, "Save classifier", "classifier.npz", "SegLab classifier (*.npz)"
         )
         if path:
             self.save(path)
@@ -926,7 +945,7 @@ class ClassifierWidget(Container):
         from qtpy.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getOpenFileName(
-            self.native, "Load classifier", "", "SegLab classifier (*.seglab);;All files (*)"
+            self.native, "Load classifier", "", "SegLab classifier (*.npz);;All files (*)"
         )
         if path:
             self.load(path)
@@ -936,33 +955,35 @@ class ClassifierWidget(Container):
 def _run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, progress):
     """Train (optional) and predict, as a generator so that ``worker.quit()`` can stop it.
 
-    Runs in a worker thread: reads arrays, never touches a layer's properties beyond its data.
+    Runs in a worker thread and only reads arrays; results go back to the GUI thread through
+    the return value. ``progress(fraction)`` emits a queued Qt signal.
     """
-    digests = dict(trained_images)
-    key = None
-    steps = sum(_n_units(source, plane, classifier, plan) for source, plane, _ in plan["jobs"])
-    steps += 1 if plan["train"] else 0
-    done = 0
-    if plan["train"]:
-        spec = plan["train"]
-        from ..core.classifier import PixelClassifier
+    from ..core.classifier import PixelClassifier
 
+    digests = dict(trained_images)
+    spec = plan["train"]
+    if spec:
         classifier = PixelClassifier(
             spec["settings"], class_names=spec["names"], random_state=0, **spec["forest"]
         )
-        images = [image.array() for image, _ in spec["images"]]
-        axes = {axis for _, axis in spec["images"]}
+    units = [
+        (source, plane, list(_units(source, plane, classifier.features)))
+        for source, plane in plan["jobs"]
+    ]
+    steps = sum(len(u) for _, _, u in units) + (1 if spec else 0)
+    done = 0
+    if spec:
+        images = [image.array() for image in spec["images"]]
         yield
-        classifier.fit(images, spec["annotations"], channel_axis=axes.pop())
+        classifier.fit(images, spec["annotations"], channel_axis=spec["images"][0].channel_axis)
         digests = {
             image.names: _fingerprint(array)
-            for (image, _), array in zip(spec["images"], images, strict=True)
+            for image, array in zip(spec["images"], images, strict=True)
         }
-        key = spec["key"]
         done += 1
         progress(done / steps)
         yield
-    elif plan.get("check_edit"):
+    elif plan["check_edit"]:
         source = plan["jobs"][0][0]
         if _fingerprint(source.array()) != trained_images[source.names]:
             raise SegLabInputError(
@@ -970,31 +991,34 @@ def _run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, 
                 "press Train again (your strokes are kept) before applying it."
             )
     outputs = []
-    for source, plane, _ in plan["jobs"]:
-        out = None
-        for index, unit, take in _units(source, plane, classifier):
-            seg = _segment(classifier, unit, source.channel_axis, cancel)
-            labels, proba, uncertainty = seg
-            if take is not None:
-                labels, proba, uncertainty = labels[take], proba[take], uncertainty[take]
-            if out is None:
-                shape = source.spatial_shape if plane is None else labels.shape
-                out = _empty_outputs(shape, len(classifier.class_names))
-            _store(out, index if plane is None else (), labels, proba, uncertainty, plan)
+    for source, plane, pieces in units:
+        shape = source.spatial_shape if plane is None else source.spatial_shape[len(plane) :]
+        out = _empty_outputs(shape)
+        for index, reader, crop in pieces:
+            base = done
+
+            def report(part: int, total: int, base: int = base) -> None:
+                progress((base + part / total) / steps)
+
+            seg = classifier.segment(
+                reader(), channel_axis=source.channel_axis, progress=report, cancel=cancel.is_set
+            )
+            _store(out, () if plane is not None else index, seg, crop, plan)
             done += 1
             progress(done / steps)
             yield
         out.update(source=source, plane=plane)
         outputs.append(out)
-    names = list(classifier.class_names)
-    scope = "plane in view" if plan["jobs"][0][1] is not None else "whole image"
-    message = f"Segmented the {scope} of '{plan['jobs'][0][0].name}' into {len(names)} classes."
-    if plan["train"]:
-        n = sum(int(np.count_nonzero(a)) for a in plan["train"]["annotations"])
-        message = f"Trained on {n} painted pixels. " + message
+    names = {i: classifier.class_names.get(i, f"class {i}") for i in classifier.classes_.tolist()}
+    first, plane = plan["jobs"][0]
+    where = "plane in view" if plane is not None else "whole image"
+    message = f"Segmented the {where} of '{first.name}' into {len(names)} classes."
+    if spec:
+        n = sum(int(np.count_nonzero(a)) for a in spec["annotations"])
+        message = f"Trained on {n} painted pixels. {message}"
     return {
-        "classifier": classifier if plan["train"] else None,
-        "key": key,
+        "classifier": classifier if spec else None,
+        "key": spec["key"] if spec else None,
         "digests": digests,
         "outputs": outputs,
         "class_names": names,
@@ -1004,126 +1028,72 @@ def _run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, 
     }
 
 
-def _feature_ndim(classifier) -> int:
-    _, _, ndim = _describe_feature_settings(classifier.features)
-    return ndim
+def _units(source: _Source, plane: tuple[int, ...] | None, settings):
+    """(index, reader, crop) pieces that the classifier segments one at a time.
 
-
-def _n_units(source: _Source, plane, classifier, plan) -> int:
-    if plane is not None:
-        return 1
-    ndim = plan["train"]["settings"] if plan["train"] else None
-    fdim = _describe_feature_settings(ndim)[2] if ndim is not None else _feature_ndim(classifier)
-    shape = source.spatial_shape
-    return int(np.prod(shape[: max(len(shape) - fdim, 0)], dtype=np.int64))
-
-
-def _units(source: _Source, plane, classifier):
-    """Yield (index, image data, crop) pieces the classifier can segment one at a time.
-
-    A 2D classifier works plane by plane; a 3D one volume by volume (time-lapse frames).
-    For the plane in view of a 3D classifier, a slab of planes around it gives the features
-    their context; `crop` picks the plane back out of the slab's result.
+    A 2D classifier works plane by plane, a 3D one volume by volume (time-lapse frames), so
+    that Cancel and the progress bar respond between pieces. For the plane in view of a 3D
+    classifier, a slab of planes around it gives the features their context, and `crop`
+    picks the plane back out of the slab's result.
     """
     shape = source.spatial_shape
-    fdim = min(_feature_ndim(classifier), len(shape))
-    lead = len(shape) - fdim
-    if plane is None:
-        for index in np.ndindex(*shape[:lead]):
-            yield index, source.array(index), None
+    fdim = min(settings.ndim, len(shape))
+    if plane is not None and (fdim == 2 or not plane):
+        yield plane, lambda: source.array(plane), None
         return
-    if fdim == 2:
-        yield plane, source.array(plane), None
+    if plane is not None:  # 3D features, one plane wanted
+        outer, z = plane[:-1], plane[-1]
+        margin = int(settings.halo(max(settings.sigmas))[0])
+        lo, hi = max(z - margin, 0), min(z + margin + 1, shape[len(outer)])
+        yield plane, lambda: source.array((*outer, slice(lo, hi))), z - lo
         return
-    # 3D features, one plane wanted: a slab along the axis just before the plane's axes
-    outer, z = plane[:-1], plane[-1]
-    margin = _slab_margin(classifier)
-    lo, hi = max(z - margin, 0), min(z + margin + 1, shape[len(outer)])
-    slab = source.array((*outer, slice(lo, hi)))
-    yield plane, slab, z - lo
+    for index in np.ndindex(*shape[: len(shape) - fdim]):
+        yield index, lambda index=index: source.array(index), None
 
 
-def _slab_margin(classifier) -> int:
-    _, scales_text, _ = _describe_feature_settings(classifier.features)
-    scales = [float(s) for s in scales_text.split(",") if s.strip()] or [1.0]
-    return math.ceil(4 * max(scales)) + 1
-
-
-def _empty_outputs(shape: tuple[int, ...], n_classes: int) -> dict:
-    dtype = np.uint8 if n_classes < 255 else np.uint16
+def _empty_outputs(shape: tuple[int, ...]) -> dict:
     return {
-        "labels": np.zeros(shape, dtype),
+        "labels": np.zeros(shape, np.uint8),
         "foreground": np.zeros(shape, np.uint8),
         "probability": np.zeros(shape, np.float32),
         "uncertainty": np.zeros(shape, np.float32),
     }
 
 
-def _store(out: dict, index: tuple, labels, proba, uncertainty, plan: dict) -> None:
+def _store(out: dict, index: tuple, seg, crop: int | None, plan: dict) -> None:
+    """Copy one piece's segmentation into the outputs (`crop`: the plane of a 3D slab)."""
+    take = (slice(None),) if crop is None else (crop,)
+    labels = seg.labels[take]
     out["labels"][index] = labels
-    foreground = plan["foreground"]
-    out["foreground"][index] = labels == foreground if foreground else 0
-    prob_of = plan["probability_of"]
-    out["probability"][index] = proba[..., prob_of - 1] if prob_of else 0
-    out["uncertainty"][index] = uncertainty
+    out["foreground"][index] = labels == plan["foreground"]
+    if plan["probability_of"] in seg.classes:
+        out["probability"][index] = seg.probability(plan["probability_of"])[take]
+    out["uncertainty"][index] = seg.uncertainty[take]
+
+
+def _values(annotation: np.ndarray) -> np.ndarray:
+    """The distinct labels of an annotation (a histogram is much faster than a sort)."""
+    if annotation.dtype.itemsize <= 2 and np.issubdtype(annotation.dtype, np.unsignedinteger):
+        return np.flatnonzero(np.bincount(annotation.ravel()))
+    return np.unique(annotation)
+
+
+def _parse_scales(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(s) for s in text.replace(";", ",").split(",") if s.strip())
+    except ValueError:
+        raise SegLabInputError(
+            f"Scales must be numbers separated by commas (e.g. 1, 2, 4), not {text!r}."
+        ) from None
+
+
+def _default_features():
+    from ..core.features import FeatureSettings
+
+    return FeatureSettings()
 
 
 def _show_error(err: Exception | str) -> None:
     from napari.utils.notifications import show_error
 
     show_error(str(err))
-
-
-# ---------------------------------------------------------------------- adapters to the core
-def _feature_families() -> list[str]:
-    return ["intensity", "edges", "texture", "laplacian", "dog", "structure", "gabor"]
-
-
-def _default_families() -> tuple[str, ...]:
-    return ("intensity", "edges", "texture")
-
-
-def _default_scales_text() -> str:
-    return "1, 2, 4, 8"
-
-
-def _parse_scales(text: str) -> tuple[float, ...]:
-    try:
-        scales = tuple(sorted({float(s) for s in text.replace(";", ",").split(",") if s.strip()}))
-    except ValueError:
-        raise SegLabInputError(
-            f"Scales must be numbers separated by commas (e.g. 1, 2, 4), not {text!r}."
-        ) from None
-    if not scales or min(scales) <= 0:
-        raise SegLabInputError("Give at least one scale, each greater than 0 (in pixels).")
-    return scales
-
-
-def _make_feature_settings(*, families, scales, ndim, spacing):
-    from ..core.features import FeatureSettings
-
-    if not families:
-        raise SegLabInputError("Choose at least one feature family.")
-    return FeatureSettings(
-        families=tuple(families), scales=_parse_scales(scales), ndim=ndim, spacing=spacing
-    )
-
-
-def _describe_feature_settings(settings) -> tuple[list[str], str, int]:
-    families = list(settings.families)
-    scales = ", ".join(f"{s:g}" for s in settings.scales)
-    return families, scales, int(settings.ndim)
-
-
-def _importances(classifier) -> list[tuple[str, float]]:
-    values = classifier.feature_importances()
-    if isinstance(values, dict):
-        return [(str(k), float(v)) for k, v in values.items()]
-    from ..core.features import feature_names
-
-    return list(zip(feature_names(classifier.features), map(float, values), strict=True))
-
-
-def _segment(classifier, image, channel_axis, cancel: threading.Event):
-    result = classifier.segment(image, channel_axis=channel_axis, cancel=cancel.is_set)
-    return result.labels, result.probabilities, result.uncertainty
