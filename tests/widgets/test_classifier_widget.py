@@ -365,17 +365,49 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
     qtbot.wait(100)
-    widget.train()
-    wait_idle(qtbot, widget)
-    widget.predict("all")
+    widget.train()  # features, forest and a prediction of all 4 million pixels: seconds of work
     wait_idle(qtbot, widget)
     qtbot.wait(100)
     timer.stop()
 
-    assert "big segmentation" in viewer.layers
+    assert "Trained on" in widget._status.value
     gaps = np.diff(ticks) * 1000
-    # The machine is shared with other jobs, so one late tick can come from the OS scheduler
-    # rather than from us: judge the 95th percentile, which a GUI thread blocked by training or
-    # prediction (seconds of work) would blow through, and bound the worst gap loosely.
-    assert np.percentile(gaps, 95) < 200, np.percentile(gaps, 95)
-    assert gaps.max() < 1000, gaps.max()
+    assert len(gaps) > 50  # the run lasted over a second, so the bound below means something
+    # The machine is shared with other jobs, so one late tick may come from the OS scheduler
+    # rather than from us: the largest gap is left out and the next one must stay under
+    # 200 ms. Training or predicting on the GUI thread would stall it for whole seconds.
+    assert np.sort(gaps)[-2] < 200, np.sort(gaps)[-5:]
+    assert np.median(gaps) < 40, np.median(gaps)
+
+
+def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack(
+    qtbot, make_napari_viewer
+):
+    image, truth = napari_seglab.load_kesm()
+    stack = np.stack(
+        [image[:96, :96], image[96:192, :96], image[192:288, :96], image[:96, 96:192]]
+    )
+    truth3 = np.stack(
+        [truth[:96, :96], truth[96:192, :96], truth[192:288, :96], truth[:96, 96:192]]
+    )
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(stack, name="stack", scale=(3, 1, 1))
+    widget = ClassifierWidget(viewer)
+    widget._image.value = layer
+    widget._features_3d.value = True
+    widget._scales.value = "1, 2"
+    training = widget.add_training_layer()
+    for z in (0, 3):
+        paint(training, stroke_disks(truth3[z], per_class=4, radius=1, seed=z), (z,))
+    viewer.dims.set_point(0, 6.0)  # plane 2
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert widget.classifier.features.mode == "3d"
+    assert widget.classifier.features.spacing == (3.0, 1.0, 1.0)
+    plane = viewer.layers["stack segmentation"].data[2].copy()
+    assert set(np.unique(plane)) == {1, 2}
+    widget.predict("all")
+    wait_idle(qtbot, widget)
+    whole = viewer.layers["stack segmentation"].data
+    # the plane in view came from a slab with the features' full context: exactly the same
+    np.testing.assert_array_equal(whole[2], plane)
