@@ -5,7 +5,9 @@ a batch job exactly as it does behind the widgets.
 """
 
 from ._checks import SegLabInputError, to_grayscale
+from .classifier import Cancelled, PixelClassifier, Segmentation
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
+from .features import FeatureSettings, compute_features, feature_names
 from .metrics import (
     ConfusionCounts,
     Evaluation,
@@ -28,18 +30,24 @@ from .threshold import (
 
 __all__ = [
     "GLOBAL_METHODS",
+    "Cancelled",
     "ConfusionCounts",
     "Evaluation",
+    "FeatureSettings",
     "Foreground",
     "ObjectMetrics",
+    "PixelClassifier",
     "Scores",
     "SegLabInputError",
+    "Segmentation",
     "ThresholdMethod",
     "ThresholdResult",
     "TryAllResult",
     "clean_up",
+    "compute_features",
     "confusion_masks",
     "evaluate",
+    "feature_names",
     "fill_small_holes",
     "match_objects",
     "median_filter",

@@ -1,0 +1,684 @@
+"""Pixel classifier: a random forest on multiscale features, trained from brush strokes.
+
+Training computes features only around the painted pixels and fits a scikit-learn
+:class:`~sklearn.ensemble.RandomForestClassifier` on them. The fitted trees are then kept as
+plain arrays, which a compiled (numba) traversal applies tile by tile over float32 features,
+so prediction is fast and memory stays bounded. The same arrays are what a model file holds:
+a ``.npz`` archive of numbers plus a JSON header, loaded without pickle, so opening a file can
+never run code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._checks import SegLabInputError
+from .features import (
+    FeatureSettings,
+    _channels_first,
+    _iter_tiles,
+    _masked_features,
+    _region_features,
+    feature_names,
+)
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Cancelled", "PixelClassifier", "Segmentation"]
+
+FORMAT_NAME = "napari-seglab pixel classifier"
+FORMAT_VERSION = 1
+
+_NODE_ARRAYS = ("feature", "threshold", "left", "right", "leaf", "roots", "importances")
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`PixelClassifier.predict` and friends when `cancel()` returned True."""
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Result of :meth:`PixelClassifier.segment`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of uint8
+        Class id of each pixel (the image's spatial shape).
+    probabilities : numpy.ndarray of float32
+        ``spatial_shape + (n_classes,)``; channel ``i`` is class ``classes[i]``.
+    uncertainty : numpy.ndarray of float32
+        ``1 - max probability``: 0 where the forest agrees, up to ``1 - 1/n_classes``.
+    classes : tuple of int
+        The class ids, in the order of the probability channels.
+    """
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    uncertainty: np.ndarray
+    classes: tuple[int, ...]
+
+    def probability(self, class_id: int) -> np.ndarray:
+        """Probability map of one class id."""
+        if class_id not in self.classes:
+            raise SegLabInputError(f"No class {class_id}; the classes are {self.classes}.")
+        return self.probabilities[..., self.classes.index(class_id)]
+
+
+def _default_class_name(class_id: int) -> str:
+    return {1: "background", 2: "foreground"}.get(class_id, f"class {class_id}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+class PixelClassifier:
+    """Random-forest pixel classifier trained from painted strokes.
+
+    Parameters
+    ----------
+    features : FeatureSettings, optional
+        Features to compute (default: ``FeatureSettings()``: intensity, edges and Hessian
+        eigenvalues at scales 1, 2, 4, 8, per plane).
+    n_estimators : int
+        Number of trees.
+    max_depth : int or None
+        Maximum tree depth.
+    class_weight : {"balanced", None}
+        ``"balanced"`` weighs classes inversely to their number of painted pixels, so a class
+        painted with a few short strokes counts as much as a large one.
+    random_state : int
+        Seed of the forest (results are reproducible).
+    class_names : dict of int to str, optional
+        Names of the class ids, e.g. ``{1: "background", 2: "nucleus"}``.
+    n_jobs : int, optional
+        Threads for training and prediction (default: all cores).
+
+    Attributes
+    ----------
+    classes_ : numpy.ndarray of int
+        Class ids seen in training (after :meth:`fit` or :meth:`load`).
+    class_names : dict of int to str
+    n_channels : int or None
+        Channels of the training images.
+    features : FeatureSettings
+    feature_names_ : list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.normal(10, 2, (64, 64)); image[20:44, 20:44] += 10
+    >>> strokes = np.zeros(image.shape, np.uint8)
+    >>> strokes[2:6, 2:30] = 1; strokes[28:32, 25:40] = 2
+    >>> clf = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=10)
+    >>> labels = clf.fit(image, strokes).predict(image)
+    >>> labels.dtype, labels[32, 32], labels[5, 60]
+    (dtype('uint8'), np.uint8(2), np.uint8(1))
+    """
+
+    def __init__(
+        self,
+        features: FeatureSettings | None = None,
+        *,
+        n_estimators: int = 50,
+        max_depth: int | None = 10,
+        class_weight: str | None = "balanced",
+        random_state: int = 0,
+        class_names: Mapping[int, str] | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        if features is None:
+            features = FeatureSettings()
+        if not isinstance(features, FeatureSettings):
+            raise SegLabInputError("`features` must be a FeatureSettings (or None).")
+        if int(n_estimators) < 1:
+            raise SegLabInputError(f"n_estimators must be at least 1, not {n_estimators}.")
+        if max_depth is not None and int(max_depth) < 1:
+            raise SegLabInputError(f"max_depth must be at least 1 or None, not {max_depth}.")
+        if class_weight not in ("balanced", None):
+            raise SegLabInputError(
+                f'class_weight must be "balanced" or None, not {class_weight!r}.'
+            )
+        self.features = features
+        self.n_estimators = int(n_estimators)
+        self.max_depth = None if max_depth is None else int(max_depth)
+        self.class_weight = class_weight
+        self.random_state = int(random_state)
+        self.class_names: dict[int, str] = {int(k): str(v) for k, v in (class_names or {}).items()}
+        self.n_jobs = n_jobs
+        self.classes_: np.ndarray | None = None
+        self.n_channels: int | None = None
+        self.feature_names_: list[str] = []
+        self._forest: dict[str, np.ndarray] | None = None
+        self._meta: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        state = "unfitted" if self._forest is None else f"classes {list(self.classes_)}"
+        return (
+            f"PixelClassifier({state}, {len(self.feature_names_) or '?'} features, "
+            f"{self.n_estimators} trees, max_depth={self.max_depth})"
+        )
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the classifier was trained or loaded."""
+        return self._forest is not None
+
+    # --- training ----------------------------------------------------------------------------
+
+    def training_data(
+        self,
+        images: ArrayLike | Sequence[ArrayLike],
+        annotations: ArrayLike | Sequence[ArrayLike],
+        *,
+        channel_axis: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n_pixels, n_features) and class ids (n_pixels,) of the painted pixels.
+
+        Parameters and errors as in :meth:`fit`.
+        """
+        image_list = _as_list(images)
+        label_list = _as_list(annotations)
+        if len(image_list) != len(label_list):
+            raise SegLabInputError(
+                f"Got {len(image_list)} image(s) but {len(label_list)} annotation layer(s); "
+                "give one annotation array per image."
+            )
+        if not image_list:
+            raise SegLabInputError("No training image given.")
+        xs, ys = [], []
+        n_channels = None
+        for index, (image, labels) in enumerate(zip(image_list, label_list, strict=True)):
+            name = "image" if len(image_list) == 1 else f"image {index + 1}"
+            source = _channels_first(image, self.features, channel_axis, name=name)
+            if n_channels is not None and source.shape[0] != n_channels:
+                raise SegLabInputError(
+                    f"{name.capitalize()} has {source.shape[0]} channel(s) but the first has "
+                    f"{n_channels}; all training images must have the same channels."
+                )
+            n_channels = source.shape[0]
+            labels = _check_annotations(labels, source.shape[1:], name)
+            mask = labels > 0
+            if not mask.any():
+                continue
+            xs.append(_masked_features(source, self.features, mask))
+            ys.append(labels[mask])
+        if not xs:
+            raise SegLabInputError(
+                "No strokes to learn from: paint some pixels of each class (values 1, 2, ...) "
+                "in the training labels; 0 means not annotated."
+            )
+        y = np.concatenate(ys)
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise SegLabInputError(
+                f"Only class {int(classes[0])} is painted; paint at least two classes "
+                "(e.g. 1 = background and 2 = foreground)."
+            )
+        self.n_channels = n_channels
+        return np.concatenate(xs, axis=1).T, y
+
+    def fit(
+        self,
+        images: ArrayLike | Sequence[ArrayLike],
+        annotations: ArrayLike | Sequence[ArrayLike],
+        *,
+        channel_axis: int | None = None,
+    ) -> PixelClassifier:
+        """Train on the painted pixels of one or several images.
+
+        Parameters
+        ----------
+        images : array_like or list of array_like
+            One image or several images of the same kind (same channels). Strokes may lie on
+            any planes or frames.
+        annotations : array_like or list of array_like
+            Integer labels of each image's spatial shape: 0 = not annotated, 1..255 = classes.
+        channel_axis : int, optional
+            Channel axis of the images (``-1`` for RGB).
+
+        Returns
+        -------
+        PixelClassifier
+            ``self``, trained.
+
+        Raises
+        ------
+        SegLabInputError
+            No strokes, only one class painted, annotations of another shape, NaN in an
+            image, or images with different channel counts.
+        """
+        from sklearn.ensemble import RandomForestClassifier
+
+        x, y = self.training_data(images, annotations, channel_axis=channel_axis)
+        forest = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            class_weight=self.class_weight,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs if self.n_jobs is not None else -1,
+        )
+        forest.fit(x, y)
+        self._forest = _flatten_forest(forest)
+        self.classes_ = forest.classes_.astype(np.int64)
+        self.feature_names_ = feature_names(self.features, self.n_channels)
+        for class_id in self.classes_:
+            self.class_names.setdefault(int(class_id), _default_class_name(int(class_id)))
+        self._meta = {"n_training_pixels": int(y.size)}
+        return self
+
+    # --- prediction --------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self._forest is None:
+            raise SegLabInputError(
+                "This classifier is not trained yet: call fit() (or PixelClassifier.load)."
+            )
+
+    def _run(
+        self,
+        image: ArrayLike,
+        *,
+        channel_axis: int | None,
+        progress: Callable[[int, int], None] | None,
+        cancel: Callable[[], bool] | None,
+        want_proba: bool,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        from . import _kernels
+
+        self._check_fitted()
+        source = _channels_first(image, self.features, channel_axis)
+        if source.shape[0] != self.n_channels:
+            raise SegLabInputError(
+                f"This classifier was trained on images with {self.n_channels} channel(s); "
+                f"this image has {source.shape[0]}. Check the channel axis (RGB: "
+                "channel_axis=-1) or use a classifier trained on this kind of image."
+            )
+        spatial = source.shape[1:]
+        forest = self._forest
+        n_classes = self.classes_.size
+        n_features = len(self.feature_names_)
+        labels = np.empty(spatial, np.uint8)
+        proba = np.empty((*spatial, n_classes), np.float32) if want_proba else None
+        uncertainty = np.empty(spatial, np.float32) if want_proba else None
+        class_ids = self.classes_.astype(np.uint8)
+        tiles = list(_iter_tiles(spatial, self.features, n_features))
+        previous = _kernels.set_threads(self.n_jobs)
+        try:
+            for done, (lead, region) in enumerate(tiles, start=1):
+                if cancel is not None and cancel():
+                    raise Cancelled("Prediction cancelled.")
+                shape = tuple(sl.stop - sl.start for sl in region)
+                planar = np.empty((n_features, *shape), np.float32)
+                _region_features(source[(slice(None), *lead)], self.features, region, planar)
+                tile_proba = _kernels.forest_proba(
+                    planar.reshape(n_features, -1),
+                    forest["feature"],
+                    forest["threshold"],
+                    forest["left"],
+                    forest["right"],
+                    forest["leaf"],
+                    forest["roots"],
+                )
+                index = (*lead, *region)
+                labels[index] = class_ids[np.argmax(tile_proba, axis=1)].reshape(shape)
+                if want_proba:
+                    proba[index] = tile_proba.reshape(*shape, n_classes)
+                    uncertainty[index] = (1.0 - tile_proba.max(axis=1)).reshape(shape)
+                if progress is not None:
+                    progress(done, len(tiles))
+        finally:
+            _kernels.set_threads(previous)
+        return labels, proba, uncertainty
+
+    def predict(
+        self,
+        image: ArrayLike,
+        *,
+        channel_axis: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Class id of every pixel.
+
+        Parameters
+        ----------
+        image : array_like
+            Image with the training images' channels (and `channel_axis`).
+        channel_axis : int, optional
+        progress : callable, optional
+            Called as ``progress(done, total)`` after each tile.
+        cancel : callable, optional
+            Polled before each tile; when it returns True, :class:`Cancelled` is raised and
+            nothing is returned.
+
+        Returns
+        -------
+        numpy.ndarray of uint8
+            The image's spatial shape.
+
+        Raises
+        ------
+        SegLabInputError
+            Untrained classifier, NaN, or a channel count other than the training one.
+        Cancelled
+            When `cancel()` returned True.
+        """
+        return self._run(
+            image, channel_axis=channel_axis, progress=progress, cancel=cancel, want_proba=False
+        )[0]
+
+    def predict_proba(
+        self,
+        image: ArrayLike,
+        *,
+        channel_axis: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """Class probabilities, ``spatial_shape + (n_classes,)`` float32 (order: ``classes_``).
+
+        Arguments, errors and cancellation as in :meth:`predict`.
+        """
+        return self.segment(
+            image, channel_axis=channel_axis, progress=progress, cancel=cancel
+        ).probabilities
+
+    def segment(
+        self,
+        image: ArrayLike,
+        *,
+        channel_axis: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Segmentation:
+        """Labels, probabilities and uncertainty in one pass over the image.
+
+        Arguments, errors and cancellation as in :meth:`predict`.
+
+        Returns
+        -------
+        Segmentation
+        """
+        labels, proba, uncertainty = self._run(
+            image, channel_axis=channel_axis, progress=progress, cancel=cancel, want_proba=True
+        )
+        return Segmentation(labels, proba, uncertainty, tuple(int(c) for c in self.classes_))
+
+    def feature_importances(self) -> dict[str, float]:
+        """Mean decrease in impurity of each feature, summing to 1, largest first."""
+        self._check_fitted()
+        values = self._forest["importances"]
+        pairs = sorted(zip(self.feature_names_, values.tolist(), strict=True), key=lambda p: -p[1])
+        return dict(pairs)
+
+    # --- files -------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the classifier to one file (a ``.npz`` of plain arrays and a JSON header).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination, conventionally ending in ``.npz``; written exactly there.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        import sklearn
+
+        from .. import __version__
+
+        self._check_fitted()
+        header = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "versions": {
+                "napari_seglab": __version__,
+                "scikit-learn": sklearn.__version__,
+                "numpy": np.__version__,
+            },
+            "features": self.features.to_dict(),
+            "feature_names": self.feature_names_,
+            "n_channels": self.n_channels,
+            "classes": [int(c) for c in self.classes_],
+            "class_names": {str(k): v for k, v in self.class_names.items()},
+            "forest": {
+                "n_estimators": self.n_estimators,
+                "max_depth": self.max_depth,
+                "class_weight": self.class_weight,
+                "random_state": self.random_state,
+            },
+            "training": self._meta,
+        }
+        path = Path(path)
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+            **{name: self._forest[name] for name in _NODE_ARRAYS},
+        )
+        path.write_bytes(buffer.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PixelClassifier:
+        """Read a classifier written by :meth:`save`, without executing anything from it.
+
+        Raises
+        ------
+        SegLabInputError
+            When the file is not a SegLab classifier, was written by a newer format, or is
+            damaged or tampered with (every array is checked before use).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise SegLabInputError(f"No such classifier file: {path}")
+        not_ours = (
+            f"{path.name} is not a napari-seglab classifier file (expected a .npz written by "
+            "PixelClassifier.save)."
+        )
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                names = set(archive.files)
+                if "header" not in names:
+                    raise SegLabInputError(not_ours)
+                arrays = {name: archive[name] for name in names}
+        except SegLabInputError:
+            raise
+        except ValueError as error:
+            if "pickle" in str(error) or "Object arrays" in str(error):
+                raise SegLabInputError(
+                    f"{path.name} is not a napari-seglab classifier file: it holds pickled "
+                    "Python objects, which were not loaded (loading them could run code). "
+                    "The file is foreign or was tampered with."
+                ) from None
+            raise SegLabInputError(not_ours) from None
+        except (OSError, zipfile.BadZipFile, EOFError):
+            raise SegLabInputError(not_ours) from None
+        try:
+            header = json.loads(arrays.pop("header").astype(np.uint8).tobytes().decode())
+        except (ValueError, UnicodeDecodeError):
+            raise SegLabInputError(not_ours) from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise SegLabInputError(not_ours)
+        version = header.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+            made_by = header.get("versions", {}).get("napari_seglab", "an unknown version")
+            raise SegLabInputError(
+                f"{path.name} uses classifier format {version!r}, made by napari-seglab "
+                f"{made_by}; this napari-seglab reads format {FORMAT_VERSION}. Update "
+                "napari-seglab to open it."
+            )
+        try:
+            return cls._from_parts(header, arrays)
+        except SegLabInputError as error:
+            raise SegLabInputError(f"{path.name} was refused: {error}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise SegLabInputError(
+                f"{path.name} was refused: its content is damaged or was edited ({error!r})."
+            ) from None
+
+    @classmethod
+    def _from_parts(cls, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> PixelClassifier:
+        settings = FeatureSettings.from_dict(header["features"])
+        forest_info = header["forest"]
+        clf = cls(
+            settings,
+            n_estimators=forest_info["n_estimators"],
+            max_depth=forest_info["max_depth"],
+            class_weight=forest_info["class_weight"],
+            random_state=forest_info["random_state"],
+            class_names={int(k): v for k, v in header["class_names"].items()},
+        )
+        n_channels = header["n_channels"]
+        if not isinstance(n_channels, int) or n_channels < 1:
+            raise SegLabInputError(f"invalid channel count {n_channels!r}.")
+        expected = feature_names(settings, n_channels)
+        stored = list(header["feature_names"])
+        if stored != expected:
+            unknown = sorted(set(stored) - set(expected))
+            raise SegLabInputError(
+                f"its features do not match its settings (unknown feature(s): "
+                f"{unknown or 'none'}; {len(stored)} stored, {len(expected)} expected)."
+            )
+        classes = np.asarray(header["classes"], dtype=np.int64)
+        if classes.ndim != 1 or classes.size < 2 or classes.min() < 1 or classes.max() > 255:
+            raise SegLabInputError(f"invalid classes {header['classes']!r}.")
+        missing = [name for name in _NODE_ARRAYS if name not in arrays]
+        if missing:
+            raise SegLabInputError(f"missing array(s) {missing}.")
+        forest = _validate_forest(
+            {name: arrays[name] for name in _NODE_ARRAYS}, len(expected), classes.size
+        )
+        clf._forest = forest
+        clf.classes_ = classes
+        clf.n_channels = n_channels
+        clf.feature_names_ = expected
+        clf._meta = dict(header.get("training", {}))
+        for class_id in classes:
+            clf.class_names.setdefault(int(class_id), _default_class_name(int(class_id)))
+        return clf
+
+
+def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.shape != tuple(spatial):
+        raise SegLabInputError(
+            f"The training labels of the {name} have shape {arr.shape} but the {name}'s "
+            f"spatial shape is {tuple(spatial)}; paint in a labels layer made for this image."
+        )
+    if arr.dtype == bool:
+        raise SegLabInputError(
+            "Training labels must be integers (0 = not annotated, 1, 2, ... = classes), "
+            "not a boolean mask."
+        )
+    whole = np.issubdtype(arr.dtype, np.integer) or (
+        np.issubdtype(arr.dtype, np.floating) and bool(np.all(np.mod(arr, 1) == 0))
+    )
+    if not whole:
+        raise SegLabInputError("Training labels must be whole numbers (0, 1, 2, ...).")
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise SegLabInputError(
+            "Training labels must lie between 0 (not annotated) and 255; "
+            f"these go from {arr.min()} to {arr.max()}."
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _float32_at_most(values: np.ndarray) -> np.ndarray:
+    """Largest float32 not above each float64 value, so ``x32 <= t`` is decided exactly."""
+    out = values.astype(np.float32)
+    above = out.astype(np.float64) > values
+    out[above] = np.nextafter(out[above], np.float32(-np.inf))
+    return out
+
+
+def _flatten_forest(forest: Any) -> dict[str, np.ndarray]:
+    """The fitted trees as concatenated node arrays (see ``_kernels.forest_proba``)."""
+    features, thresholds, lefts, rights, leaves, roots = [], [], [], [], [], []
+    offset = 0
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        n = tree.node_count
+        is_leaf = tree.children_left < 0
+        features.append(np.where(is_leaf, -1, tree.feature).astype(np.int32))
+        thresholds.append(_float32_at_most(np.where(is_leaf, 0.0, tree.threshold)))
+        lefts.append(np.where(is_leaf, -1, tree.children_left + offset).astype(np.int32))
+        rights.append(np.where(is_leaf, -1, tree.children_right + offset).astype(np.int32))
+        value = tree.value[:, 0, :].astype(np.float64)
+        total = value.sum(axis=1, keepdims=True)
+        leaves.append((value / np.where(total > 0, total, 1)).astype(np.float32))
+        roots.append(offset)
+        offset += n
+    return {
+        "feature": np.concatenate(features),
+        "threshold": np.concatenate(thresholds),
+        "left": np.concatenate(lefts),
+        "right": np.concatenate(rights),
+        "leaf": np.concatenate(leaves),
+        "roots": np.asarray(roots, np.int64).astype(np.int32),
+        "importances": forest.feature_importances_.astype(np.float64),
+    }
+
+
+def _validate_forest(
+    arrays: dict[str, np.ndarray], n_features: int, n_classes: int
+) -> dict[str, np.ndarray]:
+    """Check a forest read from a file so the compiled traversal can never go astray."""
+    dtypes = {
+        "feature": np.int32,
+        "threshold": np.float32,
+        "left": np.int32,
+        "right": np.int32,
+        "leaf": np.float32,
+        "roots": np.int32,
+        "importances": np.float64,
+    }
+    for name, dtype in dtypes.items():
+        if arrays[name].dtype != dtype:
+            raise SegLabInputError(f"array {name!r} has type {arrays[name].dtype}, not {dtype}.")
+    feature, threshold = arrays["feature"], arrays["threshold"]
+    left, right, leaf, roots = arrays["left"], arrays["right"], arrays["leaf"], arrays["roots"]
+    n_nodes = feature.size
+    if not (feature.ndim == threshold.ndim == left.ndim == right.ndim == roots.ndim == 1):
+        raise SegLabInputError("node arrays must be one-dimensional.")
+    if not (threshold.size == left.size == right.size == n_nodes) or n_nodes == 0:
+        raise SegLabInputError("node arrays have different lengths.")
+    if leaf.shape != (n_nodes, n_classes):
+        raise SegLabInputError(f"leaf values have shape {leaf.shape}, not {(n_nodes, n_classes)}.")
+    if roots.size < 1 or roots[0] != 0 or np.any(np.diff(roots) <= 0) or roots[-1] >= n_nodes:
+        raise SegLabInputError("tree offsets are inconsistent.")
+    internal = feature >= 0
+    if np.any(feature[~internal] != -1) or np.any(feature >= n_features):
+        raise SegLabInputError(
+            f"a node uses a feature outside the {n_features} this classifier computes."
+        )
+    # Each tree's nodes lie between its root and the next root; children come after parents,
+    # so every traversal ends at a leaf inside the same tree.
+    ends = np.append(roots[1:], n_nodes)
+    tree_end = np.repeat(ends, np.diff(np.append(roots, n_nodes)))
+    nodes = np.arange(n_nodes)
+    for child in (left, right):
+        if np.any(internal & ((child <= nodes) | (child >= tree_end))):
+            raise SegLabInputError("a tree links to nodes outside itself.")
+    if not np.all(np.isfinite(threshold[internal])):
+        raise SegLabInputError("a split threshold is not a finite number.")
+    if not np.all(np.isfinite(leaf)) or np.any(leaf < 0) or np.any(leaf > 1 + 1e-5):
+        raise SegLabInputError("leaf probabilities are not between 0 and 1.")
+    importances = arrays["importances"]
+    if importances.shape != (n_features,) or not np.all(np.isfinite(importances)):
+        raise SegLabInputError("feature importances do not match the features.")
+    return {name: np.ascontiguousarray(arrays[name]) for name in _NODE_ARRAYS}

@@ -1,0 +1,317 @@
+"""Pixel classifier: accuracy on real data, bad input, files (incl. malicious ones), tiling."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import zipfile
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_seglab.core import (
+    Cancelled,
+    FeatureSettings,
+    PixelClassifier,
+    SegLabInputError,
+    evaluate,
+    try_all_thresholds,
+)
+from napari_seglab.core import features as features_module
+
+FAST = FeatureSettings(sigmas=(1, 2, 4))
+
+
+def disk_strokes(truth: np.ndarray, *, inside: int = 8, boundary: int = 16, seed: int = 0):
+    """Reveal a small part of the ground truth, as a user's strokes would.
+
+    `inside` disks (radius 3) well inside each class, and `boundary` disks (radius 5) centred
+    on object outlines, painted with the true class (1 = background, 2 = foreground).
+    """
+    rng = np.random.default_rng(seed)
+    truth = truth > 0
+    strokes = np.zeros(truth.shape, np.uint8)
+    yy, xx = np.mgrid[: truth.shape[0], : truth.shape[1]]
+
+    def disks(centres, count, radius):
+        for y, x in centres[rng.choice(len(centres), count, replace=False)]:
+            yield (yy - y) ** 2 + (xx - x) ** 2 <= radius**2
+
+    for value, region in ((1, ~truth), (2, truth)):
+        deep = np.argwhere(ndi.distance_transform_edt(region) > 4)
+        for disk in disks(deep, inside, 3):
+            strokes[disk] = value
+    outline = np.argwhere(truth ^ ndi.binary_erosion(truth))
+    for disk in disks(outline, boundary, 5):
+        strokes[disk] = truth[disk] + 1
+    return strokes
+
+
+def load_pair(folder, index):
+    pairs = json.loads((folder / "pairs.json").read_text())["pairs"]
+    pair = pairs[index]
+    return iio.imread(folder / pair["image"]), iio.imread(folder / pair["mask"]), pair
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rng = np.random.default_rng(0)
+    truth = np.zeros((96, 128), np.uint8)
+    yy, xx = np.mgrid[:96, :128]
+    for cy, cx, r in ((25, 30, 12), (60, 90, 15), (70, 30, 9)):
+        truth[(yy - cy) ** 2 + (xx - cx) ** 2 <= r**2] = 1
+    image = ndi.gaussian_filter(truth * 40.0, 1.5) + rng.normal(100, 6, truth.shape)
+    strokes = disk_strokes(truth, inside=3, boundary=4)
+    return image.astype(np.float32), truth, strokes
+
+
+@pytest.mark.parametrize(
+    ("folder", "rgb"), [("dsb2018_he_histology_nuclei", True), ("dsb2018_fluo_nuclei", False)]
+)
+def test_classifier_beats_best_threshold_on_real_images(shared_data, folder, rgb):
+    """On each image: strokes on ~1-2 % of the pixels vs the best of 8 global thresholds,
+    chosen with the ground truth (an oracle no user has)."""
+    channel_axis = -1 if rgb else None
+    thresholds, classifier = [], []
+    for index in range(6):
+        image, truth, pair = load_pair(shared_data / folder, index)
+        strokes = disk_strokes(truth)
+        assert (strokes > 0).mean() < 0.025
+        best = try_all_thresholds(image, foreground=pair["polarity"], ground_truth=truth, rgb=rgb)
+        clf = PixelClassifier().fit(image, strokes, channel_axis=channel_axis)
+        labels = clf.predict(image, channel_axis=channel_axis)
+        thresholds.append(best.best.evaluation.scores.f1)
+        classifier.append(evaluate(labels == 2, truth).scores.f1)
+    thresholds, classifier = np.array(thresholds), np.array(classifier)
+    assert classifier.mean() > thresholds.mean() + 0.01, (classifier, thresholds)
+    assert np.all(classifier > thresholds - 0.005), (classifier, thresholds)
+
+
+def test_predictions_match_scikit_learn_forest(synthetic):
+    from sklearn.ensemble import RandomForestClassifier
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=12, max_depth=6, random_state=3)
+    x, y = clf.training_data(image, strokes)
+    forest = RandomForestClassifier(
+        n_estimators=12, max_depth=6, class_weight="balanced", random_state=3
+    ).fit(x, y)
+    clf.fit(image, strokes)
+    from napari_seglab.core import compute_features
+
+    feats = compute_features(image, FAST).reshape(-1, x.shape[1])
+    expected = forest.predict_proba(feats).reshape(*image.shape, 2)
+    result = clf.segment(image)
+    np.testing.assert_allclose(result.probabilities, expected, atol=1e-5)
+    assert np.array_equal(result.labels, np.where(expected[..., 1] > expected[..., 0], 2, 1))
+    np.testing.assert_allclose(result.uncertainty, 1 - expected.max(axis=-1), atol=1e-5)
+    assert result.probability(2).shape == image.shape
+    assert clf.classes_.tolist() == [1, 2]
+    assert clf.class_names == {1: "background", 2: "foreground"}
+    importances = clf.feature_importances()
+    assert list(importances) == sorted(importances, key=importances.get, reverse=True)
+    assert set(importances) == set(clf.feature_names_)
+    assert sum(importances.values()) == pytest.approx(1)
+
+
+def test_tiling_gives_the_same_result_as_one_tile(synthetic, monkeypatch):
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FeatureSettings(sigmas=(1, 4), dog=True), n_estimators=8).fit(
+        image, strokes
+    )
+    whole = clf.segment(image)
+    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)
+    calls = []
+    tiled = clf.segment(image, progress=lambda done, total: calls.append((done, total)))
+    assert len(calls) == 3 and calls[-1] == (3, 3)
+    np.testing.assert_allclose(tiled.probabilities, whole.probabilities, atol=1e-6)
+    assert np.array_equal(tiled.labels, whole.labels)
+    # Training features computed tile-wise too: same forest.
+    again = PixelClassifier(FeatureSettings(sigmas=(1, 4), dog=True), n_estimators=8)
+    np.testing.assert_array_equal(again.fit(image, strokes).predict(image), whole.labels)
+
+
+def test_cancel_stops_prediction(synthetic):
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=4).fit(image, strokes)
+    with pytest.raises(Cancelled):
+        clf.predict(image, cancel=lambda: True)
+
+
+def test_strokes_over_several_images_and_planes(synthetic):
+    image, truth, strokes = synthetic
+    # Background strokes only in the first image, foreground only in the second.
+    only_bg = np.where(strokes == 1, 1, 0).astype(np.uint8)
+    only_fg = np.where(strokes == 2, 2, 0).astype(np.uint8)
+    clf = PixelClassifier(FAST, n_estimators=20).fit(
+        [image, image[::-1].copy()], [only_bg, only_fg[::-1].copy()]
+    )
+    assert evaluate(clf.predict(image) == 2, truth).scores.f1 > 0.9
+    with pytest.raises(SegLabInputError, match="Only class 1"):
+        PixelClassifier(FAST).fit(image, only_bg)
+    # A stack with strokes on different planes.
+    stack = np.stack([image, image])
+    labels = np.stack([only_bg, only_fg])
+    stacked = PixelClassifier(FAST, n_estimators=20).fit(stack, labels)
+    prediction = stacked.predict(stack)
+    assert prediction.shape == stack.shape
+    assert evaluate(prediction[1] == 2, truth).scores.f1 > 0.9
+
+
+def test_3d_anisotropic_classifier():
+    rng = np.random.default_rng(5)
+    truth = np.zeros((10, 48, 48), np.uint8)
+    zz, yy, xx = np.mgrid[:10, :48, :48]
+    truth[((zz - 5) * 3) ** 2 + (yy - 24) ** 2 + (xx - 24) ** 2 <= 14**2] = 1
+    vol = ndi.gaussian_filter(truth * 30.0, (0.5, 1.5, 1.5)) + rng.normal(50, 5, truth.shape)
+    strokes = np.zeros_like(truth)
+    strokes[5, 20:28, 20:28] = 2
+    strokes[5, 2:6, 2:40] = 1
+    strokes[1, 40:45, 5:45] = 1
+    settings = FeatureSettings(sigmas=(1, 2), mode="3d", spacing=(3, 1, 1))
+    clf = PixelClassifier(settings, n_estimators=20).fit(vol, strokes)
+    result = clf.segment(vol)
+    assert result.labels.shape == vol.shape
+    assert result.probabilities.shape == (*vol.shape, 2)
+    assert evaluate(result.labels == 2, truth).scores.f1 > 0.9
+    with pytest.raises(SegLabInputError, match="at least 3 spatial axes"):
+        clf.predict(vol[0])
+
+
+def test_bad_training_input_is_refused(synthetic):
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST)
+    with pytest.raises(SegLabInputError, match="No strokes"):
+        clf.fit(image, np.zeros(image.shape, np.uint8))
+    with pytest.raises(SegLabInputError, match="spatial shape"):
+        clf.fit(image, strokes[:-1])
+    nan_image = image.copy()
+    nan_image[0, 0] = np.nan
+    with pytest.raises(SegLabInputError, match="NaN"):
+        clf.fit(nan_image, strokes)
+    with pytest.raises(SegLabInputError, match="same channels"):
+        clf.fit(
+            [np.stack([image] * 3, -1), np.stack([image] * 2, -1)],
+            [strokes, strokes],
+            channel_axis=-1,
+        )
+    with pytest.raises(SegLabInputError, match="one annotation array per image"):
+        clf.fit([image, image], [strokes])
+    with pytest.raises(SegLabInputError, match="between 0"):
+        clf.fit(image, strokes.astype(int) * 200)
+    with pytest.raises(SegLabInputError, match="not trained"):
+        clf.predict(image)
+    with pytest.raises(SegLabInputError, match="n_estimators"):
+        PixelClassifier(n_estimators=0)
+    assert not clf.is_fitted
+
+
+def test_wrong_channel_count_at_apply_time(synthetic):
+    image, _, strokes = synthetic
+    rgb = np.stack([image, image * 0.5, 255 - image], axis=-1)
+    clf = PixelClassifier(FAST, n_estimators=5).fit(rgb, strokes, channel_axis=-1)
+    assert clf.n_channels == 3
+    with pytest.raises(SegLabInputError, match="3 channel"):
+        clf.predict(image)
+
+
+def test_save_load_round_trip(synthetic, tmp_path):
+    image, _, strokes = synthetic
+    names = {1: "cytoplasm", 2: "nucleus"}
+    clf = PixelClassifier(
+        FeatureSettings(sigmas=(1, 3), gabor=True), n_estimators=10, class_names=names
+    ).fit(image, strokes)
+    path = clf.save(tmp_path / "model.npz")
+    loaded = PixelClassifier.load(path)
+    assert loaded.class_names == names
+    assert loaded.features == clf.features
+    assert loaded.n_channels == 1 and loaded.feature_names_ == clf.feature_names_
+    assert loaded.feature_importances() == clf.feature_importances()
+    other = image[::-1, ::-1].copy()
+    np.testing.assert_array_equal(loaded.predict_proba(other), clf.predict_proba(other))
+    with zipfile.ZipFile(path) as archive:
+        header = json.loads(np.load(io.BytesIO(archive.read("header.npy"))).tobytes())
+    assert set(header["versions"]) == {"napari_seglab", "scikit-learn", "numpy"}
+
+
+class _Exploit:
+    """Unpickling this runs code: it creates a file."""
+
+    def __init__(self, target):
+        self.target = str(target)
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def _rewrite(path, out, **changes):
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays.update(changes)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    out.write_bytes(buffer.getvalue())
+    return out
+
+
+def test_malicious_and_foreign_files_are_refused(synthetic, tmp_path):
+    image, _, strokes = synthetic
+    good = PixelClassifier(FAST, n_estimators=3).fit(image, strokes).save(tmp_path / "ok.npz")
+    marker = tmp_path / "pwned"
+
+    # A classifier file with a pickled object that would run code when unpickled.
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Exploit(marker)
+    with np.load(good) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, payload=evil)
+    (tmp_path / "evil.npz").write_bytes(buffer.getvalue())
+    with pytest.raises(SegLabInputError, match="pickled Python objects, which were not loaded"):
+        PixelClassifier.load(tmp_path / "evil.npz")
+    assert not marker.exists()
+
+    # A plain pickle (what joblib/pickle-based tools write) is never unpickled.
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(_Exploit(marker)))
+    with pytest.raises(SegLabInputError, match="not a napari-seglab classifier file: it holds"):
+        PixelClassifier.load(tmp_path / "evil.pkl")
+    assert not marker.exists()
+
+    (tmp_path / "image.npz").write_bytes(b"")
+    np.savez(tmp_path / "image.npz", image=image)
+    with pytest.raises(SegLabInputError, match="not a napari-seglab classifier"):
+        PixelClassifier.load(tmp_path / "image.npz")
+    with pytest.raises(SegLabInputError, match="No such"):
+        PixelClassifier.load(tmp_path / "missing.npz")
+
+    with np.load(good) as archive:
+        header = json.loads(archive["header"].tobytes())
+        feature = archive["feature"].copy()
+        left = archive["left"].copy()
+
+    def with_header(**changes):
+        return np.frombuffer(json.dumps({**header, **changes}).encode(), np.uint8)
+
+    cases = {
+        "newer.npz": (dict(header=with_header(format_version=99)), "format 99"),
+        "feature.npz": (
+            dict(header=with_header(feature_names=[*header["feature_names"][:-1], "wavelet"])),
+            "unknown feature",
+        ),
+        "settings.npz": (
+            dict(header=with_header(features={**header["features"], "wavelets": True})),
+            "Unknown feature setting",
+        ),
+        "index.npz": (
+            dict(feature=np.where(feature >= 0, 999, feature).astype(np.int32)),
+            "feature outside",
+        ),
+        "loop.npz": (dict(left=np.where(left >= 0, 0, left).astype(np.int32)), "outside itself"),
+        "dtype.npz": (dict(threshold=np.zeros(feature.size)), "float32"),
+    }
+    for name, (changes, message) in cases.items():
+        with pytest.raises(SegLabInputError, match=message):
+            PixelClassifier.load(_rewrite(good, tmp_path / name, **changes))

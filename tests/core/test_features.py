@@ -1,0 +1,210 @@
+"""Features: values against scipy / scikit-image, settings, tiling, masks, channels, 3D."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.feature import hessian_matrix_eigvals
+
+from napari_seglab.core import FeatureSettings, SegLabInputError, compute_features, feature_names
+from napari_seglab.core import features as features_module
+
+ALL = {
+    "intensity": True,
+    "edges": True,
+    "hessian": True,
+    "log": True,
+    "dog": True,
+    "structure_tensor": True,
+    "gabor": True,
+}
+
+
+def _col(features, settings, name, n_channels=1):
+    return features[..., feature_names(settings, n_channels).index(name)]
+
+
+@pytest.fixture(scope="module")
+def image():
+    rng = np.random.default_rng(1)
+    img = ndi.gaussian_filter(rng.random((90, 110)), 1.5).astype(np.float32) * 4
+    img[30:60, 40:80] += 0.5
+    return img
+
+
+def _reference_2d(img, sigma):
+    """The features computed the plain (slow) way with scipy and numpy."""
+    g = ndi.gaussian_filter(img.astype(np.float64), sigma, mode="reflect", truncate=4.0)
+    gy, gx = np.gradient(g)
+    hyy, hyx, hxx = np.gradient(gy, axis=0), np.gradient(gy, axis=1), np.gradient(gx, axis=1)
+    tensor = [
+        ndi.gaussian_filter(a * b, sigma / 2, mode="reflect", truncate=4.0)
+        for a, b in ((gy, gy), (gy, gx), (gx, gx))
+    ]
+    return {
+        "gaussian": g,
+        "gradient_magnitude": np.hypot(gy, gx),
+        "hessian_eig": hessian_matrix_eigvals([hyy, hyx, hxx]),
+        "laplacian": hyy + hxx,
+        "dog": g - ndi.gaussian_filter(img.astype(np.float64), 1.6 * sigma, truncate=4.0),
+        "structure_eig": hessian_matrix_eigvals(tensor),
+    }
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 3.0])
+def test_features_match_scipy_and_skimage_2d(image, sigma):
+    settings = FeatureSettings(sigmas=(sigma,), **ALL)
+    feats = compute_features(image, settings)
+    ref = _reference_2d(image, sigma)
+    scale = np.abs(image).max()
+    tag = f"s{sigma:g}"
+    for name in ("gaussian", "gradient_magnitude", "laplacian", "dog"):
+        np.testing.assert_allclose(
+            _col(feats, settings, f"{name}_{tag}"), ref[name], atol=2e-5 * scale, err_msg=name
+        )
+    for i in range(2):
+        np.testing.assert_allclose(
+            _col(feats, settings, f"hessian_eig{i + 1}_{tag}"),
+            ref["hessian_eig"][i],
+            atol=2e-5 * scale,
+        )
+        np.testing.assert_allclose(
+            _col(feats, settings, f"structure_eig{i + 1}_{tag}"),
+            ref["structure_eig"][i],
+            atol=2e-5 * scale**2,
+        )
+
+
+def test_gabor_matches_direct_complex_convolution(image):
+    sigma = 2.0
+    settings = FeatureSettings(
+        sigmas=(sigma,), intensity=False, edges=False, hessian=False, gabor=True
+    )
+    feats = compute_features(image, settings)
+    radius = int(4 * sigma + 0.5)
+    u = np.arange(-radius, radius + 1)
+    g = np.exp(-0.5 * (u / sigma) ** 2)
+    g /= g.sum()
+    wavelength = max(3 * sigma, 3)
+    for angle in (0, 45, 90, 135):
+        theta = np.deg2rad(angle)
+        ky = 2 * np.pi / wavelength * np.sin(theta)
+        kx = 2 * np.pi / wavelength * np.cos(theta)
+        kernel = np.outer(g, g) * np.exp(1j * (ky * u[:, None] + kx * u[None, :]))
+        real = ndi.convolve(image.astype(float), kernel.real, mode="reflect")
+        imag = ndi.convolve(image.astype(float), kernel.imag, mode="reflect")
+        np.testing.assert_allclose(
+            _col(feats, settings, f"gabor_{angle}_s2"), np.hypot(real, imag), atol=1e-5
+        )
+
+
+def test_3d_features_and_anisotropic_spacing():
+    rng = np.random.default_rng(2)
+    vol = ndi.gaussian_filter(rng.random((12, 40, 36)), 1).astype(np.float32)
+    settings = FeatureSettings(sigmas=(2.0,), mode="3d", spacing=(4.0, 1.0, 1.0), log=True)
+    feats = compute_features(vol, settings)
+    assert feats.shape == (12, 40, 36, len(feature_names(settings)))
+    assert feature_names(settings)[:5] == [
+        "gaussian_s2",
+        "gradient_magnitude_s2",
+        "hessian_eig1_s2",
+        "hessian_eig2_s2",
+        "hessian_eig3_s2",
+    ]
+    # The scale shrinks along the coarse axis; derivatives are per physical unit.
+    g = ndi.gaussian_filter(vol.astype(float), (0.5, 2.0, 2.0), truncate=4.0)
+    np.testing.assert_allclose(_col(feats, settings, "gaussian_s2"), g, atol=1e-5)
+    grads = np.gradient(g, 4.0, 1.0, 1.0)
+    hess = [
+        np.gradient(grads[i], (4.0, 1.0, 1.0)[j], axis=j) for i in range(3) for j in range(i, 3)
+    ]
+    eig = hessian_matrix_eigvals(hess)
+    for i in range(3):
+        np.testing.assert_allclose(
+            _col(feats, settings, f"hessian_eig{i + 1}_s2"), eig[i], atol=1e-5
+        )
+    np.testing.assert_allclose(
+        _col(feats, settings, "laplacian_s2"), hess[0] + hess[3] + hess[5], atol=1e-5
+    )
+
+
+def test_2d_mode_filters_each_plane_of_a_stack(image):
+    stack = np.stack([image, image[::-1].copy(), 2 * image])
+    settings = FeatureSettings(sigmas=(1, 2))
+    feats = compute_features(stack, settings)
+    for z in range(3):
+        np.testing.assert_array_equal(feats[z], compute_features(stack[z], settings))
+
+
+def test_tiles_give_the_same_features_as_the_whole_image(image, monkeypatch):
+    settings = FeatureSettings(sigmas=(1, 4), **ALL)
+    whole = compute_features(image, settings)
+    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
+    assert len(features_module._strips(image.shape, 40)[1]) == 3
+    tiled = compute_features(image, settings)
+    np.testing.assert_allclose(tiled, whole, atol=1e-6)
+
+
+def test_mask_computes_only_the_masked_pixels_with_the_same_values(image):
+    settings = FeatureSettings(sigmas=(1, 8), dog=True, structure_tensor=True)
+    mask = np.zeros(image.shape, bool)
+    mask[5:9, 3:20] = True
+    mask[70, 100:] = True
+    whole = compute_features(image, settings)
+    rows = compute_features(image, settings, mask=mask)
+    assert rows.shape == (mask.sum(), whole.shape[-1])
+    np.testing.assert_allclose(rows, whole[mask], atol=1e-6)
+
+
+def test_channels_get_their_own_features(image):
+    rgb = np.stack([image, 1 - image, image**2], axis=-1)
+    settings = FeatureSettings(sigmas=(1, 2))
+    names = feature_names(settings, 3)
+    feats = compute_features(rgb, settings, channel_axis=-1)
+    assert feats.shape == (*image.shape, 3 * len(feature_names(settings)))
+    assert names[0] == "ch0_gaussian_s1" and names[-1].startswith("ch2_")
+    per_channel = len(feature_names(settings))
+    for c in range(3):
+        np.testing.assert_array_equal(
+            feats[..., c * per_channel : (c + 1) * per_channel],
+            compute_features(rgb[..., c], settings),
+        )
+    channels_first = compute_features(np.moveaxis(rgb, -1, 0), settings, channel_axis=0)
+    np.testing.assert_array_equal(channels_first, feats)
+
+
+def test_settings_round_trip_and_validation():
+    settings = FeatureSettings(sigmas=[4, 1, 1], gabor=True, mode="3D", spacing=(2, 1, 1))
+    assert settings.sigmas == (1.0, 4.0)
+    assert settings.mode == "3d"
+    data = settings.to_dict()
+    assert FeatureSettings.from_dict(data) == settings
+    import json
+
+    assert FeatureSettings.from_dict(json.loads(json.dumps(data))) == settings
+    with pytest.raises(SegLabInputError, match="Unknown feature setting"):
+        FeatureSettings.from_dict({**data, "wavelets": True})
+    with pytest.raises(SegLabInputError, match="at least one feature family"):
+        FeatureSettings(intensity=False, edges=False, hessian=False)
+    with pytest.raises(SegLabInputError, match=r"between 0\.3 and 64"):
+        FeatureSettings(sigmas=(0.1,))
+    with pytest.raises(SegLabInputError, match="needs 2 spacing values"):
+        FeatureSettings(spacing=(1, 1, 1))
+    with pytest.raises(SegLabInputError, match='"2d" or "3d"'):
+        FeatureSettings(mode="4d")
+    with pytest.raises(SegLabInputError, match="True or False"):
+        FeatureSettings(log="yes")
+
+
+def test_bad_images_are_refused(image):
+    bad = image.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(SegLabInputError, match="NaN"):
+        compute_features(bad)
+    with pytest.raises(SegLabInputError, match="at least 3 spatial axes"):
+        compute_features(image, FeatureSettings(mode="3d"))
+    with pytest.raises(SegLabInputError, match="mask has shape"):
+        compute_features(image, mask=np.ones((3, 3), bool))
+    with pytest.raises(SegLabInputError, match="channel_axis=5"):
+        compute_features(image, channel_axis=5)
