@@ -54,6 +54,7 @@ __all__ = ["ClassifierWidget", "Scope"]
 CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 DEFAULT_CLASSES = ("background", "foreground")
 META_KEY = "seglab_training_for"  # training layer metadata: names of its image layer(s)
+OUTPUT_KEY = "seglab_output"  # metadata flag of the layers the widget writes
 LIVE_DELAY_MS = 300
 #: The core's feature families, as the panel names them.
 FAMILY_LABELS = {
@@ -208,7 +209,7 @@ class ClassifierWidget(Container):
 
         # image and strokes
         self._image = ComboBox(label="Image", choices=self._image_choices, nullable=True)
-        self._channels = Select(label="More channels", choices=self._image_choices)
+        self._channels = Select(label="More channels", choices=self._channel_choices)
         self._channels.tooltip = (
             "Other Image layers of the same shape to use as extra channels (optional)."
         )
@@ -258,33 +259,33 @@ class ClassifierWidget(Container):
         self._save_button = PushButton(text="Save classifier...")
         self._load_button = PushButton(text="Load classifier...")
 
+        def row(*widgets) -> Container:
+            return Container(widgets=widgets, layout="horizontal", labels=False)
+
+        self._status.native.setWordWrap(True)
         self.extend(
             [
                 self._image,
                 self._channels,
                 self._training,
-                self._add_button,
+                row(self._add_button, self._all_training),
                 self._classes,
-                self._all_training,
                 self._families,
                 self._scales,
                 self._features_3d,
                 self._trees,
                 self._depth,
                 self._balance,
-                self._train_button,
-                self._live,
+                row(self._train_button, self._live),
                 self._scope,
                 self._target,
-                self._apply_button,
-                self._cancel_button,
+                row(self._apply_button, self._cancel_button),
                 self._progress,
                 self._status,
                 self._probability_of,
                 self._foreground,
                 self._importance,
-                self._save_button,
-                self._load_button,
+                row(self._save_button, self._load_button),
             ]
         )
         self._foreground.value = self._probability_of.value = self._default_foreground()
@@ -471,6 +472,20 @@ class ClassifierWidget(Container):
 
         return [layer for layer in self._viewer.layers if isinstance(layer, Image)]
 
+    def _channel_choices(self, _widget=None) -> list:
+        """Image layers that can be extra channels of the chosen image (same shape)."""
+        image = self._image.value if hasattr(self, "_image") else None
+        if image is None or image.rgb:
+            return []
+        return [
+            layer
+            for layer in self._image_choices()
+            if layer is not image
+            and not layer.rgb
+            and not layer.metadata.get(OUTPUT_KEY)
+            and tuple(layer.data.shape) == tuple(image.data.shape)
+        ]
+
     def _labels_choices(self, _widget=None) -> list:
         from napari.layers import Labels
 
@@ -532,6 +547,7 @@ class ClassifierWidget(Container):
         self.reset_choices()
 
     def _on_image_changed(self, _value=None) -> None:
+        self._channels.reset_choices()
         image = self._image.value
         if image is None:
             return
@@ -650,13 +666,15 @@ class ClassifierWidget(Container):
         """Fill the importance table, largest first, with a bar to read it at a glance."""
         pairs = sorted(classifier.feature_importances().items(), key=lambda p: -p[1])
         top = max((value for _, value in pairs), default=1.0) or 1.0
-        self._importance.value = {
-            "data": [
-                [name, f"{value:.3f}", "\u2588" * max(1, round(12 * value / top))]
-                for name, value in pairs
-            ],
-            "columns": ["feature", "importance", ""],
-        }
+        rows = [
+            [name, f"{value:.3f}", "\u2588" * max(1, round(12 * value / top))]
+            for name, value in pairs
+        ]
+        self._importance.value = (
+            rows,
+            list(range(1, len(rows) + 1)),
+            ["feature", "importance", ""],
+        )
 
     # ------------------------------------------------------------------ live update
     def _schedule_live(self, _event=None) -> None:
@@ -929,7 +947,7 @@ class ClassifierWidget(Container):
         if layer is not None:
             self._viewer.layers.remove(layer)
         add = self._viewer.add_labels if kind == "Labels" else self._viewer.add_image
-        add(values, name=name, metadata=metadata, **geometry, **kwargs)
+        add(values, name=name, metadata={OUTPUT_KEY: True, **metadata}, **geometry, **kwargs)
 
     # ------------------------------------------------------------------ dialogs
     def _save_dialog(self) -> None:
