@@ -26,6 +26,22 @@ def errors(monkeypatch):
     return shown
 
 
+@pytest.fixture
+def new_widget(qtbot, make_napari_viewer):
+    """ClassifierWidget factory; at teardown, runs still going are cancelled and awaited."""
+    widgets: list[ClassifierWidget] = []
+
+    def make(viewer) -> ClassifierWidget:
+        widgets.append(ClassifierWidget(viewer))
+        return widgets[-1]
+
+    yield make
+    for widget in widgets:
+        widget._live.value = False
+        widget.cancel()
+        wait_idle(qtbot, widget)
+
+
 def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, seed: int = 0):
     """Labels 1 (background) and 2 (foreground) painted as a few disks inside the truth."""
     rng = np.random.default_rng(seed)
@@ -49,11 +65,11 @@ def wait_idle(qtbot, widget: ClassifierWidget, timeout: int = WAIT_MS) -> None:
 
 
 @pytest.fixture
-def kesm(make_napari_viewer):
+def kesm(make_napari_viewer, new_widget):
     image, truth = napari_seglab.load_kesm()
     viewer = make_napari_viewer()
     layer = viewer.add_image(image, name="KESM", scale=(0.5, 0.5), translate=(3, 4))
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget._image.value = layer
     return viewer, widget, layer, truth
@@ -144,13 +160,15 @@ def test_live_update_follows_strokes_and_undo(qtbot, kesm):
     assert viewer.layers.selection.active is training  # the brush stays on the strokes
 
 
-def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(qtbot, make_napari_viewer):
+def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
+    qtbot, make_napari_viewer, new_widget
+):
     image, truth = napari_seglab.load_kesm()
     stack = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
     truth3 = np.stack([truth[:128, :128], truth[128:256, :128], truth[256:384, :128]])
     viewer = make_napari_viewer()
     layer = viewer.add_image(stack, name="stack", scale=(4, 1, 1))
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     widget._image.value = layer
     training = widget.add_training_layer()
     assert training.data.shape == stack.shape
@@ -170,13 +188,13 @@ def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(qtbot, make_n
     assert evaluate(seg == 2, truth3).scores.f1 > 0.7
 
 
-def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, shared_data):
+def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, new_widget, shared_data):
     folder = shared_data / "dsb2018_he_histology_nuclei"
     rgb = iio.imread(next(iter(sorted((folder / "images").glob("*.png")))))
     truth = iio.imread(next(iter(sorted((folder / "masks").glob("*.png")))))
     viewer = make_napari_viewer()
     he = viewer.add_image(rgb, name="H&E", rgb=True)
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     widget._image.value = he
     training = widget.add_training_layer()
     assert training.data.shape == truth.shape
@@ -206,10 +224,10 @@ def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, shared_data):
     )
 
 
-def test_strokes_from_several_images_train_one_classifier(qtbot, make_napari_viewer):
+def test_strokes_from_several_images_train_one_classifier(qtbot, make_napari_viewer, new_widget):
     image, truth = napari_seglab.load_kesm()
     viewer = make_napari_viewer()
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     top = viewer.add_image(image[:256], name="top")
     bottom = viewer.add_image(image[256:], name="bottom")
     widget.reset_choices()
@@ -229,7 +247,9 @@ def test_strokes_from_several_images_train_one_classifier(qtbot, make_napari_vie
     assert "Trained on" in widget._status.value
 
 
-def test_save_load_round_trip_and_apply_to_another_image(qtbot, kesm, tmp_path, errors):
+def test_save_load_round_trip_and_apply_to_another_image(
+    qtbot, kesm, new_widget, tmp_path, errors
+):
     viewer, widget, image, truth = kesm
     training = widget.add_training_layer()
     paint(training, stroke_disks(truth))
@@ -242,7 +262,7 @@ def test_save_load_round_trip_and_apply_to_another_image(qtbot, kesm, tmp_path, 
     assert widget.save(path)
 
     other_viewer_layer = viewer.add_image(image.data.copy(), name="copy")
-    fresh = ClassifierWidget(viewer)
+    fresh = new_widget(viewer)
     assert fresh.load(path)
     assert fresh.class_names == ["tissue", "vessel"]
     assert fresh._trees.value == 20
@@ -318,12 +338,12 @@ def test_image_edited_after_training_and_wrong_channel_count(qtbot, kesm, errors
     assert "rgb segmentation" not in viewer.layers
 
 
-def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, errors):
+def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, new_widget, errors):
     image, truth = napari_seglab.load_kesm()
     viewer = make_napari_viewer()
     stack = np.stack([image] * 12)
     layer = viewer.add_image(stack, name="stack")
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     widget._image.value = layer
     training = widget.add_training_layer()
     paint(training, stroke_disks(truth), (0,))
@@ -342,21 +362,24 @@ def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, erro
 
 
 def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
-    qtbot, make_napari_viewer
+    qtbot, make_napari_viewer, new_widget
 ):
     image, truth = napari_seglab.load_kesm()
     big, big_truth = np.tile(image, (4, 4)), np.tile(truth, (4, 4))  # 2048 x 2048
     viewer = make_napari_viewer()
     layer = viewer.add_image(big, name="big")
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     widget._image.value = layer
     training = widget.add_training_layer()
     paint(training, stroke_disks(big_truth, per_class=8))
-    # A first run adds the output layers; adding a layer to a viewer is napari's own work on
-    # the GUI thread (0.3-0.8 s each under Xvfb's software OpenGL), paid once per layer.
-    # What must not freeze the GUI is our training and prediction, timed from here on.
+    # A first, quick run (one shallow tree) adds the output layers: adding a layer to a viewer
+    # is napari's own work on the GUI thread (0.3-0.8 s each under Xvfb's software OpenGL),
+    # paid once per layer. What must not freeze the GUI is our training and prediction, timed
+    # from here on with the default forest.
+    widget._trees.value, widget._depth.value = 1, 2
     widget.train()
     wait_idle(qtbot, widget)
+    widget._trees.value, widget._depth.value = 50, 10
     paint(training, stroke_disks(big_truth, per_class=8, seed=1))
 
     ticks: list[float] = []
@@ -381,7 +404,7 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
 
 
 def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack(
-    qtbot, make_napari_viewer
+    qtbot, make_napari_viewer, new_widget
 ):
     image, truth = napari_seglab.load_kesm()
     stack = np.stack(
@@ -392,7 +415,7 @@ def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack
     )
     viewer = make_napari_viewer()
     layer = viewer.add_image(stack, name="stack", scale=(3, 1, 1))
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     widget._image.value = layer
     widget._features_3d.value = True
     widget._scales.value = "1, 2"
