@@ -18,6 +18,7 @@ from numba import njit, prange
 
 __all__ = [
     "correlate_axis",
+    "derivative_features",
     "eigvalsh2",
     "eigvalsh3",
     "forest_proba",
@@ -38,54 +39,67 @@ def reflect_index(n: int, radius: int) -> np.ndarray:
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _correlate_last(src, dst, weights, symmetric, index):  # pragma: no cover - numba
-    rows, n = src.shape
+def _correlate_last(src, dst, weights, symmetric, index, start):  # pragma: no cover - numba
+    rows = src.shape[0]
+    m = dst.shape[1]
     radius = weights.size - 1
+    w0 = weights[0]
     for row in prange(rows):
         line = src[row]
-        buf = np.empty(n + 2 * radius, np.float32)
-        for j in range(n + 2 * radius):
-            buf[j] = line[index[j]]
-        out = dst[row]
-        w0 = weights[0]
-        for i in range(n):
-            out[i] = w0 * buf[i + radius]
+        buf = np.empty(m + 2 * radius, np.float32)
+        for j in range(m + 2 * radius):
+            buf[j] = line[index[start + j]]
+        # A fresh accumulator (not a view of dst) lets LLVM vectorise the inner loops.
+        acc = np.empty(m, np.float32)
+        for i in range(m):
+            acc[i] = w0 * buf[i + radius]
         for k in range(1, radius + 1):
             wk = weights[k]
+            ahead = buf[radius + k : radius + k + m]
+            behind = buf[radius - k : radius - k + m]
             if symmetric:
-                for i in range(n):
-                    out[i] += wk * (buf[i + radius + k] + buf[i + radius - k])
+                for i in range(m):
+                    acc[i] += wk * (ahead[i] + behind[i])
             else:
-                for i in range(n):
-                    out[i] += wk * (buf[i + radius + k] - buf[i + radius - k])
+                for i in range(m):
+                    acc[i] += wk * (ahead[i] - behind[i])
+        dst[row, :] = acc
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _correlate_middle(src, dst, weights, symmetric, index):  # pragma: no cover - numba
-    pre, n, post = src.shape
+def _correlate_middle(src, dst, weights, symmetric, index, start):  # pragma: no cover - numba
+    pre, post = src.shape[0], src.shape[2]
+    m = dst.shape[1]
     radius = weights.size - 1
     w0 = weights[0]
-    for t in prange(pre * n):
-        p = t // n
-        i = t % n
-        out = dst[p, i]
-        centre = src[p, index[i + radius]]
+    for t in prange(pre * m):
+        p = t // m
+        i = t % m
+        j = start + i + radius
+        acc = np.empty(post, np.float32)
+        centre = src[p, index[j]]
         for q in range(post):
-            out[q] = w0 * centre[q]
+            acc[q] = w0 * centre[q]
         for k in range(1, radius + 1):
-            a = src[p, index[i + radius + k]]
-            b = src[p, index[i + radius - k]]
+            ahead = src[p, index[j + k]]
+            behind = src[p, index[j - k]]
             wk = weights[k]
             if symmetric:
                 for q in range(post):
-                    out[q] += wk * (a[q] + b[q])
+                    acc[q] += wk * (ahead[q] + behind[q])
             else:
                 for q in range(post):
-                    out[q] += wk * (a[q] - b[q])
+                    acc[q] += wk * (ahead[q] - behind[q])
+        dst[p, i, :] = acc
 
 
 def correlate_axis(
-    src: np.ndarray, half_weights: np.ndarray, *, axis: int, symmetric: bool
+    src: np.ndarray,
+    half_weights: np.ndarray,
+    *,
+    axis: int,
+    symmetric: bool,
+    keep: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Filter a float32 array along one axis with a symmetric or antisymmetric kernel.
 
@@ -98,24 +112,33 @@ def correlate_axis(
         an antisymmetric one ``sum_k w[k] (x[i+k] - x[i-k])`` (``w[0]`` must be 0).
     axis : int
     symmetric : bool
+    keep : (start, stop), optional
+        Compute only these output positions along `axis` (the rest of `src` still serves
+        as context), e.g. to drop a halo as early as possible.
 
     Returns
     -------
-    numpy.ndarray of float32, same shape, with scipy.ndimage's "reflect" boundary.
+    numpy.ndarray of float32
+        ``src``'s shape (``stop - start`` along `axis` with `keep`), with scipy.ndimage's
+        "reflect" boundary at the array's ends.
     """
     src = np.ascontiguousarray(src, dtype=np.float32)
     axis = axis % src.ndim
     n = src.shape[axis]
+    start, stop = (0, n) if keep is None else keep
     pre = int(np.prod(src.shape[:axis], dtype=np.int64))
     post = int(np.prod(src.shape[axis + 1 :], dtype=np.int64))
     weights = np.ascontiguousarray(half_weights, dtype=np.float32)
     index = reflect_index(n, weights.size - 1)
-    dst = np.empty_like(src)
+    shape = list(src.shape)
+    shape[axis] = stop - start
+    dst = np.empty(shape, np.float32)
+    m = stop - start
     if post == 1:
-        _correlate_last(src.reshape(pre, n), dst.reshape(pre, n), weights, symmetric, index)
+        _correlate_last(src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start)
     else:
         _correlate_middle(
-            src.reshape(pre, n, post), dst.reshape(pre, n, post), weights, symmetric, index
+            src.reshape(pre, n, post), dst.reshape(pre, m, post), weights, symmetric, index, start
         )
     return dst
 
@@ -182,6 +205,205 @@ def eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
         out0[i] = e1
         out1[i] = 3.0 * q - e1 - e3
         out2[i] = e3
+
+
+@njit(inline="always")
+def _d1(g, f, c, n, stride, inv):  # pragma: no cover - numba
+    """np.gradient (edge_order=1) along one axis at flat index f, coordinate c of n."""
+    if n < 2:
+        return 0.0
+    if c == 0:
+        return (g[f + stride] - g[f]) * inv
+    if c == n - 1:
+        return (g[f] - g[f - stride]) * inv
+    return (g[f + stride] - g[f - stride]) * (0.5 * inv)
+
+
+@njit(inline="always")
+def _d2(g, f, ca, na, sa, ia, cb, nb, sb, ib, same):  # pragma: no cover - numba
+    """np.gradient along axis b of np.gradient along axis a (ca shifts with cb if same)."""
+    if nb < 2:
+        return 0.0
+    step = 1 if same else 0
+    if cb == 0:
+        hi = _d1(g, f + sb, ca + step, na, sa, ia)
+        return (hi - _d1(g, f, ca, na, sa, ia)) * ib
+    if cb == nb - 1:
+        lo = _d1(g, f - sb, ca - step, na, sa, ia)
+        return (_d1(g, f, ca, na, sa, ia) - lo) * ib
+    hi = _d1(g, f + sb, ca + step, na, sa, ia)
+    lo = _d1(g, f - sb, ca - step, na, sa, ia)
+    return (hi - lo) * (0.5 * ib)
+
+
+@njit(inline="always")
+def _eig2(a, b, c):  # pragma: no cover - numba
+    half_trace = 0.5 * (a + c)
+    d = 0.5 * (a - c)
+    root = np.sqrt(d * d + b * b)
+    return half_trace + root, half_trace - root
+
+
+@njit(inline="always")
+def _eig3(a11, a12, a13, a22, a23, a33):  # pragma: no cover - numba
+    p1 = a12 * a12 + a13 * a13 + a23 * a23
+    q = (a11 + a22 + a33) / 3.0
+    scale = a11 * a11 + a22 * a22 + a33 * a33
+    if p1 <= 1e-12 * scale or p1 == 0.0:
+        x, y, z = a11, a22, a33
+        if x < y:
+            x, y = y, x
+        if y < z:
+            y, z = z, y
+        if x < y:
+            x, y = y, x
+        return x, y, z
+    p2 = (a11 - q) ** 2 + (a22 - q) ** 2 + (a33 - q) ** 2 + 2.0 * p1
+    p = np.sqrt(p2 / 6.0)
+    b11 = (a11 - q) / p
+    b22 = (a22 - q) / p
+    b33 = (a33 - q) / p
+    b12 = a12 / p
+    b13 = a13 / p
+    b23 = a23 / p
+    det = b11 * (b22 * b33 - b23 * b23) - b12 * (b12 * b33 - b23 * b13)
+    det += b13 * (b12 * b23 - b22 * b13)
+    r = det / 2.0
+    if r <= -1.0:
+        phi = np.pi / 3.0
+    elif r >= 1.0:
+        phi = 0.0
+    else:
+        phi = np.arccos(r) / 3.0
+    e1 = q + 2.0 * p * np.cos(phi)
+    e3 = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
+    return e1, 3.0 * q - e1 - e3, e3
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def derivative_features(
+    smoothed, inv_spacing, three_d, origin, out, i_grad, i_hess, i_log
+):  # pragma: no cover - numba
+    """Gradient magnitude, Hessian eigenvalues and Laplacian from a smoothed block, fused.
+
+    Derivatives are np.gradient's (central differences, one-sided at the block's edges), as
+    in scikit-image's multiscale_basic_features, so the values equal the numpy ones.
+
+    Parameters
+    ----------
+    smoothed : float32 (nz, ny, nx), C-contiguous (a 2D block has nz == 1)
+    inv_spacing : float64 (3,), 1 / pixel size along z, y, x
+    three_d : bool, whether to differentiate along z
+    origin : int64 (3,), block coordinates of the output's first voxel
+    out : float32 (F, mz, my, mx); features go to planes i_grad, i_hess.., i_log (-1: skip)
+    """
+    nz, ny, nx = smoothed.shape
+    g = smoothed.ravel()
+    mz, my, mx = out.shape[1], out.shape[2], out.shape[3]
+    oz, oy, ox = origin[0], origin[1], origin[2]
+    iz, iy, ix = inv_spacing[0], inv_spacing[1], inv_spacing[2]
+    sz = ny * nx
+    want_hess = i_hess >= 0 or i_log >= 0
+    for t in prange(mz * my):
+        zo = t // my
+        yo = t % my
+        z = zo + oz
+        y = yo + oy
+        row = (z * ny + y) * nx
+        # Where the whole 5-point stencil lies inside the block, np.gradient is central
+        # everywhere: use the direct formulas (branch-free, vectorised); elsewhere the
+        # general edge-aware path.
+        lo = mx
+        hi = mx
+        if 2 <= y < ny - 2 and (not three_d or 2 <= z < nz - 2):
+            lo = min(max(2 - ox, 0), mx)
+            hi = max(min(nx - 2 - ox, mx), lo)
+        if not three_d and hi > lo:
+            # Fresh row buffers (not views of `out`) let LLVM vectorise this loop.
+            n = hi - lo
+            grad = np.empty(n, np.float32)
+            eig1 = np.empty(n, np.float32)
+            eig2 = np.empty(n, np.float32)
+            lap = np.empty(n, np.float32)
+            base = row + lo + ox
+            gy_scale = np.float32(0.5 * iy)
+            gx_scale = np.float32(0.5 * ix)
+            hyy_scale = np.float32(0.25 * iy * iy)
+            hxx_scale = np.float32(0.25 * ix * ix)
+            hyx_scale = np.float32(0.25 * iy * ix)
+            two = np.float32(2.0)
+            half = np.float32(0.5)
+            # Shifted views indexed by the loop counter: no negative-index checks, so the
+            # loop vectorises.
+            cen = g[base : base + n]
+            up = g[base - nx : base - nx + n]
+            down = g[base + nx : base + nx + n]
+            up2 = g[base - 2 * nx : base - 2 * nx + n]
+            down2 = g[base + 2 * nx : base + 2 * nx + n]
+            left = g[base - 1 : base - 1 + n]
+            right = g[base + 1 : base + 1 + n]
+            left2 = g[base - 2 : base - 2 + n]
+            right2 = g[base + 2 : base + 2 + n]
+            up_left = g[base - nx - 1 : base - nx - 1 + n]
+            up_right = g[base - nx + 1 : base - nx + 1 + n]
+            down_left = g[base + nx - 1 : base + nx - 1 + n]
+            down_right = g[base + nx + 1 : base + nx + 1 + n]
+            for j in range(n):
+                c = cen[j]
+                gy = (down[j] - up[j]) * gy_scale
+                gx = (right[j] - left[j]) * gx_scale
+                hyy = (down2[j] - two * c + up2[j]) * hyy_scale
+                hxx = (right2[j] - two * c + left2[j]) * hxx_scale
+                hyx = (down_right[j] - down_left[j] - up_right[j] + up_left[j]) * hyx_scale
+                half_trace = half * (hyy + hxx)
+                d = half * (hyy - hxx)
+                root = np.sqrt(d * d + hyx * hyx)
+                grad[j] = np.sqrt(gy * gy + gx * gx)
+                eig1[j] = half_trace + root
+                eig2[j] = half_trace - root
+                lap[j] = hyy + hxx
+            if i_grad >= 0:
+                out[i_grad, zo, yo, lo:hi] = grad
+            if i_hess >= 0:
+                out[i_hess, zo, yo, lo:hi] = eig1
+                out[i_hess + 1, zo, yo, lo:hi] = eig2
+            if i_log >= 0:
+                out[i_log, zo, yo, lo:hi] = lap
+        else:
+            lo = hi = mx  # 3D: the general path below (eigenvalues dominate anyway)
+        for xo in range(mx):
+            if lo <= xo < hi:
+                continue
+            x = xo + ox
+            f = row + x
+            gy = _d1(g, f, y, ny, nx, iy)
+            gx = _d1(g, f, x, nx, 1, ix)
+            gz = _d1(g, f, z, nz, sz, iz) if three_d else 0.0
+            if i_grad >= 0:
+                out[i_grad, zo, yo, xo] = np.sqrt(gz * gz + gy * gy + gx * gx)
+            if not want_hess:
+                continue
+            hyy = _d2(g, f, y, ny, nx, iy, y, ny, nx, iy, True)
+            hyx = _d2(g, f, y, ny, nx, iy, x, nx, 1, ix, False)
+            hxx = _d2(g, f, x, nx, 1, ix, x, nx, 1, ix, True)
+            if three_d:
+                hzz = _d2(g, f, z, nz, sz, iz, z, nz, sz, iz, True)
+                hzy = _d2(g, f, z, nz, sz, iz, y, ny, nx, iy, False)
+                hzx = _d2(g, f, z, nz, sz, iz, x, nx, 1, ix, False)
+                if i_hess >= 0:
+                    e1, e2, e3 = _eig3(hzz, hzy, hzx, hyy, hyx, hxx)
+                    out[i_hess, zo, yo, xo] = e1
+                    out[i_hess + 1, zo, yo, xo] = e2
+                    out[i_hess + 2, zo, yo, xo] = e3
+                if i_log >= 0:
+                    out[i_log, zo, yo, xo] = hzz + hyy + hxx
+            else:
+                if i_hess >= 0:
+                    e1, e2 = _eig2(hyy, hyx, hxx)
+                    out[i_hess, zo, yo, xo] = e1
+                    out[i_hess + 1, zo, yo, xo] = e2
+                if i_log >= 0:
+                    out[i_log, zo, yo, xo] = hyy + hxx
 
 
 _BLOCK = 256

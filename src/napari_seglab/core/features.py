@@ -254,13 +254,23 @@ def _gaussian_half_weights(sigma: float) -> np.ndarray:
     return phi
 
 
-def _smooth(data: np.ndarray, sigmas: Sequence[float], axes: Sequence[int]) -> np.ndarray:
+def _smooth(
+    data: np.ndarray,
+    sigmas: Sequence[float],
+    axes: Sequence[int],
+    keep: Sequence[tuple[int, int]] | None = None,
+) -> np.ndarray:
+    """Separable Gaussian; with `keep`, only those (start, stop) ranges of each axis."""
     from . import _kernels
 
     out = data
-    for sigma, axis in zip(sigmas, axes, strict=True):
+    for i, (sigma, axis) in enumerate(zip(sigmas, axes, strict=True)):
         out = _kernels.correlate_axis(
-            out, _gaussian_half_weights(sigma), axis=axis, symmetric=True
+            out,
+            _gaussian_half_weights(sigma),
+            axis=axis,
+            symmetric=True,
+            keep=None if keep is None else keep[i],
         )
     return out
 
@@ -315,55 +325,82 @@ def _eigenvalues(elements: dict[tuple[int, int], np.ndarray], ndim: int) -> list
 
 
 def _sigma_features(
-    block: np.ndarray, sigma: float, settings: FeatureSettings
-) -> Iterator[np.ndarray]:
-    """Yield the features of one channel at one scale, on the whole block, in name order."""
+    block: np.ndarray,
+    sigma: float,
+    settings: FeatureSettings,
+    out: np.ndarray,
+    first: int,
+    crop: tuple[slice, ...],
+) -> None:
+    """Features of one channel at one scale: computed on `block`, cropped into `out`.
+
+    `out` is (F, *region) and receives planes ``first, first + 1, ...`` in name order.
+    """
+    from . import _kernels
+
     ndim = settings.ndim
     axes = list(range(ndim))
     sig = settings._sigmas_per_axis(sigma)
     spacing = settings._spacing()
-    smoothed = _smooth(block, sig, axes)
+    # Smooth only the region plus the 2 pixels the finite differences need: each 1D pass
+    # drops the halo of its axis as soon as it has served.
+    margin = 2 if (settings.edges or settings.hessian or settings.log) else 0
+    keep = [
+        (max(0, c.start - margin), min(n, c.stop + margin))
+        for c, n in zip(crop, block.shape, strict=True)
+    ]
+    smoothed = _smooth(block, sig, axes, keep)
+    inner = tuple(slice(c.start - k[0], c.stop - k[0]) for c, k in zip(crop, keep, strict=True))
+    index = first
     if settings.intensity:
-        yield smoothed
-    grads: list[np.ndarray] = []
-    if settings.edges or settings.hessian or settings.log or settings.structure_tensor:
+        out[index] = smoothed[inner]
+        index += 1
+    if settings.edges or settings.hessian or settings.log:
+        i_grad = i_hess = i_log = -1
+        if settings.edges:
+            i_grad, index = index, index + 1
+        if settings.hessian:
+            i_hess, index = index, index + ndim
+        if settings.log:
+            i_log, index = index, index + 1
+        inv_spacing = np.ones(3)
+        inv_spacing[3 - ndim :] = 1.0 / spacing
+        origin = np.zeros(3, np.int64)
+        origin[3 - ndim :] = [c.start for c in inner]
+        out3 = out.reshape(out.shape[0], *(1,) * (4 - out.ndim), *out.shape[1:])
+        _kernels.derivative_features(
+            smoothed.reshape((1,) * (3 - ndim) + smoothed.shape),
+            inv_spacing,
+            ndim == 3,
+            origin,
+            out3,
+            i_grad,
+            i_hess,
+            i_log,
+        )
+    if settings.dog:
+        wide = _smooth(block, DOG_RATIO * sig, axes, [(c.start, c.stop) for c in crop])
+        out[index] = smoothed[inner] - wide
+        index += 1
+    if settings.structure_tensor:
+        full = _smooth(block, sig, axes)
         grads = [
-            np.gradient(smoothed, float(spacing[a]), axis=a).astype(np.float32, copy=False)
+            np.gradient(full, float(spacing[a]), axis=a).astype(np.float32, copy=False)
             for a in axes
         ]
-    if settings.edges:
-        total = grads[0] * grads[0]
-        for g in grads[1:]:
-            total += g * g
-        yield np.sqrt(total, out=total)
-    if settings.hessian or settings.log:
-        hess = {
-            (i, j): np.gradient(grads[i], float(spacing[j]), axis=j).astype(np.float32)
-            for i in axes
-            for j in axes
-            if j >= i
-        }
-        if settings.hessian:
-            yield from _eigenvalues(hess, ndim)
-        if settings.log:
-            trace = hess[0, 0].copy()
-            for a in axes[1:]:
-                trace += hess[a, a]
-            yield trace
-        del hess
-    if settings.dog:
-        yield smoothed - _smooth(block, DOG_RATIO * sig, axes)
-    if settings.structure_tensor:
         outer = STRUCTURE_OUTER * sig
         tensor = {
             (i, j): _smooth(grads[i] * grads[j], outer, axes) for i in axes for j in axes if j >= i
         }
-        yield from _eigenvalues(tensor, ndim)
+        for eigenvalues in _eigenvalues(tensor, ndim):
+            out[index] = eigenvalues[crop]
+            index += 1
     if settings.gabor:
         plane = _smooth(block, sig[:1], [0]) if ndim == 3 else block
         wavelength = max(3.0 * sigma, 3.0)
         for angle in GABOR_ANGLES:
-            yield _gabor_magnitude(plane, sig[-2:], angle, wavelength)
+            out[index] = _gabor_magnitude(plane, sig[-2:], angle, wavelength)[crop]
+            index += 1
 
 
 def _region_features(
@@ -386,12 +423,10 @@ def _region_features(
             hi = min(n, sl.stop + h)
             block_slices.append(slice(lo, hi))
             crop.append(slice(sl.start - lo, sl.stop - lo))
-        crop = tuple(crop)
         for channel in range(n_channels):
             block = np.ascontiguousarray(source[(channel, *block_slices)], dtype=np.float32)
             first = channel * per_channel + s_index * per_sigma
-            for offset, feature in enumerate(_sigma_features(block, sigma, settings)):
-                out[first + offset] = feature[crop]
+            _sigma_features(block, sigma, settings, out, first, tuple(crop))
 
 
 # --- images, channels and tiling ----------------------------------------------------------------
