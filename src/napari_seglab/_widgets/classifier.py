@@ -204,6 +204,7 @@ class ClassifierWidget(Container):
         self._generation = 0
         self._live_pending = False
         self._live_enabled = False  # mirrors the Live checkbox, readable after Qt teardown
+        self._closed = False  # set once the Qt widgets are deleted: results are then dropped
         self._relay = _Relay()
         self._relay.progressed.connect(self._set_progress)
 
@@ -527,11 +528,15 @@ class ClassifierWidget(Container):
                 getattr(layer.events, emitter).disconnect(self._schedule_live)
 
     def _disconnect(self, _obj=None) -> None:
-        """Stop listening to the viewer once the widget's Qt side is gone."""
-        with contextlib.suppress(RuntimeError):  # the timer may already be deleted
-            self._live_timer.stop()
+        """Stop listening to the viewer, and stop any run, once the widget's Qt side is gone."""
+        self._closed = True
         self._live_enabled = False
-        self.cancel()
+        with contextlib.suppress(RuntimeError):  # Qt may have deleted these already
+            self._live_timer.stop()
+            self._relay.progressed.disconnect(self._set_progress)
+        if self._job is not None:
+            self._job.cancel.set()
+            self._job.worker.quit()
         viewer = self._viewer
         viewer.layers.events.inserted.disconnect(self._on_layers_changed)
         viewer.layers.events.removed.disconnect(self._on_layers_changed)
@@ -826,7 +831,7 @@ class ClassifierWidget(Container):
         self._progress.value = round(100 * min(max(fraction, 0.0), 1.0))
 
     def _on_returned(self, job: _Job, result: dict) -> None:
-        if job.cancel.is_set() or job.generation != self._generation:
+        if self._closed or job.cancel.is_set() or job.generation != self._generation:
             return  # stale: a newer request replaced it
         if result.get("classifier") is not None:
             self._classifier = result["classifier"]
@@ -842,7 +847,7 @@ class ClassifierWidget(Container):
         self._status.value = result["message"]
 
     def _on_errored(self, job: _Job, err: Exception) -> None:
-        if job.cancel.is_set():
+        if self._closed or job.cancel.is_set():
             return
         if job.live and isinstance(err, SegLabInputError):
             self._status.value = str(err)
@@ -850,11 +855,14 @@ class ClassifierWidget(Container):
             _show_error(err)
 
     def _on_aborted(self, job: _Job) -> None:
-        self._status.value = "Cancelled; nothing was changed."
+        if not self._closed:
+            self._status.value = "Cancelled; nothing was changed."
 
     def _on_finished(self, job: _Job) -> None:
         if self._job is job:
             self._job = None
+        if self._closed:
+            return
         if job.cancel.is_set() and not job.live:
             self._status.value = "Cancelled; nothing was changed."
             self._progress.value = 0
