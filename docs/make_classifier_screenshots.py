@@ -1,0 +1,127 @@
+"""Screenshots of the pixel classifier widget for docs/classifier.md, taken from the real widget.
+
+Run from the repository root under a (virtual) X server:
+
+    xvfb-run -a python docs/make_classifier_screenshots.py
+
+The strokes are drawn the way a user would: a few lines through the tissue (background) and
+a few vessels painted over (foreground), placed with the KESM ground truth.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+# napari settings go to a throwaway file, so that the ones below never touch the user's own
+os.environ["NAPARI_CONFIG"] = str(Path(tempfile.mkdtemp()) / "settings.yaml")
+
+import napari
+import numpy as np
+from napari.settings import get_settings
+from PIL import Image
+from qtpy.QtWidgets import QApplication
+from scipy.ndimage import binary_erosion
+from skimage.draw import line
+
+import napari_seglab
+from napari_seglab._widgets.classifier import ClassifierWidget
+
+OUT = Path(__file__).parent / "images"
+MAX_BYTES = 300_000
+
+
+def strokes_like_a_user(truth: np.ndarray) -> np.ndarray:
+    """Label 1 along a few lines through the tissue, 2 over a few vessels."""
+    strokes = np.zeros(truth.shape, np.uint8)
+    # background: horizontal and slanted segments, kept only where the truth is background
+    for r0, c0, r1, c1 in [
+        (40, 20, 60, 140),
+        (200, 300, 215, 460),
+        (330, 60, 360, 200),
+        (450, 250, 470, 400),
+        (120, 380, 150, 490),
+    ]:
+        rr, cc = line(r0, c0, r1, c1)
+        keep = truth[rr, cc] == 0
+        strokes[rr[keep], cc[keep]] = 1
+        strokes[np.clip(rr[keep] + 1, 0, 511), cc[keep]] = 1  # 2 px wide
+    # foreground: the user paints over a few vessels (their truth, one pixel in from the edge)
+    vessels = binary_erosion(truth > 0)
+    for r, c in [(100, 100), (260, 260), (400, 420), (300, 120), (60, 400), (470, 60)]:
+        window = np.zeros_like(vessels)
+        window[max(r - 30, 0) : r + 30, max(c - 30, 0) : c + 30] = True
+        strokes[vessels & window] = 2
+    out = strokes
+    return out
+
+
+def wait_until_idle(widget: ClassifierWidget) -> None:
+    app = QApplication.instance()
+    while widget.busy:
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(30):  # let napari redraw
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def save(viewer: napari.Viewer, name: str, *, canvas_only: bool = False) -> Path:
+    """Screenshot to PNG, palette-quantised so that each file stays under 300 KB."""
+    shot = viewer.screenshot(canvas_only=canvas_only, flash=False)
+    image = Image.fromarray(shot[..., :3])
+    path = OUT / f"{name}.png"
+    for colors in (256, 128, 64):
+        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+        if path.stat().st_size < MAX_BYTES:
+            break
+    return path
+
+
+def main() -> None:
+    # keep napari's own notices (e.g. its PyQt5 deprecation warning) out of the pictures
+    get_settings().application.gui_notification_level = "error"
+    OUT.mkdir(exist_ok=True)
+    image, truth = napari_seglab.load_kesm()
+    viewer = napari.Viewer(title="SegLab pixel classifier")
+    viewer.window.resize(1500, 950)
+    layer = viewer.add_image(image, name="KESM vessels")
+    widget = ClassifierWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Pixel classifier", area="right")
+    widget._image.value = layer
+    wait_until_idle(widget)  # let the dock take its place before fitting the image in view
+    viewer.reset_view()
+
+    training = widget.add_training_layer()
+    training.data[:] = strokes_like_a_user(truth)
+    training.refresh()
+    wait_until_idle(widget)
+    save(viewer, "classifier_1_strokes")
+
+    widget.train()
+    wait_until_idle(widget)
+    viewer.layers.selection.active = training
+    save(viewer, "classifier_2_segmentation")
+
+    viewer.layers["KESM vessels segmentation"].visible = False
+    viewer.layers["KESM vessels uncertainty"].visible = True
+    training.visible = True
+    wait_until_idle(widget)
+    save(viewer, "classifier_3_uncertainty")
+
+    viewer.layers["KESM vessels uncertainty"].visible = False
+    viewer.layers["KESM vessels foreground"].visible = True
+    training.visible = False
+    wait_until_idle(widget)
+    save(viewer, "classifier_4_foreground", canvas_only=True)
+
+    for path in sorted(OUT.glob("classifier_*.png")):
+        size = path.stat().st_size
+        assert size < MAX_BYTES, f"{path} is {size} bytes"
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
