@@ -91,3 +91,18 @@ def test_input_is_not_modified_and_zero_is_a_no_op():
 def test_bad_input(labels, kwargs, message):
     with pytest.raises(SegLabInputError, match=message):
         remove_small_objects(labels, 3, **kwargs)
+
+
+def test_a_0_255_mask_is_cleaned_like_a_0_1_mask():
+    mask = _kesm_mask()
+    as_255 = clean_up(mask * 255, remove_smaller_than=20, fill_holes_smaller_than=20)
+    as_1 = clean_up(mask, remove_smaller_than=20, fill_holes_smaller_than=20)
+    assert as_255.dtype == np.uint8 and set(np.unique(as_255)) == {0, 255}
+    np.testing.assert_array_equal(as_255 // 255, as_1)
+
+
+def test_negative_labels_are_refused():
+    labels = np.zeros((6, 6), np.int8)
+    labels[0, 0] = -1
+    with pytest.raises(SegLabInputError, match="negative"):
+        clean_up(labels, remove_smaller_than=2)

@@ -145,15 +145,29 @@ def test_csv_export(tmp_path):
     mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
     path = evaluate(mask, truth).to_csv(tmp_path / "metrics.csv")
     with path.open() as fh:
-        first = next(csv.DictReader(fh))
-    assert first["plane"] == "total"
-    assert (first["tp"], first["fp"], first["fn"], first["tn"]) == (
-        "5595",
-        "122",
-        "1863",
-        "254564",
-    )
-    assert "object metric" in path.read_text()
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1 and rows[0]["plane"] == "total"
+    counts = tuple(rows[0][k] for k in ("tp", "fp", "fn", "tn"))
+    assert counts == ("5595", "122", "1863", "254564")
+    assert (rows[0]["object_n_true"], rows[0]["object_matched"]) == ("75", "44")
+
+
+def test_csv_of_a_stack_is_one_rectangular_table(tmp_path):
+    image, truth = load_kesm()
+    stack, truths = np.stack([image, image[::-1]]), np.stack([truth, truth[::-1]])
+    mask = threshold(stack, "otsu", foreground="dark", median_size=3).mask
+    with evaluate(mask, truths).to_csv(tmp_path / "m.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["plane"] for r in rows] == ["0", "1", "total"]
+    assert {len(r) for r in rows} == {len(rows[0])}
+    assert rows[0]["object_matched"] == "" and rows[2]["object_matched"] != ""
+
+
+def test_a_0_255_prediction_is_a_mask_not_one_big_label():
+    _, truth = load_kesm()
+    as_255 = evaluate(truth * 255, truth).objects
+    assert as_255 == evaluate(truth, truth).objects
+    assert as_255.n_predicted == as_255.matched == 75
 
 
 @pytest.mark.parametrize(

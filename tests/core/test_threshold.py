@@ -198,3 +198,22 @@ def test_try_all_refuses_a_ground_truth_of_another_shape():
     image, truth = load_kesm()
     with pytest.raises(SegLabInputError, match="shape"):
         try_all_thresholds(image, ground_truth=truth[:100])
+
+
+def test_blank_planes_stay_background_when_thresholding_each_plane():
+    image, _ = load_kesm()
+    stack = np.stack([image, np.zeros_like(image), image])
+    result = threshold(stack, "otsu", foreground="dark", median_size=3, per_plane=True)
+    assert result.value[0] == result.value[2] == 175
+    assert np.isnan(result.value[1])
+    assert not result.mask[1].any()
+    np.testing.assert_array_equal(result.mask[0], result.mask[2])
+    assert "(1 blank, left as background)" in result.describe()
+
+
+def test_half_float_images_are_accepted():
+    image, _ = load_kesm()
+    half = (image / 255).astype(np.float16)
+    result = threshold(half, "otsu", foreground="dark", median_size=3)
+    reference = threshold(half.astype(np.float32), "otsu", foreground="dark", median_size=3)
+    np.testing.assert_array_equal(result.mask, reference.mask)

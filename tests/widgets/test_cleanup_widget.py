@@ -55,13 +55,24 @@ def test_clean_up_3d_connectivity(viewer_and_widget):
     assert viewer.layers["vol cleaned"].data.sum() == 2
 
 
-def test_bad_connectivity_notifies(viewer_and_widget, notifications):
+def test_all_neighbours_in_2d_and_bad_input(viewer_and_widget, notifications):
     viewer, widget = viewer_and_widget
     widget(block=True)
     assert "Choose a Labels layer" in notifications.errors()[-1]
-    viewer.add_labels(np.ones((8, 8), np.uint8), name="flat")
-    widget.labels_layer.value = viewer.layers["flat"]
-    widget.connectivity.value = Connectivity.CORNERS
+
+    diagonal = np.eye(6, dtype=np.uint8)
+    viewer.add_labels(diagonal, name="diagonal")
+    widget.labels_layer.value = viewer.layers["diagonal"]
+    widget.remove_smaller_than.value = 3
+    widget.fill_holes_smaller_than.value = 0
+    widget.connectivity.value = Connectivity.CORNERS  # 8-connected in 2D: one 6-pixel object
     widget(block=True)
-    assert "Connectivity must be 1 to 2" in notifications.errors()[-1]
-    assert [layer.name for layer in viewer.layers] == ["flat"]
+    np.testing.assert_array_equal(viewer.layers["diagonal cleaned"].data, diagonal)
+
+    negative = np.zeros((8, 8), np.int8)
+    negative[0, 0] = -1
+    viewer.add_labels(negative, name="negative")
+    widget.labels_layer.value = viewer.layers["negative"]
+    widget(block=True)
+    assert "negative" in notifications.errors()[-1]
+    assert "negative cleaned" not in viewer.layers

@@ -125,16 +125,19 @@ def report_error(err: BaseException, *, what: str) -> None:
 
 
 class _Refused:
-    """What a job returns instead of raising when its input is refused (shown, not raised)."""
+    """What a job returns instead of raising when it fails (shown, not raised)."""
 
-    def __init__(self, error: SegLabInputError) -> None:
+    def __init__(self, error: Exception) -> None:
         self.error = error
 
 
 def _guarded(job: Callable[..., Generator[Any, None, Any]], *args: Any):
+    # Every failure comes back as a value: refused input as one clear sentence, anything else
+    # with its type. (A RuntimeError raised in a worker would otherwise end the thread
+    # without any signal, leaving the widget busy.)
     try:
         return (yield from job(*args))
-    except SegLabInputError as err:
+    except Exception as err:
         return _Refused(err)
 
 
@@ -151,8 +154,8 @@ def run_job(
 
     With ``block=True`` (scripts, screenshots) the job runs in the calling thread instead and
     this returns once the result has been applied. Refused input (:class:`SegLabInputError`)
-    goes to napari's notifications as one clear sentence and changes nothing; an unexpected
-    error from a worker is relayed by napari with its traceback.
+    goes to napari's notifications as one clear sentence, any other error with its type and
+    message; either way nothing is changed.
 
     Returns
     -------
@@ -174,8 +177,6 @@ def run_job(
                 next(generator)
         except StopIteration as stop:
             returned(stop.value)
-        except Exception as err:  # every failure becomes a notification
-            report_error(err, what=what)
         finally:
             on_finished()
         return None

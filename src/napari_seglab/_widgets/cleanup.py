@@ -22,7 +22,10 @@ __all__ = ["Connectivity", "clean_up_widget"]
 
 
 class Connectivity(Enum):
-    """Which neighbours touch: the ``connectivity`` of scipy / scikit-image."""
+    """Which neighbours touch: the ``connectivity`` of scipy / scikit-image.
+
+    ``CORNERS`` means every neighbour: 8 in 2D (the same as ``EDGES``), 26 in 3D.
+    """
 
     FACES = 1
     EDGES = 2
@@ -32,12 +35,14 @@ class Connectivity(Enum):
         return {
             1: "faces (4 in 2D, 6 in 3D)",
             2: "edges (8 in 2D, 18 in 3D)",
-            3: "corners (26 in 3D)",
+            3: "all neighbours (8 in 2D, 26 in 3D)",
         }[self.value]
 
 
-def _clean_up_job(data: np.ndarray, options: dict):
+def _clean_up_job(source, options: dict):
+    data = np.asarray(source)  # a lazy layer is read here, off the GUI thread
     yield
+    options = {**options, "connectivity": min(options["connectivity"], data.ndim)}
     cleaned = clean_up(data, **options)
     yield
     return data, cleaned
@@ -91,7 +96,7 @@ def clean_up_widget(
 
     run_job(
         _clean_up_job,
-        np.asarray(source),
+        source,
         options,
         on_returned=apply,
         on_finished=lambda: None,

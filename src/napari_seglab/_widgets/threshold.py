@@ -162,6 +162,8 @@ class ThresholdWidget(Container):
         self.offset = FloatSpinBox(label="offset", value=0, min=-1e12, max=1e12)
         self.window_size = SpinBox(label="window", value=15, min=3, max=2001, step=2)
         self.k = FloatSpinBox(label="k", value=0.2, min=-5, max=5, step=0.05)
+        for box in (self.value, self.offset):  # float images live in [0, 1]: keep decimals
+            box.native.setDecimals(6)
         self.per_plane = CheckBox(label="threshold each plane", value=False, visible=False)
         self.plane_3d = CheckBox(label="planes are 3D", value=False, visible=False)
         self.remove_smaller_than = SpinBox(

@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["SegLabInputError", "as_image", "as_mask", "check_same_shape", "to_grayscale"]
+__all__ = [
+    "SegLabInputError",
+    "as_image",
+    "as_mask",
+    "check_same_shape",
+    "is_binary",
+    "to_grayscale",
+]
 
 
 class SegLabInputError(ValueError):
@@ -44,6 +51,8 @@ def as_image(image: ArrayLike, *, name: str = "image", allow_constant: bool = Fa
         raise SegLabInputError(f"The {name} is empty (shape {arr.shape}).")
     if arr.dtype == bool:
         arr = arr.view(np.uint8)
+    elif arr.dtype == np.float16:  # scipy's filters do not take half floats
+        arr = arr.astype(np.float32)
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise SegLabInputError(
             f"The {name} has data type {arr.dtype}; an integer or floating-point image is needed."
@@ -133,17 +142,31 @@ def as_mask(mask: ArrayLike, *, name: str = "mask", binary: bool = False) -> np.
         raise SegLabInputError(f"The {name} has data type {arr.dtype}; a mask must be numeric.")
     if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
         raise SegLabInputError(f"The {name} contains NaN values.")
-    if binary:
-        values = np.unique(arr)
-        nonzero = values[values != 0]
-        if nonzero.size > 1:
-            shown = ", ".join(str(v) for v in nonzero[:5]) + (", ..." if nonzero.size > 5 else "")
-            raise SegLabInputError(
-                f"The {name} holds {nonzero.size} different non-zero values ({shown}); a binary "
-                "mask is needed (0 = background, one value = foreground). If every non-zero "
-                "pixel is foreground, pass `mask > 0`."
-            )
-    return arr != 0
+    foreground = arr != 0
+    if binary and not is_binary(arr, foreground):
+        values = np.unique(arr[foreground])
+        shown = ", ".join(str(v) for v in values[:5]) + (", ..." if values.size > 5 else "")
+        raise SegLabInputError(
+            f"The {name} holds {values.size} different non-zero values ({shown}); a binary "
+            "mask is needed (0 = background, one value = foreground). If every non-zero "
+            "pixel is foreground, pass `mask > 0`."
+        )
+    return foreground
+
+
+def is_binary(arr: np.ndarray, foreground: np.ndarray | None = None) -> bool:
+    """Whether every non-zero value of `arr` is the same (a 0/1, 0/255 or boolean mask).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_binary(np.array([[0, 255], [255, 0]])), is_binary(np.array([[0, 1], [2, 0]]))
+    (True, False)
+    """
+    if arr.dtype == bool:
+        return True
+    values = arr[arr != 0] if foreground is None else arr[foreground]
+    return bool(values.size == 0 or values.min() == values.max())
 
 
 def check_same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:

@@ -793,7 +793,7 @@ def remove_small_objects(
     if smaller_than <= 1:
         return labels
     top = int(labels.max().compute())
-    if labels.dtype == bool or top <= 1:
+    if labels.dtype == bool or _single_value(labels, top):  # a 0/1 or 0/255 mask
         tables = _component_keep(
             labels,
             _structure(labels.ndim, connectivity),
@@ -821,6 +821,13 @@ def remove_small_objects(
     keep = sizes >= smaller_than
     keep[0] = False
     return labels.map_blocks(lambda b: np.where(keep[b], b, 0).astype(b.dtype), dtype=labels.dtype)
+
+
+def _single_value(labels: da.Array, top: int) -> bool:
+    """Whether every non-zero value of `labels` equals its maximum `top` (a binary mask)."""
+    import dask.array as da
+
+    return top <= 1 or int(da.where(labels != 0, labels, top).min().compute()) == top
 
 
 def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int = 1) -> da.Array:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError
+from ._checks import SegLabInputError, is_binary
 
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
@@ -17,6 +17,11 @@ def _check_labels(labels: ArrayLike, connectivity: int) -> np.ndarray:
     if not (arr.dtype == bool or np.issubdtype(arr.dtype, np.integer)):
         raise SegLabInputError(
             f"Clean-up needs a mask or label image (integer or boolean), not {arr.dtype} data."
+        )
+    if arr.dtype != bool and arr.min() < 0:
+        raise SegLabInputError(
+            "Labels must be 0 (background) or positive; this image has "
+            f"negative values down to {arr.min()}."
         )
     if not 1 <= connectivity <= arr.ndim:
         raise SegLabInputError(
@@ -63,16 +68,18 @@ def remove_small_objects(
         return arr.copy()
     from skimage import morphology
 
-    is_binary = arr.dtype == bool or arr.max() <= 1
-    work = arr.astype(bool) if is_binary else arr
-    out = morphology.remove_small_objects(
+    work = arr != 0 if is_binary(arr) else arr  # a 0/255 mask is one class, not a label
+    kept = morphology.remove_small_objects(
         work, max_size=smaller_than - 1, connectivity=connectivity
     )
-    return out.astype(arr.dtype, copy=False)
+    return np.where(kept != 0, arr, 0).astype(arr.dtype, copy=False)
 
 
 def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int = 1) -> np.ndarray:
-    """Fill background regions of fewer than `smaller_than` pixels that objects enclose.
+    """Fill background regions (holes) of fewer than `smaller_than` pixels.
+
+    As in :func:`skimage.morphology.remove_small_holes`, every connected background region
+    counts, including a small one that the image border cuts off.
 
     Parameters
     ----------
@@ -115,8 +122,8 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     out = arr.copy()
     if not holes.any():
         return out
-    if arr.dtype == bool or arr.max() <= 1:
-        out[holes] = 1
+    if is_binary(arr, foreground):
+        out[holes] = arr[foreground][0] if foreground.any() else 1
         return out
     from scipy import ndimage as ndi
 

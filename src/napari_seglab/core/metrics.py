@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError, as_mask, check_same_shape
+from ._checks import SegLabInputError, as_mask, check_same_shape, is_binary
 
 __all__ = [
     "ConfusionCounts",
@@ -238,7 +238,7 @@ def match_objects(
 
 def _labels_of(prediction: np.ndarray) -> tuple[np.ndarray, int]:
     """Objects of a prediction: its own labels if it has several, else connected components."""
-    if np.issubdtype(prediction.dtype, np.integer) and prediction.max() > 1:
+    if np.issubdtype(prediction.dtype, np.integer) and not is_binary(prediction):
         from skimage.segmentation import relabel_sequential
 
         labels = relabel_sequential(prediction.astype(np.int64, copy=False))[0]
@@ -275,7 +275,10 @@ class Evaluation:
         yield _row("total", self.counts, self.scores)
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write :meth:`rows` (and the object metrics, if any) to a CSV file.
+        """Write :meth:`rows` to a CSV file, one row per plane and a ``total`` row.
+
+        Object-level metrics, if computed, are ``object_*`` columns filled on the total row,
+        so that the file stays one rectangular table (e.g. for ``pandas.read_csv``).
 
         Returns
         -------
@@ -284,16 +287,13 @@ class Evaluation:
         """
         path = Path(path)
         rows = list(self.rows())
+        if self.objects is not None:
+            objects = {f"object_{k}": v for k, v in asdict(self.objects).items()}
+            rows[-1].update(objects)
         with path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(fh, fieldnames=list(rows[-1]), restval="")
             writer.writeheader()
             writer.writerows(rows)
-            if self.objects is not None:
-                fh.write("\n")
-                obj = asdict(self.objects)
-                objects_writer = csv.DictWriter(fh, fieldnames=["object metric", "value"])
-                objects_writer.writeheader()
-                objects_writer.writerows({"object metric": k, "value": v} for k, v in obj.items())
         return path
 
 

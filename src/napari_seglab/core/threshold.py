@@ -40,7 +40,7 @@ class Foreground(StrEnum):
 
 
 class ThresholdMethod(StrEnum):
-    """Threshold methods; all but the last four give one global value per image or plane."""
+    """Threshold methods: the automatic global ones, a manual value, and three local ones."""
 
     OTSU = "otsu"
     LI = "li"
@@ -265,8 +265,9 @@ class ThresholdResult:
     foreground : Foreground
     value : float or numpy.ndarray or None
         The threshold: a float for a global method over the whole image, an array with one
-        value per plane (shape of the leading axes) with ``per_plane=True``, ``None`` for local
-        methods (whose threshold differs at every pixel).
+        value per plane (shape of the leading axes) with ``per_plane=True`` (NaN for a blank,
+        constant plane, which is left as background), ``None`` for local methods (whose
+        threshold differs at every pixel).
     """
 
     mask: np.ndarray
@@ -282,7 +283,13 @@ class ThresholdResult:
             shown = f"{self.value:.6g}"
         else:
             vals = np.asarray(self.value)
-            shown = f"{vals.min():.6g} to {vals.max():.6g} over {vals.size} planes"
+            blank = int(np.isnan(vals).sum())
+            if blank == vals.size:
+                shown = f"none: all {vals.size} planes are blank"
+            else:
+                shown = f"{np.nanmin(vals):.6g} to {np.nanmax(vals):.6g} over {vals.size} planes"
+            if 0 < blank < vals.size:
+                shown += f" ({blank} blank, left as background)"
         return f"{self.method.value}: {shown} (foreground {self.foreground.value})"
 
 
@@ -296,18 +303,19 @@ def _threshold_prepared(
     options: dict,
 ) -> ThresholdResult:
     if per_plane and prepared.ndim > plane_ndim:
-        if method.is_global:
-            values = np.empty(prepared.shape[: prepared.ndim - plane_ndim], dtype=float)
-            mask = np.empty(prepared.shape, dtype=np.uint8)
-            for idx in _iter_planes(prepared.shape, plane_ndim):
-                values[idx] = threshold_value(prepared[idx], method, **options)
-                mask[idx] = apply_threshold(prepared[idx], values[idx], foreground)
-            return ThresholdResult(mask, method, foreground, values)
-        mask = np.empty(prepared.shape, dtype=np.uint8)
+        # A blank plane (empty slice, dropped frame) has nothing to separate: it stays
+        # background, and its threshold is NaN, instead of failing the whole stack.
+        values = np.full(prepared.shape[: prepared.ndim - plane_ndim], np.nan)
+        mask = np.zeros(prepared.shape, dtype=np.uint8)
         for idx in _iter_planes(prepared.shape, plane_ndim):
-            local = threshold_value(prepared[idx], method, **options)
-            mask[idx] = apply_threshold(prepared[idx], local, foreground)
-        return ThresholdResult(mask, method, foreground, None)
+            plane = prepared[idx]
+            if method is not ThresholdMethod.MANUAL and plane.min() == plane.max():
+                continue
+            value = threshold_value(plane, method, **options)
+            mask[idx] = apply_threshold(plane, value, foreground)
+            if method.is_global:
+                values[idx] = value
+        return ThresholdResult(mask, method, foreground, values if method.is_global else None)
     value = threshold_value(prepared, method, **options)
     mask = apply_threshold(prepared, value, foreground)
     return ThresholdResult(mask, method, foreground, value if method.is_global else None)
