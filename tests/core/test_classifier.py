@@ -107,6 +107,8 @@ def test_predictions_match_scikit_learn_forest(synthetic):
     result = clf.segment(image)
     np.testing.assert_allclose(result.probabilities, expected, atol=1e-5)
     assert np.array_equal(result.labels, np.where(expected[..., 1] > expected[..., 0], 2, 1))
+    # predict() stops each pixel once its class is certain; the labels are the same.
+    np.testing.assert_array_equal(clf.predict(image), result.labels)
     np.testing.assert_allclose(result.uncertainty, 1 - expected.max(axis=-1), atol=1e-5)
     assert result.probability(2).shape == image.shape
     assert clf.classes_.tolist() == [1, 2]
@@ -290,7 +292,7 @@ def test_malicious_and_foreign_files_are_refused(synthetic, tmp_path):
     with np.load(good) as archive:
         header = json.loads(archive["header"].tobytes())
         feature = archive["feature"].copy()
-        left = archive["left"].copy()
+        child = archive["child"].copy()
 
     def with_header(**changes):
         return np.frombuffer(json.dumps({**header, **changes}).encode(), np.uint8)
@@ -309,7 +311,10 @@ def test_malicious_and_foreign_files_are_refused(synthetic, tmp_path):
             dict(feature=np.where(feature >= 0, 999, feature).astype(np.int32)),
             "feature outside",
         ),
-        "loop.npz": (dict(left=np.where(left >= 0, 0, left).astype(np.int32)), "outside itself"),
+        "loop.npz": (
+            dict(child=np.where(child >= 0, 0, child).astype(np.int32)),
+            "outside itself",
+        ),
         "dtype.npz": (dict(threshold=np.zeros(feature.size)), "float32"),
     }
     for name, (changes, message) in cases.items():

@@ -17,11 +17,12 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
+    "breadth_first",
     "correlate_axis",
     "derivative_features",
     "eigvalsh2",
     "eigvalsh3",
-    "forest_proba",
+    "forest_votes",
     "reflect_index",
 ]
 
@@ -407,50 +408,143 @@ def derivative_features(
 
 
 _BLOCK = 256
+_CHUNK = 5
 
 
-@njit(parallel=True, cache=True)
-def _forest_proba(x, feature, threshold, left, right, leaf, roots, out):  # pragma: no cover
+@njit(cache=True)
+def breadth_first(feature, left, right, roots):  # pragma: no cover - numba
+    """Renumber each tree breadth-first so that every right child follows its left sibling.
+
+    Returns ``(order, child)``: ``order[new] = old`` node index, and ``child[new]`` the new
+    index of the left child (-1 for leaves). Trees stay in order, each starting at its root.
+    """
+    n = feature.size
+    order = np.empty(n, np.int64)
+    child = np.full(n, -1, np.int64)
+    ends = np.empty(roots.size, np.int64)
+    ends[:-1] = roots[1:]
+    ends[-1] = n
+    pos = 0
+    for t in range(roots.size):
+        start = pos
+        order[pos] = roots[t]
+        pos += 1
+        head = start
+        while head < pos:
+            old = order[head]
+            if feature[old] >= 0:
+                child[head] = pos
+                order[pos] = left[old]
+                order[pos + 1] = right[old]
+                pos += 2
+            head += 1
+    return order, child
+
+
+@njit(inline="always")
+def _descend(xf, n, p, node, feature, threshold, child):  # pragma: no cover - numba
+    # Leaves point to themselves with an infinite threshold, so descending is a no-op there.
+    return child[node] + (xf[feature[node] * n + p] > threshold[node])
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _forest_votes(
+    x, feature, threshold, child, is_leaf, leaf, roots, out, early
+):  # pragma: no cover - numba
     n = x.shape[1]
+    xf = x.ravel()
     n_trees = roots.size
     n_classes = leaf.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
-    scale = np.float32(1.0 / n_trees)
     for blk in prange(n_blocks):
         start = blk * _BLOCK
-        stop = min(n, start + _BLOCK)
-        acc = np.zeros((stop - start, n_classes), np.float32)
-        for t in range(n_trees):
-            root = roots[t]
-            for p in range(start, stop):
-                node = root
-                while feature[node] >= 0:
-                    go_left = x[feature[node], p] <= threshold[node]
-                    node = left[node] if go_left else right[node]
-                for k in range(n_classes):
-                    acc[p - start, k] += leaf[node, k]
-        for p in range(start, stop):
+        m = min(n, start + _BLOCK) - start
+        acc = np.zeros((m, n_classes), np.float32)
+        active = np.arange(m)
+        n_active = m
+        t = 0
+        while t < n_trees and n_active > 0:
+            t_stop = min(n_trees, t + _CHUNK) if early else n_trees
+            for tree in range(t, t_stop):
+                root = roots[tree]
+                j = 0
+                # Four pixels at a time: independent chains of loads overlap in the CPU.
+                while j + 4 <= n_active:
+                    q0 = active[j]
+                    q1 = active[j + 1]
+                    q2 = active[j + 2]
+                    q3 = active[j + 3]
+                    a0 = root
+                    a1 = root
+                    a2 = root
+                    a3 = root
+                    while is_leaf[a0] + is_leaf[a1] + is_leaf[a2] + is_leaf[a3] < 4:
+                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
+                        a1 = _descend(xf, n, start + q1, a1, feature, threshold, child)
+                        a2 = _descend(xf, n, start + q2, a2, feature, threshold, child)
+                        a3 = _descend(xf, n, start + q3, a3, feature, threshold, child)
+                    for k in range(n_classes):
+                        acc[q0, k] += leaf[a0, k]
+                        acc[q1, k] += leaf[a1, k]
+                        acc[q2, k] += leaf[a2, k]
+                        acc[q3, k] += leaf[a3, k]
+                    j += 4
+                while j < n_active:
+                    q0 = active[j]
+                    a0 = root
+                    while is_leaf[a0] == 0:
+                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
+                    for k in range(n_classes):
+                        acc[q0, k] += leaf[a0, k]
+                    j += 1
+            t = t_stop
+            if early and t < n_trees:
+                # Keep only the pixels whose winning class could still change: the leader
+                # must beat the runner-up by more than the votes left to cast.
+                remaining = n_trees - t
+                kept = 0
+                for j in range(n_active):
+                    q = active[j]
+                    best = -1.0
+                    second = -1.0
+                    for k in range(n_classes):
+                        v = acc[q, k]
+                        if v > best:
+                            second = best
+                            best = v
+                        elif v > second:
+                            second = v
+                    if best - second <= remaining:
+                        active[kept] = q
+                        kept += 1
+                n_active = kept
+        for q in range(m):
             for k in range(n_classes):
-                out[p, k] = acc[p - start, k] * scale
+                out[start + q, k] = acc[q, k]
 
 
-def forest_proba(
-    x: np.ndarray,
-    feature: np.ndarray,
-    threshold: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    leaf: np.ndarray,
-    roots: np.ndarray,
+def forest_votes(
+    x: np.ndarray, forest: dict[str, np.ndarray], *, early: bool = False
 ) -> np.ndarray:
-    """Average class probabilities of a flattened forest for pixels ``x`` of shape (F, N).
+    """Summed leaf probabilities of a flattened forest for pixels ``x`` of shape (F, N).
 
-    Node arrays hold every tree one after the other (children as absolute indices, leaves
-    marked by ``feature == -1``); ``roots`` gives each tree's first node. A pixel goes left
-    when ``x[feature] <= threshold``, as in scikit-learn.
+    `forest` holds the arrays of :func:`prepare_forest`. A pixel goes left when
+    ``x[feature] <= threshold``, as in scikit-learn. Divide by the number of trees for
+    probabilities. With `early`, a pixel stops as soon as its winning class is certain: only
+    the argmax of its row is then meaningful (and equals the full forest's).
     """
-    out = np.empty((x.shape[1], leaf.shape[1]), np.float32)
-    _forest_proba(x, feature, threshold, left, right, leaf, roots, out)
+    out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
+    _forest_votes(
+        np.ascontiguousarray(x, dtype=np.float32),
+        forest["k_feature"],
+        forest["k_threshold"],
+        forest["k_child"],
+        forest["k_is_leaf"],
+        forest["leaf"],
+        forest["roots"],
+        out,
+        early,
+    )
     return out
 
 

@@ -331,6 +331,7 @@ def _sigma_features(
     out: np.ndarray,
     first: int,
     crop: tuple[slice, ...],
+    first_axis: int = 0,
 ) -> None:
     """Features of one channel at one scale: computed on `block`, cropped into `out`.
 
@@ -349,7 +350,10 @@ def _sigma_features(
         (max(0, c.start - margin), min(n, c.stop + margin))
         for c, n in zip(crop, block.shape, strict=True)
     ]
-    smoothed = _smooth(block, sig, axes, keep)
+    # Filter first along the axis the image is cut into strips along (the longest non-last
+    # one, as in `_strips`): its halo is the largest and is dropped right away.
+    order = sorted(axes, key=lambda a: a != first_axis)
+    smoothed = _smooth(block, sig[order], order, [keep[a] for a in order])
     inner = tuple(slice(c.start - k[0], c.stop - k[0]) for c, k in zip(crop, keep, strict=True))
     index = first
     if settings.intensity:
@@ -414,6 +418,7 @@ def _region_features(
     spatial = source.shape[1:]
     per_sigma = len(_per_sigma_names(settings))
     per_channel = per_sigma * len(settings.sigmas)
+    first_axis = _strip_axis(spatial)
     for s_index, sigma in enumerate(settings.sigmas):
         halo = settings.halo(sigma)
         block_slices = []
@@ -426,7 +431,7 @@ def _region_features(
         for channel in range(n_channels):
             block = np.ascontiguousarray(source[(channel, *block_slices)], dtype=np.float32)
             first = channel * per_channel + s_index * per_sigma
-            _sigma_features(block, sigma, settings, out, first, tuple(crop))
+            _sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)
 
 
 # --- images, channels and tiling ----------------------------------------------------------------
@@ -455,9 +460,14 @@ def _channels_first(
     return arr
 
 
+def _strip_axis(shape: Sequence[int]) -> int:
+    """The axis tiles cut along: the longest but the last (contiguous) one."""
+    return int(np.argmax(shape[:-1]))
+
+
 def _strips(shape: Sequence[int], n_features: int) -> tuple[int, list[slice]]:
     """Split the filtered shape along its longest non-last axis into strips of bounded size."""
-    axis = int(np.argmax(shape[:-1]))
+    axis = _strip_axis(shape)
     other = int(np.prod(shape, dtype=np.int64)) // shape[axis]
     budget = max(_STRIP_VOXELS * 24 // max(n_features, 1), 1)
     length = int(min(shape[axis], max(32, budget // max(other, 1))))
