@@ -181,6 +181,15 @@ def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
     assert seg.shape == stack.shape
     assert seg[2].all() and not seg[0].any() and not seg[1].any()  # only the plane in view
 
+    # with live update on, moving to another plane segments it with the same classifier
+    classifier = widget.classifier
+    widget._live.value = True
+    viewer.dims.set_point(0, 4.0)  # plane 1
+    qtbot.waitUntil(lambda: viewer.layers["stack segmentation"].data[1].all(), timeout=WAIT_MS)
+    wait_idle(qtbot, widget)
+    assert widget.classifier is classifier  # not retrained: the strokes did not change
+    widget._live.value = False
+
     assert widget.predict("all") is not None
     wait_idle(qtbot, widget)
     seg = viewer.layers["stack segmentation"].data
@@ -265,6 +274,7 @@ def test_save_load_round_trip_and_apply_to_another_image(
     fresh = new_widget(viewer)
     assert fresh.load(path)
     assert fresh.class_names == ["tissue", "vessel"]
+    assert fresh._foreground.value == 2  # no class is called "foreground": the last one
     assert fresh._trees.value == 20
     fresh.predict(Scope.OTHER, image=other_viewer_layer)
     wait_idle(qtbot, fresh)
