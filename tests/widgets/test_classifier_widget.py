@@ -319,9 +319,8 @@ def test_bad_input_shows_an_error_and_changes_nothing(qtbot, kesm, tmp_path, err
     widget._image.value = nan_layer
     widget._training.value = training
     training.data[:] = stroke_disks(truth)
-    worker = widget.train()
-    if worker is not None:
-        wait_idle(qtbot, widget)
+    assert widget.train() is not None  # the image is read, and refused, off the GUI thread
+    wait_idle(qtbot, widget)
     assert "NaN" in errors[-1]
     assert widget.classifier is None
     assert [layer.name for layer in viewer.layers] == names
