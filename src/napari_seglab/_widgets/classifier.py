@@ -450,9 +450,10 @@ class ClassifierWidget(Container):
         return label_colormap({i: _color_for(i) for i in range(1, n + 1)})
 
     def _watch(self, layer) -> None:
+        """Brush strokes fire `paint`; undo and redo only refresh the layer (`set_data`)."""
         from napari.layers import Labels
 
-        if isinstance(layer, Labels):
+        if isinstance(layer, Labels) and not layer.metadata.get(OUTPUT_KEY):
             layer.events.paint.connect(self._schedule_live)
             layer.events.set_data.connect(self._schedule_live)
 
