@@ -106,7 +106,7 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     foreground = viewer.layers["KESM foreground"].data
     assert foreground.dtype == np.uint8
     np.testing.assert_array_equal(foreground, seg.data == 2)
-    probability = viewer.layers["KESM probability"].data
+    probability = viewer.layers["KESM probability"].data.copy()
     uncertainty = viewer.layers["KESM uncertainty"].data
     assert probability.min() >= 0 and probability.max() <= 1
     np.testing.assert_array_equal(probability > 0.5, seg.data == 2)
@@ -114,6 +114,13 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     f1 = evaluate(foreground, truth).scores.f1
     assert f1 > 0.80, f1  # median 3 + Otsu: 0.849; 0.14% of the pixels are painted
     assert widget._importance.shape[0] > 0
+
+    # the probability of the other class, from the same classifier: the complement
+    widget._probability_of.value = 1
+    widget.predict("plane")
+    wait_idle(qtbot, widget)
+    assert viewer.layers["KESM probability"].metadata["seglab_probability_of"] == "background"
+    np.testing.assert_allclose(viewer.layers["KESM probability"].data, 1 - probability, atol=1e-6)
 
     # training again updates the same layers instead of adding new ones
     n_layers = len(viewer.layers)
