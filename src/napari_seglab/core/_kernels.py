@@ -442,9 +442,9 @@ def breadth_first(feature, left, right, roots):  # pragma: no cover - numba
 
 
 @njit(inline="always")
-def _descend(xf, n, p, node, feature, threshold, child):  # pragma: no cover - numba
+def _descend(x, p, node, feature, threshold, child):  # pragma: no cover - numba
     # Leaves point to themselves with an infinite threshold, so descending is a no-op there.
-    return child[node] + (xf[feature[node] * n + p] > threshold[node])
+    return child[node] + (x[feature[node], p] > threshold[node])
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -452,7 +452,6 @@ def _forest_votes(
     x, feature, threshold, child, is_leaf, leaf, roots, out, early
 ):  # pragma: no cover - numba
     n = x.shape[1]
-    xf = x.ravel()
     n_trees = roots.size
     n_classes = leaf.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
@@ -479,10 +478,10 @@ def _forest_votes(
                     a2 = root
                     a3 = root
                     while is_leaf[a0] + is_leaf[a1] + is_leaf[a2] + is_leaf[a3] < 4:
-                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
-                        a1 = _descend(xf, n, start + q1, a1, feature, threshold, child)
-                        a2 = _descend(xf, n, start + q2, a2, feature, threshold, child)
-                        a3 = _descend(xf, n, start + q3, a3, feature, threshold, child)
+                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
+                        a1 = _descend(x, start + q1, a1, feature, threshold, child)
+                        a2 = _descend(x, start + q2, a2, feature, threshold, child)
+                        a3 = _descend(x, start + q3, a3, feature, threshold, child)
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                         acc[q1, k] += leaf[a1, k]
@@ -493,7 +492,7 @@ def _forest_votes(
                     q0 = active[j]
                     a0 = root
                     while is_leaf[a0] == 0:
-                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
+                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                     j += 1
@@ -528,14 +527,16 @@ def forest_votes(
 ) -> np.ndarray:
     """Summed leaf probabilities of a flattened forest for pixels ``x`` of shape (F, N).
 
-    `forest` holds the arrays of :func:`prepare_forest`. A pixel goes left when
+    `forest` holds the arrays of ``classifier._kernel_forest``. A pixel goes left when
     ``x[feature] <= threshold``, as in scikit-learn. Divide by the number of trees for
     probabilities. With `early`, a pixel stops as soon as its winning class is certain: only
     the argmax of its row is then meaningful (and equals the full forest's).
     """
+    if x.dtype != np.float32 or x.strides[1] != x.itemsize:
+        x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
     _forest_votes(
-        np.ascontiguousarray(x, dtype=np.float32),
+        x,
         forest["k_feature"],
         forest["k_threshold"],
         forest["k_child"],
