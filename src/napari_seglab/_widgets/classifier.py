@@ -198,6 +198,8 @@ class ClassifierWidget(Container):
             return Container(widgets=widgets, layout="horizontal", labels=False)
 
         self._status.native.setWordWrap(True)
+        self._channels.native.setMaximumHeight(70)
+        self._importance.native.setMinimumHeight(170)
         self.extend(
             [
                 self._image,
@@ -607,7 +609,7 @@ class ClassifierWidget(Container):
         pairs = sorted(classifier.feature_importances().items(), key=lambda p: -p[1])
         top = max((value for _, value in pairs), default=1.0) or 1.0
         rows = [
-            [name, f"{value:.3f}", "\u2588" * max(1, round(12 * value / top))]
+            [name, f"{100 * value:.1f} %", "\u2588" * max(1, round(12 * value / top))]
             for name, value in pairs
         ]
         self._importance.value = (
