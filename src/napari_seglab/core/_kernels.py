@@ -488,7 +488,7 @@ def features_last(planar: np.ndarray, out: np.ndarray) -> None:
 
 
 _BLOCK = 256
-_CHUNK = 5
+_CHUNK = 2
 
 
 @njit(cache=True)
