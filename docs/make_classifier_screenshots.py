@@ -98,6 +98,8 @@ def main() -> None:
     training.data[:] = strokes_like_a_user(truth)
     training.refresh()
     wait_until_idle(widget)
+    viewer.reset_view()  # the panel has taken its final size: fit the image in what is left
+    wait_until_idle(widget)
     save(viewer, "classifier_1_strokes")
 
     widget.train()

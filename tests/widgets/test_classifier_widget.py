@@ -106,7 +106,7 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     foreground = viewer.layers["KESM foreground"].data
     assert foreground.dtype == np.uint8
     np.testing.assert_array_equal(foreground, seg.data == 2)
-    probability = viewer.layers["KESM probability"].data
+    probability = viewer.layers["KESM probability"].data.copy()
     uncertainty = viewer.layers["KESM uncertainty"].data
     assert probability.min() >= 0 and probability.max() <= 1
     np.testing.assert_array_equal(probability > 0.5, seg.data == 2)
@@ -114,6 +114,13 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     f1 = evaluate(foreground, truth).scores.f1
     assert f1 > 0.80, f1  # median 3 + Otsu: 0.849; 0.14% of the pixels are painted
     assert widget._importance.shape[0] > 0
+
+    # the probability of the other class, from the same classifier: the complement
+    widget._probability_of.value = 1
+    widget.predict("plane")
+    wait_idle(qtbot, widget)
+    assert viewer.layers["KESM probability"].metadata["seglab_probability_of"] == "background"
+    np.testing.assert_allclose(viewer.layers["KESM probability"].data, 1 - probability, atol=1e-6)
 
     # training again updates the same layers instead of adding new ones
     n_layers = len(viewer.layers)
@@ -180,6 +187,15 @@ def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
     seg = viewer.layers["stack segmentation"].data
     assert seg.shape == stack.shape
     assert seg[2].all() and not seg[0].any() and not seg[1].any()  # only the plane in view
+
+    # with live update on, moving to another plane segments it with the same classifier
+    classifier = widget.classifier
+    widget._live.value = True
+    viewer.dims.set_point(0, 4.0)  # plane 1
+    qtbot.waitUntil(lambda: viewer.layers["stack segmentation"].data[1].all(), timeout=WAIT_MS)
+    wait_idle(qtbot, widget)
+    assert widget.classifier is classifier  # not retrained: the strokes did not change
+    widget._live.value = False
 
     assert widget.predict("all") is not None
     wait_idle(qtbot, widget)
@@ -265,6 +281,7 @@ def test_save_load_round_trip_and_apply_to_another_image(
     fresh = new_widget(viewer)
     assert fresh.load(path)
     assert fresh.class_names == ["tissue", "vessel"]
+    assert fresh._foreground.value == 2  # no class is called "foreground": the last one
     assert fresh._trees.value == 20
     fresh.predict(Scope.OTHER, image=other_viewer_layer)
     wait_idle(qtbot, fresh)
@@ -309,9 +326,8 @@ def test_bad_input_shows_an_error_and_changes_nothing(qtbot, kesm, tmp_path, err
     widget._image.value = nan_layer
     widget._training.value = training
     training.data[:] = stroke_disks(truth)
-    worker = widget.train()
-    if worker is not None:
-        wait_idle(qtbot, widget)
+    assert widget.train() is not None  # the image is read, and refused, off the GUI thread
+    wait_idle(qtbot, widget)
     assert "NaN" in errors[-1]
     assert widget.classifier is None
     assert [layer.name for layer in viewer.layers] == names

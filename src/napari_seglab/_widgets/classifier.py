@@ -18,7 +18,6 @@ computation happens there, off the GUI thread. What the widget adds is the napar
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,8 +39,9 @@ from magicgui.widgets import (
 )
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from .._layers import geometry_of, label_colormap
+from .._layers import label_colormap
 from ..core._checks import SegLabInputError
+from ._classifier_jobs import ImageSource, distinct_values, fingerprint, run
 
 if TYPE_CHECKING:
     import napari
@@ -88,72 +88,6 @@ class Scope(StrEnum):
 
 def _color_for(label: int) -> str:
     return CLASS_COLORS[(label - 1) % len(CLASS_COLORS)]
-
-
-def _fingerprint(*arrays: np.ndarray) -> bytes:
-    """A digest of array contents, to notice edits (hashlib releases the GIL on big buffers)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for arr in arrays:
-        arr = np.ascontiguousarray(arr)
-        digest.update(repr((arr.shape, arr.dtype.str)).encode())
-        digest.update(arr.data)
-    return digest.digest()
-
-
-@dataclass(frozen=True)
-class _Source:
-    """The image the classifier sees: one layer (grayscale or RGB) or several as channels."""
-
-    layers: tuple[Any, ...]
-
-    @property
-    def name(self) -> str:
-        return self.layers[0].name
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(layer.name for layer in self.layers)
-
-    @property
-    def channel_axis(self) -> int | None:
-        return -1 if len(self.layers) > 1 or self.layers[0].rgb else None
-
-    @property
-    def spatial_shape(self) -> tuple[int, ...]:
-        shape = tuple(self.layers[0].data.shape)
-        return shape[:-1] if self.layers[0].rgb else shape
-
-    @property
-    def n_channels(self) -> int:
-        if len(self.layers) > 1:
-            return len(self.layers)
-        return self.layers[0].data.shape[-1] if self.layers[0].rgb else 1
-
-    def geometry(self) -> dict:
-        return geometry_of(self.layers[0], ndim=len(self.spatial_shape))
-
-    def check(self) -> None:
-        for layer in self.layers:
-            if layer.multiscale:
-                raise SegLabInputError(
-                    f"'{layer.name}' is a multiscale (pyramid) image; open one resolution level "
-                    "as its own layer, or use 'Apply to whole volume' for large data."
-                )
-            if layer.rgb and len(self.layers) > 1:
-                raise SegLabInputError(
-                    f"'{layer.name}' is an RGB layer: use it alone, not as one of several "
-                    "channels."
-                )
-        shapes = {tuple(layer.data.shape) for layer in self.layers}
-        if len(shapes) > 1:
-            listed = ", ".join(f"'{x.name}' {tuple(x.data.shape)}" for x in self.layers)
-            raise SegLabInputError(f"Channel layers must all have the same shape: {listed}.")
-
-    def array(self, index: tuple = ()) -> np.ndarray:
-        """The image data (channels last), optionally indexed over the leading spatial axes."""
-        if len(self.layers) == 1:
-            return np.asarray(self.layers[0].data[index])
-        return np.stack([np.asarray(layer.data[index]) for layer in self.layers], axis=-1)
 
 
 @dataclass
@@ -264,6 +198,8 @@ class ClassifierWidget(Container):
             return Container(widgets=widgets, layout="horizontal", labels=False)
 
         self._status.native.setWordWrap(True)
+        self._channels.native.setMaximumHeight(70)
+        self._importance.native.setMinimumHeight(170)
         self.extend(
             [
                 self._image,
@@ -516,9 +452,10 @@ class ClassifierWidget(Container):
         return label_colormap({i: _color_for(i) for i in range(1, n + 1)})
 
     def _watch(self, layer) -> None:
+        """Brush strokes fire `paint`; undo and redo only refresh the layer (`set_data`)."""
         from napari.layers import Labels
 
-        if isinstance(layer, Labels):
+        if isinstance(layer, Labels) and not layer.metadata.get(OUTPUT_KEY):
             layer.events.paint.connect(self._schedule_live)
             layer.events.set_data.connect(self._schedule_live)
 
@@ -577,16 +514,16 @@ class ClassifierWidget(Container):
         else:
             self._live_timer.stop()
 
-    def _source(self) -> _Source:
+    def _source(self) -> ImageSource:
         image = self._image.value
         if image is None:
             raise SegLabInputError("Choose an image layer first (add one to the viewer).")
         extra = [layer for layer in self._channels.value if layer is not image]
-        source = _Source((image, *extra))
+        source = ImageSource((image, *extra))
         source.check()
         return source
 
-    def _source_for(self, training) -> _Source | None:
+    def _source_for(self, training) -> ImageSource | None:
         """The image a training layer was made for, if its layers are still in the viewer."""
         names = training.metadata.get(META_KEY)
         if not names:
@@ -594,9 +531,9 @@ class ClassifierWidget(Container):
         layers = {layer.name: layer for layer in self._image_choices()}
         if not all(name in layers for name in names):
             return None
-        return _Source(tuple(layers[name] for name in names))
+        return ImageSource(tuple(layers[name] for name in names))
 
-    def _pairs(self) -> list[tuple[_Source, Any]]:
+    def _pairs(self) -> list[tuple[ImageSource, Any]]:
         """(image, training layer) pairs to learn from; raises with a clear message."""
         source = self._source()
         training = self._training.value
@@ -628,7 +565,7 @@ class ClassifierWidget(Container):
         return pairs
 
     # ------------------------------------------------------------------ settings
-    def _feature_settings(self, source: _Source):
+    def _feature_settings(self, source: ImageSource):
         """FeatureSettings from the panel; anisotropy comes from the image layer's scale."""
         from ..core.features import FeatureSettings
 
@@ -672,7 +609,7 @@ class ClassifierWidget(Container):
         pairs = sorted(classifier.feature_importances().items(), key=lambda p: -p[1])
         top = max((value for _, value in pairs), default=1.0) or 1.0
         rows = [
-            [name, f"{value:.3f}", "\u2588" * max(1, round(12 * value / top))]
+            [name, f"{100 * value:.1f} %", "\u2588" * max(1, round(12 * value / top))]
             for name, value in pairs
         ]
         self._importance.value = (
@@ -689,7 +626,7 @@ class ClassifierWidget(Container):
     def _strokes_key(self, pairs, settings, forest) -> bytes:
         parts = [np.asarray(labels.data) for _, labels in pairs]
         extra = repr((settings, sorted(forest.items()), [s.names for s, _ in pairs]))
-        return _fingerprint(*parts) + extra.encode()
+        return fingerprint(*parts) + extra.encode()
 
     def _live_tick(self) -> None:
         if not self._live_enabled:
@@ -738,7 +675,7 @@ class ClassifierWidget(Container):
                     return None
             else:
                 annotations = [np.array(labels.data, copy=True) for _, labels in pairs]
-                painted = np.unique(np.concatenate([_values(a) for a in annotations]))
+                painted = np.unique(np.concatenate([distinct_values(a) for a in annotations]))
                 painted = painted[painted > 0]
                 where = f"'{pairs[0][1].name}'"
                 if painted.size == 0:
@@ -769,7 +706,7 @@ class ClassifierWidget(Container):
                 target = self._target.value
                 if target is None:
                     raise SegLabInputError("Choose the other image to apply the classifier to.")
-                source = _Source((target,))
+                source = ImageSource((target,))
                 source.check()
                 plan["jobs"] = [(source, None)]
             else:
@@ -784,7 +721,7 @@ class ClassifierWidget(Container):
         plan["foreground"] = self._foreground.value
         return plan
 
-    def _plane_index(self, source: _Source) -> tuple[int, ...]:
+    def _plane_index(self, source: ImageSource) -> tuple[int, ...]:
         """Indices of the leading axes for the 2D plane in view (empty for a 2D image)."""
         lead = len(source.spatial_shape) - 2
         if lead <= 0:
@@ -801,7 +738,7 @@ class ClassifierWidget(Container):
         self._generation += 1
         job = _Job(kind=kind, generation=self._generation, cancel=threading.Event(), live=live)
         worker = create_worker(
-            _run,
+            run,
             plan,
             self._classifier,
             self._trained_images,
@@ -873,7 +810,7 @@ class ClassifierWidget(Container):
 
     # ------------------------------------------------------------------ outputs
     def _write_outputs(self, output: dict, result: dict) -> None:
-        source: _Source = output["source"]
+        source: ImageSource = output["source"]
         plane = output["plane"]
         geometry = source.geometry()
         names = result["class_names"]
@@ -975,133 +912,6 @@ class ClassifierWidget(Container):
         )
         if path:
             self.load(path)
-
-
-# ---------------------------------------------------------------------- worker (no Qt, no GUI)
-def _run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, progress):
-    """Train (optional) and predict, as a generator so that ``worker.quit()`` can stop it.
-
-    Runs in a worker thread and only reads arrays; results go back to the GUI thread through
-    the return value. ``progress(fraction)`` emits a queued Qt signal.
-    """
-    from ..core.classifier import PixelClassifier
-
-    digests = dict(trained_images)
-    spec = plan["train"]
-    if spec:
-        classifier = PixelClassifier(
-            spec["settings"], class_names=spec["names"], random_state=0, **spec["forest"]
-        )
-    units = [
-        (source, plane, list(_units(source, plane, classifier.features)))
-        for source, plane in plan["jobs"]
-    ]
-    steps = sum(len(u) for _, _, u in units) + (1 if spec else 0)
-    done = 0
-    if spec:
-        images = [image.array() for image in spec["images"]]
-        yield
-        classifier.fit(images, spec["annotations"], channel_axis=spec["images"][0].channel_axis)
-        digests = {
-            image.names: _fingerprint(array)
-            for image, array in zip(spec["images"], images, strict=True)
-        }
-        done += 1
-        progress(done / steps)
-        yield
-    elif plan["check_edit"]:
-        source = plan["jobs"][0][0]
-        if _fingerprint(source.array()) != trained_images[source.names]:
-            raise SegLabInputError(
-                f"The image '{source.name}' was edited after the classifier was trained on it: "
-                "press Train again (your strokes are kept) before applying it."
-            )
-    outputs = []
-    for source, plane, pieces in units:
-        shape = source.spatial_shape if plane is None else source.spatial_shape[len(plane) :]
-        out = _empty_outputs(shape)
-        for index, reader, crop in pieces:
-            base = done
-
-            def report(part: int, total: int, base: int = base) -> None:
-                progress((base + part / total) / steps)
-
-            seg = classifier.segment(
-                reader(), channel_axis=source.channel_axis, progress=report, cancel=cancel.is_set
-            )
-            _store(out, () if plane is not None else index, seg, crop, plan)
-            done += 1
-            progress(done / steps)
-            yield
-        out.update(source=source, plane=plane)
-        outputs.append(out)
-    names = {i: classifier.class_names.get(i, f"class {i}") for i in classifier.classes_.tolist()}
-    first, plane = plan["jobs"][0]
-    where = "plane in view" if plane is not None else "whole image"
-    message = f"Segmented the {where} of '{first.name}' into {len(names)} classes."
-    if spec:
-        n = sum(int(np.count_nonzero(a)) for a in spec["annotations"])
-        message = f"Trained on {n} painted pixels. {message}"
-    return {
-        "classifier": classifier if spec else None,
-        "key": spec["key"] if spec else None,
-        "digests": digests,
-        "outputs": outputs,
-        "class_names": names,
-        "probability_of": plan["probability_of"],
-        "foreground": plan["foreground"],
-        "message": message,
-    }
-
-
-def _units(source: _Source, plane: tuple[int, ...] | None, settings):
-    """(index, reader, crop) pieces that the classifier segments one at a time.
-
-    A 2D classifier works plane by plane, a 3D one volume by volume (time-lapse frames), so
-    that Cancel and the progress bar respond between pieces. For the plane in view of a 3D
-    classifier, a slab of planes around it gives the features their context, and `crop`
-    picks the plane back out of the slab's result.
-    """
-    shape = source.spatial_shape
-    fdim = min(settings.ndim, len(shape))
-    if plane is not None and (fdim == 2 or not plane):
-        yield plane, lambda: source.array(plane), None
-        return
-    if plane is not None:  # 3D features, one plane wanted
-        outer, z = plane[:-1], plane[-1]
-        margin = int(settings.halo(max(settings.sigmas))[0])
-        lo, hi = max(z - margin, 0), min(z + margin + 1, shape[len(outer)])
-        yield plane, lambda: source.array((*outer, slice(lo, hi))), z - lo
-        return
-    for index in np.ndindex(*shape[: len(shape) - fdim]):
-        yield index, lambda index=index: source.array(index), None
-
-
-def _empty_outputs(shape: tuple[int, ...]) -> dict:
-    return {
-        "labels": np.zeros(shape, np.uint8),
-        "foreground": np.zeros(shape, np.uint8),
-        "probability": np.zeros(shape, np.float32),
-        "uncertainty": np.zeros(shape, np.float32),
-    }
-
-
-def _store(out: dict, index: tuple, seg, crop: int | None, plan: dict) -> None:
-    """Copy one piece's segmentation into the outputs (`crop`: the plane of a 3D slab)."""
-    take = (slice(None),) if crop is None else (crop,)
-    labels = seg.labels[take]
-    out["labels"][index] = labels
-    out["foreground"][index] = labels == plan["foreground"]
-    if plan["probability_of"] in seg.classes:
-        out["probability"][index] = seg.probability(plan["probability_of"])[take]
-    out["uncertainty"][index] = seg.uncertainty[take]
-
-
-def _values(annotation: np.ndarray) -> np.ndarray:
-    """The distinct labels of an annotation (a histogram is much faster than a sort)."""
-    if annotation.dtype.itemsize <= 2 and np.issubdtype(annotation.dtype, np.unsignedinteger):
-        return np.flatnonzero(np.bincount(annotation.ravel()))
-    return np.unique(annotation)
 
 
 def _parse_scales(text: str) -> tuple[float, ...]:

@@ -22,6 +22,7 @@ __all__ = [
     "derivative_features",
     "eigvalsh2",
     "eigvalsh3",
+    "features_last",
     "forest_votes",
     "reflect_index",
 ]
@@ -238,6 +239,12 @@ def _d2(g, f, ca, na, sa, ia, cb, nb, sb, ib, same):  # pragma: no cover - numba
 
 
 @njit(inline="always")
+def _at(g, base, n, offset):  # pragma: no cover - numba
+    """The `n` values from flat index ``base + offset`` (a shifted view, for vectorising)."""
+    return g[base + offset : base + offset + n]
+
+
+@njit(inline="always")
 def _eig2(a, b, c):  # pragma: no cover - numba
     half_trace = 0.5 * (a + c)
     d = 0.5 * (a - c)
@@ -276,8 +283,11 @@ def _eig3(a11, a12, a13, a22, a23, a33):  # pragma: no cover - numba
         phi = 0.0
     else:
         phi = np.arccos(r) / 3.0
-    e1 = q + 2.0 * p * np.cos(phi)
-    e3 = q + 2.0 * p * np.cos(phi + 2.0 * np.pi / 3.0)
+    cos_phi = np.cos(phi)
+    # cos(phi + 2 pi / 3) = -cos(phi) / 2 - sin(phi) sqrt(3) / 2, with 0 <= phi <= pi / 3
+    cos_third = -0.5 * cos_phi - 0.8660254037844386 * np.sqrt(max(0.0, 1.0 - cos_phi * cos_phi))
+    e1 = q + 2.0 * p * cos_phi
+    e3 = q + 2.0 * p * cos_third
     return e1, 3.0 * q - e1 - e3, e3
 
 
@@ -370,8 +380,58 @@ def derivative_features(
                 out[i_hess + 1, zo, yo, lo:hi] = eig2
             if i_log >= 0:
                 out[i_log, zo, yo, lo:hi] = lap
-        else:
-            lo = hi = mx  # 3D: the general path below (eigenvalues dominate anyway)
+        elif hi > lo:
+            n = hi - lo
+            base = row + lo + ox
+            grad = np.empty(n, np.float32)
+            lap = np.empty(n, np.float32)
+            hess = np.empty((6, n), np.float64)
+
+            cen = _at(g, base, n, 0)
+            zp, zm = _at(g, base, n, sz), _at(g, base, n, -sz)
+            zp2, zm2 = _at(g, base, n, 2 * sz), _at(g, base, n, -2 * sz)
+            yp, ym = _at(g, base, n, nx), _at(g, base, n, -nx)
+            yp2, ym2 = _at(g, base, n, 2 * nx), _at(g, base, n, -2 * nx)
+            xp, xm, xp2, xm2 = (
+                _at(g, base, n, 1),
+                _at(g, base, n, -1),
+                _at(g, base, n, 2),
+                _at(g, base, n, -2),
+            )
+            zpyp, zpym = _at(g, base, n, sz + nx), _at(g, base, n, sz - nx)
+            zmyp, zmym = _at(g, base, n, -sz + nx), _at(g, base, n, -sz - nx)
+            zpxp, zpxm = _at(g, base, n, sz + 1), _at(g, base, n, sz - 1)
+            zmxp, zmxm = _at(g, base, n, -sz + 1), _at(g, base, n, -sz - 1)
+            ypxp, ypxm = _at(g, base, n, nx + 1), _at(g, base, n, nx - 1)
+            ymxp, ymxm = _at(g, base, n, -nx + 1), _at(g, base, n, -nx - 1)
+            for j in range(n):
+                c2 = 2.0 * cen[j]
+                gz = (zp[j] - zm[j]) * (0.5 * iz)
+                gy = (yp[j] - ym[j]) * (0.5 * iy)
+                gx = (xp[j] - xm[j]) * (0.5 * ix)
+                grad[j] = np.sqrt(gz * gz + gy * gy + gx * gx)
+                hzz = (zp2[j] - c2 + zm2[j]) * (0.25 * iz * iz)
+                hyy = (yp2[j] - c2 + ym2[j]) * (0.25 * iy * iy)
+                hxx = (xp2[j] - c2 + xm2[j]) * (0.25 * ix * ix)
+                hess[0, j] = hzz
+                hess[1, j] = (zpyp[j] - zpym[j] - zmyp[j] + zmym[j]) * (0.25 * iz * iy)
+                hess[2, j] = (zpxp[j] - zpxm[j] - zmxp[j] + zmxm[j]) * (0.25 * iz * ix)
+                hess[3, j] = hyy
+                hess[4, j] = (ypxp[j] - ypxm[j] - ymxp[j] + ymxm[j]) * (0.25 * iy * ix)
+                hess[5, j] = hxx
+                lap[j] = hzz + hyy + hxx
+            if i_grad >= 0:
+                out[i_grad, zo, yo, lo:hi] = grad
+            if i_log >= 0:
+                out[i_log, zo, yo, lo:hi] = lap
+            if i_hess >= 0:
+                for j in range(n):
+                    e1, e2, e3 = _eig3(
+                        hess[0, j], hess[1, j], hess[2, j], hess[3, j], hess[4, j], hess[5, j]
+                    )
+                    out[i_hess, zo, yo, lo + j] = e1
+                    out[i_hess + 1, zo, yo, lo + j] = e2
+                    out[i_hess + 2, zo, yo, lo + j] = e3
         for xo in range(mx):
             if lo <= xo < hi:
                 continue
@@ -407,8 +467,28 @@ def derivative_features(
                     out[i_log, zo, yo, xo] = hyy + hxx
 
 
+@njit(parallel=True, cache=True)
+def _features_last(planar, out):  # pragma: no cover - numba
+    n_features, a, b, c = planar.shape
+    for t in prange(a * b):
+        i = t // b
+        j = t % b
+        for k in range(c):
+            for f in range(n_features):
+                out[i, j, k, f] = planar[f, i, j, k]
+
+
+def features_last(planar: np.ndarray, out: np.ndarray) -> None:
+    """Copy (F, *shape) features into `out` (*shape, F), a view, in parallel."""
+    lead = (1,) * (4 - planar.ndim)
+    _features_last(
+        planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
+        out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
+    )
+
+
 _BLOCK = 256
-_CHUNK = 5
+_CHUNK = 2
 
 
 @njit(cache=True)
@@ -442,9 +522,9 @@ def breadth_first(feature, left, right, roots):  # pragma: no cover - numba
 
 
 @njit(inline="always")
-def _descend(xf, n, p, node, feature, threshold, child):  # pragma: no cover - numba
+def _descend(x, p, node, feature, threshold, child):  # pragma: no cover - numba
     # Leaves point to themselves with an infinite threshold, so descending is a no-op there.
-    return child[node] + (xf[feature[node] * n + p] > threshold[node])
+    return child[node] + (x[feature[node], p] > threshold[node])
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -452,7 +532,6 @@ def _forest_votes(
     x, feature, threshold, child, is_leaf, leaf, roots, out, early
 ):  # pragma: no cover - numba
     n = x.shape[1]
-    xf = x.ravel()
     n_trees = roots.size
     n_classes = leaf.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
@@ -479,10 +558,10 @@ def _forest_votes(
                     a2 = root
                     a3 = root
                     while is_leaf[a0] + is_leaf[a1] + is_leaf[a2] + is_leaf[a3] < 4:
-                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
-                        a1 = _descend(xf, n, start + q1, a1, feature, threshold, child)
-                        a2 = _descend(xf, n, start + q2, a2, feature, threshold, child)
-                        a3 = _descend(xf, n, start + q3, a3, feature, threshold, child)
+                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
+                        a1 = _descend(x, start + q1, a1, feature, threshold, child)
+                        a2 = _descend(x, start + q2, a2, feature, threshold, child)
+                        a3 = _descend(x, start + q3, a3, feature, threshold, child)
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                         acc[q1, k] += leaf[a1, k]
@@ -493,7 +572,7 @@ def _forest_votes(
                     q0 = active[j]
                     a0 = root
                     while is_leaf[a0] == 0:
-                        a0 = _descend(xf, n, start + q0, a0, feature, threshold, child)
+                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                     j += 1
@@ -528,14 +607,16 @@ def forest_votes(
 ) -> np.ndarray:
     """Summed leaf probabilities of a flattened forest for pixels ``x`` of shape (F, N).
 
-    `forest` holds the arrays of :func:`prepare_forest`. A pixel goes left when
+    `forest` holds the arrays of ``classifier._kernel_forest``. A pixel goes left when
     ``x[feature] <= threshold``, as in scikit-learn. Divide by the number of trees for
     probabilities. With `early`, a pixel stops as soon as its winning class is certain: only
     the argmax of its row is then meaningful (and equals the full forest's).
     """
+    if x.dtype != np.float32 or x.strides[1] != x.itemsize:
+        x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
     _forest_votes(
-        np.ascontiguousarray(x, dtype=np.float32),
+        x,
         forest["k_feature"],
         forest["k_threshold"],
         forest["k_child"],

@@ -104,10 +104,11 @@ class PixelClassifier:
     n_jobs : int, optional
         Threads for training and prediction (default: all cores).
     max_samples : int or None
-        Painted pixels each tree learns from (a bootstrap sample, as in scikit-learn's
-        ``max_samples``); ``None`` uses as many as were painted. Neighbouring painted pixels
-        are nearly identical, so a cap keeps training fast (and live updates responsive)
-        when large areas are painted, at no measurable cost in accuracy (see benchmarks/).
+        Painted pixels each tree learns from (a bootstrap sample, as scikit-learn's
+        ``max_samples``; scikit-image's trainable-segmentation example uses 5 %); ``None``
+        uses as many as were painted. Neighbouring painted pixels are nearly identical, so
+        the cap keeps training fast (and live updates responsive) when large areas are
+        painted; benchmarks/ measures its effect on accuracy.
 
     Attributes
     ----------
@@ -142,7 +143,7 @@ class PixelClassifier:
         random_state: int = 0,
         class_names: Mapping[int, str] | None = None,
         n_jobs: int | None = None,
-        max_samples: int | None = 20_000,
+        max_samples: int | None = 10_000,
     ) -> None:
         if features is None:
             features = FeatureSettings()
@@ -195,8 +196,18 @@ class PixelClassifier:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Features (n_pixels, n_features) and class ids (n_pixels,) of the painted pixels.
 
-        Parameters and errors as in :meth:`fit`.
+        Parameters and errors as in :meth:`fit`; the classifier itself is not changed.
         """
+        x, y, _ = self._training_arrays(images, annotations, channel_axis=channel_axis)
+        return x, y
+
+    def _training_arrays(
+        self,
+        images: ArrayLike | Sequence[ArrayLike],
+        annotations: ArrayLike | Sequence[ArrayLike],
+        *,
+        channel_axis: int | None,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
         image_list = _as_list(images)
         label_list = _as_list(annotations)
         if len(image_list) != len(label_list):
@@ -235,8 +246,7 @@ class PixelClassifier:
                 f"Only class {int(classes[0])} is painted; paint at least two classes "
                 "(e.g. 1 = background and 2 = foreground)."
             )
-        self.n_channels = n_channels
-        return np.concatenate(xs, axis=1).T, y
+        return np.concatenate(xs, axis=1).T, y, n_channels
 
     def fit(
         self,
@@ -268,9 +278,18 @@ class PixelClassifier:
             No strokes, only one class painted, annotations of another shape, NaN in an
             image, or images with different channel counts.
         """
+        x, y, n_channels = self._training_arrays(images, annotations, channel_axis=channel_axis)
+        return self._fit_arrays(x, y, n_channels)
+
+    def _fit_arrays(self, x: np.ndarray, y: np.ndarray, n_channels: int) -> PixelClassifier:
+        """Fit the forest on training rows from :meth:`training_data` (same feature order)."""
         from sklearn.ensemble import RandomForestClassifier
 
-        x, y = self.training_data(images, annotations, channel_axis=channel_axis)
+        if x.shape != (y.size, len(feature_names(self.features, n_channels))):
+            raise SegLabInputError(
+                f"Training rows have shape {x.shape}; {y.size} rows of "
+                f"{len(feature_names(self.features, n_channels))} features are needed."
+            )
         forest = RandomForestClassifier(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,
@@ -281,6 +300,7 @@ class PixelClassifier:
         )
         forest.fit(x, y)
         self._forest = _kernel_forest(_flatten_forest(forest))
+        self.n_channels = n_channels
         self.classes_ = forest.classes_.astype(np.int64)
         self.feature_names_ = feature_names(self.features, self.n_channels)
         for class_id in self.classes_:

@@ -535,6 +535,8 @@ def compute_features(
     >>> compute_features(image, FeatureSettings(sigmas=(1, 2))).shape
     (64, 80, 8)
     """
+    from . import _kernels
+
     settings = FeatureSettings() if settings is None else settings
     source = _channels_first(image, settings, channel_axis)
     spatial = source.shape[1:]
@@ -553,7 +555,7 @@ def compute_features(
         shape = tuple(sl.stop - sl.start for sl in region)
         planar = np.empty((n_features, *shape), np.float32)
         _region_features(source[(slice(None), *lead)], settings, region, planar)
-        out[(*lead, *region)] = np.moveaxis(planar, 0, -1)
+        _kernels.features_last(planar, out[(*lead, *region)])
         if progress is not None:
             progress(done, len(tiles))
     return out

@@ -1,0 +1,375 @@
+"""SegLab's pixel classifier against scikit-image's trainable segmentation, in one run.
+
+    python benchmarks/bench_classifier.py           # full sizes (several minutes, ~9 GiB peak)
+    python benchmarks/bench_classifier.py --quick   # small sizes, for development
+    python benchmarks/bench_classifier.py --write   # also write the table to README.md
+
+Every measurement runs in a fresh subprocess, so peak memory is measured in isolation:
+"extra memory" is the peak resident set size (``VmHWM``, reset through
+``/proc/self/clear_refs``) minus the resident size once the image, strokes, imports and
+compiled kernels are ready.
+
+Tasks (the same for both libraries):
+
+* **2D**: a synthetic image with a known truth (blobs on a textured, shaded, noisy
+  background), ~2 % of its pixels painted (disks revealing the truth). Features: intensity,
+  edges, Hessian eigenvalues at scales 0.5, 1, 2, 4, 8, 16 (scikit-image's
+  ``multiscale_basic_features`` defaults); forest: 50 trees, depth 10, balanced classes,
+  seed 0. SegLab's times: *features* = features of the painted pixels, *fit* = forest,
+  *predict* = features + forest over the whole image (labels, like ``predict_segmenter``).
+* **Training scaling**: the same strokes on a small and a 16x larger image.
+* **Live update**: a stroke is added, the classifier retrained and the 2D plane predicted
+  (labels + probabilities + uncertainty, as the widget shows them); median over strokes.
+* **3D features**: a 32 x 512 x 512 stack, mode "3d".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SIGMAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(field)
+
+
+class Memory:
+    """Peak resident memory above a baseline taken when the measurement starts."""
+
+    def __init__(self) -> None:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        self.baseline = _status("VmRSS")
+
+    def peak_extra(self) -> int:
+        return _status("VmHWM") - self.baseline
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+# --- the synthetic task ---------------------------------------------------------------------
+
+
+def _squared_distance(box: tuple[slice, ...], centre: np.ndarray) -> np.ndarray:
+    """Squared distance of each pixel of `box` to `centre`."""
+    total = np.zeros((1,) * len(box))
+    for axis, (sl, c) in enumerate(zip(box, centre, strict=True)):
+        shape = [1] * len(box)
+        shape[axis] = sl.stop - sl.start
+        total = total + ((np.arange(sl.start, sl.stop) - c) ** 2).reshape(shape)
+    return total
+
+
+def make_image(shape: tuple[int, ...], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Blobs (the truth) on a textured, shaded, noisy background; uint8 image, 0/1 truth."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    truth = np.zeros(shape, bool)
+    n_blobs = int(np.prod(shape) / 2500)
+    centres = rng.uniform(0, 1, (n_blobs, len(shape))) * np.array(shape)
+    radii = rng.uniform(6, 18, n_blobs)
+    for centre, radius in zip(centres, radii, strict=True):
+        box = tuple(
+            slice(int(max(0, c - radius - 1)), int(min(n, c + radius + 2)))
+            for c, n in zip(centre, shape, strict=True)
+        )
+        truth[box] |= _squared_distance(box, centre) <= radius**2
+    texture = ndi.gaussian_filter(rng.normal(0, 1, shape), 3) * 25
+    shading = np.linspace(0, 30, shape[-1])
+    image = 80 + shading + texture + ndi.gaussian_filter(truth * 50.0, 2)
+    image += rng.normal(0, 12, shape)
+    return np.clip(image, 0, 255).astype(np.uint8), truth.astype(np.uint8)
+
+
+def make_strokes(truth: np.ndarray, fraction: float, seed: int = 1, radius: int = 8):
+    """Disks revealing the truth (1 = background, 2 = foreground) on ~`fraction` of pixels."""
+    rng = np.random.default_rng(seed)
+    strokes = np.zeros(truth.shape, np.uint8)
+    area = np.pi * radius**2
+    n_disks = max(2, round(fraction * truth.size / area))
+    for centre in rng.uniform(0, 1, (n_disks, truth.ndim)) * np.array(truth.shape):
+        box = tuple(
+            slice(int(max(0, c - radius)), int(min(n, c + radius + 1)))
+            for c, n in zip(centre, truth.shape, strict=True)
+        )
+        disk = _squared_distance(box, centre) <= radius**2
+        strokes[box][disk] = truth[box][disk] + 1
+    return strokes
+
+
+def _f1(labels: np.ndarray, truth: np.ndarray) -> float:
+    from napari_seglab.core import evaluate
+
+    return float(evaluate(labels == 2, truth).scores.f1)
+
+
+# --- tasks (each runs in its own process) ----------------------------------------------------
+
+
+def task_skimage_2d(size: int) -> dict:
+    from skimage.feature import multiscale_basic_features
+    from skimage.future import fit_segmenter, predict_segmenter
+    from sklearn.ensemble import RandomForestClassifier
+
+    image, truth = make_image((size, size))
+    strokes = make_strokes(truth, 0.02)
+    memory = Memory()
+    features, t_features = _timed(
+        multiscale_basic_features, image, sigma_min=SIGMAS[0], sigma_max=SIGMAS[-1]
+    )
+    clf = RandomForestClassifier(
+        n_estimators=50, max_depth=10, class_weight="balanced", random_state=0, n_jobs=-1
+    )
+    clf, t_fit = _timed(fit_segmenter, strokes, features, clf)
+    labels, t_predict = _timed(predict_segmenter, features, clf)
+    return {
+        "features": t_features,
+        "fit": t_fit,
+        "predict": t_predict,
+        "total": t_features + t_fit + t_predict,
+        "memory": memory.peak_extra(),
+        "f1": _f1(labels, truth),
+        "painted": float((strokes > 0).mean()),
+    }
+
+
+def _seglab_classifier():
+    from napari_seglab import FeatureSettings, PixelClassifier
+
+    settings = FeatureSettings(sigmas=SIGMAS, intensity=True, edges=True, hessian=True)
+    return PixelClassifier(settings, n_estimators=50, max_depth=10, random_state=0)
+
+
+def _warm_up() -> None:
+    """Load the compiled kernels (numba caches them on disk) outside the measurements."""
+    image, truth = make_image((96, 96), seed=9)
+    strokes = make_strokes(truth, 0.2, seed=9, radius=4)
+    _seglab_classifier().fit(image, strokes).segment(image)
+
+
+def task_seglab_2d(size: int) -> dict:
+    image, truth = make_image((size, size))
+    strokes = make_strokes(truth, 0.02)
+    _warm_up()
+    clf = _seglab_classifier()
+    memory = Memory()
+    (x, y, n_channels), t_features = _timed(
+        clf._training_arrays, image, strokes, channel_axis=None
+    )
+    _, t_fit = _timed(clf._fit_arrays, x, y, n_channels)
+    del x, y
+    labels, t_predict = _timed(clf.predict, image)
+    peak = memory.peak_extra()
+    segmentation, t_segment = _timed(clf.segment, image)
+    assert np.array_equal(segmentation.labels, labels)
+    return {
+        "features": t_features,
+        "fit": t_fit,
+        "predict": t_predict,
+        "total": t_features + t_fit + t_predict,
+        "segment": t_segment,
+        "memory": peak,
+        "f1": _f1(labels, truth),
+    }
+
+
+def task_scaling(small: int, large: int) -> dict:
+    """Training time with the same strokes on a small and a large image."""
+    image_small, truth = make_image((small, small))
+    strokes_small = make_strokes(truth, 0.02)
+    image_large, _ = make_image((large, large), seed=3)
+    image_large[:small, :small] = image_small
+    strokes_large = np.zeros(image_large.shape, np.uint8)
+    strokes_large[:small, :small] = strokes_small
+    _warm_up()
+    times = {}
+    for name, image, strokes in (
+        ("small", image_small, strokes_small),
+        ("large", image_large, strokes_large),
+    ):
+        runs = [_timed(_seglab_classifier().fit, image, strokes)[1] for _ in range(3)]
+        times[name] = statistics.median(runs)
+    return times
+
+
+def task_live(size: int, n_strokes: int) -> dict:
+    """Add strokes one by one; each time retrain and predict the plane (all three outputs)."""
+    image, truth = make_image((size, size))
+    strokes = make_strokes(truth, 0.005)
+    extra = make_strokes(truth, 0.0002 * n_strokes, seed=7, radius=6)
+    _warm_up()
+    clf = _seglab_classifier().fit(image, strokes)
+    latencies = []
+    for label in np.unique(extra)[1:]:
+        ys, xs = np.nonzero(extra == label)
+        for start in range(0, ys.size, max(1, ys.size // n_strokes)):
+            part = slice(start, start + max(1, ys.size // n_strokes))
+            strokes[ys[part], xs[part]] = label
+            t0 = time.perf_counter()
+            clf.fit(image, strokes)
+            clf.segment(image)
+            latencies.append(time.perf_counter() - t0)
+            if len(latencies) >= n_strokes:
+                break
+    return {"median": statistics.median(latencies), "runs": latencies}
+
+
+def task_skimage_3d(shape: tuple[int, ...]) -> dict:
+    from skimage.feature import multiscale_basic_features
+
+    volume, _ = make_image(shape)
+    memory = Memory()
+    features, seconds = _timed(
+        multiscale_basic_features, volume, sigma_min=SIGMAS[0], sigma_max=SIGMAS[-1]
+    )
+    return {"time": seconds, "memory": memory.peak_extra(), "n_features": features.shape[-1]}
+
+
+def task_seglab_3d(shape: tuple[int, ...]) -> dict:
+    from napari_seglab import FeatureSettings, compute_features
+
+    volume, _ = make_image(shape)
+    settings = FeatureSettings(sigmas=SIGMAS, mode="3d")
+    compute_features(volume[:8, :40, :40], settings)
+    memory = Memory()
+    features, seconds = _timed(compute_features, volume, settings)
+    return {"time": seconds, "memory": memory.peak_extra(), "n_features": features.shape[-1]}
+
+
+TASKS = {
+    "skimage_2d": task_skimage_2d,
+    "seglab_2d": task_seglab_2d,
+    "scaling": task_scaling,
+    "live": task_live,
+    "skimage_3d": task_skimage_3d,
+    "seglab_3d": task_seglab_3d,
+}
+
+
+def run_task(name: str, *args) -> dict:
+    """Run one task in a fresh Python process and return its JSON result."""
+    env = dict(os.environ)
+    src = str(HERE.parent / "src")
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, __file__, "--task", name, json.dumps(args)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def _mib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:.0f} MiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (development)")
+    parser.add_argument("--write", action="store_true", help="write the table to README.md")
+    parser.add_argument("--task", help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs="?", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.task:
+        print(json.dumps(TASKS[options.task](*json.loads(options.args))))
+        return
+
+    size, small, large, live_size, n_strokes = (
+        (512, 256, 1024, 512, 3) if options.quick else (2048, 1024, 4096, 2048, 7)
+    )
+    shape3d = (16, 128, 128) if options.quick else (32, 512, 512)
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+    def step(message, *call):
+        print(f"... {message}", file=sys.stderr, flush=True)
+        return run_task(*call)
+
+    sk = step(f"scikit-image 2D {size}^2", "skimage_2d", size)
+    sl = step(f"SegLab 2D {size}^2", "seglab_2d", size)
+    scaling = step(f"training scaling {small}^2 vs {large}^2", "scaling", small, large)
+    live = step(f"live update {live_size}^2", "live", live_size, n_strokes)
+    sk3 = step(f"scikit-image 3D {shape3d}", "skimage_3d", shape3d)
+    sl3 = step(f"SegLab 3D {shape3d}", "seglab_3d", shape3d)
+    voxels = int(np.prod(shape3d))
+
+    def ratio(a, b):
+        return f"**{a / b:.1f}x**"
+
+    rows = [
+        "| measurement | scikit-image | SegLab | SegLab faster by |",
+        "|---|---|---|---|",
+        f"| 2D {size}² features | {sk['features']:.2f} s | {sl['features']:.2f} s "
+        f"(painted pixels only) | {ratio(sk['features'], sl['features'])} |",
+        f"| 2D {size}² fit (50 trees, depth 10) | {sk['fit']:.2f} s | {sl['fit']:.2f} s | "
+        f"{ratio(sk['fit'], sl['fit'])} |",
+        f"| 2D {size}² predict (labels) | {sk['predict']:.2f} s | {sl['predict']:.2f} s "
+        f"(incl. features) | {ratio(sk['predict'], sl['predict'])} |",
+        f"| 2D {size}² **end to end** | {sk['total']:.2f} s | {sl['total']:.2f} s | "
+        f"{ratio(sk['total'], sl['total'])} |",
+        f"| 2D {size}² peak extra memory | {_mib(sk['memory'])} | {_mib(sl['memory'])} | "
+        f"{sk['memory'] / max(sl['memory'], 1):.1f}x less |",
+        f"| 2D {size}² F1 vs truth | {sk['f1']:.4f} | {sl['f1']:.4f} | "
+        f"difference {sl['f1'] - sk['f1']:+.4f} |",
+        f"| SegLab segment (labels + probabilities + uncertainty) | | {sl['segment']:.2f} s | |",
+        f"| training time, same strokes, {small}² vs {large}² | | {scaling['small']:.2f} s vs "
+        f"{scaling['large']:.2f} s | ratio {scaling['large'] / scaling['small']:.2f} |",
+        f"| live update {live_size}²: stroke → retrain → segment (median of "
+        f"{len(live['runs'])}) | | {live['median']:.2f} s | |",
+        f"| 3D features {'x'.join(map(str, shape3d))} ({sl3['n_features']} features) | "
+        f"{sk3['time']:.1f} s | {sl3['time']:.1f} s | {ratio(sk3['time'], sl3['time'])} |",
+        f"| 3D peak extra memory per voxel | {sk3['memory'] / voxels:.0f} B | "
+        f"{sl3['memory'] / voxels:.0f} B | {sk3['memory'] / max(sl3['memory'], 1):.1f}x less |",
+    ]
+    load_after = os.getloadavg()
+    header = (
+        f"Run {started} with `python benchmarks/bench_classifier.py"
+        f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. "
+        f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+        "(the machine was shared with other jobs when the load exceeds the CPU count). "
+        f"Painted pixels: {sk['painted']:.1%}."
+    )
+    table = "\n".join(rows)
+    print(header + "\n\n" + table)
+    if options.write:
+        readme = HERE / "README.md"
+        text = readme.read_text() if readme.exists() else ""
+        begin, end = "<!-- classifier-benchmark -->", "<!-- /classifier-benchmark -->"
+        block = f"{begin}\n{header}\n\n{table}\n{end}"
+        if begin in text:
+            text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
