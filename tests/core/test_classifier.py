@@ -342,3 +342,15 @@ def test_max_samples_caps_each_trees_sample(synthetic):
     full = PixelClassifier(FAST, n_estimators=5, max_samples=None).fit(image, strokes)
     # Fewer samples per tree give smaller trees.
     assert capped._forest["feature"].size < full._forest["feature"].size
+
+
+def test_predictions_from_two_threads_at_once(synthetic):
+    from concurrent.futures import ThreadPoolExecutor
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=5).fit(image, strokes)
+    expected = clf.segment(image).probabilities
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: clf.segment(image).probabilities, range(4)))
+    for result in results:
+        np.testing.assert_array_equal(result, expected)

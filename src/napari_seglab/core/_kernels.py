@@ -12,9 +12,15 @@ time.
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from numba import njit, prange
+
+# numba's fallback "workqueue" threading layer aborts the process when two threads launch
+# parallel kernels at once (e.g. a GUI worker and the console); launches are serialised.
+_LAUNCH = threading.Lock()
 
 __all__ = [
     "breadth_first",
@@ -136,17 +142,25 @@ def correlate_axis(
     shape[axis] = stop - start
     dst = np.empty(shape, np.float32)
     m = stop - start
-    if post == 1:
-        _correlate_last(src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start)
-    else:
-        _correlate_middle(
-            src.reshape(pre, n, post), dst.reshape(pre, m, post), weights, symmetric, index, start
-        )
+    with _LAUNCH:
+        if post == 1:
+            _correlate_last(
+                src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start
+            )
+        else:
+            _correlate_middle(
+                src.reshape(pre, n, post),
+                dst.reshape(pre, m, post),
+                weights,
+                symmetric,
+                index,
+                start,
+            )
     return dst
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
+def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
     """Eigenvalues of the symmetric 2 x 2 matrices [[a, b], [b, c]], largest first."""
     n = a.size
     for i in prange(n):
@@ -158,7 +172,7 @@ def eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
+def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
     """Eigenvalues of the symmetric matrices [[a, b, c], [b, d, e], [c, e, f]], largest first.
 
     The closed form of Smith (1961), evaluated in float64 for each voxel.
@@ -469,7 +483,7 @@ def _row_edges(
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def derivative_features(
+def _derivative_features(
     smoothed, inv_spacing, three_d, origin, out, i_grad, i_hess, i_log
 ):  # pragma: no cover - numba
     """Gradient magnitude, Hessian eigenvalues and Laplacian from a smoothed block, fused.
@@ -535,6 +549,24 @@ def derivative_features(
         )
 
 
+def eigvalsh2(*arrays: np.ndarray) -> None:
+    """Eigenvalues of symmetric 2 x 2 matrices (a, b, c -> out0 >= out1), in place."""
+    with _LAUNCH:
+        _eigvalsh2(*arrays)
+
+
+def eigvalsh3(*arrays: np.ndarray) -> None:
+    """Eigenvalues of symmetric 3 x 3 matrices (a..f -> out0 >= out1 >= out2), in place."""
+    with _LAUNCH:
+        _eigvalsh3(*arrays)
+
+
+def derivative_features(*args) -> None:
+    """See ``_derivative_features``."""
+    with _LAUNCH:
+        _derivative_features(*args)
+
+
 @njit(parallel=True, cache=True)
 def _features_last(planar, out):  # pragma: no cover - numba
     n_features, a, b, c = planar.shape
@@ -549,10 +581,11 @@ def _features_last(planar, out):  # pragma: no cover - numba
 def features_last(planar: np.ndarray, out: np.ndarray) -> None:
     """Copy (F, *shape) features into `out` (*shape, F), a view, in parallel."""
     lead = (1,) * (4 - planar.ndim)
-    _features_last(
-        planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
-        out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
-    )
+    with _LAUNCH:
+        _features_last(
+            planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
+            out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
+        )
 
 
 _BLOCK = 256
@@ -683,17 +716,18 @@ def forest_votes(
     if x.dtype != np.float32 or x.strides[1] != x.itemsize:
         x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
-    _forest_votes(
-        x,
-        forest["k_feature"],
-        forest["k_threshold"],
-        forest["k_child"],
-        forest["k_is_leaf"],
-        forest["leaf"],
-        forest["roots"],
-        out,
-        early,
-    )
+    with _LAUNCH:
+        _forest_votes(
+            x,
+            forest["k_feature"],
+            forest["k_threshold"],
+            forest["k_child"],
+            forest["k_is_leaf"],
+            forest["leaf"],
+            forest["roots"],
+            out,
+            early,
+        )
     return out
 
 
