@@ -320,3 +320,37 @@ def test_malicious_and_foreign_files_are_refused(synthetic, tmp_path):
     for name, (changes, message) in cases.items():
         with pytest.raises(SegLabInputError, match=message):
             PixelClassifier.load(_rewrite(good, tmp_path / name, **changes))
+
+
+def test_heavy_libraries_load_only_when_used():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, napari_seglab; "
+        "print(sorted(m for m in ('numba', 'sklearn', 'napari', 'qtpy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_max_samples_caps_each_trees_sample(synthetic):
+    image, _, strokes = synthetic
+    with pytest.raises(SegLabInputError, match="max_samples"):
+        PixelClassifier(max_samples=0)
+    capped = PixelClassifier(FAST, n_estimators=5, max_samples=50).fit(image, strokes)
+    full = PixelClassifier(FAST, n_estimators=5, max_samples=None).fit(image, strokes)
+    # Fewer samples per tree give smaller trees.
+    assert capped._forest["feature"].size < full._forest["feature"].size
+
+
+def test_predictions_from_two_threads_at_once(synthetic):
+    from concurrent.futures import ThreadPoolExecutor
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=5).fit(image, strokes)
+    expected = clf.segment(image).probabilities
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: clf.segment(image).probabilities, range(4)))
+    for result in results:
+        np.testing.assert_array_equal(result, expected)

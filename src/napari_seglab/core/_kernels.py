@@ -12,9 +12,15 @@ time.
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from numba import njit, prange
+
+# numba's fallback "workqueue" threading layer aborts the process when two threads launch
+# parallel kernels at once (e.g. a GUI worker and the console); launches are serialised.
+_LAUNCH = threading.Lock()
 
 __all__ = [
     "breadth_first",
@@ -136,17 +142,25 @@ def correlate_axis(
     shape[axis] = stop - start
     dst = np.empty(shape, np.float32)
     m = stop - start
-    if post == 1:
-        _correlate_last(src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start)
-    else:
-        _correlate_middle(
-            src.reshape(pre, n, post), dst.reshape(pre, m, post), weights, symmetric, index, start
-        )
+    with _LAUNCH:
+        if post == 1:
+            _correlate_last(
+                src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start
+            )
+        else:
+            _correlate_middle(
+                src.reshape(pre, n, post),
+                dst.reshape(pre, m, post),
+                weights,
+                symmetric,
+                index,
+                start,
+            )
     return dst
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
+def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
     """Eigenvalues of the symmetric 2 x 2 matrices [[a, b], [b, c]], largest first."""
     n = a.size
     for i in prange(n):
@@ -158,7 +172,7 @@ def eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
+def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
     """Eigenvalues of the symmetric matrices [[a, b, c], [b, d, e], [c, e, f]], largest first.
 
     The closed form of Smith (1961), evaluated in float64 for each voxel.
@@ -209,7 +223,7 @@ def eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
         out2[i] = e3
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _d1(g, f, c, n, stride, inv):  # pragma: no cover - numba
     """np.gradient (edge_order=1) along one axis at flat index f, coordinate c of n."""
     if n < 2:
@@ -221,7 +235,7 @@ def _d1(g, f, c, n, stride, inv):  # pragma: no cover - numba
     return (g[f + stride] - g[f - stride]) * (0.5 * inv)
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _d2(g, f, ca, na, sa, ia, cb, nb, sb, ib, same):  # pragma: no cover - numba
     """np.gradient along axis b of np.gradient along axis a (ca shifts with cb if same)."""
     if nb < 2:
@@ -238,13 +252,13 @@ def _d2(g, f, ca, na, sa, ia, cb, nb, sb, ib, same):  # pragma: no cover - numba
     return (hi - lo) * (0.5 * ib)
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _at(g, base, n, offset):  # pragma: no cover - numba
     """The `n` values from flat index ``base + offset`` (a shifted view, for vectorising)."""
     return g[base + offset : base + offset + n]
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _eig2(a, b, c):  # pragma: no cover - numba
     half_trace = 0.5 * (a + c)
     d = 0.5 * (a - c)
@@ -252,7 +266,7 @@ def _eig2(a, b, c):  # pragma: no cover - numba
     return half_trace + root, half_trace - root
 
 
-@njit(inline="always")
+@njit(fastmath=True, cache=True)
 def _eig3(a11, a12, a13, a22, a23, a33):  # pragma: no cover - numba
     p1 = a12 * a12 + a13 * a13 + a23 * a23
     q = (a11 + a22 + a33) / 3.0
@@ -291,8 +305,185 @@ def _eig3(a11, a12, a13, a22, a23, a33):  # pragma: no cover - numba
     return e1, 3.0 * q - e1 - e3, e3
 
 
+@njit(fastmath=True, cache=True)
+def _row_2d(
+    g, row, nx, iy, ix, ox, lo, hi, out, zo, yo, i_grad, i_hess, i_log
+):  # pragma: no cover
+    """2D derivatives of one output row where the stencil lies inside the block."""
+    # Fresh row buffers (not views of `out`) let LLVM vectorise this loop.
+    n = hi - lo
+    grad = np.empty(n, np.float32)
+    eig1 = np.empty(n, np.float32)
+    eig2 = np.empty(n, np.float32)
+    lap = np.empty(n, np.float32)
+    base = row + lo + ox
+    gy_scale = np.float32(0.5 * iy)
+    gx_scale = np.float32(0.5 * ix)
+    hyy_scale = np.float32(0.25 * iy * iy)
+    hxx_scale = np.float32(0.25 * ix * ix)
+    hyx_scale = np.float32(0.25 * iy * ix)
+    two = np.float32(2.0)
+    half = np.float32(0.5)
+    # Shifted views indexed by the loop counter: no negative-index checks, so the
+    # loop vectorises.
+    cen = g[base : base + n]
+    up = g[base - nx : base - nx + n]
+    down = g[base + nx : base + nx + n]
+    up2 = g[base - 2 * nx : base - 2 * nx + n]
+    down2 = g[base + 2 * nx : base + 2 * nx + n]
+    left = g[base - 1 : base - 1 + n]
+    right = g[base + 1 : base + 1 + n]
+    left2 = g[base - 2 : base - 2 + n]
+    right2 = g[base + 2 : base + 2 + n]
+    up_left = g[base - nx - 1 : base - nx - 1 + n]
+    up_right = g[base - nx + 1 : base - nx + 1 + n]
+    down_left = g[base + nx - 1 : base + nx - 1 + n]
+    down_right = g[base + nx + 1 : base + nx + 1 + n]
+    for j in range(n):
+        c = cen[j]
+        gy = (down[j] - up[j]) * gy_scale
+        gx = (right[j] - left[j]) * gx_scale
+        hyy = (down2[j] - two * c + up2[j]) * hyy_scale
+        hxx = (right2[j] - two * c + left2[j]) * hxx_scale
+        hyx = (down_right[j] - down_left[j] - up_right[j] + up_left[j]) * hyx_scale
+        half_trace = half * (hyy + hxx)
+        d = half * (hyy - hxx)
+        root = np.sqrt(d * d + hyx * hyx)
+        grad[j] = np.sqrt(gy * gy + gx * gx)
+        eig1[j] = half_trace + root
+        eig2[j] = half_trace - root
+        lap[j] = hyy + hxx
+    if i_grad >= 0:
+        out[i_grad, zo, yo, lo:hi] = grad
+    if i_hess >= 0:
+        out[i_hess, zo, yo, lo:hi] = eig1
+        out[i_hess + 1, zo, yo, lo:hi] = eig2
+    if i_log >= 0:
+        out[i_log, zo, yo, lo:hi] = lap
+
+
+@njit(fastmath=True, cache=True)
+def _row_3d(
+    g, row, sz, nx, iz, iy, ix, ox, lo, hi, out, zo, yo, i_grad, i_hess, i_log
+):  # pragma: no cover - numba
+    """3D derivatives of one output row where the stencil lies inside the block."""
+    n = hi - lo
+    base = row + lo + ox
+    grad = np.empty(n, np.float32)
+    lap = np.empty(n, np.float32)
+    hess = np.empty((6, n), np.float64)
+
+    cen = _at(g, base, n, 0)
+    zp, zm = _at(g, base, n, sz), _at(g, base, n, -sz)
+    zp2, zm2 = _at(g, base, n, 2 * sz), _at(g, base, n, -2 * sz)
+    yp, ym = _at(g, base, n, nx), _at(g, base, n, -nx)
+    yp2, ym2 = _at(g, base, n, 2 * nx), _at(g, base, n, -2 * nx)
+    xp, xm, xp2, xm2 = (
+        _at(g, base, n, 1),
+        _at(g, base, n, -1),
+        _at(g, base, n, 2),
+        _at(g, base, n, -2),
+    )
+    zpyp, zpym = _at(g, base, n, sz + nx), _at(g, base, n, sz - nx)
+    zmyp, zmym = _at(g, base, n, -sz + nx), _at(g, base, n, -sz - nx)
+    zpxp, zpxm = _at(g, base, n, sz + 1), _at(g, base, n, sz - 1)
+    zmxp, zmxm = _at(g, base, n, -sz + 1), _at(g, base, n, -sz - 1)
+    ypxp, ypxm = _at(g, base, n, nx + 1), _at(g, base, n, nx - 1)
+    ymxp, ymxm = _at(g, base, n, -nx + 1), _at(g, base, n, -nx - 1)
+    for j in range(n):
+        c2 = 2.0 * cen[j]
+        gz = (zp[j] - zm[j]) * (0.5 * iz)
+        gy = (yp[j] - ym[j]) * (0.5 * iy)
+        gx = (xp[j] - xm[j]) * (0.5 * ix)
+        grad[j] = np.sqrt(gz * gz + gy * gy + gx * gx)
+        hzz = (zp2[j] - c2 + zm2[j]) * (0.25 * iz * iz)
+        hyy = (yp2[j] - c2 + ym2[j]) * (0.25 * iy * iy)
+        hxx = (xp2[j] - c2 + xm2[j]) * (0.25 * ix * ix)
+        hess[0, j] = hzz
+        hess[1, j] = (zpyp[j] - zpym[j] - zmyp[j] + zmym[j]) * (0.25 * iz * iy)
+        hess[2, j] = (zpxp[j] - zpxm[j] - zmxp[j] + zmxm[j]) * (0.25 * iz * ix)
+        hess[3, j] = hyy
+        hess[4, j] = (ypxp[j] - ypxm[j] - ymxp[j] + ymxm[j]) * (0.25 * iy * ix)
+        hess[5, j] = hxx
+        lap[j] = hzz + hyy + hxx
+    if i_grad >= 0:
+        out[i_grad, zo, yo, lo:hi] = grad
+    if i_log >= 0:
+        out[i_log, zo, yo, lo:hi] = lap
+    if i_hess >= 0:
+        for j in range(n):
+            e1, e2, e3 = _eig3(
+                hess[0, j], hess[1, j], hess[2, j], hess[3, j], hess[4, j], hess[5, j]
+            )
+            out[i_hess, zo, yo, lo + j] = e1
+            out[i_hess + 1, zo, yo, lo + j] = e2
+            out[i_hess + 2, zo, yo, lo + j] = e3
+
+
+@njit(fastmath=True, cache=True)
+def _row_edges(
+    g,
+    nz,
+    ny,
+    nx,
+    z,
+    y,
+    row,
+    ox,
+    mx,
+    lo,
+    hi,
+    iz,
+    iy,
+    ix,
+    three_d,
+    out,
+    zo,
+    yo,
+    i_grad,
+    i_hess,
+    i_log,
+):  # pragma: no cover - numba
+    """Derivatives of the output row's pixels outside [lo, hi), with np.gradient's edges."""
+    sz = ny * nx
+    want_hess = i_hess >= 0 or i_log >= 0
+    for xo in range(mx):
+        if lo <= xo < hi:
+            continue
+        x = xo + ox
+        f = row + x
+        gy = _d1(g, f, y, ny, nx, iy)
+        gx = _d1(g, f, x, nx, 1, ix)
+        gz = _d1(g, f, z, nz, sz, iz) if three_d else 0.0
+        if i_grad >= 0:
+            out[i_grad, zo, yo, xo] = np.sqrt(gz * gz + gy * gy + gx * gx)
+        if not want_hess:
+            continue
+        hyy = _d2(g, f, y, ny, nx, iy, y, ny, nx, iy, True)
+        hyx = _d2(g, f, y, ny, nx, iy, x, nx, 1, ix, False)
+        hxx = _d2(g, f, x, nx, 1, ix, x, nx, 1, ix, True)
+        if three_d:
+            hzz = _d2(g, f, z, nz, sz, iz, z, nz, sz, iz, True)
+            hzy = _d2(g, f, z, nz, sz, iz, y, ny, nx, iy, False)
+            hzx = _d2(g, f, z, nz, sz, iz, x, nx, 1, ix, False)
+            if i_hess >= 0:
+                e1, e2, e3 = _eig3(hzz, hzy, hzx, hyy, hyx, hxx)
+                out[i_hess, zo, yo, xo] = e1
+                out[i_hess + 1, zo, yo, xo] = e2
+                out[i_hess + 2, zo, yo, xo] = e3
+            if i_log >= 0:
+                out[i_log, zo, yo, xo] = hzz + hyy + hxx
+        else:
+            if i_hess >= 0:
+                e1, e2 = _eig2(hyy, hyx, hxx)
+                out[i_hess, zo, yo, xo] = e1
+                out[i_hess + 1, zo, yo, xo] = e2
+            if i_log >= 0:
+                out[i_log, zo, yo, xo] = hyy + hxx
+
+
 @njit(parallel=True, fastmath=True, cache=True)
-def derivative_features(
+def _derivative_features(
     smoothed, inv_spacing, three_d, origin, out, i_grad, i_hess, i_log
 ):  # pragma: no cover - numba
     """Gradient magnitude, Hessian eigenvalues and Laplacian from a smoothed block, fused.
@@ -314,7 +505,6 @@ def derivative_features(
     oz, oy, ox = origin[0], origin[1], origin[2]
     iz, iy, ix = inv_spacing[0], inv_spacing[1], inv_spacing[2]
     sz = ny * nx
-    want_hess = i_hess >= 0 or i_log >= 0
     for t in prange(mz * my):
         zo = t // my
         yo = t % my
@@ -329,142 +519,52 @@ def derivative_features(
         if 2 <= y < ny - 2 and (not three_d or 2 <= z < nz - 2):
             lo = min(max(2 - ox, 0), mx)
             hi = max(min(nx - 2 - ox, mx), lo)
-        if not three_d and hi > lo:
-            # Fresh row buffers (not views of `out`) let LLVM vectorise this loop.
-            n = hi - lo
-            grad = np.empty(n, np.float32)
-            eig1 = np.empty(n, np.float32)
-            eig2 = np.empty(n, np.float32)
-            lap = np.empty(n, np.float32)
-            base = row + lo + ox
-            gy_scale = np.float32(0.5 * iy)
-            gx_scale = np.float32(0.5 * ix)
-            hyy_scale = np.float32(0.25 * iy * iy)
-            hxx_scale = np.float32(0.25 * ix * ix)
-            hyx_scale = np.float32(0.25 * iy * ix)
-            two = np.float32(2.0)
-            half = np.float32(0.5)
-            # Shifted views indexed by the loop counter: no negative-index checks, so the
-            # loop vectorises.
-            cen = g[base : base + n]
-            up = g[base - nx : base - nx + n]
-            down = g[base + nx : base + nx + n]
-            up2 = g[base - 2 * nx : base - 2 * nx + n]
-            down2 = g[base + 2 * nx : base + 2 * nx + n]
-            left = g[base - 1 : base - 1 + n]
-            right = g[base + 1 : base + 1 + n]
-            left2 = g[base - 2 : base - 2 + n]
-            right2 = g[base + 2 : base + 2 + n]
-            up_left = g[base - nx - 1 : base - nx - 1 + n]
-            up_right = g[base - nx + 1 : base - nx + 1 + n]
-            down_left = g[base + nx - 1 : base + nx - 1 + n]
-            down_right = g[base + nx + 1 : base + nx + 1 + n]
-            for j in range(n):
-                c = cen[j]
-                gy = (down[j] - up[j]) * gy_scale
-                gx = (right[j] - left[j]) * gx_scale
-                hyy = (down2[j] - two * c + up2[j]) * hyy_scale
-                hxx = (right2[j] - two * c + left2[j]) * hxx_scale
-                hyx = (down_right[j] - down_left[j] - up_right[j] + up_left[j]) * hyx_scale
-                half_trace = half * (hyy + hxx)
-                d = half * (hyy - hxx)
-                root = np.sqrt(d * d + hyx * hyx)
-                grad[j] = np.sqrt(gy * gy + gx * gx)
-                eig1[j] = half_trace + root
-                eig2[j] = half_trace - root
-                lap[j] = hyy + hxx
-            if i_grad >= 0:
-                out[i_grad, zo, yo, lo:hi] = grad
-            if i_hess >= 0:
-                out[i_hess, zo, yo, lo:hi] = eig1
-                out[i_hess + 1, zo, yo, lo:hi] = eig2
-            if i_log >= 0:
-                out[i_log, zo, yo, lo:hi] = lap
-        elif hi > lo:
-            n = hi - lo
-            base = row + lo + ox
-            grad = np.empty(n, np.float32)
-            lap = np.empty(n, np.float32)
-            hess = np.empty((6, n), np.float64)
-
-            cen = _at(g, base, n, 0)
-            zp, zm = _at(g, base, n, sz), _at(g, base, n, -sz)
-            zp2, zm2 = _at(g, base, n, 2 * sz), _at(g, base, n, -2 * sz)
-            yp, ym = _at(g, base, n, nx), _at(g, base, n, -nx)
-            yp2, ym2 = _at(g, base, n, 2 * nx), _at(g, base, n, -2 * nx)
-            xp, xm, xp2, xm2 = (
-                _at(g, base, n, 1),
-                _at(g, base, n, -1),
-                _at(g, base, n, 2),
-                _at(g, base, n, -2),
-            )
-            zpyp, zpym = _at(g, base, n, sz + nx), _at(g, base, n, sz - nx)
-            zmyp, zmym = _at(g, base, n, -sz + nx), _at(g, base, n, -sz - nx)
-            zpxp, zpxm = _at(g, base, n, sz + 1), _at(g, base, n, sz - 1)
-            zmxp, zmxm = _at(g, base, n, -sz + 1), _at(g, base, n, -sz - 1)
-            ypxp, ypxm = _at(g, base, n, nx + 1), _at(g, base, n, nx - 1)
-            ymxp, ymxm = _at(g, base, n, -nx + 1), _at(g, base, n, -nx - 1)
-            for j in range(n):
-                c2 = 2.0 * cen[j]
-                gz = (zp[j] - zm[j]) * (0.5 * iz)
-                gy = (yp[j] - ym[j]) * (0.5 * iy)
-                gx = (xp[j] - xm[j]) * (0.5 * ix)
-                grad[j] = np.sqrt(gz * gz + gy * gy + gx * gx)
-                hzz = (zp2[j] - c2 + zm2[j]) * (0.25 * iz * iz)
-                hyy = (yp2[j] - c2 + ym2[j]) * (0.25 * iy * iy)
-                hxx = (xp2[j] - c2 + xm2[j]) * (0.25 * ix * ix)
-                hess[0, j] = hzz
-                hess[1, j] = (zpyp[j] - zpym[j] - zmyp[j] + zmym[j]) * (0.25 * iz * iy)
-                hess[2, j] = (zpxp[j] - zpxm[j] - zmxp[j] + zmxm[j]) * (0.25 * iz * ix)
-                hess[3, j] = hyy
-                hess[4, j] = (ypxp[j] - ypxm[j] - ymxp[j] + ymxm[j]) * (0.25 * iy * ix)
-                hess[5, j] = hxx
-                lap[j] = hzz + hyy + hxx
-            if i_grad >= 0:
-                out[i_grad, zo, yo, lo:hi] = grad
-            if i_log >= 0:
-                out[i_log, zo, yo, lo:hi] = lap
-            if i_hess >= 0:
-                for j in range(n):
-                    e1, e2, e3 = _eig3(
-                        hess[0, j], hess[1, j], hess[2, j], hess[3, j], hess[4, j], hess[5, j]
-                    )
-                    out[i_hess, zo, yo, lo + j] = e1
-                    out[i_hess + 1, zo, yo, lo + j] = e2
-                    out[i_hess + 2, zo, yo, lo + j] = e3
-        for xo in range(mx):
-            if lo <= xo < hi:
-                continue
-            x = xo + ox
-            f = row + x
-            gy = _d1(g, f, y, ny, nx, iy)
-            gx = _d1(g, f, x, nx, 1, ix)
-            gz = _d1(g, f, z, nz, sz, iz) if three_d else 0.0
-            if i_grad >= 0:
-                out[i_grad, zo, yo, xo] = np.sqrt(gz * gz + gy * gy + gx * gx)
-            if not want_hess:
-                continue
-            hyy = _d2(g, f, y, ny, nx, iy, y, ny, nx, iy, True)
-            hyx = _d2(g, f, y, ny, nx, iy, x, nx, 1, ix, False)
-            hxx = _d2(g, f, x, nx, 1, ix, x, nx, 1, ix, True)
+        if hi > lo:
             if three_d:
-                hzz = _d2(g, f, z, nz, sz, iz, z, nz, sz, iz, True)
-                hzy = _d2(g, f, z, nz, sz, iz, y, ny, nx, iy, False)
-                hzx = _d2(g, f, z, nz, sz, iz, x, nx, 1, ix, False)
-                if i_hess >= 0:
-                    e1, e2, e3 = _eig3(hzz, hzy, hzx, hyy, hyx, hxx)
-                    out[i_hess, zo, yo, xo] = e1
-                    out[i_hess + 1, zo, yo, xo] = e2
-                    out[i_hess + 2, zo, yo, xo] = e3
-                if i_log >= 0:
-                    out[i_log, zo, yo, xo] = hzz + hyy + hxx
+                _row_3d(g, row, sz, nx, iz, iy, ix, ox, lo, hi, out, zo, yo, i_grad, i_hess, i_log)
             else:
-                if i_hess >= 0:
-                    e1, e2 = _eig2(hyy, hyx, hxx)
-                    out[i_hess, zo, yo, xo] = e1
-                    out[i_hess + 1, zo, yo, xo] = e2
-                if i_log >= 0:
-                    out[i_log, zo, yo, xo] = hyy + hxx
+                _row_2d(g, row, nx, iy, ix, ox, lo, hi, out, zo, yo, i_grad, i_hess, i_log)
+        _row_edges(
+            g,
+            nz,
+            ny,
+            nx,
+            z,
+            y,
+            row,
+            ox,
+            mx,
+            lo,
+            hi,
+            iz,
+            iy,
+            ix,
+            three_d,
+            out,
+            zo,
+            yo,
+            i_grad,
+            i_hess,
+            i_log,
+        )
+
+
+def eigvalsh2(*arrays: np.ndarray) -> None:
+    """Eigenvalues of symmetric 2 x 2 matrices (a, b, c -> out0 >= out1), in place."""
+    with _LAUNCH:
+        _eigvalsh2(*arrays)
+
+
+def eigvalsh3(*arrays: np.ndarray) -> None:
+    """Eigenvalues of symmetric 3 x 3 matrices (a..f -> out0 >= out1 >= out2), in place."""
+    with _LAUNCH:
+        _eigvalsh3(*arrays)
+
+
+def derivative_features(*args) -> None:
+    """See ``_derivative_features``."""
+    with _LAUNCH:
+        _derivative_features(*args)
 
 
 @njit(parallel=True, cache=True)
@@ -481,10 +581,11 @@ def _features_last(planar, out):  # pragma: no cover - numba
 def features_last(planar: np.ndarray, out: np.ndarray) -> None:
     """Copy (F, *shape) features into `out` (*shape, F), a view, in parallel."""
     lead = (1,) * (4 - planar.ndim)
-    _features_last(
-        planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
-        out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
-    )
+    with _LAUNCH:
+        _features_last(
+            planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
+            out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
+        )
 
 
 _BLOCK = 256
@@ -615,17 +716,18 @@ def forest_votes(
     if x.dtype != np.float32 or x.strides[1] != x.itemsize:
         x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
-    _forest_votes(
-        x,
-        forest["k_feature"],
-        forest["k_threshold"],
-        forest["k_child"],
-        forest["k_is_leaf"],
-        forest["leaf"],
-        forest["roots"],
-        out,
-        early,
-    )
+    with _LAUNCH:
+        _forest_votes(
+            x,
+            forest["k_feature"],
+            forest["k_threshold"],
+            forest["k_child"],
+            forest["k_is_leaf"],
+            forest["leaf"],
+            forest["roots"],
+            out,
+            early,
+        )
     return out
 
 
