@@ -52,7 +52,7 @@ def _block(block_info: dict | None = None, *, truth: bool) -> np.ndarray:
     objects = field > 0.62
     if truth:
         return objects.astype(np.uint8)
-    noise = rng.normal(0, 10, shape)
+    noise = 10 * rng.standard_normal(shape, dtype=np.float32)
     return np.clip(90 + 90 * objects + noise, 0, 255).astype(np.uint8)
 
 
@@ -216,16 +216,16 @@ def main() -> None:
     if args.quick:
         fits = (16, 1024, 1024)  # 16 MiB
         classify = (4, 512, 512)  # 1 MiB
-        sizes = [(16, 1024, 1024), (64, 1024, 1024)]  # 16 and 64 MiB
         chunks, small_chunks = (16, 256, 256), (8, 128, 128)
+        sizes = [((16, 1024, 1024), [chunks, small_chunks]), ((64, 1024, 1024), [chunks])]
     else:
         fits = (64, 2048, 2048)  # 256 MiB
         classify = (16, 1024, 1024)  # 16 MiB
-        sizes = [(64, 4096, 4096), (64, 8192, 8192)]  # 1 GiB and 4 GiB
         chunks, small_chunks = (64, 512, 512), (32, 256, 256)  # 16 MiB and 2 MiB
+        # 1 GiB with both chunk sizes, 4 GiB with the larger chunks
+        sizes = [((64, 4096, 4096), [chunks, small_chunks]), ((64, 8192, 8192), [chunks])]
 
     scratch = Path(tempfile.mkdtemp(dir=args.folder, prefix="seglab-bench-"))
-    rows = []
     try:
         make_volume(scratch, fits, chunks)
         numpy_run = _in_subprocess("numpy", scratch)
@@ -243,7 +243,7 @@ def main() -> None:
             print(f"| {name} | {t['threshold']:.1f} | {t['clean']:.1f} | {t['evaluate']:.1f} "
                   f"| {_mbps(r):.1f} | {r['rss_mib']:.0f} |")  # fmt: skip
         speedup = sum(one["times"].values()) / sum(two["times"].values())
-        print(f"\nSpeed-up from 1 to 2 threads: {speedup:.2f}x")
+        print(f"\nSpeed-up from 1 to 2 threads: {speedup:.2f}x", flush=True)
 
         make_volume(scratch, classify, (classify[0], 256, 256))
         c_numpy = _in_subprocess("classify_numpy", scratch)
@@ -260,17 +260,15 @@ def main() -> None:
                   f"| {r['rss_mib']:.0f} |")  # fmt: skip
         (scratch / "classifier.npz").unlink()
 
-        for shape in sizes:
+        print("\n| volume | MiB | chunks | chunk MiB | MB/s | peak RSS MiB |", flush=True)
+        print("|---|---|---|---|---|---|", flush=True)
+        for shape, variants in sizes:
             make_volume(scratch, shape, chunks)
-            for c in (chunks, small_chunks):
+            for c in variants:
                 r = _in_subprocess("chunked", scratch, workers=2, chunks=c)
-                rows.append((shape, c, r))
-        print("\n| volume | MiB | chunks | chunk MiB | MB/s | peak RSS MiB |")
-        print("|---|---|---|---|---|---|")
-        for shape, c, r in rows:
-            print(f"| {'x'.join(map(str, shape))} | {r['nbytes'] / MIB:.0f} "
-                  f"| {'x'.join(map(str, c))} | {r['chunk_bytes'] / MIB:.1f} "
-                  f"| {_mbps(r):.1f} | {r['rss_mib']:.0f} |")  # fmt: skip
+                print(f"| {'x'.join(map(str, shape))} | {r['nbytes'] / MIB:.0f} "
+                      f"| {'x'.join(map(str, c))} | {r['chunk_bytes'] / MIB:.1f} "
+                      f"| {_mbps(r):.1f} | {r['rss_mib']:.0f} |", flush=True)  # fmt: skip
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

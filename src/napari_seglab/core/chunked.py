@@ -205,9 +205,9 @@ def _add(a: Any, b: Any = None) -> Any:
 
 def _per_plane_reduce(
     image: da.Array, lead_ndim: int, func: Callable[[np.ndarray, int], np.ndarray], length: int
-) -> Any:
-    """Delayed ``(n_planes, length)`` array: ``func(part, plane)`` of each block's part of
-    each plane, added up per plane.
+) -> np.ndarray:
+    """``(n_planes, length)`` array: ``func(part, plane)`` of each block's part of each plane,
+    added up per plane (computed a batch of blocks at a time).
 
     The planes are the indices of the first `lead_ndim` axes, numbered in C order (a single
     plane 0 when `lead_ndim` is 0).
@@ -233,7 +233,18 @@ def _per_plane_reduce(
         dask.delayed(per_block, pure=True)(blocks[idx], slices[:lead_ndim])
         for idx, slices in _block_slices(image.chunks)
     ]
-    return _tree(parts, _add)
+    return _sum_in_batches(parts)
+
+
+def _sum_in_batches(parts: list, batch: int = 64) -> np.ndarray:
+    """Compute delayed arrays `batch` at a time and add them up, to bound memory."""
+    import dask
+
+    total = None
+    for start in range(0, len(parts), batch):
+        value = dask.compute(_tree(parts[start : start + batch], _add))[0]
+        total = value if total is None else total + value
+    return total
 
 
 def histogram(
@@ -295,7 +306,7 @@ def histogram(
                 out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
             return out
 
-        counts = _per_plane_reduce(image, lead_ndim, count, length).compute()
+        counts = _per_plane_reduce(image, lead_ndim, count, length)
         centers = np.arange(first, last + 1)
         return [
             (counts[i, lo - first : hi - first + 1], centers[lo - first : hi - first + 1])
@@ -308,7 +319,7 @@ def histogram(
     def count_float(part: np.ndarray, plane: int) -> np.ndarray:
         return np.histogram(part, bins=nbins, range=ranges[plane])[0]
 
-    counts = _per_plane_reduce(image, lead_ndim, count_float, nbins).compute()
+    counts = _per_plane_reduce(image, lead_ndim, count_float, nbins)
     empty = np.empty(0, image.dtype)
     result = []
     for i, (lo, hi) in enumerate(ranges):
@@ -643,7 +654,6 @@ def _component_keep(
     Returns, for each block index, a boolean table over that block's own labels (index 0 =
     not selected) saying whether ``keep(global component size)`` holds.
     """
-    import dask.array as da
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -688,12 +698,28 @@ def _component_keep(
                 found[tuple(there)] = [*found.get(tuple(there), []), pairs]
         return _one((mine["n"], mine["sizes"], found), ndim)
 
-    depth = {axis: int(n > 1) for axis, n in enumerate(nblocks)}
-    light = (
-        da.overlap.overlap(summaries, depth=depth, boundary="none")
-        .map_blocks(pairs_of, dtype=object, chunks=tuple((1,) * n for n in nblocks))
-        .compute()
-    )
+    # Slab by slab along the axis with the most chunks: each slab's summaries are computed
+    # once, its merge pairs as soon as the next slab is known, then it is dropped. Memory
+    # thus depends on the slab, not on the volume.
+    axis = int(np.argmax(nblocks))
+    grid = np.empty(nblocks, dtype=object)
+    light = np.empty(nblocks, dtype=object)
+
+    def slab(i: int) -> tuple[slice, ...]:
+        return tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(ndim))
+
+    def merge(i: int) -> None:
+        for idx in np.ndindex(*grid[slab(i)].shape):
+            idx = tuple(i if a == axis else j for a, j in enumerate(idx))
+            near = grid[tuple(slice(max(j - 1, 0), j + 2) for j in idx)]
+            light[idx] = pairs_of(near, idx)[(0,) * ndim]
+        grid[slab(i)] = None
+
+    for i in range(nblocks[axis]):
+        grid[slab(i)] = summaries.blocks[slab(i)].compute()
+        if i > 0:
+            merge(i - 1)
+    merge(nblocks[axis] - 1)
     order = [idx for idx, _core_shape in blocks]
     offsets, total = {}, 0
     for idx in order:
@@ -817,7 +843,7 @@ def remove_small_objects(
         dask.delayed(lambda b: np.bincount(b.ravel(), minlength=top + 1), pure=True)(b)
         for b in labels.to_delayed().ravel()
     ]
-    sizes = _tree(parts, _add).compute()
+    sizes = _sum_in_batches(parts)
     keep = sizes >= smaller_than
     keep[0] = False
     return labels.map_blocks(lambda b: np.where(keep[b], b, 0).astype(b.dtype), dtype=labels.dtype)
