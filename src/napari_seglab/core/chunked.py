@@ -871,7 +871,10 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     import dask
     import dask.array as da
 
-    top, low_fg = dask.compute(labels.max(), da.where(labels != 0, labels, labels.max()).min())
+    # A constant, not labels.max(), stands in for the background: each chunk is then read
+    # once, instead of every chunk waiting in memory for the global maximum.
+    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
+    top, low_fg = dask.compute(labels.max(), da.where(labels != 0, labels, ceiling).min())
     top, low_fg = int(top), int(low_fg)
     if top > 1 and low_fg != top:
         raise SegLabInputError(
