@@ -38,7 +38,9 @@ def remove_small_objects(
         Objects of fewer pixels than this are set to 0. 0 or 1 removes nothing.
     connectivity : int
         1 = objects touch through faces only (4-neighbours in 2D, 6 in 3D); up to ``ndim`` =
-        also through corners (8 in 2D, 26 in 3D). For a label image each label is one object.
+        also through corners (8 in 2D, 26 in 3D). A mask with a single foreground value
+        (0/1, 0/255, boolean) is split into connected components; in a label image (several
+        values) each label is one object.
 
     Returns
     -------
@@ -63,11 +65,14 @@ def remove_small_objects(
         return arr.copy()
     from skimage import morphology
 
-    is_binary = arr.dtype == bool or arr.max() <= 1
-    work = arr.astype(bool) if is_binary else arr
-    out = morphology.remove_small_objects(
-        work, max_size=smaller_than - 1, connectivity=connectivity
-    )
+    foreground = arr[arr != 0]
+    if arr.dtype == bool or foreground.size == 0 or foreground.min() == foreground.max():
+        # A mask (0/1, 0/255, bool): the objects are its connected components.
+        kept = morphology.remove_small_objects(
+            arr != 0, max_size=smaller_than - 1, connectivity=connectivity
+        )
+        return np.where(kept, arr, 0).astype(arr.dtype, copy=False)
+    out = morphology.remove_small_objects(arr, max_size=smaller_than - 1)  # a label image
     return out.astype(arr.dtype, copy=False)
 
 
