@@ -794,14 +794,27 @@ def _zero(block: np.ndarray) -> np.ndarray:
     return block == 0
 
 
+def _value_range(labels: da.Array) -> tuple[int, int]:
+    """The largest value and the smallest non-zero value (= the largest if none), one pass."""
+    import dask
+    import dask.array as da
+
+    # A constant, not labels.max(), stands in for the background: each chunk is then read
+    # once, instead of every chunk waiting in memory for the global maximum.
+    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
+    top, low = dask.compute(labels.max(), da.where(labels != 0, labels, ceiling).min())
+    return int(top), min(int(low), int(top))
+
+
 def remove_small_objects(
     labels: da.Array, smaller_than: int, *, connectivity: int = 1
 ) -> da.Array:
     """:func:`napari_seglab.core.cleanup.remove_small_objects` for a dask array.
 
     Object sizes are global: an object crossing chunk borders is measured whole. As in memory,
-    a 0/1 (or boolean) mask is split into connected components, while an image with larger
-    values is a label image whose labels are the objects.
+    a mask with one foreground value (0/1, 0/255, boolean) is split into connected
+    components, while an image with several values is a label image whose labels are the
+    objects.
 
     Returns
     -------
@@ -818,8 +831,8 @@ def remove_small_objects(
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top = int(labels.max().compute())
-    if labels.dtype == bool or top <= 1:
+    top, low_fg = _value_range(labels)
+    if labels.dtype == bool or top == 0 or low_fg == top:  # a mask: 0/1, 0/255, bool
         tables = _component_keep(
             labels,
             _structure(labels.ndim, connectivity),
@@ -831,7 +844,7 @@ def remove_small_objects(
             _structure(labels.ndim, connectivity),
             _nonzero,
             tables,
-            lambda block, keep: (block * keep).astype(block.dtype),
+            lambda block, keep: np.where(keep, block, 0).astype(block.dtype),
         )
     # A label image: every label is one object, wherever its pixels are.
     import dask
@@ -868,14 +881,7 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    import dask
-    import dask.array as da
-
-    # A constant, not labels.max(), stands in for the background: each chunk is then read
-    # once, instead of every chunk waiting in memory for the global maximum.
-    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
-    top, low_fg = dask.compute(labels.max(), da.where(labels != 0, labels, ceiling).min())
-    top, low_fg = int(top), int(low_fg)
+    top, low_fg = _value_range(labels)
     if top > 1 and low_fg != top:
         raise SegLabInputError(
             "Filling holes chunk by chunk needs a binary mask, not a label image with several "
