@@ -286,7 +286,13 @@ def histogram(
     image = _check_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
     axes = tuple(range(lead_ndim, image.ndim))
-    low, high = dask.compute(image.min(axis=axes), image.max(axis=axes))
+    axis = int(np.argmax(image.numblocks))
+    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in _slabs(image)]
+    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
+    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
+        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
+    else:  # slabs split each plane: combine
+        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
     low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
     if np.issubdtype(image.dtype, np.floating) and not (
         np.isfinite(low).all() and np.isfinite(high).all()
@@ -794,16 +800,32 @@ def _zero(block: np.ndarray) -> np.ndarray:
     return block == 0
 
 
-def _value_range(labels: da.Array) -> tuple[int, int]:
-    """The largest value and the smallest non-zero value (= the largest if none), one pass."""
+def _slabs(array: da.Array) -> Iterator[da.Array]:
+    """The array one slab of chunks at a time (along the axis with the most chunks).
+
+    Computing slab by slab bounds memory whatever dask's task order: a reduction over a
+    filtered (overlapping) array in one go may hold every chunk at once.
+    """
+    axis = int(np.argmax(array.numblocks))
+    for i in range(array.numblocks[axis]):
+        yield array.blocks[
+            tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(array.ndim))
+        ]
+
+
+def _value_range(labels: da.Array) -> tuple[int, int, int]:
+    """Smallest value, largest value, smallest non-zero value (the largest if none)."""
     import dask
     import dask.array as da
 
-    # A constant, not labels.max(), stands in for the background: each chunk is then read
-    # once, instead of every chunk waiting in memory for the global maximum.
     ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
-    top, low = dask.compute(labels.max(), da.where(labels != 0, labels, ceiling).min())
-    return int(top), min(int(low), int(top))
+    low, top, low_fg = None, None, None
+    for part in _slabs(labels):
+        a, b, c = dask.compute(part.min(), part.max(), da.where(part != 0, part, ceiling).min())
+        low = a if low is None else min(low, a)
+        top = b if top is None else max(top, b)
+        low_fg = c if low_fg is None else min(low_fg, c)
+    return int(low), int(top), min(int(low_fg), int(top))
 
 
 def remove_small_objects(
@@ -831,7 +853,7 @@ def remove_small_objects(
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top, low_fg = _value_range(labels)
+    low, top, low_fg = _value_range(labels)
     if labels.dtype == bool or top == 0 or low_fg == top:  # a mask: 0/1, 0/255, bool
         tables = _component_keep(
             labels,
@@ -849,7 +871,6 @@ def remove_small_objects(
     # A label image: every label is one object, wherever its pixels are.
     import dask
 
-    low = int(labels.min().compute())
     if low < 0:
         raise SegLabInputError("A label image cannot hold negative labels.")
     parts = [
@@ -881,7 +902,7 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top, low_fg = _value_range(labels)
+    _, top, low_fg = _value_range(labels)
     if top > 1 and low_fg != top:
         raise SegLabInputError(
             "Filling holes chunk by chunk needs a binary mask, not a label image with several "
