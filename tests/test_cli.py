@@ -152,11 +152,17 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
         (["evaluate", "small.npy", "small.npy", "--scheduler", "tcp://127.0.0.1:9"],
          "Could not connect to a dask scheduler")
     )  # fmt: skip
+    Path("exists.zarr").mkdir()
+    cases.append(
+        (["threshold", "kesm_grayscale.png", "-o", "exists.zarr", "--median", "3"],
+         "already exists")
+    )  # fmt: skip
     for args, message in cases:
         code, _, err = run(args, capsys)
         assert code == 2, args
         assert message in err and "Traceback" not in err, err
     assert not Path("o.zarr").exists()
+    assert sorted(p.name for p in Path().iterdir() if "zarr" in p.name) == ["exists.zarr"]
 
 
 def test_output_is_never_half_written(tmp_path):

@@ -249,6 +249,20 @@ def _open(path: Path, chunks: tuple[int, ...] | None, name: str) -> Any:
     return image
 
 
+def _check_output(args: argparse.Namespace) -> None:
+    """Refuse an unusable output path before any work rather than after it."""
+    from .core.io import image_format
+
+    if image_format(args.output) not in ("zarr", "tiff"):
+        raise SegLabInputError(
+            f"{args.output.name}: results are written as .zarr (any size) or .tif (small)."
+        )
+    if args.output.exists() and not args.overwrite:
+        raise SegLabInputError(
+            f"{args.output} already exists; choose another name or add --overwrite."
+        )
+
+
 def _write(args: argparse.Namespace, data: Any, attrs: dict) -> None:
     from .core.io import save
 
@@ -261,22 +275,45 @@ def _say(text: str) -> None:
 
 
 def _threshold(args: argparse.Namespace) -> None:
-    from .core.threshold import threshold
+    import shutil
 
+    from .core.io import open_image, save
+    from .core.threshold import ThresholdMethod, median_filter, threshold
+
+    _check_output(args)
     image = _open(args.input, args.chunks, "image")
     options = {
         key: getattr(args, key)
         for key in ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
     }
-    result = threshold(
-        image,
-        args.method,
-        foreground=args.foreground,
-        median_size=args.median,
-        median_ndim=3 if args.median_3d else 2,
-        per_plane=args.per_plane,
-        **options,
-    )
+    median_ndim = 3 if args.median_3d else 2
+    method = ThresholdMethod(args.method)
+    scratch = args.output.with_name(args.output.name + ".seglab-tmp")
+    try:
+        if args.median > 1 and method.is_global and method is not ThresholdMethod.MANUAL:
+            # A global threshold reads the image twice (histogram, then mask): filter once.
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir()
+            save(median_filter(image, args.median, ndim=median_ndim), scratch / "median.zarr")
+            image, median = open_image(scratch / "median.zarr"), 0
+        else:
+            median = args.median
+        result = threshold(
+            image,
+            method,
+            foreground=args.foreground,
+            median_size=median,
+            median_ndim=median_ndim,
+            per_plane=args.per_plane,
+            **options,
+        )
+        _report_threshold(args, result)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _report_threshold(args: argparse.Namespace, result: Any) -> None:
+    """Print the threshold used and write the mask with the parameters as metadata."""
     _say(result.describe())
     value = result.value
     attrs = {
@@ -293,6 +330,7 @@ def _threshold(args: argparse.Namespace) -> None:
 def _clean(args: argparse.Namespace) -> None:
     from .core.cleanup import clean_up
 
+    _check_output(args)
     mask = _open(args.input, args.chunks, "mask")
     out = clean_up(
         mask,
@@ -314,6 +352,7 @@ def _classify(args: argparse.Namespace) -> None:
     from .core.chunked import predict
     from .core.classifier import PixelClassifier
 
+    _check_output(args)
     classifier = PixelClassifier.load(args.classifier)
     image = _open(args.input, args.chunks, "image")
     labels = predict(classifier, image, channel_axis=args.channel_axis)

@@ -238,3 +238,10 @@ def test_predict_refuses_other_channels_and_thin_chunks(volume, classifier):
         chunked.predict(classifier, lazy(rgb, (32, 40, 3)), channel_axis=-1)
     with pytest.raises(sl.SegLabInputError, match="needs a halo of 18 pixels"):
         chunked.predict(classifier, lazy(volume, (1, 8, 8)))
+
+
+def test_0_255_mask_clean_up_across_chunks(mask):
+    data = mask * np.uint8(255)
+    expected = remove_small_objects(data, 40)
+    assert set(np.unique(expected)) == {0, 255} and expected.sum() < data.sum()
+    np.testing.assert_array_equal(sl.remove_small_objects(lazy(data), 40).compute(), expected)

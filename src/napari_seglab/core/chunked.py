@@ -205,9 +205,9 @@ def _add(a: Any, b: Any = None) -> Any:
 
 def _per_plane_reduce(
     image: da.Array, lead_ndim: int, func: Callable[[np.ndarray, int], np.ndarray], length: int
-) -> Any:
-    """Delayed ``(n_planes, length)`` array: ``func(part, plane)`` of each block's part of
-    each plane, added up per plane.
+) -> np.ndarray:
+    """``(n_planes, length)`` array: ``func(part, plane)`` of each block's part of each plane,
+    added up per plane (computed a batch of blocks at a time).
 
     The planes are the indices of the first `lead_ndim` axes, numbered in C order (a single
     plane 0 when `lead_ndim` is 0).
@@ -233,7 +233,18 @@ def _per_plane_reduce(
         dask.delayed(per_block, pure=True)(blocks[idx], slices[:lead_ndim])
         for idx, slices in _block_slices(image.chunks)
     ]
-    return _tree(parts, _add)
+    return _sum_in_batches(parts)
+
+
+def _sum_in_batches(parts: list, batch: int = 64) -> np.ndarray:
+    """Compute delayed arrays `batch` at a time and add them up, to bound memory."""
+    import dask
+
+    total = None
+    for start in range(0, len(parts), batch):
+        value = dask.compute(_tree(parts[start : start + batch], _add))[0]
+        total = value if total is None else total + value
+    return total
 
 
 def histogram(
@@ -275,7 +286,13 @@ def histogram(
     image = _check_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
     axes = tuple(range(lead_ndim, image.ndim))
-    low, high = dask.compute(image.min(axis=axes), image.max(axis=axes))
+    axis = int(np.argmax(image.numblocks))
+    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in _slabs(image)]
+    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
+    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
+        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
+    else:  # slabs split each plane: combine
+        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
     low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
     if np.issubdtype(image.dtype, np.floating) and not (
         np.isfinite(low).all() and np.isfinite(high).all()
@@ -295,7 +312,7 @@ def histogram(
                 out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
             return out
 
-        counts = _per_plane_reduce(image, lead_ndim, count, length).compute()
+        counts = _per_plane_reduce(image, lead_ndim, count, length)
         centers = np.arange(first, last + 1)
         return [
             (counts[i, lo - first : hi - first + 1], centers[lo - first : hi - first + 1])
@@ -308,7 +325,7 @@ def histogram(
     def count_float(part: np.ndarray, plane: int) -> np.ndarray:
         return np.histogram(part, bins=nbins, range=ranges[plane])[0]
 
-    counts = _per_plane_reduce(image, lead_ndim, count_float, nbins).compute()
+    counts = _per_plane_reduce(image, lead_ndim, count_float, nbins)
     empty = np.empty(0, image.dtype)
     result = []
     for i, (lo, hi) in enumerate(ranges):
@@ -643,7 +660,6 @@ def _component_keep(
     Returns, for each block index, a boolean table over that block's own labels (index 0 =
     not selected) saying whether ``keep(global component size)`` holds.
     """
-    import dask.array as da
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -688,12 +704,28 @@ def _component_keep(
                 found[tuple(there)] = [*found.get(tuple(there), []), pairs]
         return _one((mine["n"], mine["sizes"], found), ndim)
 
-    depth = {axis: int(n > 1) for axis, n in enumerate(nblocks)}
-    light = (
-        da.overlap.overlap(summaries, depth=depth, boundary="none")
-        .map_blocks(pairs_of, dtype=object, chunks=tuple((1,) * n for n in nblocks))
-        .compute()
-    )
+    # Slab by slab along the axis with the most chunks: each slab's summaries are computed
+    # once, its merge pairs as soon as the next slab is known, then it is dropped. Memory
+    # thus depends on the slab, not on the volume.
+    axis = int(np.argmax(nblocks))
+    grid = np.empty(nblocks, dtype=object)
+    light = np.empty(nblocks, dtype=object)
+
+    def slab(i: int) -> tuple[slice, ...]:
+        return tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(ndim))
+
+    def merge(i: int) -> None:
+        for idx in np.ndindex(*grid[slab(i)].shape):
+            idx = tuple(i if a == axis else j for a, j in enumerate(idx))
+            near = grid[tuple(slice(max(j - 1, 0), j + 2) for j in idx)]
+            light[idx] = pairs_of(near, idx)[(0,) * ndim]
+        grid[slab(i)] = None
+
+    for i in range(nblocks[axis]):
+        grid[slab(i)] = summaries.blocks[slab(i)].compute()
+        if i > 0:
+            merge(i - 1)
+    merge(nblocks[axis] - 1)
     order = [idx for idx, _core_shape in blocks]
     offsets, total = {}, 0
     for idx in order:
@@ -768,14 +800,43 @@ def _zero(block: np.ndarray) -> np.ndarray:
     return block == 0
 
 
+def _slabs(array: da.Array) -> Iterator[da.Array]:
+    """The array one slab of chunks at a time (along the axis with the most chunks).
+
+    Computing slab by slab bounds memory whatever dask's task order: a reduction over a
+    filtered (overlapping) array in one go may hold every chunk at once.
+    """
+    axis = int(np.argmax(array.numblocks))
+    for i in range(array.numblocks[axis]):
+        yield array.blocks[
+            tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(array.ndim))
+        ]
+
+
+def _value_range(labels: da.Array) -> tuple[int, int, int]:
+    """Smallest value, largest value, smallest non-zero value (the largest if none)."""
+    import dask
+    import dask.array as da
+
+    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
+    low, top, low_fg = None, None, None
+    for part in _slabs(labels):
+        a, b, c = dask.compute(part.min(), part.max(), da.where(part != 0, part, ceiling).min())
+        low = a if low is None else min(low, a)
+        top = b if top is None else max(top, b)
+        low_fg = c if low_fg is None else min(low_fg, c)
+    return int(low), int(top), min(int(low_fg), int(top))
+
+
 def remove_small_objects(
     labels: da.Array, smaller_than: int, *, connectivity: int = 1
 ) -> da.Array:
     """:func:`napari_seglab.core.cleanup.remove_small_objects` for a dask array.
 
     Object sizes are global: an object crossing chunk borders is measured whole. As in memory,
-    a 0/1 (or boolean) mask is split into connected components, while an image with larger
-    values is a label image whose labels are the objects.
+    a mask with one foreground value (0/1, 0/255, boolean) is split into connected
+    components, while an image with several values is a label image whose labels are the
+    objects.
 
     Returns
     -------
@@ -792,8 +853,8 @@ def remove_small_objects(
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top = int(labels.max().compute())
-    if labels.dtype == bool or _single_value(labels, top):  # a 0/1 or 0/255 mask
+    low, top, low_fg = _value_range(labels)
+    if labels.dtype == bool or top == 0 or low_fg == top:  # a mask: 0/1, 0/255, bool
         tables = _component_keep(
             labels,
             _structure(labels.ndim, connectivity),
@@ -805,29 +866,21 @@ def remove_small_objects(
             _structure(labels.ndim, connectivity),
             _nonzero,
             tables,
-            lambda block, keep: (block * keep).astype(block.dtype),
+            lambda block, keep: np.where(keep, block, 0).astype(block.dtype),
         )
     # A label image: every label is one object, wherever its pixels are.
     import dask
 
-    low = int(labels.min().compute())
     if low < 0:
         raise SegLabInputError("A label image cannot hold negative labels.")
     parts = [
         dask.delayed(lambda b: np.bincount(b.ravel(), minlength=top + 1), pure=True)(b)
         for b in labels.to_delayed().ravel()
     ]
-    sizes = _tree(parts, _add).compute()
+    sizes = _sum_in_batches(parts)
     keep = sizes >= smaller_than
     keep[0] = False
     return labels.map_blocks(lambda b: np.where(keep[b], b, 0).astype(b.dtype), dtype=labels.dtype)
-
-
-def _single_value(labels: da.Array, top: int) -> bool:
-    """Whether every non-zero value of `labels` equals its maximum `top` (a binary mask)."""
-    import dask.array as da
-
-    return top <= 1 or int(da.where(labels != 0, labels, top).min().compute()) == top
 
 
 def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int = 1) -> da.Array:
@@ -849,11 +902,7 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     labels = _check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    import dask
-    import dask.array as da
-
-    top, low_fg = dask.compute(labels.max(), da.where(labels != 0, labels, labels.max()).min())
-    top, low_fg = int(top), int(low_fg)
+    _, top, low_fg = _value_range(labels)
     if top > 1 and low_fg != top:
         raise SegLabInputError(
             "Filling holes chunk by chunk needs a binary mask, not a label image with several "

@@ -244,6 +244,37 @@ def _compute(
             raise Cancelled("Cancelled by the user.")
 
 
+def _store_by_slabs(
+    array: da.Array,
+    store: Any,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    """Store one slab of chunks (along the axis with the most chunks) at a time.
+
+    Each slab is one computation, so filters with halos and chained lazy steps hold at most
+    a slab of chunks in memory, whatever the volume size and dask's task order.
+    """
+    import dask.array as da
+
+    axis = int(np.argmax(array.numblocks))
+    starts = np.concatenate([[0], np.cumsum(array.chunks[axis])])
+    n = array.numblocks[axis]
+    for i in range(n):
+        blocks = tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(array.ndim))
+        region = tuple(
+            slice(int(starts[i]), int(starts[i + 1])) if a == axis else slice(None)
+            for a in range(array.ndim)
+        )
+
+        def overall(done: int, total: int, i: int = i) -> None:
+            if progress is not None:
+                progress(i * 1000 + 1000 * done // max(total, 1), n * 1000)
+
+        part = da.store(array.blocks[blocks], store, regions=region, lock=False, compute=False)
+        _compute(part, overall, cancel)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -333,7 +364,7 @@ def save(
                 store.attrs.update(attrs)
             # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
             array = array.rechunk(store.chunks)
-            _compute(da.store(array, store, lock=False, compute=False), progress, cancel)
+            _store_by_slabs(array, store, progress, cancel)
         else:
             if array.nbytes > TIFF_LIMIT:
                 raise SegLabInputError(
