@@ -233,8 +233,12 @@ def _compute(
 ) -> Any:
     client = _distributed_client()
     if client is None:
-        with watch(progress, cancel):
-            return collection.compute()
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Our own pool: leaving the block waits for every task in flight, so that after a
+        # failure or a cancel no thread is still writing when the output is cleaned away.
+        with watch(progress, cancel), ThreadPoolExecutor(os.cpu_count()) as pool:
+            return collection.compute(scheduler="threads", pool=pool)
     future = client.compute(collection)
     while True:
         with contextlib.suppress(TimeoutError):
