@@ -227,7 +227,7 @@ def classifier(volume):
 
 
 def test_predict_with_halo_equals_in_memory(volume, classifier):
-    result = chunked.predict(classifier, lazy(volume))
+    result = classifier.predict(lazy(volume))  # the public method dispatches to chunked
     assert isinstance(result, da.Array) and result.numblocks[1:] == (4, 5)  # 130 = 32+32+32+34
     np.testing.assert_array_equal(result.compute(), classifier.predict(volume))
 

@@ -8,6 +8,7 @@ from ._checks import SegLabInputError, to_grayscale
 from .classifier import Cancelled, PixelClassifier, Segmentation
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
 from .features import FeatureSettings, compute_features, feature_names
+from .io import open_image, save
 from .metrics import (
     ConfusionCounts,
     Evaluation,
@@ -51,7 +52,9 @@ __all__ = [
     "fill_small_holes",
     "match_objects",
     "median_filter",
+    "open_image",
     "remove_small_objects",
+    "save",
     "threshold",
     "to_grayscale",
     "try_all_thresholds",

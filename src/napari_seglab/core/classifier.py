@@ -381,10 +381,11 @@ class PixelClassifier:
         Parameters
         ----------
         image : array_like
-            Image with the training images' channels (and `channel_axis`).
+            Image with the training images' channels (and `channel_axis`). A dask array is
+            classified chunk by chunk, lazily (see :func:`napari_seglab.core.chunked.predict`).
         channel_axis : int, optional
         progress : callable, optional
-            Called as ``progress(done, total)`` after each tile.
+            Called as ``progress(done, total)`` after each tile (in-memory images).
         cancel : callable, optional
             Polled before each tile; when it returns True, :class:`Cancelled` is raised and
             nothing is returned.
@@ -392,7 +393,7 @@ class PixelClassifier:
         Returns
         -------
         numpy.ndarray of uint8
-            The image's spatial shape.
+            The image's spatial shape (a lazy dask array for a dask input).
 
         Raises
         ------
@@ -401,6 +402,12 @@ class PixelClassifier:
         Cancelled
             When `cancel()` returned True.
         """
+        from .chunked import is_lazy
+
+        if is_lazy(image):
+            from .chunked import predict
+
+            return predict(self, image, channel_axis=channel_axis)
         return self._run(
             image, channel_axis=channel_axis, progress=progress, cancel=cancel, want_proba=False
         )[0]
