@@ -70,7 +70,14 @@ def make_volume(folder: Path, shape: tuple[int, ...], chunks: tuple[int, ...]) -
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's own peak RSS (VmHWM). ``getrusage`` would also count the parent's
+    memory at fork time, which Linux carries over into a child's ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # macOS etc.
 
 
 def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> dict:
@@ -217,6 +224,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small volumes (development)")
     parser.add_argument("--folder", type=Path, default=None, help="scratch folder (deleted)")
+    parser.add_argument(
+        "--big", type=lambda t: tuple(int(v) for v in t.split(",")), help="large volume Z,Y,X"
+    )
+    parser.add_argument(
+        "--chunk-shape", type=lambda t: tuple(int(v) for v in t.split(",")), help="Z,Y,X"
+    )
+    parser.add_argument(
+        "--only-big", action="store_true", help="only the peak-RSS run on the large volume"
+    )
     args = parser.parse_args()
 
     if args.quick:
@@ -228,8 +244,16 @@ def main() -> None:
         classify = (16, 1024, 1024)  # 16 MiB
         chunks, small_chunks = (64, 512, 512), (32, 256, 256)  # 16 MiB and 2 MiB
 
+    big = args.big or big
+    chunks = args.chunk_shape or chunks
     scratch = Path(tempfile.mkdtemp(dir=args.folder, prefix="seglab-bench-"))
     try:
+        if args.only_big:
+            folder = scratch / "big"
+            folder.mkdir()
+            make_volume(folder, big, chunks)
+            _row(big, chunks, _in_subprocess("chunked", folder, workers=2, chunks=chunks))
+            return
         folder = scratch / "fits"
         folder.mkdir()
         make_volume(folder, fits, chunks)
