@@ -15,7 +15,7 @@ import tifffile
 
 import napari_seglab as sl
 from napari_seglab import cli
-from napari_seglab.core.io import Cancelled, open_image, save
+from napari_seglab.core import Cancelled, open_image, save
 
 KESM_COUNTS = {"tp": 5595, "fp": 122, "fn": 1863, "tn": 254564}
 SRC = str(Path(__file__).resolve().parents[1] / "src")

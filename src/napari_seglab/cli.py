@@ -444,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrote ...kesm_groundtruth.png
     0
     """
-    from .core.io import Cancelled
+    from .core import Cancelled
 
     args = _parser().parse_args(argv)
     try:

@@ -256,7 +256,7 @@ class BatchWidget(Container):
     def _failed(self, err: Exception) -> None:
         from napari.utils.notifications import show_error
 
-        from ..core.io import Cancelled
+        from ..core import Cancelled
 
         if isinstance(err, Cancelled):
             self._status.value = "cancelled: nothing was written"

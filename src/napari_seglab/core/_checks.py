@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "Cancelled",
     "SegLabInputError",
     "as_image",
     "as_mask",
@@ -21,6 +22,10 @@ __all__ = [
 
 class SegLabInputError(ValueError):
     """Raised when the input cannot be processed; the message says why and what to do."""
+
+
+class Cancelled(Exception):
+    """Raised inside a long computation when the user cancelled it (``cancel()`` was True)."""
 
 
 def as_image(image: ArrayLike, *, name: str = "image", allow_constant: bool = False) -> np.ndarray:

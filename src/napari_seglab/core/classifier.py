@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError
+from ._checks import Cancelled, SegLabInputError
 from .features import (
     FeatureSettings,
     _channels_first,
@@ -32,16 +32,12 @@ from .features import (
     feature_names,
 )
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Cancelled", "PixelClassifier", "Segmentation"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "PixelClassifier", "Segmentation"]
 
 FORMAT_NAME = "napari-seglab pixel classifier"
 FORMAT_VERSION = 1
 
 _NODE_ARRAYS = ("feature", "threshold", "child", "leaf", "roots", "importances")
-
-
-class Cancelled(Exception):
-    """Raised by :meth:`PixelClassifier.predict` and friends when `cancel()` returned True."""
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import SegLabInputError
+from ._checks import Cancelled, SegLabInputError
 
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["Cancelled", "image_format", "open_image", "save", "watch"]
+__all__ = ["image_format", "open_image", "save", "watch"]
 
 ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
 _SUFFIXES = {
@@ -40,10 +40,6 @@ _SUFFIXES = {
 PARTIAL = ".partial"
 TIFF_LIMIT = 2**31
 """Largest output written as TIFF (2 GiB); larger results must go to a zarr store."""
-
-
-class Cancelled(Exception):
-    """Raised inside a computation when the user cancelled it."""
 
 
 def image_format(path: str | Path) -> str:
