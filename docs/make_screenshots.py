@@ -46,7 +46,7 @@ def grab(widget) -> np.ndarray:
 def main() -> None:
     from qtpy.QtWidgets import QApplication
 
-    from napari_seglab.__main__ import open_viewer
+    from napari_seglab._widgets._launcher import open_viewer
 
     IMAGES.mkdir(exist_ok=True)
     viewer, thresholder, validator = open_viewer(demo=True, show=True)

@@ -1,11 +1,13 @@
 """napari-seglab: threshold, classify, clean up and validate microscopy segmentations.
 
 Everything a widget does is available here as a plain function, for the napari console,
-notebooks and scripts::
+notebooks and scripts:
 
-    import napari_seglab as sl
-    result = sl.threshold(image, "otsu", foreground="dark", median_size=3)
-    scores = sl.evaluate(result.mask, ground_truth).scores
+>>> import napari_seglab as sl
+>>> image, ground_truth = sl.load_kesm()
+>>> result = sl.threshold(image, "otsu", foreground="dark", median_size=3)
+>>> round(sl.evaluate(result.mask, ground_truth).scores.f1, 4)
+0.8493
 """
 
 from ._sample_data import load_kesm

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "napari_seglab",
     "napari_seglab._sample_data",
     "napari_seglab.core._checks",
     "napari_seglab.core.cleanup",

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._layers import geometry_of
 from ..core._checks import SegLabInputError
+from ._layers import geometry_of
 
 
 def fingerprint(*arrays: np.ndarray) -> bytes:

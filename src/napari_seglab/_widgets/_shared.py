@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from napari.utils.notifications import show_error
 
-from .._layers import geometry_of, label_colormap
 from ..core import SegLabInputError
+from ._layers import geometry_of, label_colormap
 
 if TYPE_CHECKING:
     import napari

@@ -270,8 +270,8 @@ class BatchWidget(Container):
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
         import napari.layers
 
-        from .._layers import geometry_of, label_colormap
         from ..core.io import open_image
+        from ._layers import geometry_of, label_colormap
 
         data = open_image(path)
         name = f"{like.name} volume"

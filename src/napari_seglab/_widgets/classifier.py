@@ -39,9 +39,9 @@ from magicgui.widgets import (
 )
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from .._layers import label_colormap
 from ..core._checks import SegLabInputError
 from ._classifier_jobs import ImageSource, distinct_values, fingerprint, run
+from ._layers import label_colormap
 
 if TYPE_CHECKING:
     import napari

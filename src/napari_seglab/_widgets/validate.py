@@ -325,7 +325,7 @@ class ValidationWidget(Container):
         self.objects_table.resizeColumnsToContents()
 
     def _apply_palette(self, *_: Any) -> None:
-        from .._layers import label_colormap
+        from ._layers import label_colormap
 
         colors = self.palette.value.colors
         for name in self._names:
