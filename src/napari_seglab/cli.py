@@ -161,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
         "chunk is read with a margin as wide as the classifier's largest filter, so the "
         "result equals the whole-image prediction.",
         epilog="example:\n  seglab classify kesm_grayscale.png -o classes.zarr "
-        "--classifier vessels.skops",
+        "--classifier vessels.npz",
         formatter_class=raw,
     )
     cf.add_argument("input", type=Path, help="image to classify")

@@ -33,7 +33,7 @@ from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 from ..core import GLOBAL_METHODS, Foreground, SegLabInputError, ThresholdMethod, TryAllResult
 from ..core._checks import as_mask, check_same_shape
 from ..core.cleanup import clean_up
-from ..core.threshold import ThresholdResult, prepare_image, threshold, try_all_thresholds
+from ..core.threshold import ThresholdResult, iter_try_all, prepare_image, threshold
 from ._histogram import HistogramPlot
 from ._shared import is_lazy, layer_choices, plane_in_view, run_job, show_labels
 
@@ -85,11 +85,13 @@ def _try_all_job(image: np.ndarray, truth: np.ndarray | None, prepare: dict, opt
         truth = as_mask(truth, name="ground truth", binary=True)
     yield
     outcomes = []
-    for method in GLOBAL_METHODS:  # one at a time: progress, and cancel between methods
-        part = try_all_thresholds(prepared, ground_truth=truth, methods=[method], **options)
-        outcomes.extend(part.outcomes)
+    for outcome in iter_try_all(prepared, truth=truth, **options):  # cancel between methods
+        outcomes.append(outcome)
         yield
-    return TryAllResult.from_outcomes(outcomes), _histogram(prepared)
+    result = TryAllResult.from_outcomes(outcomes)
+    masks = [o.result.mask for o in result.outcomes if o.result is not None]
+    stack = np.stack(masks) if masks else None  # built here, off the GUI thread
+    return result, stack, _histogram(prepared)
 
 
 def _shown(value: float | np.ndarray | None) -> str:
@@ -448,12 +450,11 @@ class ThresholdWidget(Container):
         }
 
         def apply(output) -> None:
-            result, hist = output
+            result, stack, hist = output
             self.try_all_result = result
             self._try_all_source = (layer, note)
             succeeded = [o for o in result.outcomes if o.result is not None]
             if succeeded:
-                stack = np.stack([o.result.mask for o in succeeded])
                 show_labels(
                     self.viewer,
                     stack,

@@ -14,7 +14,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError, as_image, check_same_shape, to_grayscale
+from ._checks import SegLabInputError, as_image, as_mask, check_same_shape, to_grayscale
 
 __all__ = [
     "GLOBAL_METHODS",
@@ -24,6 +24,7 @@ __all__ = [
     "ThresholdResult",
     "TryAllResult",
     "apply_threshold",
+    "iter_try_all",
     "median_filter",
     "prepare_image",
     "threshold",
@@ -558,19 +559,64 @@ def try_all_thresholds(
     >>> result.best.evaluation.scores.f1 > 0.99
     True
     """
-    from .metrics import evaluate
-
     prepared = prepare_image(
         image, rgb=rgb, channel=channel, median_size=median_size, median_ndim=median_ndim
     )
     truth = None
     if ground_truth is not None:
-        truth = np.asarray(ground_truth)
-        check_same_shape(prepared, truth, ("image", "ground truth"))
-    foreground = Foreground(foreground)
-    outcomes = []
+        check_same_shape(prepared, np.asarray(ground_truth), ("image", "ground truth"))
+        truth = as_mask(ground_truth, name="ground truth", binary=True)
     methods = [ThresholdMethod(m) for m in methods]
-    for i, method in enumerate(methods):
+    outcomes = []
+    for outcome in iter_try_all(
+        prepared,
+        foreground=foreground,
+        truth=truth,
+        methods=methods,
+        per_plane=per_plane,
+        plane_ndim=plane_ndim,
+        classes=classes,
+        boundary=boundary,
+    ):
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(len(outcomes), len(methods), outcome.method)
+    return TryAllResult.from_outcomes(outcomes)
+
+
+def iter_try_all(
+    prepared: np.ndarray,
+    *,
+    foreground: Foreground | str = "bright",
+    truth: np.ndarray | None = None,
+    methods: Sequence[ThresholdMethod | str] = GLOBAL_METHODS,
+    per_plane: bool = False,
+    plane_ndim: int = 2,
+    classes: int = 3,
+    boundary: int = 1,
+) -> Iterator[MethodOutcome]:
+    """The outcomes of :func:`try_all_thresholds`, one method at a time, unranked.
+
+    For callers that report progress or stop between methods (the threshold widget).
+
+    Parameters
+    ----------
+    prepared : numpy.ndarray
+        The image as returned by :func:`prepare_image` (checked, grayscale, filtered).
+    truth : numpy.ndarray of bool, optional
+        The ground truth as a boolean mask of the same shape, to score each method.
+    foreground, methods, per_plane, plane_ndim, classes, boundary
+        As in :func:`try_all_thresholds`.
+
+    Yields
+    ------
+    MethodOutcome
+        In the order of `methods`; rank them with :meth:`TryAllResult.from_outcomes`.
+    """
+    from .metrics import evaluate
+
+    foreground = Foreground(foreground)
+    for method in (ThresholdMethod(m) for m in methods):
         try:
             result = _threshold_prepared(
                 prepared,
@@ -581,10 +627,7 @@ def try_all_thresholds(
                 options=dict(classes=classes, boundary=boundary),
             )
         except SegLabInputError as err:
-            outcomes.append(MethodOutcome(method, None, str(err)))
+            yield MethodOutcome(method, None, str(err))
         else:
             scored = None if truth is None else evaluate(result.mask, truth, objects=False)
-            outcomes.append(MethodOutcome(method, result, None, scored))
-        if progress is not None:
-            progress(i + 1, len(methods), method)
-    return TryAllResult.from_outcomes(outcomes)
+            yield MethodOutcome(method, result, None, scored)
