@@ -14,6 +14,7 @@ __all__ = [
     "SegLabInputError",
     "as_image",
     "as_mask",
+    "check_colour",
     "check_same_shape",
     "is_binary",
     "to_grayscale",
@@ -103,23 +104,28 @@ def to_grayscale(image: ArrayLike, *, rgb: bool = False, channel: int | None = N
     (4, 5)
     """
     arr = np.asarray(image)
+    check_colour(arr.shape, rgb=rgb, channel=channel)
     if not rgb:
-        if channel is not None:
-            raise SegLabInputError("A channel can only be chosen for an RGB image.")
         return arr
-    if arr.ndim < 3 or arr.shape[-1] not in (3, 4):
-        raise SegLabInputError(
-            f"An RGB image needs 3 or 4 channels on its last axis; this one has shape {arr.shape}."
-        )
     if channel is not None:
-        if not 0 <= channel < arr.shape[-1]:
-            raise SegLabInputError(
-                f"Channel {channel} does not exist; choose 0 to {arr.shape[-1] - 1}."
-            )
         return arr[..., channel]
     from skimage.color import rgb2gray, rgba2rgb
 
     return rgb2gray(rgba2rgb(arr) if arr.shape[-1] == 4 else arr)
+
+
+def check_colour(shape: tuple[int, ...], *, rgb: bool, channel: int | None) -> None:
+    """Raise :class:`SegLabInputError` unless `rgb` and `channel` fit an image of `shape`."""
+    if not rgb:
+        if channel is not None:
+            raise SegLabInputError("A channel can only be chosen for an RGB image.")
+        return
+    if len(shape) < 3 or shape[-1] not in (3, 4):
+        raise SegLabInputError(
+            f"An RGB image needs 3 or 4 channels on its last axis; this one has shape {shape}."
+        )
+    if channel is not None and not 0 <= channel < shape[-1]:
+        raise SegLabInputError(f"Channel {channel} does not exist; choose 0 to {shape[-1] - 1}.")
 
 
 def as_mask(mask: ArrayLike, *, name: str = "mask", binary: bool = False) -> np.ndarray:

@@ -439,23 +439,13 @@ def _means(image: da.Array, lead_ndim: int) -> np.ndarray:
 
 
 def _grayscale(image: da.Array, rgb: bool, channel: int | None) -> da.Array:
-    if not rgb:
-        if channel is not None:
-            raise SegLabInputError("A channel can only be chosen for an RGB image.")
-        return image
-    if image.ndim < 3 or image.shape[-1] not in (3, 4):
-        raise SegLabInputError(
-            f"An RGB image needs 3 or 4 channels on its last axis; this one has shape "
-            f"{image.shape}."
-        )
-    if channel is not None:
-        if not 0 <= channel < image.shape[-1]:
-            raise SegLabInputError(
-                f"Channel {channel} does not exist; choose 0 to {image.shape[-1] - 1}."
-            )
-        return image[..., channel]
-    from ._checks import to_grayscale
+    from ._checks import check_colour, to_grayscale
 
+    check_colour(image.shape, rgb=rgb, channel=channel)
+    if not rgb:
+        return image
+    if channel is not None:
+        return image[..., channel]
     return image.rechunk({image.ndim - 1: -1}).map_blocks(
         to_grayscale, rgb=True, drop_axis=image.ndim - 1, dtype=np.float64
     )
