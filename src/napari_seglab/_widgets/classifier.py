@@ -125,9 +125,10 @@ class ClassifierWidget(Container):
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
         super().__init__(labels=True)
-        # Import scikit-learn now, while the user opens the widget: an import inside the
-        # worker thread would hold the interpreter lock and freeze the GUI for a second.
-        import napari_seglab.core.classifier  # noqa: F401
+        # Import the classifier's compiled kernels now, while the user opens the widget: an
+        # import inside the worker thread would hold the interpreter lock and freeze the GUI.
+        import napari_seglab.core._forest  # noqa: F401
+        import napari_seglab.core._kernels  # noqa: F401
 
         self._viewer = napari_viewer
         self._classifier = None  # a fitted PixelClassifier, swapped in only on success

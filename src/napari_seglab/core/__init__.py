@@ -1,4 +1,4 @@
-"""SegLab's computation: numpy, scipy, scikit-image, scikit-learn and dask only.
+"""SegLab's computation: numpy, scipy, scikit-image, numba and dask only.
 
 Nothing here imports napari, Qt or magicgui, so every function works in a notebook, a script or
 a batch job exactly as it does behind the widgets.

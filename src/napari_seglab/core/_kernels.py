@@ -20,10 +20,9 @@ from numba import njit, prange
 
 # numba's fallback "workqueue" threading layer aborts the process when two threads launch
 # parallel kernels at once (e.g. a GUI worker and the console); launches are serialised.
-_LAUNCH = threading.Lock()
+LAUNCH = threading.Lock()
 
 __all__ = [
-    "breadth_first",
     "correlate_axis",
     "derivative_features",
     "eigvalsh2",
@@ -142,7 +141,7 @@ def correlate_axis(
     shape[axis] = stop - start
     dst = np.empty(shape, np.float32)
     m = stop - start
-    with _LAUNCH:
+    with LAUNCH:
         if post == 1:
             _correlate_last(
                 src.reshape(pre, n), dst.reshape(pre, m), weights, symmetric, index, start
@@ -551,19 +550,19 @@ def _derivative_features(
 
 def eigvalsh2(*arrays: np.ndarray) -> None:
     """Eigenvalues of symmetric 2 x 2 matrices (a, b, c -> out0 >= out1), in place."""
-    with _LAUNCH:
+    with LAUNCH:
         _eigvalsh2(*arrays)
 
 
 def eigvalsh3(*arrays: np.ndarray) -> None:
     """Eigenvalues of symmetric 3 x 3 matrices (a..f -> out0 >= out1 >= out2), in place."""
-    with _LAUNCH:
+    with LAUNCH:
         _eigvalsh3(*arrays)
 
 
 def derivative_features(*args) -> None:
     """See ``_derivative_features``."""
-    with _LAUNCH:
+    with LAUNCH:
         _derivative_features(*args)
 
 
@@ -581,7 +580,7 @@ def _features_last(planar, out):  # pragma: no cover - numba
 def features_last(planar: np.ndarray, out: np.ndarray) -> None:
     """Copy (F, *shape) features into `out` (*shape, F), a view, in parallel."""
     lead = (1,) * (4 - planar.ndim)
-    with _LAUNCH:
+    with LAUNCH:
         _features_last(
             planar.reshape(planar.shape[0], *lead, *planar.shape[1:]),
             out.reshape(*lead, *out.shape) if out.ndim < 4 else out,
@@ -590,36 +589,6 @@ def features_last(planar: np.ndarray, out: np.ndarray) -> None:
 
 _BLOCK = 256
 _CHUNK = 2
-
-
-@njit(cache=True)
-def breadth_first(feature, left, right, roots):  # pragma: no cover - numba
-    """Renumber each tree breadth-first so that every right child follows its left sibling.
-
-    Returns ``(order, child)``: ``order[new] = old`` node index, and ``child[new]`` the new
-    index of the left child (-1 for leaves). Trees stay in order, each starting at its root.
-    """
-    n = feature.size
-    order = np.empty(n, np.int64)
-    child = np.full(n, -1, np.int64)
-    ends = np.empty(roots.size, np.int64)
-    ends[:-1] = roots[1:]
-    ends[-1] = n
-    pos = 0
-    for t in range(roots.size):
-        start = pos
-        order[pos] = roots[t]
-        pos += 1
-        head = start
-        while head < pos:
-            old = order[head]
-            if feature[old] >= 0:
-                child[head] = pos
-                order[pos] = left[old]
-                order[pos + 1] = right[old]
-                pos += 2
-            head += 1
-    return order, child
 
 
 @njit(inline="always")
@@ -716,7 +685,7 @@ def forest_votes(
     if x.dtype != np.float32 or x.strides[1] != x.itemsize:
         x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((x.shape[1], forest["leaf"].shape[1]), np.float32)
-    with _LAUNCH:
+    with LAUNCH:
         _forest_votes(
             x,
             forest["k_feature"],

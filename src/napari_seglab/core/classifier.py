@@ -1,9 +1,10 @@
 """Pixel classifier: a random forest on multiscale features, trained from brush strokes.
 
-Training computes features only around the painted pixels and fits a scikit-learn
-:class:`~sklearn.ensemble.RandomForestClassifier` on them. The fitted trees are then kept as
-plain arrays, which a compiled (numba) traversal applies tile by tile over float32 features,
-so prediction is fast and memory stays bounded. The same arrays are what a model file holds:
+Training computes features only around the painted pixels and grows a random forest on them
+(:mod:`._forest`: scikit-learn's algorithm on binned features, compiled, fast enough to
+retrain on every brush stroke). The trees are plain arrays, which a compiled (numba)
+traversal applies tile by tile over float32 features, so prediction is fast and memory stays
+bounded. The same arrays are what a model file holds:
 a ``.npz`` archive of numbers plus a JSON header, loaded without pickle, so opening a file can
 never run code.
 """
@@ -279,25 +280,29 @@ class PixelClassifier:
 
     def _fit_arrays(self, x: np.ndarray, y: np.ndarray, n_channels: int) -> PixelClassifier:
         """Fit the forest on training rows from :meth:`training_data` (same feature order)."""
-        from sklearn.ensemble import RandomForestClassifier
+        from . import _forest, _kernels
 
         if x.shape != (y.size, len(feature_names(self.features, n_channels))):
             raise SegLabInputError(
                 f"Training rows have shape {x.shape}; {y.size} rows of "
                 f"{len(feature_names(self.features, n_channels))} features are needed."
             )
-        forest = RandomForestClassifier(
-            n_estimators=self.n_estimators,
-            max_depth=self.max_depth,
-            class_weight=self.class_weight,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs if self.n_jobs is not None else -1,
-            max_samples=None if self.max_samples is None else min(self.max_samples, y.size),
-        )
-        forest.fit(x, y)
-        self._forest = _kernel_forest(_flatten_forest(forest))
+        previous = _kernels.set_threads(self.n_jobs)
+        try:
+            classes, forest = _forest.fit_forest(
+                np.asarray(x, np.float32),
+                y,
+                n_estimators=self.n_estimators,
+                max_depth=self.max_depth,
+                class_weight=self.class_weight,
+                max_samples=self.max_samples,
+                random_state=self.random_state,
+            )
+        finally:
+            _kernels.set_threads(previous)
+        self._forest = _kernel_forest(forest)
         self.n_channels = n_channels
-        self.classes_ = forest.classes_.astype(np.int64)
+        self.classes_ = classes.astype(np.int64)
         self.feature_names_ = feature_names(self.features, self.n_channels)
         for class_id in self.classes_:
             self.class_names.setdefault(int(class_id), _default_class_name(int(class_id)))
@@ -466,7 +471,7 @@ class PixelClassifier:
         -------
         pathlib.Path
         """
-        import sklearn
+        import numba
 
         from .. import __version__
 
@@ -476,7 +481,7 @@ class PixelClassifier:
             "format_version": FORMAT_VERSION,
             "versions": {
                 "napari_seglab": __version__,
-                "scikit-learn": sklearn.__version__,
+                "numba": numba.__version__,
                 "numpy": np.__version__,
             },
             "features": self.features.to_dict(),
@@ -627,54 +632,6 @@ def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -
             f"these go from {arr.min()} to {arr.max()}."
         )
     return arr.astype(np.int64, copy=False)
-
-
-def _float32_at_most(values: np.ndarray) -> np.ndarray:
-    """Largest float32 not above each float64 value, so ``x32 <= t`` is decided exactly."""
-    out = values.astype(np.float32)
-    above = out.astype(np.float64) > values
-    out[above] = np.nextafter(out[above], np.float32(-np.inf))
-    return out
-
-
-def _flatten_forest(forest: Any) -> dict[str, np.ndarray]:
-    """The fitted trees as breadth-first node arrays, one tree after the other.
-
-    ``child[i]`` is the left child of node ``i`` (the right one is ``child[i] + 1``), -1 for
-    leaves, which also have ``feature == -1``; ``leaf[i]`` holds a leaf's class probabilities.
-    """
-    from . import _kernels
-
-    features, thresholds, lefts, rights, leaves, roots = [], [], [], [], [], []
-    offset = 0
-    for estimator in forest.estimators_:
-        tree = estimator.tree_
-        is_leaf = tree.children_left < 0
-        features.append(np.where(is_leaf, -1, tree.feature))
-        thresholds.append(_float32_at_most(np.where(is_leaf, 0.0, tree.threshold)))
-        lefts.append(np.where(is_leaf, -1, tree.children_left + offset))
-        rights.append(np.where(is_leaf, -1, tree.children_right + offset))
-        value = tree.value[:, 0, :].astype(np.float64)
-        total = value.sum(axis=1, keepdims=True)
-        leaves.append((value / np.where(total > 0, total, 1)).astype(np.float32))
-        roots.append(offset)
-        offset += tree.node_count
-    feature = np.concatenate(features).astype(np.int64)
-    roots = np.asarray(roots, np.int64)
-    order, child = _kernels.breadth_first(
-        feature,
-        np.concatenate(lefts).astype(np.int64),
-        np.concatenate(rights).astype(np.int64),
-        roots,
-    )
-    return {
-        "feature": feature[order].astype(np.int32),
-        "threshold": np.concatenate(thresholds)[order],
-        "child": child.astype(np.int32),
-        "leaf": np.concatenate(leaves)[order],
-        "roots": roots.astype(np.int32),
-        "importances": forest.feature_importances_.astype(np.float64),
-    }
 
 
 def _kernel_forest(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

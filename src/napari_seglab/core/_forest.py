@@ -1,0 +1,357 @@
+"""Random-forest training on binned features, compiled with numba.
+
+The classifier retrains on every brush stroke while the user paints, so training time is
+felt directly. scikit-learn's ``RandomForestClassifier`` sorts the samples of every node for
+every candidate feature; here each feature is first cut into at most 256 bins (quantiles of
+the training values, as scikit-learn's ``HistGradientBoostingClassifier`` does), and a node
+finds its best split from per-bin class histograms, which costs one pass over its samples per
+candidate feature. Everything else follows scikit-learn's random forest: a bootstrap sample
+per tree (``max_samples`` draws with replacement), ``sqrt(n_features)`` candidate features per
+node (more when some are constant in the node), the Gini criterion, "balanced" class weights,
+leaves holding class fractions, and impurity-based feature importances.
+
+Splits are searched on the bins; a split's threshold is then placed, as in scikit-learn,
+halfway between the node's largest value on the left and its smallest on the right (rounded
+down to float32, so that ``x <= threshold`` sends exactly the same training values left).
+
+The result is the node-array layout that :func:`._kernels.forest_votes` traverses: trees one
+after the other, each numbered breadth-first with the right child following the left one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+MAX_BINS = 256
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+
+
+def float32_at_most(values: np.ndarray) -> np.ndarray:
+    """Largest float32 not above each float64 value, so ``x32 <= t`` is decided exactly."""
+    out = np.asarray(values, np.float64).astype(np.float32)
+    above = out.astype(np.float64) > values
+    out[above] = np.nextafter(out[above], np.float32(-np.inf))
+    return out
+
+
+def bin_edges(x: np.ndarray, max_bins: int = MAX_BINS) -> list[np.ndarray]:
+    """Upper edges of each feature's bins (float32, ascending, at most ``max_bins - 1``).
+
+    A value goes to bin ``b`` when ``edges[b - 1] < value <= edges[b]``. With at most
+    `max_bins` distinct values every value has a bin of its own and the edges lie halfway
+    between neighbours; otherwise the edges are quantiles of the values.
+    """
+    edges = []
+    for column in np.asarray(x).T:
+        distinct = np.unique(column).astype(np.float64)
+        if distinct.size <= max_bins:
+            cuts = (distinct[:-1] + distinct[1:]) / 2
+        else:
+            levels = np.linspace(0, 100, max_bins + 1)[1:-1]
+            cuts = np.unique(np.percentile(column, levels, method="midpoint"))
+        edges.append(np.unique(float32_at_most(cuts)))
+    return edges
+
+
+def binned(x: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
+    """Bin index of every value: uint8 array of shape (n_features, n_samples)."""
+    out = np.empty((x.shape[1], x.shape[0]), np.uint8)
+    for f, cuts in enumerate(edges):
+        out[f] = np.searchsorted(cuts, x[:, f], side="left")
+    return out
+
+
+@njit(inline="always")
+def _random(state):  # pragma: no cover - numba
+    """splitmix64: the next 64 random bits of ``state`` (a one-element uint64 array)."""
+    state[0] += _GOLDEN
+    z = state[0]
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@njit(inline="always")
+def _below(state, n):  # pragma: no cover - numba
+    """A random integer in ``[0, n)``."""
+    return np.int64(_random(state) % np.uint64(n))
+
+
+@njit(cache=True)
+def _grow(
+    xb,
+    x,
+    y,
+    class_weight,
+    n_draws,
+    max_depth,
+    n_candidates,
+    seed,
+    feature,
+    threshold,
+    child,
+    value,
+    importance,
+):  # pragma: no cover - numba
+    """Grow one tree into the given node arrays; return its number of nodes.
+
+    `xb` holds the bins of the training values `x` (both feature-major). Splits are searched
+    on bins; the chosen split's threshold then lies halfway between the node's largest value
+    on the left and its smallest on the right, as in scikit-learn.
+    """
+    n_features, n = xb.shape
+    n_classes = class_weight.size
+    state = np.full(1, np.uint64(seed))
+    counts = np.zeros(n, np.int32)
+    for _ in range(n_draws):
+        counts[_below(state, n)] += 1
+    m = 0
+    for i in range(n):
+        if counts[i] > 0:
+            m += 1
+    samples = np.empty(m, np.int64)
+    weights = np.empty(m, np.float64)
+    m = 0
+    for i in range(n):
+        if counts[i] > 0:
+            samples[m] = i
+            weights[m] = counts[i] * class_weight[y[i]]
+            m += 1
+
+    capacity = feature.size
+    start = np.empty(capacity, np.int64)
+    stop = np.empty(capacity, np.int64)
+    depth = np.empty(capacity, np.int64)
+    start[0] = 0
+    stop[0] = m
+    depth[0] = 0
+    n_nodes = 1
+    order = np.arange(n_features)
+    hist = np.zeros((MAX_BINS, n_classes))
+    occupied = np.zeros(MAX_BINS, np.bool_)
+    total = np.empty(n_classes)
+    left = np.empty(n_classes)
+    node = 0
+    while node < n_nodes:
+        s = start[node]
+        e = stop[node]
+        total[:] = 0.0
+        for i in range(s, e):
+            total[y[samples[i]]] += weights[i]
+        w_node = total.sum()
+        present = 0
+        for c in range(n_classes):
+            value[node, c] = total[c] / w_node
+            if total[c] > 0:
+                present += 1
+        feature[node] = -1
+        threshold[node] = 0.0
+        child[node] = -1
+        if present < 2 or e - s < 2 or depth[node] >= max_depth:
+            node += 1
+            continue
+
+        best_score = -1.0
+        best_feature = -1
+        best_bin = -1
+        visited = 0
+        for k in range(n_features):
+            if visited >= n_candidates and best_feature >= 0:
+                break
+            j = k + _below(state, n_features - k)
+            order[k], order[j] = order[j], order[k]
+            f = order[k]
+            lo = MAX_BINS
+            hi = -1
+            for i in range(s, e):
+                b = xb[f, samples[i]]
+                hist[b, y[samples[i]]] += weights[i]
+                occupied[b] = True
+                lo = min(lo, b)
+                hi = max(hi, b)
+            if lo == hi:  # constant in this node: not a candidate (as in scikit-learn)
+                hist[lo] = 0.0
+                occupied[lo] = False
+                continue
+            visited += 1
+            left[:] = 0.0
+            w_left = 0.0
+            previous = lo
+            for b in range(lo, hi + 1):
+                if not occupied[b]:
+                    continue
+                if b > lo:
+                    # Split between the occupied bins `previous` and `b`.
+                    w_right = w_node - w_left
+                    score = 0.0
+                    for c in range(n_classes):
+                        score += left[c] * left[c] / w_left
+                        right = total[c] - left[c]
+                        score += right * right / w_right
+                    if score > best_score:
+                        best_score = score
+                        best_feature = f
+                        best_bin = previous
+                for c in range(n_classes):
+                    left[c] += hist[b, c]
+                    w_left += hist[b, c]
+                    hist[b, c] = 0.0
+                occupied[b] = False
+                previous = b
+        if best_feature < 0:
+            node += 1
+            continue
+
+        i = s
+        j = e - 1
+        left_max = -np.inf
+        right_min = np.inf
+        while i <= j:
+            v = x[best_feature, samples[i]]
+            if xb[best_feature, samples[i]] <= best_bin:
+                left_max = max(left_max, v)
+                i += 1
+            else:
+                right_min = min(right_min, v)
+                samples[i], samples[j] = samples[j], samples[i]
+                weights[i], weights[j] = weights[j], weights[i]
+                j -= 1
+        feature[node] = best_feature
+        threshold[node] = (np.float64(left_max) + np.float64(right_min)) / 2
+        child[node] = n_nodes
+        # Weighted Gini decrease: best_score - sum(total^2) / w_node.
+        importance[best_feature] += best_score - (total * total).sum() / w_node
+        start[n_nodes] = s
+        stop[n_nodes] = i
+        start[n_nodes + 1] = i
+        stop[n_nodes + 1] = e
+        depth[n_nodes] = depth[n_nodes + 1] = depth[node] + 1
+        n_nodes += 2
+        node += 1
+    return n_nodes
+
+
+@njit(parallel=True, cache=True)
+def _grow_forest(
+    xb,
+    x,
+    y,
+    class_weight,
+    n_draws,
+    max_depth,
+    n_candidates,
+    seeds,
+    feature,
+    threshold,
+    child,
+    value,
+    importance,
+    n_nodes,
+):  # pragma: no cover - numba
+    for t in prange(seeds.size):
+        n_nodes[t] = _grow(
+            xb,
+            x,
+            y,
+            class_weight,
+            n_draws,
+            max_depth,
+            n_candidates,
+            seeds[t],
+            feature[t],
+            threshold[t],
+            child[t],
+            value[t],
+            importance[t],
+        )
+
+
+def fit_forest(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_estimators: int,
+    max_depth: int | None,
+    class_weight: str | None,
+    max_samples: int | None,
+    random_state: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Train a random forest on rows `x` (n_samples, n_features) with labels `y`.
+
+    Returns
+    -------
+    classes : numpy.ndarray
+        The sorted distinct labels; leaf values are fractions in this order.
+    forest : dict of str to numpy.ndarray
+        ``feature`` (int32, -1 for leaves), ``threshold`` (float32), ``child`` (int32, left
+        child, -1 for leaves), ``leaf`` (float32 class fractions per node), ``roots`` (int32
+        first node of each tree) and ``importances`` (float64, summing to 1).
+    """
+    from . import _kernels
+
+    classes, y_index = np.unique(y, return_inverse=True)
+    n, n_features = x.shape
+    if class_weight == "balanced":
+        weight = n / (classes.size * np.bincount(y_index).astype(np.float64))
+    else:
+        weight = np.ones(classes.size)
+    xb = binned(x, bin_edges(x))
+    n_draws = n if max_samples is None else int(max_samples)
+    depth = max_depth if max_depth is not None else np.iinfo(np.int64).max
+    capacity = 2 * min(n, n_draws) - 1
+    if max_depth is not None and max_depth < 62:
+        capacity = min(capacity, 2 ** (max_depth + 1) - 1)
+    seeds = np.random.default_rng(random_state).integers(0, 2**63, n_estimators, np.uint64)
+    shape = (n_estimators, capacity)
+    feature = np.empty(shape, np.int32)
+    threshold = np.empty(shape, np.float64)
+    child = np.empty(shape, np.int32)
+    value = np.empty((*shape, classes.size), np.float32)
+    importance = np.zeros((n_estimators, n_features))
+    n_nodes = np.empty(n_estimators, np.int64)
+    with _kernels.LAUNCH:
+        _grow_forest(
+            xb,
+            np.ascontiguousarray(x.T),
+            y_index.astype(np.int64),
+            weight,
+            n_draws,
+            depth,
+            max(1, int(np.sqrt(n_features))),
+            seeds,
+            feature,
+            threshold,
+            child,
+            value,
+            importance,
+            n_nodes,
+        )
+
+    roots = np.concatenate([[0], np.cumsum(n_nodes)[:-1]])
+    keep = [np.s_[t, : n_nodes[t]] for t in range(n_estimators)]
+    feature = np.concatenate([feature[k] for k in keep])
+    child = np.concatenate(
+        [np.where(child[k] >= 0, child[k] + r, -1) for k, r in zip(keep, roots, strict=True)]
+    )
+    threshold = float32_at_most(np.concatenate([threshold[k] for k in keep]))
+    totals = importance.sum(axis=1, keepdims=True)
+    per_tree = np.divide(importance, totals, out=np.zeros_like(importance), where=totals > 0)
+    importances = per_tree.mean(axis=0)
+    if importances.sum() > 0:
+        importances /= importances.sum()
+    forest = {
+        "feature": feature.astype(np.int32),
+        "threshold": threshold,
+        "child": child.astype(np.int32),
+        "leaf": np.concatenate([value[k] for k in keep]),
+        "roots": roots.astype(np.int32),
+        "importances": importances,
+    }
+    return classes, forest
