@@ -40,15 +40,15 @@ def test_bins_put_each_value_on_the_side_of_its_threshold():
     rng = np.random.default_rng(1)
     few = rng.integers(0, 40, 5000).astype(np.float32)  # 40 distinct values
     many = rng.normal(0, 1, 5000).astype(np.float32)  # all distinct: quantile bins
-    x = np.stack([few, many], axis=1)
-    edges = bin_edges(x)
+    xt = np.stack([few, many])
+    edges = bin_edges(xt)
     assert edges[0].size == 39 and edges[1].size == 255
-    bins = binned(x, edges)
+    bins = binned(xt, edges)
     assert bins.dtype == np.uint8 and bins.shape == (2, 5000)
     for f, cuts in enumerate(edges):
         assert np.all(np.diff(cuts) > 0)
         for b in (0, cuts.size // 2, cuts.size - 1):
-            assert np.array_equal(bins[f] <= b, x[:, f] <= cuts[b])
+            assert np.array_equal(bins[f] <= b, xt[f] <= cuts[b])
     # With few distinct values, every value has a bin of its own.
     assert np.unique(bins[0]).size == 40
 

@@ -127,8 +127,7 @@ class ClassifierWidget(Container):
         super().__init__(labels=True)
         # Import the classifier's compiled kernels now, while the user opens the widget: an
         # import inside the worker thread would hold the interpreter lock and freeze the GUI.
-        import napari_seglab.core._forest  # noqa: F401
-        import napari_seglab.core._kernels  # noqa: F401
+        from napari_seglab.core import _forest, _kernels  # noqa: F401
 
         self._viewer = napari_viewer
         self._classifier = None  # a fitted PixelClassifier, swapped in only on success
