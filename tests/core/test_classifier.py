@@ -363,3 +363,46 @@ def test_predictions_from_two_threads_at_once(synthetic):
         results = list(pool.map(lambda _: clf.segment(image).probabilities, range(4)))
     for result in results:
         np.testing.assert_array_equal(result, expected)
+
+
+def test_plane_preview_matches_the_full_plane_on_its_grid(synthetic):
+    from napari_seglab.core import PlanePreview
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=12).fit(image, strokes)
+    full = clf.segment(image)
+    preview = PlanePreview(image, FAST, max_pixels=32 * 43)  # 96 x 128 every 3rd pixel
+    assert preview.step == 3
+    result = preview.segment(clf)
+    assert result.labels.shape == image.shape and result.classes == full.classes
+    grid = (slice(None, None, 3), slice(None, None, 3))
+    np.testing.assert_array_equal(result.labels[grid], full.labels[grid])
+    np.testing.assert_allclose(result.probabilities[grid], full.probabilities[grid], atol=1e-6)
+    np.testing.assert_allclose(result.uncertainty[grid], full.uncertainty[grid], atol=1e-6)
+    # Each grid pixel's result fills its 3 x 3 block.
+    np.testing.assert_array_equal(result.labels[1:3, 4:6], full.labels[0, 3])
+    # Small planes are previewed whole.
+    exact = PlanePreview(image, FAST).segment(clf)
+    np.testing.assert_array_equal(exact.labels, full.labels)
+    other = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=4).fit(image, strokes)
+    with pytest.raises(SegLabInputError, match="other features"):
+        preview.segment(other)
+    with pytest.raises(SegLabInputError, match="one plane"):
+        PlanePreview(np.stack([image, image]), FAST)
+
+
+def test_plane_preview_of_a_3d_slab():
+    from napari_seglab.core import PlanePreview
+
+    rng = np.random.default_rng(2)
+    vol = rng.normal(50, 5, (7, 40, 40))
+    vol[:, 10:30, 10:30] += 30
+    strokes = np.zeros(vol.shape, np.uint8)
+    strokes[3, 15:25, 15:25] = 2
+    strokes[3, 1:4, 1:38] = 1
+    settings = FeatureSettings(sigmas=(1,), mode="3d")
+    clf = PixelClassifier(settings, n_estimators=6).fit(vol, strokes)
+    result = PlanePreview(vol, settings, plane=4).segment(clf)
+    np.testing.assert_allclose(result.probabilities, clf.segment(vol).probabilities[4], atol=1e-6)
+    with pytest.raises(SegLabInputError, match="not a plane"):
+        PlanePreview(vol, settings)

@@ -167,6 +167,42 @@ def test_live_update_follows_strokes_and_undo(qtbot, kesm):
     assert viewer.layers.selection.active is training  # the brush stays on the strokes
 
 
+def test_live_preview_of_a_large_plane_comes_first_then_full_resolution(qtbot, kesm, monkeypatch):
+    viewer, widget, image, truth = kesm
+    # The KESM tile stands in for a large plane: preview grids of at most 64 x 64 pixels.
+    monkeypatch.setattr("napari_seglab._widgets._classifier_jobs.PREVIEW_PIXELS", 64 * 64)
+    shown = []  # (status, segmentation) after each result the widget shows
+    on_returned = ClassifierWidget._on_returned
+
+    def record(self, job, result) -> None:
+        on_returned(self, job, result)
+        shown.append((self._status.value, viewer.layers["KESM segmentation"].data.copy()))
+
+    monkeypatch.setattr(ClassifierWidget, "_on_returned", record)
+    training = widget.add_training_layer()
+    widget._live.value = True
+    paint(training, stroke_disks(truth))
+    qtbot.waitUntil(lambda: any("Segmented" in m for m, _ in shown), timeout=WAIT_MS)
+    wait_idle(qtbot, widget)
+    previews = [labels for message, labels in shown if "Preview (1/8 resolution)" in message]
+    assert previews, [message for message, _ in shown]
+    final = viewer.layers["KESM segmentation"].data
+    expected = widget.classifier.predict(image.data)
+    np.testing.assert_array_equal(final, expected)
+    # The preview is the full result on every 8th pixel, repeated over 8 x 8 blocks.
+    np.testing.assert_array_equal(previews[-1][::8, ::8], expected[::8, ::8])
+    assert np.array_equal(previews[-1][:8, :8], np.full((8, 8), expected[0, 0]))
+    # Another stroke reuses the kept features of the plane: same key, new classifier.
+    key = widget._preview[0]
+    paint(training, stroke_disks(truth, per_class=3, seed=5))
+    qtbot.waitUntil(lambda: widget.classifier is not None and widget._trained_key is not None)
+    qtbot.waitUntil(lambda: len([m for m, _ in shown if "Preview" in m]) >= 2, timeout=WAIT_MS)
+    wait_idle(qtbot, widget)
+    assert widget._preview[0] == key
+    widget._live.value = False
+    assert widget._preview is None
+
+
 def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
     qtbot, make_napari_viewer, new_widget
 ):

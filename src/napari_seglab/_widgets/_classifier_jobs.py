@@ -17,6 +17,10 @@ import numpy as np
 from ..core._checks import SegLabInputError
 from ._layers import geometry_of
 
+# Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
+# whole is previewed at every other pixel, then refined).
+PREVIEW_PIXELS = 2**20
+
 
 def fingerprint(*arrays: np.ndarray) -> bytes:
     """A digest of array contents, to notice edits (hashlib releases the GIL on big buffers)."""
@@ -122,6 +126,14 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
                 f"The image '{source.name}' was edited after the classifier was trained on it: "
                 "press Train again (your strokes are kept) before applying it."
             )
+    if plan["live"]:
+        preview = _preview(units[0], classifier, plan)
+        first = _result(plan, classifier, spec, digests, [preview["output"]], preview["message"])
+        first["preview"] = preview["cache"]
+        if preview["exact"]:
+            return first
+        first["message"] += " Refining to full resolution..."
+        yield first  # shown at once; the full-resolution plane follows
     outputs = []
     for source, plane, pieces in units:
         shape = source.spatial_shape if plane is None else source.spatial_shape[len(plane) :]
@@ -141,10 +153,46 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
             yield
         out.update(source=source, plane=plane)
         outputs.append(out)
+    where = "plane in view" if plan["jobs"][0][1] is not None else "whole image"
+    return _result(plan, classifier, spec, digests, outputs, f"Segmented the {where}")
+
+
+def _preview(unit, classifier, plan: dict) -> dict:
+    """The live preview of the plane in view, reusing the grid features of the last one."""
+    from ..core.classifier import PlanePreview
+
+    source, plane, pieces = unit
+    ((_, reader, crop),) = pieces
+    data = reader()
+    key = (source.names, plane, classifier.features, fingerprint(data))
+    cache = plan["preview"]
+    if cache is None or cache[0] != key:
+        preview = PlanePreview(
+            data,
+            classifier.features,
+            channel_axis=source.channel_axis,
+            plane=crop,
+            max_pixels=PREVIEW_PIXELS,
+        )
+        cache = (key, preview)
+    preview = cache[1]
+    out = empty_outputs(preview.shape)
+    store(out, (), preview.segment(classifier), None, plan)
+    out.update(source=source, plane=plane)
+    exact = preview.step == 1
+    message = (
+        "Segmented the plane in view"
+        if exact
+        else f"Preview (1/{preview.step} resolution) of the plane in view"
+    )
+    return {"output": out, "cache": cache, "exact": exact, "message": message}
+
+
+def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> dict:
+    """What the widget receives: outputs to show, and the classifier if one was trained."""
     names = {i: classifier.class_names.get(i, f"class {i}") for i in classifier.classes_.tolist()}
-    first, plane = plan["jobs"][0]
-    where = "plane in view" if plane is not None else "whole image"
-    message = f"Segmented the {where} of '{first.name}' into {len(names)} classes."
+    source = plan["jobs"][0][0]
+    message = f"{what} of '{source.name}' into {len(names)} classes."
     if spec:
         n = sum(int(np.count_nonzero(a)) for a in spec["annotations"])
         message = f"Trained on {n} painted pixels. {message}"

@@ -99,6 +99,7 @@ class _Job:
     cancel: threading.Event
     worker: GeneratorWorker | None = None
     live: bool = False
+    request: tuple | None = None  # live: (strokes key, image names, plane) it brings up to date
 
 
 class _Relay(QObject):
@@ -134,6 +135,7 @@ class ClassifierWidget(Container):
         self._trained_key: bytes | None = None  # strokes + settings the classifier was fit on
         self._trained_images: dict[tuple[str, ...], bytes] = {}  # image digests at training
         self._live_plane: tuple | None = None  # (source names, plane) of the latest live result
+        self._preview: tuple | None = None  # (key, PlanePreview): features kept while painting
         self._job: _Job | None = None
         self._generation = 0
         self._live_pending = False
@@ -513,6 +515,7 @@ class ClassifierWidget(Container):
             self._schedule_live()
         else:
             self._live_timer.stop()
+            self._preview = None  # the kept features (~100 MB) are only worth it while painting
 
     def _source(self) -> ImageSource:
         image = self._image.value
@@ -623,6 +626,17 @@ class ClassifierWidget(Container):
         if self._live_enabled:
             self._live_timer.start()  # restarts: the countdown begins again at each stroke
 
+    def _live_request(self) -> tuple | None:
+        """What a live update would bring up to date now (None when it cannot run)."""
+        try:
+            pairs = self._pairs()
+            source = pairs[0][0]
+            settings = self._feature_settings(source)
+            key = self._strokes_key(pairs, settings, self._forest())
+            return key, source.names, self._plane_index(source)
+        except SegLabInputError:
+            return None
+
     def _strokes_key(self, pairs, settings, forest) -> bytes:
         parts = [np.asarray(labels.data) for _, labels in pairs]
         extra = repr((settings, sorted(forest.items()), [s.names for s, _ in pairs]))
@@ -633,6 +647,8 @@ class ClassifierWidget(Container):
             return
         if self._job is not None:
             if self._job.live:
+                if self._job.request == self._live_request():
+                    return  # the running update (e.g. refining its preview) is still current
                 self._live_pending = True  # run again once the stale run has stopped
                 self.cancel()
             else:
@@ -662,7 +678,13 @@ class ClassifierWidget(Container):
 
     def _plan(self, kind: str, live: bool) -> dict | None:
         """Gather everything the worker needs on the GUI thread (copies of the strokes)."""
-        plan: dict[str, Any] = {"train": None, "jobs": [], "check_edit": False}
+        plan: dict[str, Any] = {
+            "train": None,
+            "jobs": [],
+            "check_edit": False,
+            "live": live,
+            "preview": self._preview if live else None,
+        }
         if kind == "train":
             pairs = self._pairs()
             source = pairs[0][0]
@@ -670,6 +692,7 @@ class ClassifierWidget(Container):
             forest = self._forest()
             key = self._strokes_key(pairs, settings, forest)
             plane = self._plane_index(source)
+            plan["request"] = (key, source.names, plane)
             if live and key == self._trained_key:
                 if self._live_plane == (source.names, plane) or self._classifier is None:
                     return None
@@ -736,7 +759,13 @@ class ClassifierWidget(Container):
         from napari.qt.threading import create_worker
 
         self._generation += 1
-        job = _Job(kind=kind, generation=self._generation, cancel=threading.Event(), live=live)
+        job = _Job(
+            kind=kind,
+            generation=self._generation,
+            cancel=threading.Event(),
+            live=live,
+            request=plan.get("request") if live else None,
+        )
         worker = create_worker(
             run,
             plan,
@@ -748,6 +777,7 @@ class ClassifierWidget(Container):
         )
         job.worker = worker
         self._job = job
+        worker.yielded.connect(lambda result: result and self._on_returned(job, result))
         worker.returned.connect(lambda result: self._on_returned(job, result))
         worker.errored.connect(lambda err: self._on_errored(job, err))
         worker.aborted.connect(lambda: self._on_aborted(job))
@@ -770,6 +800,8 @@ class ClassifierWidget(Container):
     def _on_returned(self, job: _Job, result: dict) -> None:
         if self._closed or job.cancel.is_set() or job.generation != self._generation:
             return  # stale: a newer request replaced it
+        if "preview" in result:
+            self._preview = result["preview"]
         if result.get("classifier") is not None:
             self._classifier = result["classifier"]
             self._trained_key = result["key"]
