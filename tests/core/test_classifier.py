@@ -379,6 +379,7 @@ def test_plane_preview_matches_the_full_plane_on_its_grid(synthetic):
     np.testing.assert_array_equal(result.labels[grid], full.labels[grid])
     np.testing.assert_allclose(result.probabilities[grid], full.probabilities[grid], atol=1e-6)
     np.testing.assert_allclose(result.uncertainty[grid], full.uncertainty[grid], atol=1e-6)
+    np.testing.assert_array_equal(preview.predict(clf), result.labels)
     # Each grid pixel's result fills its 3 x 3 block.
     np.testing.assert_array_equal(result.labels[1:3, 4:6], full.labels[0, 3])
     # Small planes are previewed whole.
@@ -406,3 +407,33 @@ def test_plane_preview_of_a_3d_slab():
     np.testing.assert_allclose(result.probabilities, clf.segment(vol).probabilities[4], atol=1e-6)
     with pytest.raises(SegLabInputError, match="not a plane"):
         PlanePreview(vol, settings)
+
+
+def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, monkeypatch):
+    from napari_seglab.core import TrainingCache
+
+    image, _, strokes = synthetic
+    first = strokes.copy()
+    first[:, 64:] = 0
+    cache = TrainingCache()
+    PixelClassifier(FAST, n_estimators=6).fit(image, first, cache=cache)
+    computed = []
+    masked = features_module._masked_features
+
+    def counting(source, settings, mask, **kwargs):
+        computed.append(int(mask.sum()))
+        return masked(source, settings, mask, **kwargs)
+
+    monkeypatch.setattr("napari_seglab.core.classifier._masked_features", counting)
+    second = strokes.copy()
+    second[:8] = 0  # some strokes erased, others added
+    cached = PixelClassifier(FAST, n_estimators=6).fit(image, second, cache=cache)
+    assert computed == [int(((second > 0) & (first == 0)).sum())]  # only the new pixels
+    plain = PixelClassifier(FAST, n_estimators=6).fit(image, second)
+    for name in ("feature", "threshold", "leaf"):
+        np.testing.assert_array_equal(cached._forest[name], plain._forest[name])
+    # An edited image is another image: all its painted pixels get features.
+    computed.clear()
+    PixelClassifier(FAST, n_estimators=6).fit(image + 1.0, second, cache=cache)
+    assert computed == [int((second > 0).sum())]
+    assert len(cache._entries) == 1  # the unedited image's features were let go

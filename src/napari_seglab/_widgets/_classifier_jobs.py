@@ -7,29 +7,18 @@ which writes them into its output layers on the GUI thread.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..core._checks import SegLabInputError
+from ..core._checks import SegLabInputError, fingerprint
 from ._layers import geometry_of
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
 # whole is previewed at every other pixel, then refined).
 PREVIEW_PIXELS = 2**20
-
-
-def fingerprint(*arrays: np.ndarray) -> bytes:
-    """A digest of array contents, to notice edits (hashlib releases the GIL on big buffers)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for arr in arrays:
-        arr = np.ascontiguousarray(arr)
-        digest.update(repr((arr.shape, arr.dtype.str)).encode())
-        digest.update(arr.data)
-    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -111,7 +100,12 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
     if spec:
         images = [image.array() for image in spec["images"]]
         yield
-        classifier.fit(images, spec["annotations"], channel_axis=spec["images"][0].channel_axis)
+        classifier.fit(
+            images,
+            spec["annotations"],
+            channel_axis=spec["images"][0].channel_axis,
+            cache=spec["cache"],
+        )
         digests = {
             image.names: fingerprint(array)
             for image, array in zip(spec["images"], images, strict=True)
@@ -176,10 +170,14 @@ def _preview(unit, classifier, plan: dict) -> dict:
         )
         cache = (key, preview)
     preview = cache[1]
-    out = empty_outputs(preview.shape)
-    store(out, (), preview.segment(classifier), None, plan)
-    out.update(source=source, plane=plane)
     exact = preview.step == 1
+    if exact:
+        out = empty_outputs(preview.shape)
+        store(out, (), preview.segment(classifier), None, plan)
+    else:  # labels only (faster); probability and uncertainty come with the refinement
+        labels = preview.predict(classifier)
+        out = {"labels": labels, "foreground": (labels == plan["foreground"]).view(np.uint8)}
+    out.update(source=source, plane=plane)
     message = (
         "Segmented the plane in view"
         if exact

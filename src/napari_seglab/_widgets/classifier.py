@@ -39,8 +39,9 @@ from magicgui.widgets import (
 )
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from ..core._checks import SegLabInputError
-from ._classifier_jobs import ImageSource, distinct_values, fingerprint, run
+from ..core._checks import SegLabInputError, fingerprint
+from ..core.classifier import TrainingCache
+from ._classifier_jobs import ImageSource, distinct_values, run
 from ._layers import label_colormap
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ class ClassifierWidget(Container):
         self._trained_images: dict[tuple[str, ...], bytes] = {}  # image digests at training
         self._live_plane: tuple | None = None  # (source names, plane) of the latest live result
         self._preview: tuple | None = None  # (key, PlanePreview): features kept while painting
+        self._training_cache = TrainingCache()  # painted pixels' features, between trainings
         self._job: _Job | None = None
         self._generation = 0
         self._live_pending = False
@@ -720,6 +722,7 @@ class ClassifierWidget(Container):
                     "forest": forest,
                     "names": names,
                     "key": key,
+                    "cache": self._training_cache,
                 }
             plan["jobs"] = [(source, plane)]
         else:
@@ -873,6 +876,8 @@ class ClassifierWidget(Container):
             metadata={"seglab_foreground_class": fg_name},
             visible=False,
         )
+        if "probability" not in output:  # a live preview: labels only
+            return
         self._put(
             f"{base} probability",
             "Image",

@@ -5,7 +5,7 @@ a batch job exactly as it does behind the widgets.
 """
 
 from ._checks import Cancelled, SegLabInputError, to_grayscale
-from .classifier import PixelClassifier, PlanePreview, Segmentation
+from .classifier import PixelClassifier, PlanePreview, Segmentation, TrainingCache
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
 from .features import FeatureSettings, compute_features, feature_names
 from .io import open_image, save
@@ -44,6 +44,7 @@ __all__ = [
     "Segmentation",
     "ThresholdMethod",
     "ThresholdResult",
+    "TrainingCache",
     "TryAllResult",
     "clean_up",
     "compute_features",

@@ -16,7 +16,7 @@ import threading
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, uint32, uint64
 
 # numba's fallback "workqueue" threading layer aborts the process when two threads launch
 # parallel kernels at once (e.g. a GUI worker and the console); launches are serialised.
@@ -592,30 +592,34 @@ _CHUNK = 2
 
 
 @njit(inline="always")
-def _descend(x, p, node, feature, threshold, child):  # pragma: no cover - numba
-    # Leaves point to themselves with an infinite threshold, so descending is a no-op there.
-    return child[node] + (x[feature[node], p] > threshold[node])
+def _descend(x, base, node, feature, threshold, child):  # pragma: no cover - numba
+    # Leaves point to themselves with an infinite threshold: descending there is a no-op.
+    return child[node] + uint32(x[base + feature[node]] > threshold[node])
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _forest_votes(
-    x, feature, threshold, child, is_leaf, leaf, roots, out, early
-):  # pragma: no cover - numba
-    n = x.shape[1]
+@njit(parallel=True, cache=True)  # no fastmath: leaves rely on `x > inf` being False
+def _forest_votes(x, feature, threshold, child, leaf, roots, out, early):  # pragma: no cover
+    n_features, n = x.shape
     n_trees = roots.size
     n_classes = leaf.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for blk in prange(n_blocks):
         start = blk * _BLOCK
         m = min(n, start + _BLOCK) - start
+        # The block's features pixel by pixel; unsigned indices spare numba's wraparound
+        # checks in the innermost loop.
+        xb = np.empty(m * n_features, np.float32)
+        for f in range(n_features):
+            for q in range(m):
+                xb[q * n_features + f] = x[f, start + q]
         acc = np.zeros((m, n_classes), np.float32)
-        active = np.arange(m)
+        active = np.arange(m).astype(np.uint32)
         n_active = m
         t = 0
         while t < n_trees and n_active > 0:
             t_stop = min(n_trees, t + _CHUNK) if early else n_trees
             for tree in range(t, t_stop):
-                root = roots[tree]
+                root = uint32(roots[tree])
                 j = 0
                 # Four pixels at a time: independent chains of loads overlap in the CPU.
                 while j + 4 <= n_active:
@@ -623,15 +627,19 @@ def _forest_votes(
                     q1 = active[j + 1]
                     q2 = active[j + 2]
                     q3 = active[j + 3]
-                    a0 = root
-                    a1 = root
-                    a2 = root
-                    a3 = root
-                    while is_leaf[a0] + is_leaf[a1] + is_leaf[a2] + is_leaf[a3] < 4:
-                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
-                        a1 = _descend(x, start + q1, a1, feature, threshold, child)
-                        a2 = _descend(x, start + q2, a2, feature, threshold, child)
-                        a3 = _descend(x, start + q3, a3, feature, threshold, child)
+                    b0 = uint64(q0) * n_features
+                    b1 = uint64(q1) * n_features
+                    b2 = uint64(q2) * n_features
+                    b3 = uint64(q3) * n_features
+                    a0 = a1 = a2 = a3 = root
+                    while True:
+                        c0 = _descend(xb, b0, a0, feature, threshold, child)
+                        c1 = _descend(xb, b1, a1, feature, threshold, child)
+                        c2 = _descend(xb, b2, a2, feature, threshold, child)
+                        c3 = _descend(xb, b3, a3, feature, threshold, child)
+                        if (c0 == a0) & (c1 == a1) & (c2 == a2) & (c3 == a3):
+                            break
+                        a0, a1, a2, a3 = c0, c1, c2, c3
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                         acc[q1, k] += leaf[a1, k]
@@ -640,9 +648,13 @@ def _forest_votes(
                     j += 4
                 while j < n_active:
                     q0 = active[j]
+                    b0 = uint64(q0) * n_features
                     a0 = root
-                    while is_leaf[a0] == 0:
-                        a0 = _descend(x, start + q0, a0, feature, threshold, child)
+                    while True:
+                        c0 = _descend(xb, b0, a0, feature, threshold, child)
+                        if c0 == a0:
+                            break
+                        a0 = c0
                     for k in range(n_classes):
                         acc[q0, k] += leaf[a0, k]
                     j += 1
@@ -691,7 +703,6 @@ def forest_votes(
             forest["k_feature"],
             forest["k_threshold"],
             forest["k_child"],
-            forest["k_is_leaf"],
             forest["leaf"],
             forest["roots"],
             out,

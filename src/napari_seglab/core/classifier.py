@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import Cancelled, SegLabInputError
+from ._checks import Cancelled, SegLabInputError, fingerprint
 from .features import (
     FeatureSettings,
     _channels_first,
@@ -204,6 +204,7 @@ class PixelClassifier:
         annotations: ArrayLike | Sequence[ArrayLike],
         *,
         channel_axis: int | None,
+        cache: TrainingCache | None = None,
     ) -> tuple[np.ndarray, np.ndarray, int]:
         image_list = _as_list(images)
         label_list = _as_list(annotations)
@@ -216,6 +217,8 @@ class PixelClassifier:
             raise SegLabInputError("No training image given.")
         xs, ys = [], []
         n_channels = None
+        if cache is not None:
+            cache._begin()
         for index, (image, labels) in enumerate(zip(image_list, label_list, strict=True)):
             name = "image" if len(image_list) == 1 else f"image {index + 1}"
             source = _channels_first(image, self.features, channel_axis, name=name)
@@ -229,8 +232,13 @@ class PixelClassifier:
             mask = labels > 0
             if not mask.any():
                 continue
-            xs.append(_masked_features(source, self.features, mask))
+            if cache is None:
+                xs.append(_masked_features(source, self.features, mask))
+            else:
+                xs.append(cache._features(source, self.features, mask))
             ys.append(labels[mask])
+        if cache is not None:
+            cache._end()
         if not xs:
             raise SegLabInputError(
                 "No strokes to learn from: paint some pixels of each class (values 1, 2, ...) "
@@ -251,6 +259,7 @@ class PixelClassifier:
         annotations: ArrayLike | Sequence[ArrayLike],
         *,
         channel_axis: int | None = None,
+        cache: TrainingCache | None = None,
     ) -> PixelClassifier:
         """Train on the painted pixels of one or several images.
 
@@ -263,6 +272,9 @@ class PixelClassifier:
             Integer labels of each image's spatial shape: 0 = not annotated, 1..255 = classes.
         channel_axis : int, optional
             Channel axis of the images (``-1`` for RGB).
+        cache : TrainingCache, optional
+            Keeps the painted pixels' features for the next training (while painting): only
+            newly painted pixels then need features. The result is the same without it.
 
         Returns
         -------
@@ -275,7 +287,9 @@ class PixelClassifier:
             No strokes, only one class painted, annotations of another shape, NaN in an
             image, or images with different channel counts.
         """
-        x, y, n_channels = self._training_arrays(images, annotations, channel_axis=channel_axis)
+        x, y, n_channels = self._training_arrays(
+            images, annotations, channel_axis=channel_axis, cache=cache
+        )
         return self._fit_arrays(x, y, n_channels)
 
     def _fit_arrays(self, x: np.ndarray, y: np.ndarray, n_channels: int) -> PixelClassifier:
@@ -609,6 +623,67 @@ class PixelClassifier:
         return clf
 
 
+class TrainingCache:
+    """The features of painted pixels, kept from one training to the next.
+
+    Painting adds or erases a few pixels at a time, but training needs the features of every
+    painted pixel, computed with the context of the largest scale around each. Passed to
+    :meth:`PixelClassifier.fit`, a cache keeps them per image (recognised by its content and
+    the feature settings), so a retraining computes features only for newly painted pixels.
+    The training rows, hence the forest, are exactly those computed without a cache.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.normal(10, 2, (64, 64)); image[20:44, 20:44] += 10
+    >>> strokes = np.zeros(image.shape, np.uint8)
+    >>> strokes[2:6, 2:30] = 1; strokes[28:32, 25:40] = 2
+    >>> cache = TrainingCache()
+    >>> clf = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=10)
+    >>> _ = clf.fit(image, strokes, cache=cache)
+    >>> strokes[50:54, 5:60] = 1  # a new stroke: only its pixels get new features
+    >>> clf.fit(image, strokes, cache=cache).predict(image)[32, 32]
+    np.uint8(2)
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._used: set[tuple] = set()
+
+    def clear(self) -> None:
+        """Forget every kept feature."""
+        self._entries.clear()
+
+    def _begin(self) -> None:
+        self._used = set()
+
+    def _end(self) -> None:
+        """Keep only the images of the latest training (others were edited or dropped)."""
+        self._entries = {k: v for k, v in self._entries.items() if k in self._used}
+
+    def _features(
+        self, source: np.ndarray, settings: FeatureSettings, mask: np.ndarray
+    ) -> np.ndarray:
+        """Features (F, n) of the pixels in `mask` of `source` (C, *spatial), in C order."""
+        key = (fingerprint(source), settings)
+        self._used.add(key)
+        flat = np.flatnonzero(mask)
+        known, rows = self._entries.get(key, (np.empty(0, np.intp), None))
+        at = np.minimum(np.searchsorted(known, flat), max(known.size - 1, 0))
+        hit = known[at] == flat if known.size else np.zeros(flat.size, bool)
+        n_features = len(feature_names(settings, source.shape[0]))
+        out = np.empty((n_features, flat.size), np.float32)
+        if hit.any():
+            out[:, hit] = rows[:, at[hit]]
+        if not hit.all():
+            new = np.zeros(mask.shape, bool)
+            new.flat[flat[~hit]] = True
+            out[:, ~hit] = _masked_features(source, settings, new)
+        self._entries[key] = (flat, out)
+        return out
+
+
 class PlanePreview:
     """The features of one plane on a regular grid, kept for previews while painting.
 
@@ -701,6 +776,32 @@ class PlanePreview:
         Segmentation
             Of the plane's shape.
         """
+        votes = self._votes(classifier, early=False)
+        votes *= np.float32(1.0 / classifier._forest["roots"].size)
+        return Segmentation(
+            self._fill(classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)]),
+            self._fill(votes),
+            self._fill(1.0 - votes.max(axis=1)),
+            tuple(int(c) for c in classifier.classes_),
+        )
+
+    def predict(self, classifier: PixelClassifier) -> np.ndarray:
+        """Class ids only, as :meth:`segment`'s labels but faster (as in ``predict``).
+
+        Parameters
+        ----------
+        classifier : PixelClassifier
+            Trained with the same feature settings and channel count.
+
+        Returns
+        -------
+        numpy.ndarray of uint8
+            Of the plane's shape.
+        """
+        votes = self._votes(classifier, early=True)
+        return self._fill(classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)])
+
+    def _votes(self, classifier: PixelClassifier, *, early: bool) -> np.ndarray:
         from . import _kernels
 
         classifier._check_fitted()
@@ -708,28 +809,19 @@ class PlanePreview:
             raise SegLabInputError(
                 "This preview was made for other features or channels than the classifier's."
             )
-        forest = classifier._forest
         previous = _kernels.set_threads(classifier.n_jobs)
         try:
-            votes = _kernels.forest_votes(self._grid.reshape(self._grid.shape[0], -1), forest)
+            return _kernels.forest_votes(
+                self._grid.reshape(self._grid.shape[0], -1), classifier._forest, early=early
+            )
         finally:
             _kernels.set_threads(previous)
-        votes *= np.float32(1.0 / forest["roots"].size)
-        grid_shape = self._grid.shape[1:]
-        labels = classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)]
-        uncertainty = 1.0 - votes.max(axis=1)
 
-        def full(values: np.ndarray) -> np.ndarray:
-            values = values.reshape(*grid_shape, *values.shape[1:])
-            values = np.repeat(np.repeat(values, self.step, axis=0), self.step, axis=1)
-            return np.ascontiguousarray(values[: self.shape[0], : self.shape[1]])
-
-        return Segmentation(
-            full(labels),
-            full(votes),
-            full(uncertainty),
-            tuple(int(c) for c in classifier.classes_),
-        )
+    def _fill(self, values: np.ndarray) -> np.ndarray:
+        """Grid values repeated over their ``step x step`` blocks, cropped to the plane."""
+        values = values.reshape(*self._grid.shape[1:], *values.shape[1:])
+        values = np.repeat(np.repeat(values, self.step, axis=0), self.step, axis=1)
+        return np.ascontiguousarray(values[: self.shape[0], : self.shape[1]])
 
 
 def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -> np.ndarray:
@@ -760,15 +852,14 @@ def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -
 def _kernel_forest(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Add the arrays the compiled traversal reads: leaves loop onto themselves."""
     is_leaf = arrays["feature"] < 0
-    nodes = np.arange(is_leaf.size, dtype=np.int32)
+    nodes = np.arange(is_leaf.size, dtype=np.uint32)
     return {
         **arrays,
-        "k_feature": np.where(is_leaf, 0, arrays["feature"]).astype(np.int64),
+        "k_feature": np.where(is_leaf, 0, arrays["feature"]).astype(np.uint32),
         "k_threshold": np.where(is_leaf, np.float32(np.inf), arrays["threshold"]).astype(
             np.float32
         ),
-        "k_child": np.where(is_leaf, nodes, arrays["child"]).astype(np.int32),
-        "k_is_leaf": is_leaf.astype(np.uint8),
+        "k_child": np.where(is_leaf, nodes, arrays["child"]).astype(np.uint32),
     }
 
 
