@@ -11,6 +11,7 @@ MODULES = [
     "napari_seglab",
     "napari_seglab._sample_data",
     "napari_seglab.core._checks",
+    "napari_seglab.core.classifier",
     "napari_seglab.core.cleanup",
     "napari_seglab.core.metrics",
     "napari_seglab.core.threshold",
