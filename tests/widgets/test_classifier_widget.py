@@ -442,10 +442,16 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     qtbot.wait(100)
     widget.train()  # features, forest and a prediction of all 4 million pixels: seconds of work
     wait_idle(qtbot, widget)
+    assert "Trained on" in widget._status.value
+    # A live update: retraining, a preview of every other pixel, then the full plane.
+    widget._live.value = True
+    paint(training, stroke_disks(big_truth, per_class=4, seed=2))
+    qtbot.waitUntil(lambda: widget.busy, timeout=WAIT_MS)
+    wait_idle(qtbot, widget)
+    assert "Segmented the plane in view" in widget._status.value
     qtbot.wait(100)
     timer.stop()
 
-    assert "Trained on" in widget._status.value
     gaps = np.diff(ticks) * 1000
     assert len(gaps) > 50  # the run lasted over a second, so the bound below means something
     # The machine is shared with other jobs, so one late tick may come from the OS scheduler

@@ -64,7 +64,7 @@ def bin_edges(xt: np.ndarray, max_bins: int = MAX_BINS) -> list[np.ndarray]:
     return edges
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _binned(xt, cuts, n_cuts, out):  # pragma: no cover - numba
     for f in prange(xt.shape[0]):
         out[f] = np.searchsorted(cuts[f, : n_cuts[f]], xt[f])
@@ -250,7 +250,7 @@ def _grow(
     return n_nodes
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _grow_forest(
     xb,
     x,

@@ -1,8 +1,9 @@
 """Numba kernels behind the pixel classifier: separable filtering and forest traversal.
 
 Imported lazily (numba takes about half a second to import). Every kernel is compiled once and
-cached on disk (``cache=True``), takes float32 arrays, and runs in parallel over rows or pixel
-blocks.
+cached on disk (``cache=True``), takes float32 arrays, runs in parallel over rows or pixel
+blocks, and releases the GIL (``nogil=True``) so that napari's GUI thread keeps turning while
+a worker thread runs it.
 
 Why not :func:`scipy.ndimage.correlate1d`: it does not vectorise, and along the first axis of a
 2048 x 2048 float32 image it takes about 40 ns per pixel even for a 5-tap kernel. The kernels
@@ -45,7 +46,7 @@ def reflect_index(n: int, radius: int) -> np.ndarray:
     return np.where(positions < n, positions, period - 1 - positions).astype(np.intp)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _correlate_last(src, dst, weights, symmetric, index, start):  # pragma: no cover - numba
     rows = src.shape[0]
     m = dst.shape[1]
@@ -73,7 +74,7 @@ def _correlate_last(src, dst, weights, symmetric, index, start):  # pragma: no c
         dst[row, :] = acc
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _correlate_middle(src, dst, weights, symmetric, index, start):  # pragma: no cover - numba
     pre, post = src.shape[0], src.shape[2]
     m = dst.shape[1]
@@ -158,7 +159,7 @@ def correlate_axis(
     return dst
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
     """Eigenvalues of the symmetric 2 x 2 matrices [[a, b], [b, c]], largest first."""
     n = a.size
@@ -170,7 +171,7 @@ def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
         out1[i] = half_trace - root
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
     """Eigenvalues of the symmetric matrices [[a, b, c], [b, d, e], [c, e, f]], largest first.
 
@@ -481,7 +482,7 @@ def _row_edges(
                 out[i_log, zo, yo, xo] = hyy + hxx
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _derivative_features(
     smoothed, inv_spacing, three_d, origin, out, i_grad, i_hess, i_log
 ):  # pragma: no cover - numba
@@ -566,7 +567,7 @@ def derivative_features(*args) -> None:
         _derivative_features(*args)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _features_last(planar, out):  # pragma: no cover - numba
     n_features, a, b, c = planar.shape
     for t in prange(a * b):
@@ -597,7 +598,7 @@ def _descend(x, base, node, feature, threshold, child):  # pragma: no cover - nu
     return child[node] + uint32(x[base + feature[node]] > threshold[node])
 
 
-@njit(parallel=True, cache=True)  # no fastmath: leaves rely on `x > inf` being False
+@njit(parallel=True, cache=True, nogil=True)  # no fastmath: leaves rely on `x > inf` being False
 def _forest_votes(x, feature, threshold, child, leaf, roots, out, early):  # pragma: no cover
     n_features, n = x.shape
     n_trees = roots.size
