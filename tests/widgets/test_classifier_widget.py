@@ -413,6 +413,38 @@ def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, new_
     assert errors == []
 
 
+def test_training_on_a_lazy_stack_reads_only_the_painted_planes(
+    qtbot, make_napari_viewer, new_widget
+):
+    import dask.array as da
+
+    image, truth = napari_seglab.load_kesm()
+    planes = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
+    truths = np.stack([truth[:128, :128], truth[128:256, :128], truth[256:384, :128]])
+    read: list[int] = []
+
+    def record(block, block_info=None):
+        read.append(block_info[None]["chunk-location"][0])
+        return block
+
+    lazy = da.from_array(planes, chunks=(1, 128, 128)).map_blocks(record, dtype=planes.dtype)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(lazy, name="lazy")
+    widget = new_widget(viewer)
+    widget._image.value = layer
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truths[0], per_class=3), (0,))
+    paint(training, stroke_disks(truths[2], per_class=3, seed=1), (2,))
+    viewer.dims.set_point(0, 2)
+    qtbot.wait(50)
+    read.clear()
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget._status.value
+    assert 1 not in read and {0, 2} <= set(read)  # plane 1 has no strokes and is not in view
+    assert set(np.unique(viewer.layers["lazy segmentation"].data[2])) == {1, 2}
+
+
 def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     qtbot, make_napari_viewer, new_widget
 ):

@@ -98,24 +98,26 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
     steps = sum(len(u) for _, _, u in units) + (1 if spec else 0)
     done = 0
     if spec:
-        images = [image.array() for image in spec["images"]]
-        yield
+        images, annotations, digests = [], [], {}
+        for image, annotation in zip(spec["images"], spec["annotations"], strict=True):
+            parts = training_parts(image, annotation, classifier.features)
+            images += [image.array(index) for index in parts]
+            annotations += [annotation[index] for index in parts]
+            digests[image.names] = (parts, fingerprint(*images[len(images) - len(parts) :]))
+            yield
         classifier.fit(
             images,
-            spec["annotations"],
+            annotations,
             channel_axis=spec["images"][0].channel_axis,
             cache=spec["cache"],
         )
-        digests = {
-            image.names: fingerprint(array)
-            for image, array in zip(spec["images"], images, strict=True)
-        }
         done += 1
         progress(done / steps)
         yield
     elif plan["check_edit"]:
         source = plan["jobs"][0][0]
-        if fingerprint(source.array()) != trained_images[source.names]:
+        parts, digest = trained_images[source.names]
+        if fingerprint(*(source.array(index) for index in parts)) != digest:
             raise SegLabInputError(
                 f"The image '{source.name}' was edited after the classifier was trained on it: "
                 "press Train again (your strokes are kept) before applying it."
@@ -204,6 +206,21 @@ def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> 
         "foreground": plan["foreground"],
         "message": message,
     }
+
+
+def training_parts(source: ImageSource, annotation: np.ndarray, settings) -> list[tuple]:
+    """Indices of the planes (frames, volumes) that hold strokes, over the leading axes.
+
+    Training reads only these from the image, so a lazy (dask, zarr) stack is never read
+    whole, and an edit check hashes only them. 2D features need just the painted planes; 3D
+    features the painted volumes (frames of a time-lapse), or the whole volume.
+    """
+    spatial = source.spatial_shape
+    lead = len(spatial) - min(settings.ndim, len(spatial))
+    if lead == 0:
+        return [()]
+    painted = annotation.reshape(*spatial[:lead], -1).any(axis=-1)
+    return [tuple(int(i) for i in index) for index in np.argwhere(painted)]
 
 
 def pieces_of(source: ImageSource, plane: tuple[int, ...] | None, settings):

@@ -134,7 +134,8 @@ class ClassifierWidget(Container):
         self._viewer = napari_viewer
         self._classifier = None  # a fitted PixelClassifier, swapped in only on success
         self._trained_key: bytes | None = None  # strokes + settings the classifier was fit on
-        self._trained_images: dict[tuple[str, ...], bytes] = {}  # image digests at training
+        # image names -> (planes read, their digest) at training, to notice later edits
+        self._trained_images: dict[tuple[str, ...], tuple[list, bytes]] = {}
         self._live_plane: tuple | None = None  # (source names, plane) of the latest live result
         self._preview: tuple | None = None  # (key, PlanePreview): features kept while painting
         self._training_cache = TrainingCache()  # painted pixels' features, between trainings
