@@ -129,3 +129,7 @@ def test_max_samples_draws_that_many_rows_per_tree():
     # A fully grown tree has fewer than 2 leaves per distinct row it was given.
     assert (small["feature"] < 0).sum() <= 4 * 50
     assert (large["feature"] < 0).sum() > 4 * 200
+    # More than there are rows: a bootstrap of all rows, as with max_samples=None.
+    _, capped = fit_forest(x, y, n_estimators=2, max_depth=5, **{**KW, "max_samples": 10**6})
+    _, everyone = fit_forest(x, y, n_estimators=2, max_depth=5, **KW)
+    np.testing.assert_array_equal(capped["threshold"], everyone["threshold"])

@@ -315,7 +315,7 @@ def fit_forest(
     else:
         weight = np.ones(classes.size)
     xt = np.ascontiguousarray(x.T, dtype=np.float32)
-    n_draws = n if max_samples is None else int(max_samples)
+    n_draws = n if max_samples is None else min(int(max_samples), n)
     depth = max_depth if max_depth is not None else np.iinfo(np.int64).max
     capacity = 2 * min(n, n_draws) - 1
     if max_depth is not None and max_depth < 62:
