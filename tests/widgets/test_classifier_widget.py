@@ -125,6 +125,7 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     # training again updates the same layers instead of adding new ones
     n_layers = len(viewer.layers)
     widget.train()
+    assert widget._status.value == "Working..."  # the compiled code is loaded by now
     wait_idle(qtbot, widget)
     assert len(viewer.layers) == n_layers
     assert training.data.any()  # the user's strokes are untouched

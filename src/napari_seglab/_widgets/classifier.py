@@ -797,6 +797,11 @@ class ClassifierWidget(Container):
         if running:
             self._progress.value = 0
             self._status.value = "Updating..." if live else "Working..."
+            if not _kernels_loaded():
+                self._status.value += (
+                    " (the first run loads SegLab's compiled code; just after installing, "
+                    "compiling it takes up to a minute, once)"
+                )
 
     def _set_progress(self, fraction: float) -> None:
         self._progress.value = round(100 * min(max(fraction, 0.0), 1.0))
@@ -950,6 +955,13 @@ class ClassifierWidget(Container):
         )
         if path:
             self.load(path)
+
+
+def _kernels_loaded() -> bool:
+    """Whether this session has loaded the classifier's compiled (numba) kernels yet."""
+    from napari_seglab.core import _kernels
+
+    return bool(_kernels._forest_votes.signatures)
 
 
 def _parse_scales(text: str) -> tuple[float, ...]:
