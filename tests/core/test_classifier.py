@@ -10,6 +10,7 @@ import zipfile
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from forest_walk import walk
 from scipy import ndimage as ndi
 
 from napari_seglab.core import (
@@ -90,29 +91,13 @@ def test_classifier_beats_best_threshold_on_real_images(shared_data, folder, rgb
     assert np.all(classifier > thresholds - 0.005), (classifier, thresholds)
 
 
-def _walk_trees(forest: dict, rows: np.ndarray) -> np.ndarray:
-    """Mean leaf values of the forest's node arrays for `rows`, one tree level at a time."""
-    everyone = np.arange(len(rows))
-    total = 0.0
-    for root in forest["roots"]:
-        node = np.full(len(rows), root)
-        inner = forest["feature"][node] >= 0
-        while inner.any():
-            at = node[inner]
-            right = rows[everyone[inner], forest["feature"][at]] > forest["threshold"][at]
-            node[inner] = forest["child"][at] + right
-            inner = forest["feature"][node] >= 0
-        total = total + forest["leaf"][node]
-    return total / len(forest["roots"])
-
-
 def test_predictions_follow_the_trees(synthetic):
     from napari_seglab.core import compute_features
 
     image, _, strokes = synthetic
     clf = PixelClassifier(FAST, n_estimators=12, max_depth=6, random_state=3).fit(image, strokes)
     feats = compute_features(image, FAST).reshape(-1, len(clf.feature_names_))
-    expected = _walk_trees(clf._forest, feats).reshape(*image.shape, 2)
+    expected = walk(clf._forest, feats).reshape(*image.shape, 2)
     result = clf.segment(image)
     np.testing.assert_allclose(result.probabilities, expected, atol=1e-5)
     assert np.array_equal(result.labels, np.where(expected[..., 1] > expected[..., 0], 2, 1))

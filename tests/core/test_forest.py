@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from forest_walk import walk
 
 from napari_seglab.core._forest import bin_edges, binned, fit_forest
 
 KW = {"class_weight": "balanced", "max_samples": None, "random_state": 0}
-
-
-def _predict(forest: dict, rows: np.ndarray) -> np.ndarray:
-    """Mean leaf values, walking each tree's node arrays (reference for the compiled kernel)."""
-    everyone = np.arange(len(rows))
-    total = 0.0
-    for root in forest["roots"]:
-        node = np.full(len(rows), root)
-        inner = forest["feature"][node] >= 0
-        while inner.any():
-            at = node[inner]
-            right = rows[everyone[inner], forest["feature"][at]] > forest["threshold"][at]
-            node[inner] = forest["child"][at] + right
-            inner = forest["feature"][node] >= 0
-        total = total + forest["leaf"][node]
-    return total / len(forest["roots"])
 
 
 def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +43,7 @@ def test_a_single_deep_tree_separates_separable_training_data():
     y = np.where(x[:, 0] + 0.3 * x[:, 1] > 0.5, 2, 1)  # separable, but not along one axis
     classes, forest = fit_forest(x, y, n_estimators=1, max_depth=None, **KW)
     assert classes.tolist() == [1, 2]
-    proba = _predict(forest, x)
+    proba = walk(forest, x)
     # A bootstrap sample leaves out about a third of the rows; the others are fit exactly.
     assert (classes[proba.argmax(axis=1)] == y).mean() > 0.95
     assert set(np.unique(proba)) <= {0.0, 1.0}
@@ -107,7 +92,7 @@ def test_accuracy_matches_scikit_learn(class_weight):
     classes, forest = fit_forest(
         x_train, y_train, **settings, **{**KW, "class_weight": class_weight}
     )
-    ours = classes[_predict(forest, x_test).argmax(axis=1)]
+    ours = classes[walk(forest, x_test).argmax(axis=1)]
     reference = RandomForestClassifier(**settings, class_weight=class_weight, random_state=0)
     theirs = reference.fit(x_train, y_train).predict(x_test)
 
@@ -118,7 +103,7 @@ def test_accuracy_matches_scikit_learn(class_weight):
     assert balanced_accuracy(ours) > 0.7  # chance is 0.5, the best possible about 0.82
     if class_weight == "balanced":  # weighting lifts the rare class's recall
         plain = fit_forest(x_train, y_train, **settings, **{**KW, "class_weight": None})
-        unweighted = plain[0][_predict(plain[1], x_test).argmax(axis=1)]
+        unweighted = plain[0][walk(plain[1], x_test).argmax(axis=1)]
         assert (ours[y_test == 1] == 1).mean() > (unweighted[y_test == 1] == 1).mean()
 
 
