@@ -55,7 +55,9 @@ def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, see
 
 def paint(layer, strokes: np.ndarray, index: tuple = ()) -> None:
     """Put strokes in a training layer the way the brush does: data, then the paint event."""
-    layer.data[index][strokes > 0] = strokes[strokes > 0]
+    plane = np.asarray(layer.data[index])  # a copy when the layer is a zarr array
+    plane[strokes > 0] = strokes[strokes > 0]
+    layer.data[index] = plane
     layer.refresh()
     layer.events.paint(value=[])
 
@@ -434,8 +436,14 @@ def test_training_on_a_lazy_stack_reads_only_the_painted_planes(
     widget = new_widget(viewer)
     widget._image.value = layer
     training = widget.add_training_layer()
+    # The lazy image may be larger than memory: its training layer keeps painted planes only.
+    assert not isinstance(training.data, np.ndarray)
     paint(training, stroke_disks(truths[0], per_class=3), (0,))
     paint(training, stroke_disks(truths[2], per_class=3, seed=1), (2,))
+    assert sorted(k for k in training.data.store.chunks if k.startswith("c/")) == [
+        "c/0/0/0",
+        "c/2/0/0",
+    ]
     viewer.dims.set_point(0, 2)
     qtbot.wait(50)
     read.clear()

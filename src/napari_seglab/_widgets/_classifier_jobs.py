@@ -99,10 +99,10 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
     done = 0
     if spec:
         images, annotations, digests = [], [], {}
-        for image, annotation in zip(spec["images"], spec["annotations"], strict=True):
-            parts = training_parts(image, annotation, classifier.features)
+        for image, strokes in zip(spec["images"], spec["annotations"], strict=True):
+            parts = sorted(strokes)
             images += [image.array(index) for index in parts]
-            annotations += [annotation[index] for index in parts]
+            annotations += [strokes[index] for index in parts]
             digests[image.names] = (parts, fingerprint(*images[len(images) - len(parts) :]))
             yield
         classifier.fit(
@@ -194,7 +194,7 @@ def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> 
     source = plan["jobs"][0][0]
     message = f"{what} of '{source.name}' into {len(names)} classes."
     if spec:
-        n = sum(int(np.count_nonzero(a)) for a in spec["annotations"])
+        n = sum(int(np.count_nonzero(p)) for a in spec["annotations"] for p in a.values())
         message = f"Trained on {n} painted pixels. {message}"
     return {
         "classifier": classifier if spec else None,
@@ -208,19 +208,55 @@ def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> 
     }
 
 
-def training_parts(source: ImageSource, annotation: np.ndarray, settings) -> list[tuple]:
-    """Indices of the planes (frames, volumes) that hold strokes, over the leading axes.
+def sparse_labels(shape: tuple[int, ...], dtype) -> Any:
+    """An all-zero labels array for a large (lazy) image that keeps only the chunks painted.
 
-    Training reads only these from the image, so a lazy (dask, zarr) stack is never read
-    whole, and an edit check hashes only them. 2D features need just the painted planes; 3D
-    features the painted volumes (frames of a time-lapse), or the whole volume.
+    A zarr array in memory, one chunk per plane tile: an untouched plane costs nothing, so a
+    training layer can match a volume far larger than memory. napari paints (and undoes)
+    into it like into a numpy array.
     """
-    spatial = source.spatial_shape
-    lead = len(spatial) - min(settings.ndim, len(spatial))
-    if lead == 0:
-        return [()]
-    painted = annotation.reshape(*spatial[:lead], -1).any(axis=-1)
-    return [tuple(int(i) for i in index) for index in np.argwhere(painted)]
+    import zarr
+
+    class PaintedStore(zarr.storage.MemoryStore):
+        """Memory store whose ``chunks`` dict shows which chunks were written."""
+
+        def __init__(self) -> None:
+            self.chunks: dict = {}
+            super().__init__(store_dict=self.chunks)
+
+    chunks = (1,) * (len(shape) - 2) + tuple(min(n, 1024) for n in shape[-2:])
+    return zarr.create_array(PaintedStore(), shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
+
+
+def _stored_planes(data: Any, lead: int) -> list[tuple[int, ...]] | None:
+    """Leading indices of the chunks a :func:`sparse_labels` array holds (None for others)."""
+    chunks = getattr(getattr(data, "store", None), "chunks", None)
+    if not isinstance(chunks, dict):
+        return None
+    planes = set()
+    for key in chunks:  # chunk keys are "c/i/j/..." (zarr v3 default encoding)
+        parts = key.split("/")
+        if parts[0] == "c" and len(parts) == len(data.shape) + 1:
+            planes.add(tuple(int(i) for i in parts[1 : 1 + lead]))
+    return sorted(planes)
+
+
+def strokes_of(data: Any, lead: int) -> dict[tuple[int, ...], np.ndarray]:
+    """Copies of the painted planes (over the first `lead` axes) of a training layer's data.
+
+    Only planes with strokes are kept, so training reads just those planes of the image, and
+    a training layer made by :func:`sparse_labels` is never read whole.
+    """
+    planes = _stored_planes(data, lead)
+    if planes is None:
+        array = np.asarray(data)
+        if lead == 0:
+            return {(): array.copy()}
+        painted = array.reshape(*array.shape[:lead], -1).any(axis=-1)
+        planes = [tuple(int(i) for i in index) for index in np.argwhere(painted)]
+        return {index: array[index].copy() for index in planes}
+    strokes = {index: np.asarray(data[index]) for index in planes}
+    return {index: plane for index, plane in strokes.items() if plane.any()}
 
 
 def pieces_of(source: ImageSource, plane: tuple[int, ...] | None, settings):
@@ -264,6 +300,14 @@ def store(out: dict, index: tuple, seg, crop: int | None, plan: dict) -> None:
     if plan["probability_of"] in seg.classes:
         out["probability"][index] = seg.probability(plan["probability_of"])[take]
     out["uncertainty"][index] = seg.uncertainty[take]
+
+
+def max_label(data: Any) -> int:
+    """The largest label in a training layer's data (only painted planes are read)."""
+    planes = _stored_planes(data, data.ndim - 2)
+    if planes is None:
+        return int(np.max(data)) if data.size else 0
+    return max([0, *(int(np.max(data[index])) for index in planes)])
 
 
 def distinct_values(annotation: np.ndarray) -> np.ndarray:

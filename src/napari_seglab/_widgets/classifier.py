@@ -41,7 +41,14 @@ from qtpy.QtCore import QObject, QTimer, Signal
 
 from ..core._checks import SegLabInputError, fingerprint
 from ..core.classifier import TrainingCache
-from ._classifier_jobs import ImageSource, distinct_values, run
+from ._classifier_jobs import (
+    ImageSource,
+    distinct_values,
+    max_label,
+    run,
+    sparse_labels,
+    strokes_of,
+)
 from ._layers import label_colormap
 
 if TYPE_CHECKING:
@@ -292,8 +299,12 @@ class ClassifierWidget(Container):
         layer = self._find(name, "Labels")
         if layer is None or tuple(layer.data.shape) != source.spatial_shape:
             dtype = np.uint8 if len(self.class_names) < 255 else np.uint16
+            # A lazy (dask, zarr) image may be larger than memory: its training layer then
+            # stores only the planes painted.
+            lazy = not all(isinstance(x.data, np.ndarray) for x in source.layers)
+            zeros = sparse_labels if lazy else np.zeros
             layer = self._viewer.add_labels(
-                np.zeros(source.spatial_shape, dtype=dtype),
+                zeros(source.spatial_shape, dtype=dtype),
                 name=name,
                 colormap=self._colormap(),
                 metadata={META_KEY: list(source.names)},
@@ -509,7 +520,7 @@ class ClassifierWidget(Container):
         self._foreground.value = self._probability_of.value = self._default_foreground()
         training = self._training.value
         if training is not None and META_KEY in training.metadata:
-            top = max(len(self.class_names), int(training.data.max()), 2)
+            top = max(len(self.class_names), max_label(training.data), 2)
             training.colormap = self._colormap(top)
 
     def _on_live_toggled(self, on: bool) -> None:
@@ -635,15 +646,26 @@ class ClassifierWidget(Container):
             pairs = self._pairs()
             source = pairs[0][0]
             settings = self._feature_settings(source)
-            key = self._strokes_key(pairs, settings, self._forest())
+            names = [s.names for s, _ in pairs]
+            key = self._strokes_key(
+                self._strokes(pairs, settings), names, settings, self._forest()
+            )
             return key, source.names, self._plane_index(source)
         except SegLabInputError:
             return None
 
-    def _strokes_key(self, pairs, settings, forest) -> bytes:
-        parts = [np.asarray(labels.data) for _, labels in pairs]
-        extra = repr((settings, sorted(forest.items()), [s.names for s, _ in pairs]))
-        return fingerprint(*parts) + extra.encode()
+    def _strokes_key(self, strokes: list[dict], names, settings, forest) -> bytes:
+        planes = [(index, plane) for planes in strokes for index, plane in planes.items()]
+        extra = repr((settings, sorted(forest.items()), names, [i for i, _ in planes]))
+        return fingerprint(*(plane for _, plane in planes)) + extra.encode()
+
+    def _strokes(self, pairs, settings) -> list[dict]:
+        """Copies of the painted planes of each training layer (the only ones read)."""
+        out = []
+        for image, labels in pairs:
+            spatial = image.spatial_shape
+            out.append(strokes_of(labels.data, len(spatial) - min(settings.ndim, len(spatial))))
+        return out
 
     def _live_tick(self) -> None:
         if not self._live_enabled:
@@ -693,15 +715,19 @@ class ClassifierWidget(Container):
             source = pairs[0][0]
             settings = self._feature_settings(source)
             forest = self._forest()
-            key = self._strokes_key(pairs, settings, forest)
+            annotations = self._strokes(pairs, settings)
+            key = self._strokes_key(annotations, [s.names for s, _ in pairs], settings, forest)
             plane = self._plane_index(source)
             plan["request"] = (key, source.names, plane)
             if live and key == self._trained_key:
                 if self._live_plane == (source.names, plane) or self._classifier is None:
                     return None
             else:
-                annotations = [np.array(labels.data, copy=True) for _, labels in pairs]
-                painted = np.unique(np.concatenate([distinct_values(a) for a in annotations]))
+                painted = np.unique(
+                    np.concatenate(
+                        [[0], *(distinct_values(p) for a in annotations for p in a.values())]
+                    )
+                )
                 painted = painted[painted > 0]
                 where = f"'{pairs[0][1].name}'"
                 if painted.size == 0:
