@@ -422,3 +422,10 @@ def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, mon
     PixelClassifier(FAST, n_estimators=6).fit(image + 1.0, second, cache=cache)
     assert computed == [int((second > 0).sum())]
     assert len(cache._entries) == 1  # the unedited image's features were let go
+
+
+def test_plane_preview_refuses_a_plane_index_with_2d_features(synthetic):
+    from napari_seglab.core import PlanePreview
+
+    with pytest.raises(SegLabInputError, match="only for 3D features"):
+        PlanePreview(synthetic[0], FAST, plane=0)

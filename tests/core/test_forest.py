@@ -118,3 +118,13 @@ def test_max_samples_draws_that_many_rows_per_tree():
     _, capped = fit_forest(x, y, n_estimators=2, max_depth=5, **{**KW, "max_samples": 10**6})
     _, everyone = fit_forest(x, y, n_estimators=2, max_depth=5, **KW)
     np.testing.assert_array_equal(capped["threshold"], everyone["threshold"])
+
+
+def test_deep_trees_grown_a_few_at_a_time_give_the_same_forest(monkeypatch):
+    x, y = _blobs(3000, seed=8)
+    whole = fit_forest(x, y, n_estimators=5, max_depth=None, **KW)[1]
+    # A budget for the node arrays of about two of these trees at a time.
+    monkeypatch.setattr("napari_seglab.core._forest._NODE_BUDGET", 2 * 6000 * 28)
+    batched = fit_forest(x, y, n_estimators=5, max_depth=None, **KW)[1]
+    for name in whole:
+        np.testing.assert_array_equal(batched[name], whole[name])

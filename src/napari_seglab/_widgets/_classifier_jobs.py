@@ -17,8 +17,10 @@ from ..core._checks import SegLabInputError, fingerprint
 from ._layers import geometry_of
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
-# whole is previewed at every other pixel, then refined).
+# whole is previewed at every other pixel, then refined), and at most this many bytes of
+# features kept for it while painting.
 PREVIEW_PIXELS = 2**20
+PREVIEW_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class ImageSource:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(layer.name for layer in self.layers)
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the data is not a numpy array (dask, zarr: possibly larger than memory)."""
+        return not all(isinstance(layer.data, np.ndarray) for layer in self.layers)
 
     @property
     def channel_axis(self) -> int | None:
@@ -98,12 +105,12 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
     steps = sum(len(u) for _, _, u in units) + (1 if spec else 0)
     done = 0
     if spec:
-        images, annotations, digests = [], [], {}
+        images, annotations, planes = [], [], {}
         for image, strokes in zip(spec["images"], spec["annotations"], strict=True):
             parts = sorted(strokes)
             images += [image.array(index) for index in parts]
             annotations += [strokes[index] for index in parts]
-            digests[image.names] = (parts, fingerprint(*images[len(images) - len(parts) :]))
+            planes.setdefault(image.names, (image, set()))[1].update(parts)
             yield
         classifier.fit(
             images,
@@ -111,6 +118,10 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
             channel_axis=spec["images"][0].channel_axis,
             cache=spec["cache"],
         )
+        digests = {}  # the planes trained on, to notice an edit before applying
+        for names, (image, parts) in planes.items():
+            parts = sorted(parts)
+            digests[names] = (parts, fingerprint(*(image.array(index) for index in parts)))
         done += 1
         progress(done / steps)
         yield
@@ -156,6 +167,7 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
 def _preview(unit, classifier, plan: dict) -> dict:
     """The live preview of the plane in view, reusing the grid features of the last one."""
     from ..core.classifier import PlanePreview
+    from ..core.features import feature_names
 
     source, plane, pieces = unit
     ((_, reader, crop),) = pieces
@@ -168,7 +180,10 @@ def _preview(unit, classifier, plan: dict) -> dict:
             classifier.features,
             channel_axis=source.channel_axis,
             plane=crop,
-            max_pixels=PREVIEW_PIXELS,
+            max_pixels=min(
+                PREVIEW_PIXELS,
+                PREVIEW_BYTES // (4 * len(feature_names(classifier.features, source.n_channels))),
+            ),
         )
         cache = (key, preview)
     preview = cache[1]
@@ -208,12 +223,12 @@ def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> 
     }
 
 
-def sparse_labels(shape: tuple[int, ...], dtype) -> Any:
-    """An all-zero labels array for a large (lazy) image that keeps only the chunks painted.
+def sparse_zeros(shape: tuple[int, ...], dtype) -> Any:
+    """An all-zero array for a large (lazy) image that keeps only the chunks written.
 
     A zarr array in memory, one chunk per plane tile: an untouched plane costs nothing, so a
-    training layer can match a volume far larger than memory. napari paints (and undoes)
-    into it like into a numpy array.
+    training or output layer can match a volume far larger than memory. napari paints (and
+    undoes) into it like into a numpy array.
     """
     import zarr
 
@@ -229,7 +244,7 @@ def sparse_labels(shape: tuple[int, ...], dtype) -> Any:
 
 
 def _stored_planes(data: Any, lead: int) -> list[tuple[int, ...]] | None:
-    """Leading indices of the chunks a :func:`sparse_labels` array holds (None for others)."""
+    """Leading indices of the chunks a :func:`sparse_zeros` array holds (None for others)."""
     chunks = getattr(getattr(data, "store", None), "chunks", None)
     if not isinstance(chunks, dict):
         return None
@@ -245,7 +260,7 @@ def strokes_of(data: Any, lead: int) -> dict[tuple[int, ...], np.ndarray]:
     """Copies of the painted planes (over the first `lead` axes) of a training layer's data.
 
     Only planes with strokes are kept, so training reads just those planes of the image, and
-    a training layer made by :func:`sparse_labels` is never read whole.
+    a training layer made by :func:`sparse_zeros` is never read whole.
     """
     planes = _stored_planes(data, lead)
     if planes is None:

@@ -46,7 +46,7 @@ from ._classifier_jobs import (
     distinct_values,
     max_label,
     run,
-    sparse_labels,
+    sparse_zeros,
     strokes_of,
 )
 from ._layers import label_colormap
@@ -301,8 +301,7 @@ class ClassifierWidget(Container):
             dtype = np.uint8 if len(self.class_names) < 255 else np.uint16
             # A lazy (dask, zarr) image may be larger than memory: its training layer then
             # stores only the planes painted.
-            lazy = not all(isinstance(x.data, np.ndarray) for x in source.layers)
-            zeros = sparse_labels if lazy else np.zeros
+            zeros = sparse_zeros if source.lazy else np.zeros
             layer = self._viewer.add_labels(
                 zeros(source.spatial_shape, dtype=dtype),
                 name=name,
@@ -672,7 +671,7 @@ class ClassifierWidget(Container):
             return
         if self._job is not None:
             if self._job.live:
-                if self._job.request == self._live_request():
+                if not self._job.cancel.is_set() and self._job.request == self._live_request():
                     return  # the running update (e.g. refining its preview) is still current
                 self._live_pending = True  # run again once the stale run has stopped
                 self.cancel()
@@ -836,7 +835,10 @@ class ClassifierWidget(Container):
         if self._closed or job.cancel.is_set() or job.generation != self._generation:
             return  # stale: a newer request replaced it
         if "preview" in result:
-            self._preview = result["preview"]
+            # Kept for the next stroke while painting; the plane is up to date only once
+            # its refinement (or an exact preview) arrives.
+            self._preview = result["preview"] if self._live_enabled else None
+            self._live_plane = None
         if result.get("classifier") is not None:
             self._classifier = result["classifier"]
             self._trained_key = result["key"]
@@ -894,6 +896,7 @@ class ClassifierWidget(Container):
             plane,
             source.spatial_shape,
             geometry,
+            lazy=source.lazy,
             colormap=colormap,
             opacity=0.5,
         )
@@ -904,6 +907,7 @@ class ClassifierWidget(Container):
             plane,
             source.spatial_shape,
             geometry,
+            lazy=source.lazy,
             colormap=label_colormap({1: _color_for(foreground or 2)}),
             metadata={"seglab_foreground_class": fg_name},
             visible=False,
@@ -917,6 +921,7 @@ class ClassifierWidget(Container):
             plane,
             source.spatial_shape,
             geometry,
+            lazy=source.lazy,
             colormap="viridis",
             contrast_limits=(0.0, 1.0),
             metadata={"seglab_probability_of": prob_name},
@@ -929,6 +934,7 @@ class ClassifierWidget(Container):
             plane,
             source.spatial_shape,
             geometry,
+            lazy=source.lazy,
             colormap="magma",
             contrast_limits=(0.0, 1.0 - 1.0 / max(n_classes, 2)),
             visible=False,
@@ -936,8 +942,11 @@ class ClassifierWidget(Container):
         if plane is not None:
             self._live_plane = (source.names, plane)
 
-    def _put(self, name, kind, values, plane, shape, geometry, **kwargs) -> None:
-        """Write `values` (a plane or the whole array) into the output layer `name`."""
+    def _put(self, name, kind, values, plane, shape, geometry, lazy=False, **kwargs) -> None:
+        """Write `values` (a plane or the whole array) into the output layer `name`.
+
+        A plane of a `lazy` image goes into a layer that stores only the planes written.
+        """
         layer = self._find(name, kind)
         metadata = kwargs.pop("metadata", {})
         if (
@@ -955,7 +964,7 @@ class ClassifierWidget(Container):
                 layer.colormap = kwargs["colormap"]
             return
         if plane is not None:
-            full = np.zeros(shape, dtype=values.dtype)
+            full = (sparse_zeros if lazy else np.zeros)(shape, dtype=values.dtype)
             full[plane] = values
             values = full
         if layer is not None:

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 MAX_BINS = 256
+_NODE_BUDGET = 256 * 2**20  # bytes of node arrays grown at once
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -321,50 +322,58 @@ def fit_forest(
     if max_depth is not None and max_depth < 62:
         capacity = min(capacity, 2 ** (max_depth + 1) - 1)
     seeds = np.random.default_rng(random_state).integers(0, 2**63, n_estimators, np.uint64)
-    shape = (n_estimators, capacity)
-    feature = np.empty(shape, np.int32)
-    threshold = np.empty(shape, np.float64)
-    child = np.empty(shape, np.int32)
-    value = np.empty((*shape, classes.size), np.float32)
+    # Node arrays are sized for the largest possible tree; deep trees on many pixels are
+    # grown a few at a time so that this stays within _NODE_BUDGET bytes.
+    per_tree = capacity * (4 + 8 + 4 + 4 * classes.size)
+    batch = int(max(1, min(n_estimators, _NODE_BUDGET // per_tree)))
     importance = np.zeros((n_estimators, n_features))
+    parts: dict[str, list[np.ndarray]] = {"feature": [], "threshold": [], "child": [], "leaf": []}
     n_nodes = np.empty(n_estimators, np.int64)
+    offset = 0
     with _kernels.LAUNCH:
         xb = binned(xt, bin_edges(xt))
-        _grow_forest(
-            xb,
-            xt,
-            y_index.astype(np.int64),
-            weight,
-            n_draws,
-            depth,
-            max(1, int(np.sqrt(n_features))),
-            seeds,
-            feature,
-            threshold,
-            child,
-            value,
-            importance,
-            n_nodes,
-        )
+        for first in range(0, n_estimators, batch):
+            trees = slice(first, min(first + batch, n_estimators))
+            shape = (trees.stop - trees.start, capacity)
+            feature = np.empty(shape, np.int32)
+            threshold = np.empty(shape, np.float64)
+            child = np.empty(shape, np.int32)
+            value = np.empty((*shape, classes.size), np.float32)
+            _grow_forest(
+                xb,
+                xt,
+                y_index.astype(np.int64),
+                weight,
+                n_draws,
+                depth,
+                max(1, int(np.sqrt(n_features))),
+                seeds[trees],
+                feature,
+                threshold,
+                child,
+                value,
+                importance[trees],
+                n_nodes[trees],
+            )
+            for t, count in enumerate(n_nodes[trees]):
+                kid = child[t, :count]
+                parts["feature"].append(feature[t, :count])
+                parts["threshold"].append(threshold[t, :count])
+                parts["child"].append(np.where(kid >= 0, kid + offset, -1))
+                parts["leaf"].append(value[t, :count])
+                offset += count
 
-    roots = np.concatenate([[0], np.cumsum(n_nodes)[:-1]])
-    keep = [np.s_[t, : n_nodes[t]] for t in range(n_estimators)]
-    feature = np.concatenate([feature[k] for k in keep])
-    child = np.concatenate(
-        [np.where(child[k] >= 0, child[k] + r, -1) for k, r in zip(keep, roots, strict=True)]
-    )
-    threshold = float32_at_most(np.concatenate([threshold[k] for k in keep]))
     totals = importance.sum(axis=1, keepdims=True)
     per_tree = np.divide(importance, totals, out=np.zeros_like(importance), where=totals > 0)
     importances = per_tree.mean(axis=0)
     if importances.sum() > 0:
         importances /= importances.sum()
     forest = {
-        "feature": feature.astype(np.int32),
-        "threshold": threshold,
-        "child": child.astype(np.int32),
-        "leaf": np.concatenate([value[k] for k in keep]),
-        "roots": roots.astype(np.int32),
+        "feature": np.concatenate(parts["feature"]),
+        "threshold": float32_at_most(np.concatenate(parts["threshold"])),
+        "child": np.concatenate(parts["child"]).astype(np.int32),
+        "leaf": np.concatenate(parts["leaf"]),
+        "roots": np.concatenate([[0], np.cumsum(n_nodes)[:-1]]).astype(np.int32),
         "importances": importances,
     }
     return classes, forest

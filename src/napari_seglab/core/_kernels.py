@@ -600,7 +600,8 @@ def _descend(x, base, node, feature, threshold, child):  # pragma: no cover - nu
 
 @njit(parallel=True, cache=True, nogil=True)  # no fastmath: leaves rely on `x > inf` being False
 def _forest_votes(x, feature, threshold, child, leaf, roots, out, early):  # pragma: no cover
-    n_features, n = x.shape
+    n = x.shape[1]
+    n_features = uint64(x.shape[0])
     n_trees = roots.size
     n_classes = leaf.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK

@@ -744,6 +744,8 @@ class PlanePreview:
             )
         if settings.ndim == 3 and (plane is None or not 0 <= plane < spatial[0]):
             raise SegLabInputError(f"plane={plane} is not a plane of the slab {spatial}.")
+        if settings.ndim == 2 and plane is not None:
+            raise SegLabInputError("`plane` is only for 3D features; pass the plane itself.")
         self.settings = settings
         self.n_channels = source.shape[0]
         self.shape = tuple(spatial[-2:])
