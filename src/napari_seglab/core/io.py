@@ -231,9 +231,13 @@ def _compute(
     if client is None:
         from concurrent.futures import ThreadPoolExecutor
 
+        import dask
+
         # Our own pool: leaving the block waits for every task in flight, so that after a
         # failure or a cancel no thread is still writing when the output is cleaned away.
-        with watch(progress, cancel), ThreadPoolExecutor(os.cpu_count()) as pool:
+        # Its size follows dask's ``num_workers`` setting, as dask's own pool would.
+        threads = dask.config.get("num_workers", None) or os.cpu_count()
+        with watch(progress, cancel), ThreadPoolExecutor(threads) as pool:
             return collection.compute(scheduler="threads", pool=pool)
     future = client.compute(collection)
     while True:
