@@ -237,15 +237,32 @@ def _per_plane_reduce(
     return _sum_in_batches(parts)
 
 
-def _sum_in_batches(parts: list, batch: int = 64) -> np.ndarray:
-    """Compute delayed arrays `batch` at a time and add them up, to bound memory."""
+def _sum_in_batches(parts: list) -> np.ndarray:
+    """Compute delayed arrays a few per thread at a time and add them up, to bound memory."""
     import dask
 
+    batch = 4 * _parallelism()
     total = None
     for start in range(0, len(parts), batch):
         value = dask.compute(_tree(parts[start : start + batch], _add))[0]
         total = value if total is None else total + value
     return total
+
+
+def _integer_counts(
+    image: da.Array, lead_ndim: int, first: int, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per plane, how many pixels hold each value ``first .. first + length - 1``."""
+
+    def count(part: np.ndarray, plane: int) -> np.ndarray:
+        flat = part.ravel()
+        out = np.zeros(length, np.int64)
+        for s in range(0, flat.size, _SLAB):  # bounds the int64 copy bincount makes
+            out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
+        return out
+
+    counts = _per_plane_reduce(image, lead_ndim, count, length)
+    return counts, np.arange(first, first + length)
 
 
 def histogram(
@@ -286,6 +303,14 @@ def histogram(
 
     image = _check_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
+    if image.dtype.itemsize == 1 and np.issubdtype(image.dtype, np.integer):
+        # One pass: count every possible value, then trim to the image's range.
+        counts, centers = _integer_counts(image, lead_ndim, int(np.iinfo(image.dtype).min), 256)
+        result = []
+        for plane in counts:
+            used = np.flatnonzero(plane)
+            result.append((plane[used[0] : used[-1] + 1], centers[used[0] : used[-1] + 1]))
+        return result
     axes = tuple(range(lead_ndim, image.ndim))
     axis = int(np.argmax(image.numblocks))
     ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in _slabs(image)]
@@ -304,17 +329,7 @@ def histogram(
         )
     if np.issubdtype(image.dtype, np.integer):
         first, last = int(low.min()), int(high.max())
-        length = last - first + 1
-
-        def count(part: np.ndarray, plane: int) -> np.ndarray:
-            flat = part.ravel()
-            out = np.zeros(length, np.int64)
-            for s in range(0, flat.size, _SLAB):  # bounds the int64 copy bincount makes
-                out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
-            return out
-
-        counts = _per_plane_reduce(image, lead_ndim, count, length)
-        centers = np.arange(first, last + 1)
+        counts, centers = _integer_counts(image, lead_ndim, first, last - first + 1)
         return [
             (counts[i, lo - first : hi - first + 1], centers[lo - first : hi - first + 1])
             for i, (lo, hi) in enumerate(zip(low.tolist(), high.tolist(), strict=True))
