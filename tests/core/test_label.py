@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_seglab.core._label import count, label
+from napari_seglab.core._label import count, label, relabel
 
 
 @pytest.mark.parametrize(("ndim", "connectivity"), [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3)])
@@ -23,6 +23,9 @@ def test_same_labels_as_scipy(ndim, connectivity, density):
         np.testing.assert_array_equal(
             count(labels, n), np.bincount(labels.ravel(), minlength=n + 1)
         )
+        table = rng.random(n + 1) < 0.5
+        table[0] = False
+        np.testing.assert_array_equal(relabel(data, structure, table), table[expected])
 
 
 def test_long_runs_and_spirals():

@@ -3,9 +3,11 @@
 :func:`scipy.ndimage.label` holds the GIL and labels about 80 million voxels per second; the
 chunked clean-up labels every chunk several times, from several threads. :func:`label` finds
 the same components (the same partition of the voxels, numbered in the order of their first
-voxel, as scipy numbers them) with a one-pass union-find compiled by numba, several times
-faster, and releases the GIL so that chunks are labelled in parallel. ``count`` gives the
-voxels of each label.
+voxel, as scipy numbers them) with a union-find over the runs of voxels along the last axis,
+compiled by numba: several times faster, in the smallest integer type that holds the labels,
+and without the GIL, so that chunks are labelled in parallel. :func:`relabel` maps each
+component through a table without making the label image; :func:`count` gives the voxels of
+each label.
 
 Imported lazily (numba takes about half a second to import); the kernels are cached on disk.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["count", "label"]
+__all__ = ["count", "label", "relabel"]
 
 
 @njit(cache=True, nogil=True)
@@ -40,8 +42,9 @@ def _union(parent, a, b):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _label3(mask, rows, widen, out):  # pragma: no cover - numba
-    """Label `mask` (3D) into `out` (zeros, int32) run by run.
+def _runs3(mask, rows, widen):  # pragma: no cover - numba
+    """The runs of `mask` (3D) along x and the component of each: ``(first, start, stop,
+    component, n)``; the runs of row ``z * ny + y`` are ``first[row] .. first[row + 1] - 1``.
 
     `rows`: the earlier rows ``(dz, dy)`` that neighbour a row; `widen`: 1 where runs of that
     row also touch through a corner (the neighbourhood holds ``dx = -1, 0, 1`` there), else 0.
@@ -104,12 +107,17 @@ def _label3(mask, rows, widen, out):  # pragma: no cover - numba
             final[i] = m
         else:
             final[i] = final[root]
-    for z in range(nz):
-        for y in range(ny):
-            r = z * ny + y
-            for i in range(first[r], first[r + 1]):
-                out[z, y, start[i] : stop[i]] = final[i]
-    return m
+    return first, start[:n_runs], stop[:n_runs], final, m
+
+
+@njit(cache=True, nogil=True)
+def _paint3(first, start, stop, values, out):  # pragma: no cover - numba
+    """Write ``values[run]`` over each run into `out` (3D, zeros elsewhere)."""
+    ny = out.shape[1]
+    for r in range(first.size - 1):
+        z, y = r // ny, r % ny
+        for i in range(first[r], first[r + 1]):
+            out[z, y, start[i] : stop[i]] = values[i]
 
 
 @njit(cache=True, nogil=True)
@@ -127,6 +135,28 @@ def _as_3d(array: np.ndarray) -> np.ndarray:
     return array.reshape((1,) * (3 - array.ndim) + array.shape)
 
 
+def _runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
+    """The runs and their components (see ``_runs3``), or None where scipy must label."""
+    if mask.ndim not in (2, 3):
+        return None
+    cube = np.zeros((3, 3, 3), bool)  # a 2D neighbourhood is the middle plane
+    cube[tuple(slice(None) if a >= 3 - mask.ndim else slice(1, 2) for a in range(3))] = structure
+    rows, widen = [], []
+    for dz, dy in ((-1, -1), (-1, 0), (-1, 1), (0, -1)):
+        line = cube[dz + 1, dy + 1]
+        if not line.any():
+            continue
+        if not line[1] or line[0] != line[2]:  # not a run-friendly neighbourhood
+            return None
+        rows.append((dz, dy))
+        widen.append(int(line[0]))
+    return _runs3(
+        _as_3d(mask.view(np.uint8) if mask.dtype == bool else mask),
+        np.array(rows, np.int64).reshape(-1, 2),
+        np.array(widen, np.int64),
+    )
+
+
 def label(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
     """:func:`scipy.ndimage.label` of a 2D or 3D boolean mask, faster and without the GIL.
 
@@ -139,9 +169,9 @@ def label(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
 
     Returns
     -------
-    labels : numpy.ndarray of int32
+    labels : numpy.ndarray
         0 for background, 1 to `n` for the components, numbered in C order of their first
-        voxel (the same labels as scipy's).
+        voxel (the same labels as scipy's), in the smallest unsigned type that holds `n`.
     n : int
 
     Examples
@@ -153,33 +183,37 @@ def label(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
     >>> labels.tolist(), n
     ([[1, 0, 2], [0, 2, 2]], 2)
     """
-    if mask.ndim not in (2, 3):
+    runs = _runs(mask, structure)
+    if runs is None:
         from scipy import ndimage as ndi
 
         labels, n = ndi.label(mask, structure)
         return labels, int(n)
-    cube = np.zeros((3, 3, 3), bool)  # a 2D neighbourhood is the middle plane
-    cube[tuple(slice(None) if a >= 3 - mask.ndim else slice(1, 2) for a in range(3))] = structure
-    rows, widen = [], []
-    for dz, dy in ((-1, -1), (-1, 0), (-1, 1), (0, -1)):
-        line = cube[dz + 1, dy + 1]
-        if not line.any():
-            continue
-        if not line[1] or line[0] != line[2]:  # not a run-friendly neighbourhood
-            from scipy import ndimage as ndi
-
-            labels, n = ndi.label(mask, structure)
-            return labels, int(n)
-        rows.append((dz, dy))
-        widen.append(int(line[0]))
-    out = np.zeros(mask.shape, np.int32)
-    n = _label3(
-        _as_3d(mask.view(np.uint8) if mask.dtype == bool else mask),
-        np.array(rows, np.int64).reshape(-1, 2),
-        np.array(widen, np.int64),
-        _as_3d(out),
-    )
+    first, start, stop, component, n = runs
+    out = np.zeros(mask.shape, np.min_scalar_type(n))
+    _paint3(first, start, stop, component.astype(out.dtype), _as_3d(out))
     return out, int(n)
+
+
+def relabel(mask: np.ndarray, structure: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[label(mask, structure)[0]]`` without making the label image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    >>> table = np.array([False, False, True])  # keep object 2
+    >>> relabel(mask, ndi.generate_binary_structure(2, 1), table).astype(int).tolist()
+    [[0, 0, 1], [0, 1, 1]]
+    """
+    runs = _runs(mask, structure)
+    if runs is None:
+        return table[label(mask, structure)[0]]
+    first, start, stop, component, _ = runs
+    out = np.zeros(mask.shape, table.dtype)
+    _paint3(first, start, stop, table[component], _as_3d(out))
+    return out
 
 
 def count(labels: np.ndarray, n: int) -> np.ndarray:

@@ -575,7 +575,7 @@ def threshold(
 
 # ------------------------------------------------------- connected components across chunks
 
-_BATCH_BYTES = 1 << 27
+_BATCH_BYTES = 1 << 25
 """Input bytes that a chunk-by-chunk pass works on at once (at least two chunks per thread)."""
 
 
@@ -785,7 +785,9 @@ def _selector(
             return np.zeros(chosen.shape, bool)
         if table[1:].all():
             return chosen
-        return table[_label_block(chosen, structure)[0]]
+        from ._label import relabel
+
+        return relabel(chosen, structure, table)
 
     return kept
 
@@ -1030,6 +1032,7 @@ def evaluate(
     >>> evaluate(da.from_array(pred, chunks=2), truth).counts
     ConfusionCounts(tp=3, fp=1, fn=1, tn=4)
     """
+    import dask
     import dask.array as da
 
     from ._checks import check_same_shape
@@ -1066,14 +1069,19 @@ def evaluate(
         out[..., 0, 0, 4] = values.max() if values.size else -np.inf
         return out
 
-    per_block = da.map_blocks(
+    tasks = da.map_blocks(
         stats,
         pred,
         truth,
         chunks=(*pred.chunks[:lead], (1,) * pred.numblocks[-2], (1,) * pred.numblocks[-1], (5,)),
         new_axis=pred.ndim,
         dtype=float,
-    ).compute()
+    ).to_delayed()
+    per_block = np.empty((*pred.shape[:lead], *pred.numblocks[-2:], 5))
+    regions = dict(_block_slices(pred.chunks))
+    for batch in block_batches(pred):  # a bounded number of chunks in memory
+        for idx, part in zip(batch, dask.compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
+            per_block[(*regions[idx][:lead], *idx[-2:])] = part.reshape((*part.shape[:lead], 5))
     # Each block's counts are below 2**53, so float64 holds them exactly.
     counts_per_plane = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
     tp, n_pred, n_true = (counts_per_plane[..., i] for i in range(3))
