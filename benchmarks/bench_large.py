@@ -1,24 +1,27 @@
 """Large data: threshold + clean + evaluate chunk by chunk on a synthetic uint8 zarr volume.
 
-Measures, each in a fresh subprocess so that peak memory (RSS) is the step's own:
+Measures, each in a fresh subprocess so that peak memory (RSS, ``VmHWM``) is the step's own:
 
-1. throughput (MB/s of input) of the chunked path against the in-memory numpy path, on a
-   volume that fits in memory (the results are checked to be identical);
+1. throughput (MiB/s of input) of the ``seglab`` commands against the in-memory numpy path,
+   on a volume that fits in memory (the results are checked to be identical);
 2. the speed-up of the chunked path from 1 to 2 worker threads;
-3. peak RSS of the chunked pipeline for two volume sizes with the same chunks, and for two
-   chunk sizes: memory follows the chunk size, not the volume size.
+3. ``seglab classify`` against in-memory prediction on a small volume, and on the larger one;
+4. peak RSS of the chunked pipeline for two chunk sizes and two volume sizes (256 MiB and
+   4 GiB by default) with the same chunks: memory follows the chunk size, not the volume.
 
 Usage::
 
-    python benchmarks/bench_large.py --quick            # small sizes, a minute or two
-    python benchmarks/bench_large.py                    # ~4 GiB volume; needs ~10 GiB in /tmp
+    python benchmarks/bench_large.py --quick            # small sizes, about a minute
+    python benchmarks/bench_large.py                    # 4 GiB volume; ~10 GiB in the folder
+    python benchmarks/bench_large.py --only-big --big 64,8192,8192   # only the large run
 
-The pipeline is what ``seglab threshold`` / ``clean`` / ``evaluate`` run: Otsu (bright)
-written to zarr, clean-up (remove < 30 voxels, fill holes < 30) written to zarr, then the
-confusion counts against a synthetic ground truth. No median filter: scipy's median runs at a
-few MB/s per core, which would make the 4 GiB run hours long on a small machine (the median's
-chunked result is tested equal to the in-memory one). Classification (a small random forest
-on Gaussian features) is timed on its own smaller volume, for the same reason.
+The pipeline is what ``seglab threshold`` / ``clean`` / ``evaluate`` run (the commands are
+run in-process): Otsu (bright) written to zarr, clean-up (remove < 30 voxels, fill holes
+< 30) written to zarr, then the confusion counts against a synthetic ground truth. No
+median filter: scipy's median runs at a few MB/s per core, which would make the 4 GiB run
+hours long on a small machine (the median's chunked result is tested equal to the
+in-memory one). Classification (a small random forest on Gaussian features) is timed on
+smaller volumes for the same reason.
 """
 
 from __future__ import annotations
@@ -292,7 +295,7 @@ def main() -> None:
         print(f"\nVolume that fits: {fits} uint8 = {np.prod(fits) / MIB:.0f} MiB, "
               f"chunks {chunks}; identical counts {numpy_run['counts']}, threshold "
               f"{numpy_run['threshold']}; load average now {_load()}")  # fmt: skip
-        print("| path | threshold s | clean s | evaluate s | total s | MB/s | peak RSS MiB |")
+        print("| path | threshold s | clean s | evaluate s | total s | MiB/s | peak RSS MiB |")
         print("|---|---|---|---|---|---|---|")
         for name, r in (("numpy (in memory)", numpy_run), ("chunked, 1 thread", one),
                         ("chunked, 2 threads", two)):  # fmt: skip
@@ -315,7 +318,7 @@ def main() -> None:
         assert c_numpy["checksum"] == c_one["checksum"] == c_two["checksum"]
         print(f"\nClassify {classify} uint8 = {np.prod(classify) / MIB:.0f} MiB, chunks "
               f"{(classify[0], 256, 256)}; identical labels; load average {_load()}")  # fmt: skip
-        print("| path | classify s | MB/s | peak RSS MiB |")
+        print("| path | classify s | MiB/s | peak RSS MiB |")
         print("|---|---|---|---|")
         for name, r in (("numpy (in memory)", c_numpy), ("chunked, 1 thread", c_one),
                         ("chunked, 2 threads", c_two)):  # fmt: skip
@@ -327,7 +330,7 @@ def main() -> None:
         shutil.rmtree(cfolder)
 
         print("\nPeak RSS of the chunked pipeline (2 threads):")
-        print("| volume | MiB | chunks | chunk MiB | total s | MB/s | peak RSS MiB |")
+        print("| volume | MiB | chunks | chunk MiB | total s | MiB/s | peak RSS MiB |")
         print("|---|---|---|---|---|---|---|")
         _row(fits, chunks, two)
         _row(fits, small_chunks, small)
