@@ -1,30 +1,34 @@
 """Large data: threshold + clean + evaluate chunk by chunk on a synthetic uint8 zarr volume.
 
-Measures, each in a fresh subprocess so that peak memory (RSS) is the step's own:
+Measures, each in a fresh subprocess so that peak memory (RSS, ``VmHWM``) is the step's own:
 
-1. throughput (MB/s of input) of the chunked path against the in-memory numpy path, on a
-   volume that fits in memory (the results are checked to be identical);
+1. throughput (MiB/s of input) of the ``seglab`` commands against the in-memory numpy path,
+   on a volume that fits in memory (the results are checked to be identical);
 2. the speed-up of the chunked path from 1 to 2 worker threads;
-3. peak RSS of the chunked pipeline for two volume sizes with the same chunks, and for two
-   chunk sizes: memory follows the chunk size, not the volume size.
+3. ``seglab classify`` against in-memory prediction on a small volume, and on the larger one;
+4. peak RSS of the chunked pipeline for two chunk sizes and two volume sizes (256 MiB and
+   4 GiB by default) with the same chunks: memory follows the chunk size, not the volume.
 
 Usage::
 
-    python benchmarks/bench_large.py --quick            # small sizes, a minute or two
-    python benchmarks/bench_large.py                    # ~4 GiB volume; needs ~10 GiB in /tmp
+    python benchmarks/bench_large.py --quick            # small sizes, about a minute
+    python benchmarks/bench_large.py                    # 4 GiB volume; ~10 GiB in the folder
+    python benchmarks/bench_large.py --only-big --big 64,8192,8192   # only the large run
 
-The pipeline is what ``seglab threshold`` / ``clean`` / ``evaluate`` run: Otsu (bright)
-written to zarr, clean-up (remove < 30 voxels, fill holes < 30) written to zarr, then the
-confusion counts against a synthetic ground truth. No median filter: scipy's median runs at a
-few MB/s per core, which would make the 4 GiB run hours long on a small machine (the median's
-chunked result is tested equal to the in-memory one). Classification (a small random forest
-on Gaussian features) is timed on its own smaller volume, for the same reason.
+The pipeline is what ``seglab threshold`` / ``clean`` / ``evaluate`` run (the commands are
+run in-process): Otsu (bright) written to zarr, clean-up (remove < 30 voxels, fill holes
+< 30) written to zarr, then the confusion counts against a synthetic ground truth. No
+median filter: scipy's median runs at a few MB/s per core, which would make the 4 GiB run
+hours long on a small machine (the median's chunked result is tested equal to the
+in-memory one). Classification (a small random forest on Gaussian features) is timed on
+smaller volumes for the same reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -38,17 +42,27 @@ import numpy as np
 MIB = 2**20
 
 
+def _interpolation(n_out: int, n_in: int) -> np.ndarray:
+    """``(n_out, n_in)`` weights of linear interpolation with the end points aligned."""
+    position = np.linspace(0, n_in - 1, n_out)
+    left = np.minimum(position.astype(int), n_in - 2)
+    weights = np.zeros((n_out, n_in), np.float32)
+    weights[np.arange(n_out), left] = 1 - (position - left)
+    weights[np.arange(n_out), left + 1] = position - left
+    return weights
+
+
 def _block(block_info: dict | None = None, *, truth: bool) -> np.ndarray:
     """One chunk of the synthetic volume: smooth blobs plus noise, seeded by its position."""
-    from scipy import ndimage as ndi
-
     info = block_info[None]
     shape = info["chunk-shape"]
     seed = int(np.ravel_multi_index(info["chunk-location"], info["num-chunks"]))
     rng = np.random.default_rng(seed)
     coarse = rng.random(tuple(max(2, s // f) for s, f in zip(shape, (4, 16, 16), strict=True)))
-    field = ndi.zoom(coarse, [s / c for s, c in zip(shape, coarse.shape, strict=True)], order=1)
-    field = field[tuple(slice(0, s) for s in shape)]
+    field = coarse.astype(np.float32)
+    for axis, size in enumerate(shape):  # trilinear upsampling, one axis at a time
+        weights = _interpolation(size, field.shape[axis])
+        field = np.moveaxis(np.tensordot(weights, field, axes=(1, axis)), 0, axis)
     objects = field > 0.62
     if truth:
         return objects.astype(np.uint8)
@@ -80,36 +94,50 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # macOS etc.
 
 
-def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> dict:
-    """The CLI's pipeline with `workers` threads; returns timings, counts and peak RSS."""
-    import dask
+def _seglab(*args: object) -> None:
+    """Run one ``seglab`` command in this process (its output is not shown)."""
+    import contextlib
+    import io
 
-    import napari_seglab as sl
-    from napari_seglab.core.io import open_image, save
+    from napari_seglab.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main([str(a) for a in args] + ["--quiet"])
+    if status != 0:
+        raise RuntimeError(f"seglab {args[0]} failed with status {status}")
+
+
+def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> dict:
+    """The ``seglab`` commands with `workers` threads; timings, counts and peak RSS."""
+    import csv
+
+    import dask
+    import zarr
 
     dask.config.set(scheduler="threads", num_workers=workers)
+    chunk_option = ["--chunks", ",".join(map(str, chunks))] if chunks else []
     times = {}
     start = time.perf_counter()
-    image = open_image(folder / "image.zarr", chunks=chunks)
-    result = sl.threshold(image, "otsu")
-    save(result.mask, folder / "mask.zarr", overwrite=True)
+    _seglab("threshold", folder / "image.zarr", "-o", folder / "mask.zarr", "--method", "otsu",
+            "--overwrite", *chunk_option)  # fmt: skip
     times["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
-    mask = open_image(folder / "mask.zarr")
-    cleaned = sl.clean_up(mask, remove_smaller_than=30, fill_holes_smaller_than=30)
-    save(cleaned, folder / "clean.zarr", overwrite=True)
+    _seglab("clean", folder / "mask.zarr", "-o", folder / "clean.zarr", "--overwrite",
+            "--remove-smaller-than", 30, "--fill-holes-smaller-than", 30)  # fmt: skip
     times["clean"] = time.perf_counter() - start
     start = time.perf_counter()
-    counts = sl.evaluate(
-        open_image(folder / "clean.zarr"), open_image(folder / "truth.zarr"), objects=False
-    ).counts
+    _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr", "--no-objects",
+            "--csv", folder / "scores.csv")  # fmt: skip
     times["evaluate"] = time.perf_counter() - start
+    with (folder / "scores.csv").open() as fh:
+        total = next(row for row in csv.DictReader(fh) if row["plane"] == "total")
+    mask = zarr.open_array(folder / "mask.zarr", mode="r")
     return {
         "times": times,
-        "counts": [counts.tp, counts.fp, counts.fn, counts.tn],
-        "threshold": result.value,
-        "nbytes": image.nbytes,
-        "chunk_bytes": int(np.prod([max(c) for c in image.chunks])),
+        "counts": [int(total[k]) for k in ("tp", "fp", "fn", "tn")],
+        "threshold": mask.attrs["seglab"]["threshold"],
+        "nbytes": mask.nbytes,
+        "chunk_bytes": int(np.prod(mask.chunks)),
         "rss_mib": _peak_rss_mib(),
     }
 
@@ -171,24 +199,22 @@ def run_classify_numpy(folder: Path) -> dict:
 
 
 def run_classify_chunked(folder: Path, workers: int) -> dict:
-    """Chunked prediction written to zarr (numba's own threads: `workers`)."""
+    """``seglab classify`` with `workers` threads (dask's and numba's) written to zarr."""
     import dask
     import numba
 
-    from napari_seglab.core.chunked import predict
-    from napari_seglab.core.io import open_image, save
+    from napari_seglab.core.io import open_image
 
     dask.config.set(scheduler="threads", num_workers=workers)
     numba.set_num_threads(workers)
-    classifier = _classifier(folder)
-    classifier.n_jobs = workers
-    image = open_image(folder / "image.zarr")
-    classifier.predict(np.asarray(image[:1, :64, :64]))
+    path = folder / "classifier.npz"
+    _classifier(folder).predict(np.zeros((1, 64, 64), np.uint8))  # compile outside the timing
     start = time.perf_counter()
-    save(predict(classifier, image), folder / "classes.zarr", overwrite=True)
+    _seglab("classify", folder / "image.zarr", "-o", folder / "classes.zarr", "--classifier",
+            path, "--overwrite")  # fmt: skip
     seconds = time.perf_counter() - start
     labels = open_image(folder / "classes.zarr")
-    return {"times": {"classify": seconds}, "nbytes": image.nbytes, "rss_mib": _peak_rss_mib(),
+    return {"times": {"classify": seconds}, "nbytes": labels.nbytes, "rss_mib": _peak_rss_mib(),
             "checksum": int(labels.astype(np.int64).sum().compute())}  # fmt: skip
 
 
@@ -217,7 +243,12 @@ def _mbps(result: dict) -> float:
 def _row(shape: tuple[int, ...], chunks: tuple[int, ...], r: dict) -> None:
     print(f"| {'x'.join(map(str, shape))} | {r['nbytes'] / MIB:.0f} "
           f"| {'x'.join(map(str, chunks))} | {r['chunk_bytes'] / MIB:.1f} "
-          f"| {_mbps(r):.1f} | {r['rss_mib']:.0f} |", flush=True)  # fmt: skip
+          f"| {sum(r['times'].values()):.0f} | {_mbps(r):.1f} | {r['rss_mib']:.0f} |",
+          flush=True)  # fmt: skip
+
+
+def _load() -> str:
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 def main() -> None:
@@ -246,13 +277,12 @@ def main() -> None:
 
     big = args.big or big
     chunks = args.chunk_shape or chunks
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"load average (1/5/15 min) {_load()}", flush=True)  # fmt: skip
     scratch = Path(tempfile.mkdtemp(dir=args.folder, prefix="seglab-bench-"))
     try:
         if args.only_big:
-            folder = scratch / "big"
-            folder.mkdir()
-            make_volume(folder, big, chunks)
-            _row(big, chunks, _in_subprocess("chunked", folder, workers=2, chunks=chunks))
+            _big_row(scratch, big, chunks)
             return
         folder = scratch / "fits"
         folder.mkdir()
@@ -263,48 +293,65 @@ def main() -> None:
         assert one["counts"] == numpy_run["counts"] == two["counts"], (numpy_run, one, two)
         assert one["threshold"] == numpy_run["threshold"]
         print(f"\nVolume that fits: {fits} uint8 = {np.prod(fits) / MIB:.0f} MiB, "
-              f"chunks {chunks}; identical counts {numpy_run['counts']}")  # fmt: skip
-        print("| path | threshold s | clean s | evaluate s | MB/s | peak RSS MiB |")
-        print("|---|---|---|---|---|---|")
+              f"chunks {chunks}; identical counts {numpy_run['counts']}, threshold "
+              f"{numpy_run['threshold']}; load average now {_load()}")  # fmt: skip
+        print("| path | threshold s | clean s | evaluate s | total s | MiB/s | peak RSS MiB |")
+        print("|---|---|---|---|---|---|---|")
         for name, r in (("numpy (in memory)", numpy_run), ("chunked, 1 thread", one),
                         ("chunked, 2 threads", two)):  # fmt: skip
             t = r["times"]
             print(f"| {name} | {t['threshold']:.1f} | {t['clean']:.1f} | {t['evaluate']:.1f} "
-                  f"| {_mbps(r):.1f} | {r['rss_mib']:.0f} |")  # fmt: skip
+                  f"| {sum(t.values()):.1f} | {_mbps(r):.1f} | {r['rss_mib']:.0f} |")  # fmt: skip
         speedup = sum(one["times"].values()) / sum(two["times"].values())
         print(f"\nSpeed-up from 1 to 2 threads: {speedup:.2f}x", flush=True)
         small = _in_subprocess("chunked", folder, workers=2, chunks=small_chunks)
         assert small["counts"] == numpy_run["counts"]
+        _classifier(folder)
+        big_classify = _in_subprocess("classify_chunked", folder, workers=2)
 
-        folder = scratch / "classify"
-        folder.mkdir()
-        make_volume(folder, classify, (classify[0], 256, 256))
-        c_numpy = _in_subprocess("classify_numpy", folder)
-        c_one = _in_subprocess("classify_chunked", folder, workers=1)
-        c_two = _in_subprocess("classify_chunked", folder, workers=2)
+        cfolder = scratch / "classify"
+        cfolder.mkdir()
+        make_volume(cfolder, classify, (classify[0], 256, 256))
+        c_numpy = _in_subprocess("classify_numpy", cfolder)
+        c_one = _in_subprocess("classify_chunked", cfolder, workers=1)
+        c_two = _in_subprocess("classify_chunked", cfolder, workers=2)
         assert c_numpy["checksum"] == c_one["checksum"] == c_two["checksum"]
         print(f"\nClassify {classify} uint8 = {np.prod(classify) / MIB:.0f} MiB, chunks "
-              f"{(classify[0], 256, 256)}; identical labels")  # fmt: skip
-        print("| path | classify s | MB/s | peak RSS MiB |")
+              f"{(classify[0], 256, 256)}; identical labels; load average {_load()}")  # fmt: skip
+        print("| path | classify s | MiB/s | peak RSS MiB |")
         print("|---|---|---|---|")
         for name, r in (("numpy (in memory)", c_numpy), ("chunked, 1 thread", c_one),
                         ("chunked, 2 threads", c_two)):  # fmt: skip
             print(f"| {name} | {r['times']['classify']:.1f} | {_mbps(r):.2f} "
                   f"| {r['rss_mib']:.0f} |")  # fmt: skip
-        shutil.rmtree(folder)
+        print(f"| chunked, 2 threads, {fits} ({np.prod(fits) / MIB:.0f} MiB, chunks {chunks}) "
+              f"| {big_classify['times']['classify']:.1f} | {_mbps(big_classify):.2f} "
+              f"| {big_classify['rss_mib']:.0f} |", flush=True)  # fmt: skip
+        shutil.rmtree(cfolder)
 
         print("\nPeak RSS of the chunked pipeline (2 threads):")
-        print("| volume | MiB | chunks | chunk MiB | MB/s | peak RSS MiB |")
-        print("|---|---|---|---|---|---|")
+        print("| volume | MiB | chunks | chunk MiB | total s | MiB/s | peak RSS MiB |")
+        print("|---|---|---|---|---|---|---|")
         _row(fits, chunks, two)
         _row(fits, small_chunks, small)
-        shutil.rmtree(scratch / "fits")
-        folder = scratch / "big"
-        folder.mkdir()
-        make_volume(folder, big, chunks)
-        _row(big, chunks, _in_subprocess("chunked", folder, workers=2, chunks=chunks))
+        shutil.rmtree(folder)
+        _big_row(scratch, big, chunks)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _big_row(scratch: Path, big: tuple[int, ...], chunks: tuple[int, ...]) -> None:
+    folder = scratch / "big"
+    folder.mkdir()
+    start = time.perf_counter()
+    make_volume(folder, big, chunks)
+    made = time.perf_counter() - start
+    r = _in_subprocess("chunked", folder, workers=2, chunks=None)
+    _row(big, chunks, r)
+    t = r["times"]
+    print(f"\n{big}: volume written in {made:.0f} s; threshold {t['threshold']:.0f} s, clean "
+          f"{t['clean']:.0f} s, evaluate {t['evaluate']:.0f} s, total {sum(t.values()):.0f} s; "
+          f"counts {r['counts']}; load average now {_load()}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

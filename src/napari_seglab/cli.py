@@ -422,6 +422,29 @@ _STEPS = {
 }
 
 
+def _limit_malloc_arenas() -> None:
+    """Have glibc keep at most two memory arenas (``MALLOC_ARENA_MAX=2``), on Linux.
+
+    By default glibc gives each thread that allocates (dask's, zarr's) its own arena and
+    keeps the memory freed there for that thread, so the resident size of a long chunked
+    run creeps up to several times the memory in use (about 800 instead of 550 MiB for
+    16 MiB chunks). Two arenas keep the peak near what is in use at no cost in speed. A
+    ``MALLOC_ARENA_MAX`` set by the user is left alone; elsewhere this does nothing.
+    """
+    import os
+
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl)
+        return
+    m_arena_max = -8
+    libc.mallopt(m_arena_max, 2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``seglab`` command line.
 
@@ -447,6 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .core import Cancelled
 
     args = _parser().parse_args(argv)
+    _limit_malloc_arenas()
     try:
         with (
             _scheduler(getattr(args, "scheduler", None)),

@@ -245,3 +245,25 @@ def test_0_255_mask_clean_up_across_chunks(mask):
     expected = remove_small_objects(data, 40)
     assert set(np.unique(expected)) == {0, 255} and expected.sum() < data.sum()
     np.testing.assert_array_equal(sl.remove_small_objects(lazy(data), 40).compute(), expected)
+
+
+def test_clean_up_fills_like_in_memory_when_every_object_is_removed():
+    # Removal empties the 0/255 mask, so the whole (small) image becomes one hole: in
+    # memory it is filled with 1 (no foreground value is left to copy).
+    data = np.zeros((8, 10), np.uint8)
+    data[2, 3] = 255
+    expected = clean_up(data, remove_smaller_than=2, fill_holes_smaller_than=100)
+    result = sl.clean_up(lazy(data, (4, 5)), remove_smaller_than=2, fill_holes_smaller_than=100)
+    np.testing.assert_array_equal(result.compute(), expected)
+    assert (expected == 1).all()
+
+
+def test_clean_up_shares_passes_and_equals_the_two_steps(mask):
+    # The fused clean-up equals removing then filling with the public functions, across
+    # chunks, for a 3D connectivity that links chunks through their corners.
+    expected = fill_small_holes(remove_small_objects(mask, 40, connectivity=3), 60, connectivity=3)
+    result = sl.clean_up(
+        lazy(mask), remove_smaller_than=40, fill_holes_smaller_than=60, connectivity=3
+    )
+    np.testing.assert_array_equal(result.compute(), expected)
+    assert (expected != mask).any()

@@ -46,6 +46,7 @@ _SLAB = 1 << 21
 _PREDICT_LOCK = threading.Lock()
 
 __all__ = [
+    "block_batches",
     "check_chunks",
     "clean_up",
     "evaluate",
@@ -236,15 +237,32 @@ def _per_plane_reduce(
     return _sum_in_batches(parts)
 
 
-def _sum_in_batches(parts: list, batch: int = 64) -> np.ndarray:
-    """Compute delayed arrays `batch` at a time and add them up, to bound memory."""
+def _sum_in_batches(parts: list) -> np.ndarray:
+    """Compute delayed arrays a few per thread at a time and add them up, to bound memory."""
     import dask
 
+    batch = 4 * _parallelism()
     total = None
     for start in range(0, len(parts), batch):
         value = dask.compute(_tree(parts[start : start + batch], _add))[0]
         total = value if total is None else total + value
     return total
+
+
+def _integer_counts(
+    image: da.Array, lead_ndim: int, first: int, length: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per plane, how many pixels hold each value ``first .. first + length - 1``."""
+
+    def count(part: np.ndarray, plane: int) -> np.ndarray:
+        flat = part.ravel()
+        out = np.zeros(length, np.int64)
+        for s in range(0, flat.size, _SLAB):  # bounds the int64 copy bincount makes
+            out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
+        return out
+
+    counts = _per_plane_reduce(image, lead_ndim, count, length)
+    return counts, np.arange(first, first + length)
 
 
 def histogram(
@@ -285,6 +303,14 @@ def histogram(
 
     image = _check_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
+    if image.dtype.itemsize == 1 and np.issubdtype(image.dtype, np.integer):
+        # One pass: count every possible value, then trim to the image's range.
+        counts, centers = _integer_counts(image, lead_ndim, int(np.iinfo(image.dtype).min), 256)
+        result = []
+        for plane in counts:
+            used = np.flatnonzero(plane)
+            result.append((plane[used[0] : used[-1] + 1], centers[used[0] : used[-1] + 1]))
+        return result
     axes = tuple(range(lead_ndim, image.ndim))
     axis = int(np.argmax(image.numblocks))
     ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in _slabs(image)]
@@ -303,17 +329,7 @@ def histogram(
         )
     if np.issubdtype(image.dtype, np.integer):
         first, last = int(low.min()), int(high.max())
-        length = last - first + 1
-
-        def count(part: np.ndarray, plane: int) -> np.ndarray:
-            flat = part.ravel()
-            out = np.zeros(length, np.int64)
-            for s in range(0, flat.size, _SLAB):  # bounds the int64 copy bincount makes
-                out += np.bincount(flat[s : s + _SLAB].astype(np.int64) - first, minlength=length)
-            return out
-
-        counts = _per_plane_reduce(image, lead_ndim, count, length)
-        centers = np.arange(first, last + 1)
+        counts, centers = _integer_counts(image, lead_ndim, first, last - first + 1)
         return [
             (counts[i, lo - first : hi - first + 1], centers[lo - first : hi - first + 1])
             for i, (lo, hi) in enumerate(zip(low.tolist(), high.tolist(), strict=True))
@@ -559,6 +575,45 @@ def threshold(
 
 # ------------------------------------------------------- connected components across chunks
 
+_BATCH_BYTES = 1 << 25
+"""Input bytes that a chunk-by-chunk pass works on at once (at least two chunks per thread)."""
+
+
+def _parallelism() -> int:
+    """Threads that will run the tasks: a connected dask.distributed cluster's, or ours."""
+    import os
+    import sys
+
+    if "distributed" in sys.modules:
+        from distributed import default_client
+
+        try:
+            return max(1, sum(default_client().nthreads().values()))
+        except ValueError:
+            pass
+    import dask
+
+    return dask.config.get("num_workers", None) or os.cpu_count() or 1
+
+
+def block_batches(array: da.Array) -> Iterator[list[tuple[int, ...]]]:
+    """Block indices of `array` in C order, a bounded number at a time.
+
+    A pass that computes one batch after the other holds about ``_BATCH_BYTES`` of input
+    (and at least two chunks per thread) whatever the size of the volume.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> [len(b) for b in block_batches(da.zeros((4, 4), chunks=2))]
+    [4]
+    """
+    chunk_bytes = int(np.prod([max(c) for c in array.chunks])) * array.dtype.itemsize
+    size = max(2 * _parallelism(), _BATCH_BYTES // max(chunk_bytes, 1))
+    indices = np.ndindex(*array.numblocks)
+    while batch := list(itertools.islice(indices, size)):
+        yield batch
+
 
 def _overlapped(image: da.Array) -> da.Array:
     """The image with a one-voxel halo around each chunk (none at the image border)."""
@@ -577,57 +632,54 @@ def _upper_extended(
 
 
 def _label_block(block: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
-    from scipy import ndimage as ndi
+    from ._label import label  # scipy.ndimage.label's labels, faster and without the GIL
 
-    labels, n = ndi.label(block, structure)
-    return labels, int(n)
+    return label(block, structure)
 
 
-def _summary(
-    block: np.ndarray,
-    idx: tuple[int, ...],
-    nblocks: tuple[int, ...],
-    core_shape: tuple[int, ...],
-    structure: np.ndarray,
-    select: Callable[[np.ndarray], np.ndarray],
-) -> dict:
-    """Label an extended block; keep what the merge step needs (sizes and faces)."""
-    labels, n = _label_block(select(_upper_extended(block, idx, nblocks)), structure)
-    labels = labels.astype(np.min_scalar_type(n), copy=False)  # faces wait in memory: keep small
-    core = labels[tuple(slice(0, c) for c in core_shape)]
-    sizes = np.bincount(core.ravel(), minlength=n + 1)[1:]
-    low = [np.ascontiguousarray(core.take(0, axis=a)) for a in range(labels.ndim)]
+def _summary(labels: np.ndarray, n: int, core_shape: tuple[int, ...]) -> dict:
+    """What the merge needs from a labelled extended block.
+
+    ``low[axis]``: the labels on the chunk's first slice along `axis`; ``high[axis]``: the
+    labels on the upper halo along `axis` (``None`` at the image border); ``border``: the
+    labels that reach a face or the halo (only these can continue in another chunk);
+    ``sizes``: voxels of each label inside the chunk itself.
+    """
+    from ._label import count
+
+    core = tuple(slice(0, c) for c in core_shape)
+    dtype = np.min_scalar_type(n)  # faces wait for their neighbours in memory: keep small
+    before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
+    low = [labels[core][(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
     high = [
-        np.ascontiguousarray(labels.take(c, axis=a)) if labels.shape[a] > c else None
+        labels[(*before[a], c)].astype(dtype) if labels.shape[a] > c else None
         for a, c in enumerate(core_shape)
     ]
-    return {"n": n, "sizes": sizes, "low": low, "high": high}
+    faces = np.concatenate([f.ravel() for f in low + high if f is not None])
+    border = np.unique(faces)
+    border = border[border > 0].astype(np.int64)
+    sizes = count(labels[core], n)  # the chunk's own voxels only
+    return {"n": n, "sizes": sizes, "border": border, "low": low, "high": high}
 
 
-def _face_pairs(
-    mine: dict, axis: int, neighbours: dict[tuple, dict], core_shape: tuple
-) -> dict[tuple, np.ndarray]:
-    """Label pairs (this block's label, neighbour's label) meeting in the upper overlap."""
-    face = mine["high"][axis]
-    others = [a for a in range(len(core_shape)) if a != axis]
-    pairs = {}
-    for corner, theirs in neighbours.items():
-        # corner: the other axes along which the neighbour is also one block further on.
-        ours_sl, theirs_sl = [], []
-        for a in others:
-            c = core_shape[a]
-            if a in corner:
-                ours_sl.append(slice(c, c + 1))
-                theirs_sl.append(slice(0, 1))
-            else:
-                ours_sl.append(slice(0, c))
-                theirs_sl.append(slice(0, c))
-        a_lab = face[tuple(ours_sl)].ravel()
-        b_lab = theirs["low"][axis][tuple(theirs_sl)].ravel()
-        both = (a_lab > 0) & (b_lab > 0)
-        if both.any():
-            pairs[corner] = np.unique(np.stack([a_lab[both], b_lab[both]]), axis=1)
-    return pairs
+def _pairs(lower: dict, upper: dict, step: tuple[int, ...], core_shape: tuple) -> np.ndarray:
+    """Label pairs (lower block's, upper block's) that cover the same voxel.
+
+    `upper` is the block ``lower + step`` (`step` of 0s and 1s); the voxels they share are
+    the part of the lower block's upper halo inside the upper block.
+    """
+    axis = step.index(1)
+    ours, theirs = [], []
+    for a, c in enumerate(core_shape):
+        if a == axis:
+            continue
+        ours.append(slice(c, c + 1) if step[a] else slice(0, c))
+        theirs.append(slice(0, 1) if step[a] else slice(0, c))
+    a_lab = lower["high"][axis][tuple(ours)].ravel().astype(np.int64)
+    b_lab = upper["low"][axis][tuple(theirs)].ravel().astype(np.int64)
+    both = (a_lab > 0) & (b_lab > 0)
+    key = np.unique(a_lab[both] * (upper["n"] + 1) + b_lab[both])
+    return np.stack([key // (upper["n"] + 1), key % (upper["n"] + 1)])
 
 
 def _one(value: Any, ndim: int) -> np.ndarray:
@@ -637,129 +689,107 @@ def _one(value: Any, ndim: int) -> np.ndarray:
     return out
 
 
-def _component_keep(
-    image: da.Array, structure: np.ndarray, select: Callable, keep: Callable
-) -> dict[tuple, np.ndarray]:
-    """Global connected components of ``select(image)``; per block, which labels to keep.
+def _core_shapes(image: da.Array) -> dict[tuple[int, ...], tuple[int, ...]]:
+    return {
+        idx: tuple(s.stop - s.start for s in core) for idx, core in _block_slices(image.chunks)
+    }
 
-    Each chunk is labelled with a one-voxel overlap on its upper sides; two labels that
-    cover the same voxel (an overlap voxel and the neighbouring chunk's own) belong to one
-    object. Any two touching voxels of different chunks lie together in the overlapped
-    chunk of the lower one, so this is exact for every connectivity.
 
-    Returns, for each block index, a boolean table over that block's own labels (index 0 =
-    not selected) saying whether ``keep(global component size)`` holds.
+def _component_tables(
+    image: da.Array,
+    structure: np.ndarray,
+    select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
+    keep: Callable[[np.ndarray], np.ndarray],
+) -> dict[tuple[int, ...], np.ndarray]:
+    """Global connected components of the selected voxels; per block, which labels to keep.
+
+    ``select(extended block, block index)`` gives the voxels to label in a chunk extended by
+    a one-voxel halo on its upper sides. Two labels that cover the same voxel (a halo voxel
+    and the neighbouring chunk's own) belong to one object. Any two touching voxels lie
+    together in some chunk's extended block, so this is exact for every connectivity.
+
+    The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
+    chunk arrives, every chunk whose halo reaches into it is known, so its pairs are found
+    at once and only the halos of the last plane of chunks wait in memory. Labels that
+    reach no face of their chunk are whole objects and are decided on the spot; only those
+    on faces join the global merge.
+
+    Returns, for each block index, a boolean table over that block's labels (index 0 = not
+    selected): whether ``keep(size of the label's whole object)`` holds.
     """
+    import dask
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     ndim = image.ndim
-    nblocks = tuple(len(c) for c in image.chunks)
-    blocks = [
-        (idx, tuple(s.stop - s.start for s in core)) for idx, core in _block_slices(image.chunks)
-    ]
-    core_shapes = dict(blocks)
+    nblocks = image.numblocks
+    core_shapes = _core_shapes(image)
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        core_shape = core_shapes[block_id]
-        return _one(_summary(block, block_id, nblocks, core_shape, structure, select), ndim)
+        ext = _upper_extended(block, block_id, nblocks)
+        labels, n = _label_block(select(ext, block_id), structure)
+        return _one(_summary(labels, n, core_shapes[block_id]), ndim)
 
-    summaries = _overlapped(image).map_blocks(
-        summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
+    tasks = (
+        _overlapped(image)
+        .map_blocks(summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks))
+        .to_delayed()
     )
-
-    def pairs_of(near: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        me = tuple(int(i > 0) for i in block_id)
-        mine = near[me]
-        found = {}
-        for axis in range(ndim):
-            if block_id[axis] + 1 >= nblocks[axis]:
-                continue
-            others = [a for a in range(ndim) if a != axis]
-            neighbours = {}
-            for r in range(len(others) + 1):
-                for corner in itertools.combinations(others, r):
-                    if any(block_id[a] + 1 >= nblocks[a] for a in corner):
-                        continue
-                    where = list(me)
-                    for a in (axis, *corner):
-                        where[a] += 1
-                    neighbours[corner] = near[tuple(where)]
-            for corner, pairs in _face_pairs(
-                mine, axis, neighbours, core_shapes[block_id]
-            ).items():
-                there = list(block_id)
-                for a in (axis, *corner):
-                    there[a] += 1
-                found[tuple(there)] = [*found.get(tuple(there), []), pairs]
-        return _one((mine["n"], mine["sizes"], found), ndim)
-
-    # Slab by slab along the axis with the most chunks: each slab's summaries are computed
-    # once, its merge pairs as soon as the next slab is known, then it is dropped. Memory
-    # thus depends on the slab, not on the volume.
-    axis = int(np.argmax(nblocks))
-    grid = np.empty(nblocks, dtype=object)
-    light = np.empty(nblocks, dtype=object)
-
-    def slab(i: int) -> tuple[slice, ...]:
-        return tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(ndim))
-
-    def merge(i: int) -> None:
-        for idx in np.ndindex(*grid[slab(i)].shape):
-            idx = tuple(i if a == axis else j for a, j in enumerate(idx))
-            near = grid[tuple(slice(max(j - 1, 0), j + 2) for j in idx)]
-            light[idx] = pairs_of(near, idx)[(0,) * ndim]
-        grid[slab(i)] = None
-
-    for i in range(nblocks[axis]):
-        grid[slab(i)] = summaries.blocks[slab(i)].compute()
-        if i > 0:
-            merge(i - 1)
-    merge(nblocks[axis] - 1)
-    order = [idx for idx, _core_shape in blocks]
-    offsets, total = {}, 0
-    for idx in order:
-        offsets[idx] = total
-        total += light[idx][0]
-    sizes = np.concatenate([light[idx][1] for idx in order]) if total else np.zeros(0, np.int64)
-    edges = [np.zeros((2, 0), np.int64)]
-    for idx in order:
-        for there, found in light[idx][2].items():
-            shift = np.array([[offsets[idx] - 1], [offsets[there] - 1]])
-            edges.extend(pairs.astype(np.int64) + shift for pairs in found)
+    steps = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
+    waiting: dict[tuple, dict] = {}  # summaries whose halos are still needed
+    tables, border, offsets, sizes, edges = {}, {}, {}, [], [np.zeros((2, 0), np.int64)]
+    total = 0
+    for batch in block_batches(image):
+        for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
+            mine = result[(0,) * ndim]
+            table = np.asarray(keep(mine["sizes"]), bool)
+            table[0] = False
+            tables[idx], border[idx], offsets[idx] = table, mine["border"], total
+            total += mine["border"].size
+            sizes.append(mine["sizes"][mine["border"]])
+            for step in steps:
+                below = tuple(i - s for i, s in zip(idx, step, strict=True))
+                if min(below) < 0:
+                    continue
+                pairs = _pairs(waiting[below], mine, step, core_shapes[below])
+                pairs[0] = np.searchsorted(border[below], pairs[0]) + offsets[below]
+                pairs[1] = np.searchsorted(border[idx], pairs[1]) + offsets[idx]
+                edges.append(pairs)
+                last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
+                if last == idx:  # every block that overlaps its halo is done
+                    del waiting[below]
+            mine["low"] = mine["sizes"] = None
+            waiting[idx] = mine
     edge = np.concatenate(edges, axis=1)
     graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
     _, component = connected_components(graph, directed=False)
-    component_size = np.bincount(component, weights=sizes).astype(np.int64)
-    kept = keep(component_size)[component]
-    return {
-        idx: np.concatenate([[False], kept[offsets[idx] : offsets[idx] + light[idx][0]]])
-        for idx in order
-    }
+    whole = np.bincount(component, weights=np.concatenate([np.zeros(0, np.int64), *sizes]))
+    kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
+    for idx, table in tables.items():
+        table[border[idx]] = kept[offsets[idx] : offsets[idx] + border[idx].size]
+    return tables
 
 
-def _apply_tables(
-    image: da.Array,
-    structure: np.ndarray,
-    select: Callable,
-    tables: dict[tuple, np.ndarray],
-    write: Callable[[np.ndarray, np.ndarray], np.ndarray],
-) -> da.Array:
-    """Relabel each extended block as before; ``write(chunk, selected-by-table mask)``."""
-    nblocks = tuple(len(c) for c in image.chunks)
+def _selector(
+    tables: dict[tuple[int, ...], np.ndarray], structure: np.ndarray
+) -> Callable[[np.ndarray, tuple[int, ...]], np.ndarray]:
+    """``f(selected voxels of an extended block, block index)``: those in kept objects.
 
-    def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        ext = _upper_extended(block, block_id, nblocks)
-        core_sl = tuple(slice(0, c[i]) for c, i in zip(image.chunks, block_id, strict=True))
+    Labels again only where the block holds both kept and dropped objects; the labels are
+    the same as when the tables were made (same input, same labelling).
+    """
+
+    def kept(chosen: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         table = tables[block_id]
-        if not table.any():  # nothing selected here: no need to label again
-            return write(ext[core_sl], np.zeros(ext[core_sl].shape, bool))
-        if table[1:].all():  # every component here is selected
-            return write(ext[core_sl], select(ext[core_sl]))
-        labels, _ = _label_block(select(ext), structure)
-        return write(ext[core_sl], table[labels[core_sl]])
+        if not table.any():
+            return np.zeros(chosen.shape, bool)
+        if table[1:].all():
+            return chosen
+        from ._label import relabel
 
-    return _overlapped(image).map_blocks(one, chunks=image.chunks, dtype=image.dtype)
+        return relabel(chosen, structure, table)
+
+    return kept
 
 
 def _check_labels(labels: da.Array, connectivity: int) -> da.Array:
@@ -782,14 +812,6 @@ def _structure(ndim: int, connectivity: int) -> np.ndarray:
     return ndi.generate_binary_structure(ndim, connectivity)
 
 
-def _nonzero(block: np.ndarray) -> np.ndarray:
-    return block != 0
-
-
-def _zero(block: np.ndarray) -> np.ndarray:
-    return block == 0
-
-
 def _slabs(array: da.Array) -> Iterator[da.Array]:
     """The array one slab of chunks at a time (along the axis with the most chunks).
 
@@ -806,16 +828,73 @@ def _slabs(array: da.Array) -> Iterator[da.Array]:
 def _value_range(labels: da.Array) -> tuple[int, int, int]:
     """Smallest value, largest value, smallest non-zero value (the largest if none)."""
     import dask
-    import dask.array as da
 
     ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
-    low, top, low_fg = None, None, None
-    for part in _slabs(labels):
-        a, b, c = dask.compute(part.min(), part.max(), da.where(part != 0, part, ceiling).min())
-        low = a if low is None else min(low, a)
-        top = b if top is None else max(top, b)
-        low_fg = c if low_fg is None else min(low_fg, c)
-    return int(low), int(top), min(int(low_fg), int(top))
+
+    def one(block: np.ndarray) -> np.ndarray:
+        nonzero = block[block != 0]
+        low_fg = nonzero.min() if nonzero.size else ceiling
+        return _one((block.min(), block.max(), low_fg), labels.ndim)
+
+    tasks = labels.map_blocks(
+        one, dtype=object, chunks=tuple((1,) * n for n in labels.numblocks)
+    ).to_delayed()
+    found = [r[(0,) * labels.ndim] for b in block_batches(labels)
+             for r in dask.compute(*(tasks[i] for i in b))]  # fmt: skip
+    low = min(int(f[0]) for f in found)
+    top = max(int(f[1]) for f in found)
+    return low, top, min(min(int(f[2]) for f in found), top)
+
+
+def _clean_mask(
+    labels: da.Array, top: int, remove_smaller_than: int, fill_holes_smaller_than: int,
+    connectivity: int,
+) -> da.Array:  # fmt: skip
+    """Remove small objects and fill small holes of a mask (one foreground value `top`).
+
+    Both steps share each chunk's labelling: the holes are those of the mask left after the
+    removal, as when the two steps run one after the other.
+    """
+    structure = _structure(labels.ndim, connectivity)
+    nblocks = labels.numblocks
+    core_shapes = _core_shapes(labels)
+    kept, fill = None, max(top, 1)
+    if remove_smaller_than > 1:
+        tables = _component_tables(
+            labels, structure, lambda ext, _: ext != 0, lambda s: s >= remove_smaller_than
+        )
+        kept = _selector(tables, structure)
+        if not any(t.any() for t in tables.values()):
+            fill = 1  # nothing left: holes take 1, as in memory
+    holes = None
+    if fill_holes_smaller_than > 1:
+
+        def background(ext: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+            return ~(ext != 0 if kept is None else kept(ext != 0, block_id))
+
+        tables = _component_tables(
+            labels, structure, background, lambda s: s < fill_holes_smaller_than
+        )
+        holes = _selector(tables, structure)
+
+    def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        ext = _upper_extended(block, block_id, nblocks)
+        core = tuple(slice(0, c) for c in core_shapes[block_id])
+        foreground = ext != 0
+        out = ext[core]
+        if kept is not None:
+            foreground = kept(foreground, block_id)
+            out = np.where(foreground[core], out, 0).astype(out.dtype)
+        if holes is not None:
+            out = np.where(holes(~foreground, block_id)[core], fill, out).astype(out.dtype)
+        return out
+
+    return _overlapped(labels).map_blocks(one, chunks=labels.chunks, dtype=labels.dtype)
+
+
+def _is_mask(labels: da.Array, top: int, low_fg: int) -> bool:
+    """One foreground value (0/1, 0/255, boolean): objects are connected components."""
+    return labels.dtype == bool or top == 0 or low_fg == top
 
 
 def remove_small_objects(
@@ -844,20 +923,8 @@ def remove_small_objects(
     if smaller_than <= 1:
         return labels
     low, top, low_fg = _value_range(labels)
-    if labels.dtype == bool or top == 0 or low_fg == top:  # a mask: 0/1, 0/255, bool
-        tables = _component_keep(
-            labels,
-            _structure(labels.ndim, connectivity),
-            _nonzero,
-            lambda size: size >= smaller_than,
-        )
-        return _apply_tables(
-            labels,
-            _structure(labels.ndim, connectivity),
-            _nonzero,
-            tables,
-            lambda block, keep: np.where(keep, block, 0).astype(block.dtype),
-        )
+    if _is_mask(labels, top, low_fg):
+        return _clean_mask(labels, top, smaller_than, 0, connectivity)
     # A label image: every label is one object, wherever its pixels are.
     import dask
 
@@ -893,21 +960,16 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     if smaller_than <= 1:
         return labels
     _, top, low_fg = _value_range(labels)
+    _refuse_label_image(top, low_fg)
+    return _clean_mask(labels, top, 0, smaller_than, connectivity)
+
+
+def _refuse_label_image(top: int, low_fg: int) -> None:
     if top > 1 and low_fg != top:
         raise SegLabInputError(
             "Filling holes chunk by chunk needs a binary mask, not a label image with several "
             "labels. Pass `labels > 0`, or process the label image in memory."
         )
-    fill = max(top, 1)
-    structure = _structure(labels.ndim, connectivity)
-    tables = _component_keep(labels, structure, _zero, lambda size: size < smaller_than)
-    return _apply_tables(
-        labels,
-        structure,
-        _zero,
-        tables,
-        lambda block, hole: np.where(hole, fill, block).astype(block.dtype),
-    )
 
 
 def clean_up(
@@ -917,9 +979,28 @@ def clean_up(
     fill_holes_smaller_than: int = 0,
     connectivity: int = 1,
 ) -> da.Array:
-    """:func:`napari_seglab.core.cleanup.clean_up` for a dask array (see the two steps)."""
-    out = remove_small_objects(labels, remove_smaller_than, connectivity=connectivity)
-    return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)
+    """:func:`napari_seglab.core.cleanup.clean_up` for a dask array (see the two steps).
+
+    For a mask, both steps run in the same passes over the chunks (the holes are those left
+    after the removal, exactly as when the steps run one after the other).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> mask = np.ones((6, 6), np.uint8); mask[1, 1] = 0; mask[4:, 4:] = 0; mask[5, 5] = 1
+    >>> out = clean_up(da.from_array(mask, chunks=3), remove_smaller_than=2,
+    ...                fill_holes_smaller_than=2).compute()
+    >>> int(out[1, 1]), int(out[5, 5])
+    (1, 0)
+    """
+    labels = _check_labels(labels, connectivity)
+    if remove_smaller_than <= 1 and fill_holes_smaller_than <= 1:
+        return labels
+    _, top, low_fg = _value_range(labels)
+    if not _is_mask(labels, top, low_fg):
+        out = remove_small_objects(labels, remove_smaller_than, connectivity=connectivity)
+        return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)
+    return _clean_mask(labels, top, remove_smaller_than, fill_holes_smaller_than, connectivity)
 
 
 # ------------------------------------------------------------------------------- metrics
@@ -951,6 +1032,7 @@ def evaluate(
     >>> evaluate(da.from_array(pred, chunks=2), truth).counts
     ConfusionCounts(tp=3, fp=1, fn=1, tn=4)
     """
+    import dask
     import dask.array as da
 
     from ._checks import check_same_shape
@@ -987,14 +1069,19 @@ def evaluate(
         out[..., 0, 0, 4] = values.max() if values.size else -np.inf
         return out
 
-    per_block = da.map_blocks(
+    tasks = da.map_blocks(
         stats,
         pred,
         truth,
         chunks=(*pred.chunks[:lead], (1,) * pred.numblocks[-2], (1,) * pred.numblocks[-1], (5,)),
         new_axis=pred.ndim,
         dtype=float,
-    ).compute()
+    ).to_delayed()
+    per_block = np.empty((*pred.shape[:lead], *pred.numblocks[-2:], 5))
+    regions = dict(_block_slices(pred.chunks))
+    for batch in block_batches(pred):  # a bounded number of chunks in memory
+        for idx, part in zip(batch, dask.compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
+            per_block[(*regions[idx][:lead], *idx[-2:])] = part.reshape((*part.shape[:lead], 5))
     # Each block's counts are below 2**53, so float64 holds them exactly.
     counts_per_plane = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
     tp, n_pred, n_true = (counts_per_plane[..., i] for i in range(3))

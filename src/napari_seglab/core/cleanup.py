@@ -157,5 +157,16 @@ def clean_up(
     numpy.ndarray
         A new array; the input is never modified.
     """
+    from .chunked import is_lazy
+
+    if is_lazy(labels):  # both steps in the same passes over the chunks
+        from .chunked import clean_up as lazy_clean_up
+
+        return lazy_clean_up(
+            labels,
+            remove_smaller_than=remove_smaller_than,
+            fill_holes_smaller_than=fill_holes_smaller_than,
+            connectivity=connectivity,
+        )
     out = remove_small_objects(labels, remove_smaller_than, connectivity=connectivity)
     return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)

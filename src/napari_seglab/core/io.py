@@ -227,51 +227,65 @@ def _compute(
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> Any:
+    """Compute a dask collection (or a tuple of them, giving a tuple)."""
     client = _distributed_client()
     if client is None:
         from concurrent.futures import ThreadPoolExecutor
 
+        import dask
+
         # Our own pool: leaving the block waits for every task in flight, so that after a
         # failure or a cancel no thread is still writing when the output is cleaned away.
-        with watch(progress, cancel), ThreadPoolExecutor(os.cpu_count()) as pool:
+        # Its size follows dask's ``num_workers`` setting, as dask's own pool would.
+        threads = dask.config.get("num_workers", None) or os.cpu_count()
+        with watch(progress, cancel), ThreadPoolExecutor(threads) as pool:
+            if isinstance(collection, tuple):
+                return dask.compute(*collection, scheduler="threads", pool=pool)
             return collection.compute(scheduler="threads", pool=pool)
-    future = client.compute(collection)
+    futures = client.compute(list(collection) if isinstance(collection, tuple) else [collection])
     while True:
         with contextlib.suppress(TimeoutError):
-            return future.result(timeout=0.25)
+            results = tuple(f.result(timeout=0.25) for f in futures)
+            return results if isinstance(collection, tuple) else results[0]
         if cancel is not None and cancel():
-            future.cancel()
+            client.cancel(futures)
             raise Cancelled("Cancelled by the user.")
 
 
-def _store_by_slabs(
+def _store_in_batches(
     array: da.Array,
     store: Any,
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> None:
-    """Store one slab of chunks (along the axis with the most chunks) at a time.
+    """Store a bounded batch of chunks at a time (see ``chunked.block_batches``).
 
-    Each slab is one computation, so filters with halos and chained lazy steps hold at most
-    a slab of chunks in memory, whatever the volume size and dask's task order.
+    Each batch is one computation, so filters with halos and chained lazy steps hold a
+    bounded number of chunks in memory, whatever the volume size and dask's task order.
     """
     import dask.array as da
 
-    axis = int(np.argmax(array.numblocks))
-    starts = np.concatenate([[0], np.cumsum(array.chunks[axis])])
-    n = array.numblocks[axis]
-    for i in range(n):
-        blocks = tuple(slice(i, i + 1) if a == axis else slice(None) for a in range(array.ndim))
-        region = tuple(
-            slice(int(starts[i]), int(starts[i + 1])) if a == axis else slice(None)
-            for a in range(array.ndim)
-        )
+    from .chunked import block_batches
+
+    starts = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
+    batches = list(block_batches(array))
+    for i, batch in enumerate(batches):
 
         def overall(done: int, total: int, i: int = i) -> None:
             if progress is not None:
-                progress(i * 1000 + 1000 * done // max(total, 1), n * 1000)
+                progress(i * 1000 + 1000 * done // max(total, 1), len(batches) * 1000)
 
-        part = da.store(array.blocks[blocks], store, regions=region, lock=False, compute=False)
+        regions = [
+            tuple(slice(int(s[j]), int(s[j + 1])) for s, j in zip(starts, idx, strict=True))
+            for idx in batch
+        ]
+        part = da.store(
+            [array.blocks[idx] for idx in batch],
+            [store] * len(batch),
+            regions=regions,
+            lock=False,
+            compute=False,
+        )
         _compute(part, overall, cancel)
 
 
@@ -364,7 +378,7 @@ def save(
                 store.attrs.update(attrs)
             # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
             array = array.rechunk(store.chunks)
-            _store_by_slabs(array, store, progress, cancel)
+            _store_in_batches(array, store, progress, cancel)
         else:
             if array.nbytes > TIFF_LIMIT:
                 raise SegLabInputError(

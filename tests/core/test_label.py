@@ -1,0 +1,42 @@
+"""The chunked clean-up's labelling gives scipy.ndimage.label's labels exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_seglab.core._label import count, label, relabel
+
+
+@pytest.mark.parametrize(("ndim", "connectivity"), [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3)])
+@pytest.mark.parametrize("density", [0.0, 0.3, 0.6, 1.0])
+def test_same_labels_as_scipy(ndim, connectivity, density):
+    rng = np.random.default_rng(ndim * 10 + connectivity)
+    structure = ndi.generate_binary_structure(ndim, connectivity)
+    mask = rng.random((6, 37, 41)[-ndim:]) < density
+    for data in (mask, mask[..., ::2], ~mask):  # also a strided view and the background
+        labels, n = label(data, structure)
+        expected, n_expected = ndi.label(data, structure)
+        assert n == n_expected
+        np.testing.assert_array_equal(labels, expected)
+        np.testing.assert_array_equal(
+            count(labels, n), np.bincount(labels.ravel(), minlength=n + 1)
+        )
+        table = rng.random(n + 1) < 0.5
+        table[0] = False
+        np.testing.assert_array_equal(relabel(data, structure, table), table[expected])
+
+
+def test_long_runs_and_spirals():
+    # A spiral joins many runs into one object only at its end: the union-find must merge
+    # labels created far apart, and number the objects by their first voxel.
+    spiral = np.zeros((41, 41), bool)
+    spiral[[0, -1], :] = spiral[:, [0, -1]] = True
+    spiral[2:-2:4, 2:] = True
+    spiral[4:-2:4, :-2] = True
+    spiral[1, -1] = spiral[-2, 0] = True
+    structure = ndi.generate_binary_structure(2, 1)
+    labels, n = label(spiral, structure)
+    np.testing.assert_array_equal(labels, ndi.label(spiral, structure)[0])
+    assert n == ndi.label(spiral, structure)[1]
