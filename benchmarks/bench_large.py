@@ -264,6 +264,13 @@ def main() -> None:
     parser.add_argument(
         "--only-big", action="store_true", help="only the peak-RSS run on the large volume"
     )
+    parser.add_argument(
+        "--big-steps",
+        choices=("pipeline", "classify", "both"),
+        default="pipeline",
+        help="what runs on the large volume: threshold + clean + evaluate, seglab classify "
+        "(about 20 minutes for 4 GiB on 2 cores), or both",
+    )
     args = parser.parse_args()
 
     if args.quick:
@@ -282,7 +289,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(dir=args.folder, prefix="seglab-bench-"))
     try:
         if args.only_big:
-            _big_row(scratch, big, chunks)
+            _big_row(scratch, big, chunks, args.big_steps)
             return
         folder = scratch / "fits"
         folder.mkdir()
@@ -335,23 +342,31 @@ def main() -> None:
         _row(fits, chunks, two)
         _row(fits, small_chunks, small)
         shutil.rmtree(folder)
-        _big_row(scratch, big, chunks)
+        _big_row(scratch, big, chunks, args.big_steps)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _big_row(scratch: Path, big: tuple[int, ...], chunks: tuple[int, ...]) -> None:
+def _big_row(scratch: Path, big: tuple[int, ...], chunks: tuple[int, ...], steps: str) -> None:
     folder = scratch / "big"
     folder.mkdir()
     start = time.perf_counter()
     make_volume(folder, big, chunks)
     made = time.perf_counter() - start
-    r = _in_subprocess("chunked", folder, workers=2, chunks=None)
-    _row(big, chunks, r)
-    t = r["times"]
-    print(f"\n{big}: volume written in {made:.0f} s; threshold {t['threshold']:.0f} s, clean "
-          f"{t['clean']:.0f} s, evaluate {t['evaluate']:.0f} s, total {sum(t.values()):.0f} s; "
-          f"counts {r['counts']}; load average now {_load()}", flush=True)  # fmt: skip
+    print(f"\n{big}: volume written in {made:.0f} s", flush=True)
+    if steps in ("pipeline", "both"):
+        r = _in_subprocess("chunked", folder, workers=2, chunks=None)
+        _row(big, chunks, r)
+        t = r["times"]
+        print(f"threshold {t['threshold']:.0f} s, clean {t['clean']:.0f} s, evaluate "
+              f"{t['evaluate']:.0f} s, total {sum(t.values()):.0f} s; counts {r['counts']}; "
+              f"load average now {_load()}", flush=True)  # fmt: skip
+    if steps in ("classify", "both"):
+        _classifier(folder)
+        r = _in_subprocess("classify_chunked", folder, workers=2)
+        seconds = r["times"]["classify"]
+        print(f"seglab classify, 2 threads: {seconds:.0f} s, {_mbps(r):.2f} MiB/s, peak RSS "
+              f"{r['rss_mib']:.0f} MiB; load average now {_load()}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
