@@ -105,12 +105,14 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
     steps = sum(len(u) for _, _, u in units) + (1 if spec else 0)
     done = 0
     if spec:
-        images, annotations, planes = [], [], {}
+        images, annotations, read = [], [], {}  # read: image names -> {plane index: plane}
         for image, strokes in zip(spec["images"], spec["annotations"], strict=True):
-            parts = sorted(strokes)
-            images += [image.array(index) for index in parts]
-            annotations += [strokes[index] for index in parts]
-            planes.setdefault(image.names, (image, set()))[1].update(parts)
+            planes = read.setdefault(image.names, {})
+            for index in sorted(strokes):
+                if index not in planes:
+                    planes[index] = image.array(index)
+                images.append(planes[index])
+                annotations.append(strokes[index])
             yield
         classifier.fit(
             images,
@@ -118,10 +120,11 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
             channel_axis=spec["images"][0].channel_axis,
             cache=spec["cache"],
         )
-        digests = {}  # the planes trained on, to notice an edit before applying
-        for names, (image, parts) in planes.items():
-            parts = sorted(parts)
-            digests[names] = (parts, fingerprint(*(image.array(index) for index in parts)))
+        # The planes trained on, to notice an edit before applying (hashed as read, once).
+        digests = {
+            names: (sorted(planes), fingerprint(*(planes[i] for i in sorted(planes))))
+            for names, planes in read.items()
+        }
         done += 1
         progress(done / steps)
         yield
