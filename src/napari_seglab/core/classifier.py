@@ -351,14 +351,11 @@ class PixelClassifier:
                 "channel_axis=-1) or use a classifier trained on this kind of image."
             )
         spatial = source.shape[1:]
-        forest = self._forest
         n_classes = self.classes_.size
         n_features = len(self.feature_names_)
-        n_trees = forest["roots"].size
         labels = np.empty(spatial, np.uint8)
         proba = np.empty((*spatial, n_classes), np.float32) if want_proba else None
         uncertainty = np.empty(spatial, np.float32) if want_proba else None
-        class_ids = self.classes_.astype(np.uint8)
         tiles = list(_iter_tiles(spatial, self.features, n_features))
         previous = _kernels.set_threads(self.n_jobs)
         try:
@@ -368,20 +365,37 @@ class PixelClassifier:
                 shape = tuple(sl.stop - sl.start for sl in region)
                 planar = np.empty((n_features, *shape), np.float32)
                 _region_features(source[(slice(None), *lead)], self.features, region, planar)
-                votes = _kernels.forest_votes(
-                    planar.reshape(n_features, -1), forest, early=not want_proba
-                )
+                votes = self._votes(planar.reshape(n_features, -1), early=not want_proba)
                 index = (*lead, *region)
-                labels[index] = class_ids[np.argmax(votes, axis=1)].reshape(shape)
+                labels[index] = self._labels(votes).reshape(shape)
                 if want_proba:
-                    votes *= np.float32(1.0 / n_trees)
-                    proba[index] = votes.reshape(*shape, n_classes)
-                    uncertainty[index] = (1.0 - votes.max(axis=1)).reshape(shape)
+                    fractions, doubt = self._fractions(votes)
+                    proba[index] = fractions.reshape(*shape, n_classes)
+                    uncertainty[index] = doubt.reshape(shape)
                 if progress is not None:
                     progress(done, len(tiles))
         finally:
             _kernels.set_threads(previous)
         return labels, proba, uncertainty
+
+    def _votes(self, x: np.ndarray, *, early: bool) -> np.ndarray:
+        """Summed leaf values (n, n_classes) of the forest for features `x` (F, n)."""
+        from . import _kernels
+
+        previous = _kernels.set_threads(self.n_jobs)
+        try:
+            return _kernels.forest_votes(x, self._forest, early=early)
+        finally:
+            _kernels.set_threads(previous)
+
+    def _labels(self, votes: np.ndarray) -> np.ndarray:
+        """Class id of each row of votes."""
+        return self.classes_.astype(np.uint8)[np.argmax(votes, axis=1)]
+
+    def _fractions(self, votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities and uncertainty (1 - max probability) from full votes."""
+        votes *= np.float32(1.0 / self._forest["roots"].size)
+        return votes, 1.0 - votes.max(axis=1)
 
     def predict(
         self,
@@ -779,11 +793,12 @@ class PlanePreview:
             Of the plane's shape.
         """
         votes = self._votes(classifier, early=False)
-        votes *= np.float32(1.0 / classifier._forest["roots"].size)
+        labels = classifier._labels(votes)
+        fractions, doubt = classifier._fractions(votes)
         return Segmentation(
-            self._fill(classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)]),
-            self._fill(votes),
-            self._fill(1.0 - votes.max(axis=1)),
+            self._fill(labels),
+            self._fill(fractions),
+            self._fill(doubt),
             tuple(int(c) for c in classifier.classes_),
         )
 
@@ -800,24 +815,15 @@ class PlanePreview:
         numpy.ndarray of uint8
             Of the plane's shape.
         """
-        votes = self._votes(classifier, early=True)
-        return self._fill(classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)])
+        return self._fill(classifier._labels(self._votes(classifier, early=True)))
 
     def _votes(self, classifier: PixelClassifier, *, early: bool) -> np.ndarray:
-        from . import _kernels
-
         classifier._check_fitted()
         if classifier.features != self.settings or classifier.n_channels != self.n_channels:
             raise SegLabInputError(
                 "This preview was made for other features or channels than the classifier's."
             )
-        previous = _kernels.set_threads(classifier.n_jobs)
-        try:
-            return _kernels.forest_votes(
-                self._grid.reshape(self._grid.shape[0], -1), classifier._forest, early=early
-            )
-        finally:
-            _kernels.set_threads(previous)
+        return classifier._votes(self._grid.reshape(self._grid.shape[0], -1), early=early)
 
     def _fill(self, values: np.ndarray) -> np.ndarray:
         """Grid values repeated over their ``step x step`` blocks, cropped to the plane."""
