@@ -169,8 +169,7 @@ def run_numpy(folder: Path) -> dict:
 
 
 def _classifier(folder: Path):
-    from napari_seglab.core.classifier import PixelClassifier
-    from napari_seglab.core.features import FeatureSettings
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
     from napari_seglab.core.io import open_image
 
     path = folder / "classifier.npz"

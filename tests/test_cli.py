@@ -200,8 +200,7 @@ def test_reads_tiff_pages_lazily(tmp_path):
 
 
 def test_classify_with_a_saved_classifier(sample, capsys):
-    from napari_seglab.core.classifier import PixelClassifier
-    from napari_seglab.core.features import FeatureSettings
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
     image, truth = sl.load_kesm()
     strokes = np.zeros_like(truth)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core._checks import SegLabInputError
+from .core._validation import SegLabInputError
 
 __all__ = ["main"]
 
@@ -349,8 +349,8 @@ def _clean(args: argparse.Namespace) -> None:
 
 
 def _classify(args: argparse.Namespace) -> None:
-    from .core.chunked import predict
     from .core.classifier import PixelClassifier
+    from .core.classifier._lazy import predict
 
     _check_output(args)
     classifier = PixelClassifier.load(args.classifier)

@@ -118,8 +118,7 @@ def test_refused_input_is_reported(widget, tmp_path, monkeypatch):
 
 
 def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
-    from napari_seglab.core.classifier import PixelClassifier
-    from napari_seglab.core.features import FeatureSettings
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
     viewer, widget = widget
     image, truth = sl.load_kesm()

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core._checks import SegLabInputError, fingerprint
+from ..core._validation import SegLabInputError, fingerprint
 from ._layers import geometry_of
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
@@ -169,8 +169,7 @@ def run(plan: dict, classifier, trained_images: dict, cancel: threading.Event, p
 
 def _preview(unit, classifier, plan: dict) -> dict:
     """The live preview of the plane in view, reusing the grid features of the last one."""
-    from ..core.classifier import PlanePreview
-    from ..core.features import feature_names
+    from ..core.classifier import PlanePreview, feature_names
 
     source, plane, pieces = unit
     ((_, reader, crop),) = pieces
@@ -224,26 +223,6 @@ def _result(plan: dict, classifier, spec, digests, outputs: list, what: str) -> 
         "foreground": plan["foreground"],
         "message": message,
     }
-
-
-def sparse_zeros(shape: tuple[int, ...], dtype) -> Any:
-    """An all-zero array for a large (lazy) image that keeps only the chunks written.
-
-    A zarr array in memory, one chunk per plane tile: an untouched plane costs nothing, so a
-    training or output layer can match a volume far larger than memory. napari paints (and
-    undoes) into it like into a numpy array.
-    """
-    import zarr
-
-    class PaintedStore(zarr.storage.MemoryStore):
-        """Memory store whose ``chunks`` dict shows which chunks were written."""
-
-        def __init__(self) -> None:
-            self.chunks: dict = {}
-            super().__init__(store_dict=self.chunks)
-
-    chunks = (1,) * (len(shape) - 2) + tuple(min(n, 1024) for n in shape[-2:])
-    return zarr.create_array(PaintedStore(), shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
 
 
 def _stored_planes(data: Any, lead: int) -> list[tuple[int, ...]] | None:

@@ -17,13 +17,19 @@ if TYPE_CHECKING:
     from napari.qt.threading import GeneratorWorker
 
 __all__ = [
+    "ROLE_KEY",
     "is_lazy",
     "layer_choices",
+    "output_layer",
     "plane_in_view",
     "report_error",
     "run_job",
-    "show_labels",
+    "show_output",
+    "sparse_zeros",
 ]
+
+ROLE_KEY = "seglab_role"
+"""The one metadata key that marks a layer as a SegLab output; its value names the tool."""
 
 
 def layer_choices(viewer: napari.Viewer, *kinds: type, exclude_role: str | None = None):
@@ -34,7 +40,7 @@ def layer_choices(viewer: napari.Viewer, *kinds: type, exclude_role: str | None 
             (layer.name, layer)
             for layer in viewer.layers
             if isinstance(layer, kinds)
-            and (exclude_role is None or layer.metadata.get("seglab_role") != exclude_role)
+            and (exclude_role is None or layer.metadata.get(ROLE_KEY) != exclude_role)
         ]
 
     return choices
@@ -61,57 +67,135 @@ def plane_in_view(
     return np.asarray(data[index]), index
 
 
-def show_labels(
+def output_layer(viewer: napari.Viewer, name: str) -> napari.layers.Layer | None:
+    """The SegLab output layer called `name`, or None (a user's layer is never returned)."""
+    return next(
+        (layer for layer in viewer.layers if layer.name == name and ROLE_KEY in layer.metadata),
+        None,
+    )
+
+
+def sparse_zeros(shape: tuple[int, ...], dtype: Any) -> Any:
+    """An all-zero array for a large (lazy) image that keeps only the chunks written.
+
+    A zarr array in memory, one chunk per plane tile: an untouched plane costs nothing, so a
+    training or output layer can match a volume far larger than memory. napari paints (and
+    undoes) into it like into a numpy array.
+    """
+    import zarr
+
+    class PaintedStore(zarr.storage.MemoryStore):
+        """Memory store whose ``chunks`` dict shows which chunks were written."""
+
+        def __init__(self) -> None:
+            self.chunks: dict = {}
+            super().__init__(store_dict=self.chunks)
+
+    chunks = (1,) * (len(shape) - 2) + tuple(min(n, 1024) for n in shape[-2:])
+    return zarr.create_array(PaintedStore(), shape=shape, chunks=chunks, dtype=dtype, fill_value=0)
+
+
+def _placed_over(like: napari.layers.Layer, ndim: int, leading_axes: tuple[str, ...]) -> dict:
+    """Geometry of `like`'s last axes, with unit scale on the extra leading ones."""
+    n_like = min(ndim, like.ndim)
+    geometry = geometry_of(like, ndim=n_like)
+    extra = ndim - n_like
+    if not extra:
+        return geometry
+    names = tuple(leading_axes) or tuple(f"axis {i}" for i in range(extra))
+    return {
+        "scale": (1.0,) * extra + geometry["scale"],
+        "translate": (0.0,) * extra + geometry["translate"],
+        "units": ("pixel",) * extra + geometry["units"],
+        "axis_labels": names + geometry["axis_labels"],
+    }
+
+
+def show_output(
     viewer: napari.Viewer,
-    data: np.ndarray,
+    data: Any,
     *,
     name: str,
     like: napari.layers.Layer,
+    role: str,
+    kind: str = "labels",
+    plane: tuple[int, ...] | None = None,
+    shape: tuple[int, ...] | None = None,
     colors: dict[int, str] | None = None,
     leading_axes: tuple[str, ...] = (),
-    **kwargs,
-) -> napari.layers.Labels:
-    """Put `data` into the Labels layer called `name`, creating it only if needed.
+    metadata: dict | None = None,
+    **kwargs: Any,
+) -> napari.layers.Layer:
+    """Write `data` into SegLab's output layer `name`, creating it only if needed.
 
-    The layer is placed over `like` (scale, translate, units, axis labels of its last
-    ``data.ndim`` axes; extra leading axes get unit scale and the names in `leading_axes`),
-    coloured by `colors` (label -> colour) or, without it, by napari's default label colours.
-    Re-running a tool therefore updates its output instead of stacking new layers; a layer
-    of that name that SegLab did not make (no ``"seglab_role"`` in its metadata) is left
-    alone, and napari names the new one ``"<name> [1]"``. Extra keywords (``metadata`` with a
-    ``"seglab_role"``, ``features``, ``visible``, ``opacity``) are set on the layer.
+    This is the one way every widget writes its results: re-running a tool updates its
+    output instead of stacking new layers, and a layer of that name that SegLab did not make
+    (no :data:`ROLE_KEY` in its metadata) is left alone (napari names the new one
+    ``"<name> [1]"``).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    data : array_like
+        The whole output, or with `plane` the values of one plane.
+    name : str
+        Output layer name, conventionally ``"<input> <what>"``.
+    like : napari.layers.Layer
+        The input layer: the output gets the scale, translate, units and axis labels of its
+        last axes (extra leading axes get unit scale and the names in `leading_axes`).
+    role : str
+        Which tool made the layer (stored under :data:`ROLE_KEY`).
+    kind : {"labels", "image"}
+    plane : tuple of int, optional
+        Leading-axis index of the plane `data` holds; the layer then has `shape` and keeps
+        its other planes. A new layer over a lazy input stores only the planes written.
+    shape : tuple of int, optional
+        The full output shape, with `plane`.
+    colors : dict of int to str, optional
+        Label colours (Labels only); 0 stays transparent.
+    metadata : dict, optional
+        Plain values (no live objects) stored with the layer.
+    **kwargs
+        Other layer properties (``visible``, ``opacity``, ``features``, ``colormap`` ...).
+
+    Returns
+    -------
+    napari.layers.Layer
     """
     import napari.layers
 
-    n_like = min(data.ndim, like.ndim)
-    geometry = geometry_of(like, ndim=n_like)
-    extra = data.ndim - n_like
-    if extra:
-        geometry = {
-            "scale": (1.0,) * extra + geometry["scale"],
-            "translate": (0.0,) * extra + geometry["translate"],
-            "units": ("pixel",) * extra + geometry["units"],
-            "axis_labels": tuple(leading_axes) + geometry["axis_labels"],
-        }
-    colormap = {} if colors is None else {"colormap": label_colormap(colors)}
-    existing = next(
-        (
-            layer
-            for layer in viewer.layers
-            if layer.name == name and "seglab_role" in layer.metadata  # never a user's layer
-        ),
-        None,
+    layer_type = {"labels": napari.layers.Labels, "image": napari.layers.Image}[kind]
+    full_shape = tuple(np.shape(data)) if plane is None else tuple(shape)
+    if colors is not None:
+        kwargs["colormap"] = label_colormap(colors)
+    kwargs.update(_placed_over(like, len(full_shape), leading_axes))
+    meta = {**(metadata or {}), ROLE_KEY: role}
+    existing = output_layer(viewer, name)
+    reusable = (
+        isinstance(existing, layer_type)
+        and tuple(existing.data.shape) == full_shape
+        and (plane is None or existing.data.dtype == np.asarray(data).dtype)
     )
-    if isinstance(existing, napari.layers.Labels) and existing.ndim == data.ndim:
-        existing.data = data
-        for key, value in {**geometry, **colormap, **kwargs}.items():
+    if reusable:
+        if plane is None:
+            existing.data = data
+        else:
+            existing.data[plane] = data
+            existing.refresh()
+        existing.metadata.update(meta)
+        for key, value in kwargs.items():
             setattr(existing, key, value)
         return existing
+    if plane is not None:
+        lazy = not isinstance(like.data, np.ndarray)
+        values = (sparse_zeros if lazy else np.zeros)(full_shape, dtype=np.asarray(data).dtype)
+        values[plane] = data
+        data = values
     index = len(viewer.layers)
     if existing is not None:
         index = viewer.layers.index(existing)
         viewer.layers.remove(existing)
-    layer = napari.layers.Labels(data, name=name, **colormap, **geometry, **kwargs)
+    layer = layer_type(data, name=name, metadata=meta, **kwargs)
     viewer.layers.insert(index, layer)
     return layer
 

@@ -1,6 +1,6 @@
 """Apply to whole volume: threshold, clean up or classify a large image chunk by chunk.
 
-A thin shell over the chunked core (:mod:`napari_seglab.core.chunked`) and
+A thin shell over the chunked core (the lazy halves of :mod:`napari_seglab.core`) and
 :func:`napari_seglab.core.io.save`: the layer's data (dask, zarr or numpy) is processed chunk
 by chunk off the GUI thread, written atomically to a zarr store with progress and a working
 Cancel, and shown lazily as the Labels layer ``"<image> volume"`` (updated on re-run).
@@ -25,6 +25,7 @@ from magicgui.widgets import (
 
 from ..core import SegLabInputError
 from ..core.threshold import Foreground, ThresholdMethod
+from ._shared import show_output
 
 if TYPE_CHECKING:
     import napari
@@ -158,7 +159,7 @@ class BatchWidget(Container):
         """Check the inputs and build the lazy computation (on the GUI thread: cheap)."""
         import dask.array as da
 
-        from ..core.chunked import is_lazy
+        from ..core._blocks import is_lazy
 
         layer = self._layer.value
         if layer is None:
@@ -268,27 +269,18 @@ class BatchWidget(Container):
 
     def _show(self, path: Path, like: napari.layers.Layer, options: dict) -> None:
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
-        import napari.layers
-
         from ..core.io import open_image
-        from ._layers import geometry_of, label_colormap
 
-        data = open_image(path)
-        name = f"{like.name} volume"
-        geometry = geometry_of(like, ndim=data.ndim)
         is_mask = Operation(options["step"]) is not Operation.CLASSIFY
-        colormap = label_colormap(MASK_COLOR) if is_mask else None
-        existing = next((layer for layer in self._viewer.layers if layer.name == name), None)
-        if isinstance(existing, napari.layers.Labels) and existing.ndim == data.ndim:
-            existing.data = data
-            layer = existing
-        else:
-            if existing is not None:
-                self._viewer.layers.remove(existing)
-            extra = {"colormap": colormap} if colormap is not None else {}
-            layer = napari.layers.Labels(data, name=name, **geometry, **extra)
-            self._viewer.layers.append(layer)
-        layer.metadata["seglab_source"] = str(path)
+        layer = show_output(
+            self._viewer,
+            open_image(path),
+            name=f"{like.name} volume",
+            like=like,
+            role="batch",
+            colors=MASK_COLOR if is_mask else None,
+            metadata={"path": str(path)},
+        )
         self.output_layer = layer
         self._progress.value = 1000
         self._status.value = f"wrote {path}"
@@ -329,8 +321,8 @@ def _process(data: Any, output: Path, options: dict, cancelled: threading.Event,
 
 
 def _classify(data: Any, options: dict) -> Any:
-    from ..core.chunked import predict
     from ..core.classifier import PixelClassifier
+    from ..core.classifier._lazy import predict
 
     classifier = PixelClassifier.load(options["classifier"])
     return predict(classifier, data, channel_axis=-1 if options["rgb"] else None)

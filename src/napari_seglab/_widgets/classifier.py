@@ -39,17 +39,17 @@ from magicgui.widgets import (
 )
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from ..core._checks import SegLabInputError, fingerprint
-from ..core.classifier import TrainingCache
+from ..core._validation import SegLabInputError, fingerprint
+from ..core.classifier import TrainingCache, compiled_code_loaded, load_compiled_code
 from ._classifier_jobs import (
     ImageSource,
     distinct_values,
     max_label,
     run,
-    sparse_zeros,
     strokes_of,
 )
 from ._layers import label_colormap
+from ._shared import sparse_zeros
 
 if TYPE_CHECKING:
     import napari
@@ -136,7 +136,7 @@ class ClassifierWidget(Container):
         super().__init__(labels=True)
         # Import the classifier's compiled kernels now, while the user opens the widget: an
         # import inside the worker thread would hold the interpreter lock and freeze the GUI.
-        from napari_seglab.core import _forest, _kernels  # noqa: F401
+        load_compiled_code()
 
         self._viewer = napari_viewer
         self._classifier = None  # a fitted PixelClassifier, swapped in only on success
@@ -583,7 +583,7 @@ class ClassifierWidget(Container):
     # ------------------------------------------------------------------ settings
     def _feature_settings(self, source: ImageSource):
         """FeatureSettings from the panel; anisotropy comes from the image layer's scale."""
-        from ..core.features import FeatureSettings
+        from ..core.classifier import FeatureSettings
 
         ndim = 3 if self._features_3d.value else 2
         if ndim > len(source.spatial_shape):
@@ -822,7 +822,7 @@ class ClassifierWidget(Container):
         if running:
             self._progress.value = 0
             self._status.value = "Updating..." if live else "Working..."
-            if not _kernels_loaded():
+            if not compiled_code_loaded():
                 self._status.value += (
                     " (the first run loads SegLab's compiled code; just after installing, "
                     "compiling it takes up to a minute, once)"
@@ -992,13 +992,6 @@ class ClassifierWidget(Container):
             self.load(path)
 
 
-def _kernels_loaded() -> bool:
-    """Whether this session has loaded the classifier's compiled (numba) kernels yet."""
-    from napari_seglab.core import _kernels
-
-    return bool(_kernels._forest_votes.signatures)
-
-
 def _parse_scales(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(s) for s in text.replace(";", ",").split(",") if s.strip())
@@ -1009,7 +1002,7 @@ def _parse_scales(text: str) -> tuple[float, ...]:
 
 
 def _default_features():
-    from ..core.features import FeatureSettings
+    from ..core.classifier import FeatureSettings
 
     return FeatureSettings()
 

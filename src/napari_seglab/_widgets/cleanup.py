@@ -13,7 +13,7 @@ import numpy as np
 from magicgui import magic_factory
 
 from ..core import SegLabInputError, clean_up
-from ._shared import report_error, run_job, show_labels
+from ._shared import report_error, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -84,14 +84,18 @@ def clean_up_widget(
     def apply(result: tuple[np.ndarray, np.ndarray]) -> None:
         data, cleaned = result
         meta = {
-            "seglab_role": "clean-up",
             "source": labels_layer.name,
             **options,
             "foreground_pixels_before": int(np.count_nonzero(data)),
             "foreground_pixels_after": int(np.count_nonzero(cleaned)),
         }
-        show_labels(
-            viewer, cleaned, name=f"{labels_layer.name} cleaned", like=labels_layer, metadata=meta
+        show_output(
+            viewer,
+            cleaned,
+            name=f"{labels_layer.name} cleaned",
+            like=labels_layer,
+            role="clean-up",
+            metadata=meta,
         )
 
     run_job(

@@ -31,11 +31,11 @@ from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from ..core import GLOBAL_METHODS, Foreground, SegLabInputError, ThresholdMethod, TryAllResult
-from ..core._checks import as_mask, check_same_shape
+from ..core._validation import as_mask, check_same_shape
 from ..core.cleanup import clean_up
 from ..core.threshold import ThresholdResult, iter_try_all, prepare_image, threshold
 from ._histogram import HistogramPlot
-from ._shared import is_lazy, layer_choices, plane_in_view, run_job, show_labels
+from ._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -395,14 +395,14 @@ class ThresholdWidget(Container):
     def _show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
         self.result = result
         cleaned = {k: v for k, v in self._cleanup_options().items() if v}
-        show_labels(
+        show_output(
             self.viewer,
             mask,
             name=f"{layer.name} {result.method.value}",
             like=layer,
             colors=FOREGROUND_COLOR,
+            role="threshold",
             metadata={
-                "seglab_role": "threshold",
                 "source": layer.name,
                 "method": result.method.value,
                 "foreground": result.foreground.value,
@@ -455,15 +455,15 @@ class ThresholdWidget(Container):
             self._try_all_source = (layer, note)
             succeeded = [o for o in result.outcomes if o.result is not None]
             if succeeded:
-                show_labels(
+                show_output(
                     self.viewer,
                     stack,
                     name=f"{layer.name} try-all",
                     like=layer,
                     colors=FOREGROUND_COLOR,
                     leading_axes=("method",),
+                    role="try-all",
                     metadata={
-                        "seglab_role": "try-all",
                         "source": layer.name,
                         "methods": [o.method.value for o in succeeded],
                         "thresholds": [o.result.value for o in succeeded],

@@ -21,7 +21,7 @@ from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from ..core import SegLabInputError
 from ..core.metrics import Evaluation, confusion_masks, evaluate
-from ._shared import is_lazy, layer_choices, run_job, show_labels
+from ._shared import ROLE_KEY, is_lazy, layer_choices, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -173,7 +173,7 @@ class ValidationWidget(Container):
             named = [layer for layer in layers if "truth" in layer.name.lower()]
             if named:
                 self.ground_truth.value = truth = named[-1]
-        made_by_seglab = new_layer is not None and new_layer.metadata.get("seglab_role") in (
+        made_by_seglab = new_layer is not None and new_layer.metadata.get(ROLE_KEY) in (
             "threshold",
             "clean-up",
         )
@@ -275,7 +275,7 @@ class ValidationWidget(Container):
             name = f"{prediction_layer.name} {key}"
             previous = next((lay for lay in self.viewer.layers if lay.name == name), None)
             visible = previous.visible if previous is not None else key != "TN"
-            show_labels(
+            show_output(
                 self.viewer,
                 masks[key],
                 name=name,
@@ -289,8 +289,8 @@ class ValidationWidget(Container):
                     "pixels": [counts[key.lower()]],
                     "meaning": [MEANING[key]],
                 },
+                role="confusion",
                 metadata={
-                    "seglab_role": "confusion",
                     "class": key,
                     "metrics": metrics,
                     "evaluation": evaluation,

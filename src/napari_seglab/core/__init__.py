@@ -4,10 +4,17 @@ Nothing here imports napari, Qt or magicgui, so every function works in a notebo
 a batch job exactly as it does behind the widgets.
 """
 
-from ._checks import Cancelled, SegLabInputError, to_grayscale
-from .classifier import PixelClassifier, PlanePreview, Segmentation, TrainingCache
+from ._validation import Cancelled, SegLabInputError, to_grayscale
+from .classifier import (
+    FeatureSettings,
+    PixelClassifier,
+    PlanePreview,
+    Segmentation,
+    TrainingCache,
+    compute_features,
+    feature_names,
+)
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
-from .features import FeatureSettings, compute_features, feature_names
 from .io import open_image, save
 from .metrics import (
     ConfusionCounts,

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import Cancelled, SegLabInputError
+from ._blocks import block_batches, distributed_client, local_threads
+from ._validation import Cancelled, SegLabInputError
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -208,27 +209,13 @@ def watch(
         yield
 
 
-def _distributed_client() -> Any:
-    """The active dask.distributed client, if the user connected one."""
-    import sys
-
-    if "distributed" not in sys.modules:
-        return None
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        return None
-
-
 def _compute(
     collection: Any,
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> Any:
     """Compute a dask collection (or a tuple of them, giving a tuple)."""
-    client = _distributed_client()
+    client = distributed_client()
     if client is None:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -237,8 +224,7 @@ def _compute(
         # Our own pool: leaving the block waits for every task in flight, so that after a
         # failure or a cancel no thread is still writing when the output is cleaned away.
         # Its size follows dask's ``num_workers`` setting, as dask's own pool would.
-        threads = dask.config.get("num_workers", None) or os.cpu_count()
-        with watch(progress, cancel), ThreadPoolExecutor(threads) as pool:
+        with watch(progress, cancel), ThreadPoolExecutor(local_threads()) as pool:
             if isinstance(collection, tuple):
                 return dask.compute(*collection, scheduler="threads", pool=pool)
             return collection.compute(scheduler="threads", pool=pool)
@@ -258,14 +244,12 @@ def _store_in_batches(
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> None:
-    """Store a bounded batch of chunks at a time (see ``chunked.block_batches``).
+    """Store a bounded batch of chunks at a time (see ``_blocks.block_batches``).
 
     Each batch is one computation, so filters with halos and chained lazy steps hold a
     bounded number of chunks in memory, whatever the volume size and dask's task order.
     """
     import dask.array as da
-
-    from .chunked import block_batches
 
     starts = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
     batches = list(block_batches(array))

@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 from skimage.feature import hessian_matrix_eigvals
 
 from napari_seglab.core import FeatureSettings, SegLabInputError, compute_features, feature_names
-from napari_seglab.core import features as features_module
+from napari_seglab.core.classifier import features as features_module
 
 ALL = {
     "intensity": True,

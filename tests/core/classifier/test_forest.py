@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from forest_walk import walk
 
-from napari_seglab.core._forest import bin_edges, binned, fit_forest
+from napari_seglab.core.classifier._forest import bin_edges, binned, fit_forest
 
 KW = {"class_weight": "balanced", "max_samples": None, "random_state": 0}
 
@@ -124,7 +124,7 @@ def test_deep_trees_grown_a_few_at_a_time_give_the_same_forest(monkeypatch):
     x, y = _blobs(3000, seed=8)
     whole = fit_forest(x, y, n_estimators=5, max_depth=None, **KW)[1]
     # A budget for the node arrays of about two of these trees at a time.
-    monkeypatch.setattr("napari_seglab.core._forest._NODE_BUDGET", 2 * 6000 * 28)
+    monkeypatch.setattr("napari_seglab.core.classifier._forest._NODE_BUDGET", 2 * 6000 * 28)
     batched = fit_forest(x, y, n_estimators=5, max_depth=None, **KW)[1]
     for name in whole:
         np.testing.assert_array_equal(batched[name], whole[name])

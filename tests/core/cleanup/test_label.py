@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_seglab.core._label import count, label, relabel
+from napari_seglab.core.cleanup._label import count, label, relabel
 
 
 @pytest.mark.parametrize(("ndim", "connectivity"), [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3)])

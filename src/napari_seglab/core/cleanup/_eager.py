@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError, is_binary
+from .._blocks import is_lazy
+from .._validation import SegLabInputError, is_binary
 
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
@@ -57,10 +58,8 @@ def remove_small_objects(
     >>> int(remove_small_objects(mask, 2).sum())
     9
     """
-    from .chunked import is_lazy
-
-    if is_lazy(labels):  # global object sizes across chunks (see napari_seglab.core.chunked)
-        from .chunked import remove_small_objects as lazy_remove_small_objects
+    if is_lazy(labels):  # global object sizes across chunks
+        from ._lazy import remove_small_objects as lazy_remove_small_objects
 
         return lazy_remove_small_objects(labels, smaller_than, connectivity=connectivity)
     arr = _check_labels(labels, connectivity)
@@ -103,10 +102,8 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     >>> int(fill_small_holes(ring, 2).min())
     1
     """
-    from .chunked import is_lazy
-
-    if is_lazy(labels):  # global object sizes across chunks (see napari_seglab.core.chunked)
-        from .chunked import fill_small_holes as lazy_fill_small_holes
+    if is_lazy(labels):  # global object sizes across chunks
+        from ._lazy import fill_small_holes as lazy_fill_small_holes
 
         return lazy_fill_small_holes(labels, smaller_than, connectivity=connectivity)
     arr = _check_labels(labels, connectivity)
@@ -157,10 +154,8 @@ def clean_up(
     numpy.ndarray
         A new array; the input is never modified.
     """
-    from .chunked import is_lazy
-
     if is_lazy(labels):  # both steps in the same passes over the chunks
-        from .chunked import clean_up as lazy_clean_up
+        from ._lazy import clean_up as lazy_clean_up
 
         return lazy_clean_up(
             labels,

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError, as_mask, check_same_shape, is_binary
+from .._blocks import is_lazy
+from .._validation import SegLabInputError, as_mask, check_same_shape, is_binary
 
 __all__ = [
     "ConfusionCounts",
@@ -362,10 +363,8 @@ def evaluate(
     >>> round(result.scores.f1, 3)
     0.75
     """
-    from .chunked import is_lazy
-
     if is_lazy(prediction) or is_lazy(ground_truth):  # exact counts summed over chunks
-        from .chunked import evaluate as lazy_evaluate
+        from ._lazy import evaluate as lazy_evaluate
 
         return lazy_evaluate(
             prediction, ground_truth, objects=objects, iou_threshold=iou_threshold

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ._checks import SegLabInputError
+from .._validation import SegLabInputError
 
 __all__ = ["FAMILIES", "FeatureSettings", "compute_features", "feature_names"]
 
@@ -65,8 +65,8 @@ class FeatureSettings:
         Scales (Gaussian standard deviations, in pixels of the finest axis), sorted and
         de-duplicated. Between 0.3 and 64.
     intensity, edges, hessian, log, dog, structure_tensor, gabor : bool
-        The feature families to compute (see :mod:`napari_seglab.core.features`). At least
-        one must be on.
+        The feature families to compute (see :mod:`napari_seglab.core.classifier.features`).
+        At least one must be on.
     mode : {"2d", "3d"}
         ``"2d"`` filters each plane of the last two axes on its own (stacks and time-lapses
         are treated plane by plane); ``"3d"`` filters the last three axes together.
@@ -441,7 +441,7 @@ def _channels_first(
     image: ArrayLike, settings: FeatureSettings, channel_axis: int | None, *, name: str = "image"
 ) -> np.ndarray:
     """Return a (C, *spatial) view of `image` after checking it."""
-    from ._checks import as_image
+    from .._validation import as_image
 
     arr = as_image(image, name=name, allow_constant=True)
     if channel_axis is None:

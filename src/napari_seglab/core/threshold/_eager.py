@@ -14,7 +14,8 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import SegLabInputError, as_image, as_mask, check_same_shape, to_grayscale
+from .._blocks import is_lazy
+from .._validation import SegLabInputError, as_image, as_mask, check_same_shape, to_grayscale
 
 __all__ = [
     "GLOBAL_METHODS",
@@ -113,10 +114,8 @@ def median_filter(image: ArrayLike, size: int = 3, *, ndim: int = 2) -> np.ndarr
     >>> int(median_filter(img, 3).max())
     0
     """
-    from .chunked import is_lazy
-
-    if is_lazy(image):  # chunk by chunk, same result (see napari_seglab.core.chunked)
-        from .chunked import median_filter as lazy_median_filter
+    if is_lazy(image):  # chunk by chunk, same result
+        from ._lazy import median_filter as lazy_median_filter
 
         return lazy_median_filter(image, size, ndim=ndim)
     arr = as_image(image, allow_constant=True)
@@ -374,7 +373,7 @@ def threshold(
     ThresholdResult
         ``.mask`` (uint8, 1 = foreground) and ``.value`` (the threshold(s) used). For a dask
         array input the mask is a lazy dask array, computed chunk by chunk (see
-        :mod:`napari_seglab.core.chunked`).
+        :mod:`napari_seglab.core.threshold._lazy`).
 
     Raises
     ------
@@ -393,8 +392,6 @@ def threshold(
     >>> int(threshold(img, "otsu", foreground="dark").mask.sum())
     3
     """
-    from .chunked import is_lazy
-
     method = ThresholdMethod(method)
     options = dict(
         value=value,
@@ -405,8 +402,8 @@ def threshold(
         window_size=window_size,
         k=k,
     )
-    if is_lazy(image):  # chunk by chunk, same result (see napari_seglab.core.chunked)
-        from .chunked import threshold as lazy_threshold
+    if is_lazy(image):  # chunk by chunk, same result
+        from ._lazy import threshold as lazy_threshold
 
         return lazy_threshold(
             image,
@@ -613,7 +610,7 @@ def iter_try_all(
     MethodOutcome
         In the order of `methods`; rank them with :meth:`TryAllResult.from_outcomes`.
     """
-    from .metrics import evaluate
+    from ..metrics import evaluate
 
     foreground = Foreground(foreground)
     for method in (ThresholdMethod(m) for m in methods):

@@ -21,7 +21,7 @@ from napari_seglab.core import (
     evaluate,
     try_all_thresholds,
 )
-from napari_seglab.core import features as features_module
+from napari_seglab.core.classifier import features as features_module
 
 FAST = FeatureSettings(sigmas=(1, 2, 4))
 
@@ -409,7 +409,7 @@ def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, mon
         computed.append(int(mask.sum()))
         return masked(source, settings, mask, **kwargs)
 
-    monkeypatch.setattr("napari_seglab.core.classifier._masked_features", counting)
+    monkeypatch.setattr("napari_seglab.core.classifier._model._masked_features", counting)
     second = strokes.copy()
     second[:8] = 0  # some strokes erased, others added
     cached = PixelClassifier(FAST, n_estimators=6).fit(image, second, cache=cache)

@@ -7,9 +7,13 @@ sentence instead of a traceback from deep inside scikit-image.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 __all__ = [
     "Cancelled",
@@ -17,6 +21,7 @@ __all__ = [
     "as_image",
     "as_mask",
     "check_colour",
+    "check_lazy_image",
     "check_same_shape",
     "fingerprint",
     "is_binary",
@@ -200,3 +205,22 @@ def fingerprint(*arrays: np.ndarray) -> bytes:
         digest.update(repr((arr.shape, arr.dtype.str)).encode())
         digest.update(arr.data)
     return digest.digest()
+
+
+def check_lazy_image(image: da.Array, name: str = "image") -> da.Array:
+    """:func:`as_image`'s checks that need no computation, for a dask array.
+
+    NaN and constant images are found later, from the histogram or the result.
+    """
+    if 0 in image.shape:
+        raise SegLabInputError(f"The {name} is empty (shape {image.shape}).")
+    if image.dtype == bool:
+        image = image.astype(np.uint8)
+    if not (np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)):
+        raise SegLabInputError(
+            f"The {name} has data type {image.dtype}; an integer or floating-point image is "
+            "needed."
+        )
+    if image.ndim < 2:
+        raise SegLabInputError(f"The {name} must have at least 2 dimensions, not {image.ndim}.")
+    return image

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import Cancelled, SegLabInputError, fingerprint
+from .._blocks import is_lazy
+from .._validation import Cancelled, SegLabInputError, fingerprint
 from .features import (
     FeatureSettings,
     _channels_first,
@@ -411,7 +412,8 @@ class PixelClassifier:
         ----------
         image : array_like
             Image with the training images' channels (and `channel_axis`). A dask array is
-            classified chunk by chunk, lazily (see :func:`napari_seglab.core.chunked.predict`).
+            classified chunk by chunk, lazily (see
+            :func:`napari_seglab.core.classifier._lazy.predict`).
         channel_axis : int, optional
         progress : callable, optional
             Called as ``progress(done, total)`` after each tile (in-memory images).
@@ -431,10 +433,8 @@ class PixelClassifier:
         Cancelled
             When `cancel()` returned True.
         """
-        from .chunked import is_lazy
-
         if is_lazy(image):
-            from .chunked import predict
+            from ._lazy import predict
 
             return predict(self, image, channel_axis=channel_axis)
         return self._run(
@@ -501,7 +501,7 @@ class PixelClassifier:
         """
         import numba
 
-        from .. import __version__
+        from ... import __version__
 
         self._check_fitted()
         header = {

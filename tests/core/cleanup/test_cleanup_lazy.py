@@ -1,0 +1,98 @@
+"""Chunk-by-chunk clean-up equals the in-memory one: objects measured across chunk borders."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+import napari_seglab as sl
+from napari_seglab.core.cleanup import clean_up, fill_small_holes, remove_small_objects
+
+
+@pytest.mark.parametrize("connectivity", [1, 2, 3])
+def test_remove_small_objects_across_chunks(mask, connectivity, lazy):
+    expected = remove_small_objects(mask, 40, connectivity=connectivity)
+    result = sl.remove_small_objects(lazy(mask), 40, connectivity=connectivity)
+    assert isinstance(result, da.Array)
+    np.testing.assert_array_equal(result.compute(), expected)
+    # Objects that cross borders are kept whole: sizes counted per chunk would remove more.
+    assert expected.sum() > 0
+
+
+def test_object_spanning_every_chunk_is_measured_whole(lazy):
+    snake = np.zeros((130, 170), np.uint8)
+    snake[5, :] = 1
+    snake[5:125, 165] = 1
+    snake[125, 10:166] = 1
+    result = sl.remove_small_objects(lazy(snake, (32, 40)), 400)
+    np.testing.assert_array_equal(result.compute(), snake)
+    gone = sl.remove_small_objects(lazy(snake, (32, 40)), int(snake.sum()) + 1)
+    assert int(gone.sum().compute()) == 0
+
+
+def test_diagonal_contact_across_chunk_corner(lazy):
+    img = np.zeros((64, 80), np.uint8)
+    img[31, 39] = img[32, 40] = 1  # touch only through a corner shared by four chunks
+    for connectivity, kept in ((1, 0), (2, 2)):
+        out = sl.remove_small_objects(lazy(img, (32, 40)), 2, connectivity=connectivity)
+        assert int(out.sum().compute()) == kept
+        assert (out.compute() == remove_small_objects(img, 2, connectivity=connectivity)).all()
+
+
+@pytest.mark.parametrize("connectivity", [1, 3])
+def test_fill_small_holes_across_chunks(mask, connectivity, lazy):
+    expected = fill_small_holes(mask, 30, connectivity=connectivity)
+    result = sl.fill_small_holes(lazy(mask), 30, connectivity=connectivity)
+    np.testing.assert_array_equal(result.compute(), expected)
+    assert (expected != mask).any()
+
+
+@pytest.mark.parametrize("dtype", [bool, np.uint8])
+def test_clean_up_and_label_images(mask, dtype, lazy):
+    data = mask.astype(dtype) * (1 if dtype is bool else 255)
+    expected = clean_up(data, remove_smaller_than=25, fill_holes_smaller_than=20)
+    result = sl.clean_up(lazy(data), remove_smaller_than=25, fill_holes_smaller_than=20)
+    assert result.dtype == expected.dtype
+    np.testing.assert_array_equal(result.compute(), expected)
+    labels = ndi.label(mask)[0].astype(np.int32)
+    np.testing.assert_array_equal(
+        sl.remove_small_objects(lazy(labels), 30).compute(), remove_small_objects(labels, 30)
+    )
+
+
+def test_fill_holes_refuses_multi_label_images(lazy):
+    labels = np.zeros((64, 64), np.int32)
+    labels[:10, :10], labels[30:, 30:] = 1, 2
+    with pytest.raises(sl.SegLabInputError, match="binary mask"):
+        sl.fill_small_holes(lazy(labels, 16), 5)
+
+
+def test_0_255_mask_clean_up_across_chunks(mask, lazy):
+    data = mask * np.uint8(255)
+    expected = remove_small_objects(data, 40)
+    assert set(np.unique(expected)) == {0, 255} and expected.sum() < data.sum()
+    np.testing.assert_array_equal(sl.remove_small_objects(lazy(data), 40).compute(), expected)
+
+
+def test_clean_up_fills_like_in_memory_when_every_object_is_removed(lazy):
+    # Removal empties the 0/255 mask, so the whole (small) image becomes one hole: in
+    # memory it is filled with 1 (no foreground value is left to copy).
+    data = np.zeros((8, 10), np.uint8)
+    data[2, 3] = 255
+    expected = clean_up(data, remove_smaller_than=2, fill_holes_smaller_than=100)
+    result = sl.clean_up(lazy(data, (4, 5)), remove_smaller_than=2, fill_holes_smaller_than=100)
+    np.testing.assert_array_equal(result.compute(), expected)
+    assert (expected == 1).all()
+
+
+def test_clean_up_shares_passes_and_equals_the_two_steps(mask, lazy):
+    # The fused clean-up equals removing then filling with the public functions, across
+    # chunks, for a 3D connectivity that links chunks through their corners.
+    expected = fill_small_holes(remove_small_objects(mask, 40, connectivity=3), 60, connectivity=3)
+    result = sl.clean_up(
+        lazy(mask), remove_smaller_than=40, fill_holes_smaller_than=60, connectivity=3
+    )
+    np.testing.assert_array_equal(result.compute(), expected)
+    assert (expected != mask).any()
