@@ -25,8 +25,8 @@ def recording(array: np.ndarray, chunks) -> tuple[da.Array, list]:
 @pytest.fixture
 def widget(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    widget = BatchWidget(viewer)
-    viewer.window.add_dock_widget(widget)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Apply to whole volume")
+    assert isinstance(widget, BatchWidget)
     return viewer, widget
 
 

@@ -49,17 +49,17 @@ class BatchWidget(Container):
 
     Parameters
     ----------
-    viewer : napari.Viewer
-        The viewer whose layers can be processed.
+    napari_viewer : napari.Viewer
+        The viewer whose layers can be processed (napari passes it when it opens the widget).
 
     Notes
     -----
     Scripts and tests call :meth:`run` (returns the worker) and :meth:`cancel`.
     """
 
-    def __init__(self, viewer: napari.Viewer) -> None:
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__(labels=True)
-        self._viewer = viewer
+        self._viewer = napari_viewer
         self._cancelled = threading.Event()
         self._done = (0, 1)
         self.worker: Any = None
@@ -102,8 +102,6 @@ class BatchWidget(Container):
         self._operation.changed.connect(self._show_options)
         self._run.changed.connect(self.run)
         self._cancel.changed.connect(self.cancel)
-        viewer.layers.events.inserted.connect(self.reset_choices)
-        viewer.layers.events.removed.connect(self.reset_choices)
         self._show_options()
 
         from qtpy.QtCore import QTimer
@@ -322,7 +320,6 @@ def _process(data: Any, output: Path, options: dict, cancelled: threading.Event,
 
 def _classify(data: Any, options: dict) -> Any:
     from ..core.classifier import PixelClassifier
-    from ..core.classifier._lazy import predict
 
     classifier = PixelClassifier.load(options["classifier"])
-    return predict(classifier, data, channel_axis=-1 if options["rgb"] else None)
+    return classifier.predict(data, channel_axis=-1 if options["rgb"] else None)

@@ -1,0 +1,26 @@
+"""Every widget of the manifest opens through napari's own plugin machinery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from magicgui.widgets import Widget
+from npe2 import PluginManifest
+
+MANIFEST = PluginManifest.from_file(Path(__file__).resolve().parents[2] / "napari.yaml")
+WIDGETS = [w.display_name for w in MANIFEST.contributions.widgets]
+
+
+def test_every_widget_command_is_in_a_menu():
+    in_menus = {item.command for items in MANIFEST.contributions.menus.values() for item in items}
+    assert {w.command for w in MANIFEST.contributions.widgets} <= in_menus
+
+
+@pytest.mark.parametrize("name", WIDGETS)
+def test_widget_opens_from_the_plugin_menu(kesm_viewer, name):
+    dock, widget = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", name)
+    assert isinstance(widget, Widget) and name in dock.name
+    widget.reset_choices()  # what napari does when layers change: must not fail
+    kesm_viewer.layers.remove("KESM ground truth")
+    widget.reset_choices()
