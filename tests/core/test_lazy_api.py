@@ -30,7 +30,11 @@ class LoadedWhole(AssertionError):
 @contextlib.contextmanager
 def no_whole_loads(limit: int) -> Iterator[None]:
     """Fail on ``numpy.asarray`` or ``compute`` of any dask array of `limit` or more elements."""
-    real_array, real_compute, real_dask_compute = da.Array.__array__, da.Array.compute, dask.compute
+    real_array, real_compute, real_dask_compute = (
+        da.Array.__array__,
+        da.Array.compute,
+        dask.compute,
+    )
 
     def check(value: object) -> None:
         if isinstance(value, da.Array) and value.size >= limit:
@@ -179,9 +183,9 @@ def test_lazy_or_refused(name):
         with no_whole_loads(limit=min(a.size for a in DATA.values()) // 2):
             result = call()
     except sl.SegLabInputError as err:
-        assert "dask" in str(err).lower() or "lazy" in str(err).lower() or "chunk" in str(
-            err
-        ), f"{name} refused a lazy input without saying so: {err}"
+        assert "dask" in str(err).lower() or "lazy" in str(err).lower() or "chunk" in str(err), (
+            f"{name} refused a lazy input without saying so: {err}"
+        )
         return
     big = [a for a in _lazy_leaves(result) if np.size(a) >= DATA["mask"].size // 2]
     assert all(isinstance(a, da.Array) for a in big), f"{name} returned loaded arrays"
