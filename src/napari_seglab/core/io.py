@@ -25,7 +25,7 @@ from ._validation import Cancelled, SegLabInputError
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["image_format", "open_image", "save", "watch"]
+__all__ = ["check_output", "image_format", "open_image", "save", "watch"]
 
 ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
 _SUFFIXES = {
@@ -280,6 +280,51 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Check that a result can be written at `path`, before any work is done.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Where :func:`save` would write: a ``.zarr`` store or a ``.tif``/``.tiff`` file.
+    overwrite : bool
+        Whether an existing output may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The path.
+
+    Raises
+    ------
+    SegLabInputError
+        If the format is not zarr or TIFF, the output exists (and not `overwrite`), or its
+        folder does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_output(pathlib.Path(tempfile.mkdtemp()) / "mask.zarr").name
+    'mask.zarr'
+    >>> check_output("mask.png")
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: mask.png: results are written as ...
+    """
+    path = Path(path)
+    kind = image_format(path) if not path.is_dir() else ZARR
+    if kind not in (ZARR, TIFF):
+        raise SegLabInputError(
+            f"{path.name}: results are written as .zarr (any size) or .tif (small), not "
+            f"{path.suffix}."
+        )
+    if path.exists() and not overwrite:
+        raise SegLabInputError(f"{path} already exists; choose another name or overwrite it.")
+    if not path.parent.is_dir():
+        raise SegLabInputError(f"The folder {path.parent} does not exist.")
+    return path
+
+
 def save(
     data: Any,
     path: str | Path,
@@ -317,8 +362,8 @@ def save(
     Raises
     ------
     SegLabInputError
-        If the output exists (and not `overwrite`), its format is unknown, or a TIFF would
-        exceed 2 GiB.
+        If the output cannot be written (see :func:`check_output`), or a TIFF would exceed
+        2 GiB.
     Cancelled
         If `cancel` returned true; nothing is left behind.
 
@@ -333,17 +378,8 @@ def save(
     """
     import dask.array as da
 
-    path = Path(path)
+    path = check_output(path, overwrite=overwrite)
     kind = image_format(path) if not path.is_dir() else ZARR
-    if kind not in (ZARR, TIFF):
-        raise SegLabInputError(
-            f"{path.name}: results are written as .zarr (any size) or .tif (small), not "
-            f"{path.suffix}."
-        )
-    if path.exists() and not overwrite:
-        raise SegLabInputError(f"{path} already exists; choose another name or overwrite it.")
-    if not path.parent.is_dir():
-        raise SegLabInputError(f"The folder {path.parent} does not exist.")
     array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data))
     partial = path.with_name(path.name + PARTIAL)
     _remove(partial)  # left over from a run that was killed

@@ -143,7 +143,7 @@ class ThresholdOptions:
     >>> ThresholdOptions("local_mean", block_size=40)
     Traceback (most recent call last):
     ...
-    napari_seglab.core._validation.SegLabInputError: The block size must be odd and >= 3, not 40.
+    napari_seglab.core._validation.SegLabInputError: The block size must be odd and >= 3, ...
     """
 
     method: ThresholdMethod = ThresholdMethod.OTSU
