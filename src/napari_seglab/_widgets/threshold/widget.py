@@ -1,8 +1,10 @@
-"""Threshold widget: one method with its options, or every global method compared.
+"""The threshold widget's controls and their wiring.
 
 A thin shell over :func:`napari_seglab.core.threshold.threshold` and
-:func:`napari_seglab.core.threshold.try_all_thresholds`; every computation runs off the GUI
-thread. Outputs:
+:func:`napari_seglab.core.threshold.iter_try_all`: the controls make one
+:class:`~napari_seglab.core.threshold.ThresholdOptions`, and every computation (reading the
+layer, median, threshold, clean-up, scores) runs off the GUI thread (:mod:`._jobs`). Outputs,
+written through ``show_output``:
 
 - ``"<image> <method>"``: uint8 Labels (1 = foreground), updated in place when re-run;
 - ``"<image> try-all"``: every method that succeeded, stacked along a new leading "method" axis
@@ -28,14 +30,21 @@ from magicgui.widgets import (
     SpinBox,
 )
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
-from ..core import GLOBAL_METHODS, Foreground, SegLabInputError, ThresholdMethod, TryAllResult
-from ..core._validation import as_mask, check_same_shape
-from ..core.cleanup import clean_up
-from ..core.threshold import ThresholdResult, iter_try_all, prepare_image, threshold
-from ._histogram import HistogramPlot
-from ._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
+from ...core import SegLabInputError
+from ...core._validation import check_same_shape
+from ...core.threshold import (
+    GLOBAL_METHODS,
+    Foreground,
+    ThresholdMethod,
+    ThresholdOptions,
+    ThresholdResult,
+    TryAllResult,
+)
+from .._histogram import HistogramPlot
+from .._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
+from ._jobs import clean_job, shown, threshold_job, try_all_job
+from ._table import METHOD_NAMES, MethodTable
 
 if TYPE_CHECKING:
     import napari
@@ -43,66 +52,9 @@ if TYPE_CHECKING:
 __all__ = ["ThresholdWidget"]
 
 FOREGROUND_COLOR = {1: "#56B4E9"}  # Okabe-Ito sky blue
-
-METHOD_NAMES = {
-    ThresholdMethod.OTSU: "Otsu",
-    ThresholdMethod.LI: "Li",
-    ThresholdMethod.YEN: "Yen",
-    ThresholdMethod.TRIANGLE: "Triangle",
-    ThresholdMethod.ISODATA: "Isodata",
-    ThresholdMethod.MEAN: "Mean",
-    ThresholdMethod.MINIMUM: "Minimum",
-    ThresholdMethod.MULTI_OTSU: "Multi-Otsu",
-    ThresholdMethod.MANUAL: "Manual value",
-    ThresholdMethod.LOCAL_MEAN: "Local mean",
-    ThresholdMethod.NIBLACK: "Niblack",
-    ThresholdMethod.SAUVOLA: "Sauvola",
-}
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
-TABLE_COLUMNS = ["method", "threshold", "MCC", "F1", "IoU", "note"]
-
-
-def _histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = float(image.min()), float(image.max())
-    if np.issubdtype(image.dtype, np.integer) and hi - lo < 256:
-        return np.histogram(image, bins=int(hi - lo) + 1, range=(lo - 0.5, hi + 0.5))
-    return np.histogram(image, bins=256, range=(lo, hi))
-
-
-def _threshold_job(image: np.ndarray, prepare: dict, method: dict, clean: dict):
-    prepared = prepare_image(image, **prepare)
-    yield
-    result = threshold(prepared, **method)
-    yield
-    mask = clean_up(result.mask, **clean) if any(clean.values()) else result.mask
-    return result, mask, _histogram(prepared)
-
-
-def _try_all_job(image: np.ndarray, truth: np.ndarray | None, prepare: dict, options: dict):
-    prepared = prepare_image(image, **prepare)
-    if truth is not None:
-        check_same_shape(prepared, truth, ("image", "ground truth"))
-        truth = as_mask(truth, name="ground truth", binary=True)
-    yield
-    outcomes = []
-    for outcome in iter_try_all(prepared, truth=truth, **options):  # cancel between methods
-        outcomes.append(outcome)
-        yield
-    result = TryAllResult.from_outcomes(outcomes)
-    masks = [o.result.mask for o in result.outcomes if o.result is not None]
-    stack = np.stack(masks) if masks else None  # built here, off the GUI thread
-    return result, stack, _histogram(prepared)
-
-
-def _shown(value: float | np.ndarray | None) -> str:
-    if value is None:
-        return "local"
-    if np.ndim(value) == 0:
-        return f"{float(value):.6g}"
-    values = np.asarray(value)
-    if values.min() == values.max():
-        return f"{values.min():.6g}"
-    return f"{values.min():.6g} to {values.max():.6g}"
+METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
+"""The controls named after the ThresholdOptions field they set."""
 
 
 class ThresholdWidget(Container):
@@ -121,6 +73,8 @@ class ThresholdWidget(Container):
         The outcome of the last :meth:`try_all`.
     worker : GeneratorWorker or None
         The computation in progress, if any.
+    table : MethodTable
+        The methods of the last :meth:`try_all` (a magicgui ``Table``).
 
     Examples
     --------
@@ -133,16 +87,53 @@ class ThresholdWidget(Container):
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
-        import napari.layers
 
         self.viewer = napari_viewer
         self.result: ThresholdResult | None = None
         self.try_all_result: TryAllResult | None = None
         self.worker = None
         self._try_all_source: tuple[napari.layers.Image, str] | None = None  # (image, note)
+        self._make_controls(napari_viewer)
+        self.histogram = HistogramPlot()
+        self.table = MethodTable(on_select=self._show_method_plane, on_activate=self._use_row)
+        super().__init__(
+            widgets=[
+                self.image,
+                self.colour,
+                self.median_size,
+                self.median_3d,
+                self.foreground,
+                self.method,
+                *(getattr(self, name) for name in METHOD_FIELDS),
+                self.per_plane,
+                self.plane_3d,
+                self.remove_smaller_than,
+                self.fill_holes_smaller_than,
+                Container(widgets=[self.run_button, self.cancel_button], layout="horizontal"),
+                self.summary,
+                self.ground_truth,
+                self.try_all_button,
+                self.table,
+                self.use_button,
+            ]
+        )
+        # magicgui has no plot widget: the histogram goes in below the summary
+        self.native.layout().insertWidget(self.index(self.summary) + 1, self.histogram)
+        self.image.changed.connect(self._update_visibility)
+        self.method.changed.connect(self._update_visibility)
+        self.colour.changed.connect(self._update_visibility)
+        self.per_plane.changed.connect(self._update_visibility)
+        self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
+        self.try_all_button.changed.connect(self.try_all)
+        self.use_button.changed.connect(self._use_selected)
+        self._update_visibility()
 
-        images = layer_choices(napari_viewer, napari.layers.Image)
-        self.image = ComboBox(label="image", choices=images)
+    def _make_controls(self, viewer: napari.Viewer) -> None:
+        import napari.layers
+
+        # Layer lists are magicgui choices; napari calls reset_choices when layers change.
+        self.image = ComboBox(label="image", choices=layer_choices(viewer, napari.layers.Image))
         self.colour = ComboBox(label="colour", choices=COLOUR_CHOICES, visible=False)
         self.median_size = SpinBox(
             label="median size", value=0, min=0, max=99, tooltip="0 = no median filter"
@@ -177,74 +168,14 @@ class ThresholdWidget(Container):
         self.run_button = PushButton(text="Threshold")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.summary = Label(value="")
-        self.histogram = HistogramPlot()
-
         self.ground_truth = ComboBox(
             label="ground truth",
-            choices=layer_choices(napari_viewer, napari.layers.Labels, napari.layers.Image),
+            choices=layer_choices(viewer, napari.layers.Labels, napari.layers.Image),
             nullable=True,
             value=None,
         )
         self.try_all_button = PushButton(text="Try all global methods")
         self.use_button = PushButton(text="Use selected method", enabled=False)
-        self.table = QTableWidget(0, len(TABLE_COLUMNS))
-        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setMinimumHeight(200)
-        self.table.setMaximumHeight(320)  # room for every global method, no empty stretch
-        self.table.setToolTip("Double-click a method to make it the current result")
-
-        super().__init__(
-            widgets=[
-                self.image,
-                self.colour,
-                self.median_size,
-                self.median_3d,
-                self.foreground,
-                self.method,
-                self.value,
-                self.classes,
-                self.boundary,
-                self.block_size,
-                self.offset,
-                self.window_size,
-                self.k,
-                self.per_plane,
-                self.plane_3d,
-                self.remove_smaller_than,
-                self.fill_holes_smaller_than,
-                Container(widgets=[self.run_button, self.cancel_button], layout="horizontal"),
-                self.summary,
-            ]
-        )
-        self.native.layout().addWidget(self.histogram)
-        tail = Container(widgets=[self.ground_truth, self.try_all_button])
-        self.native.layout().addWidget(tail.native)
-        self.native.layout().addWidget(self.table)
-        self.native.layout().addWidget(self.use_button.native)
-        self._tail = tail  # keep the magicgui wrapper alive with its Qt widget
-
-        self.image.changed.connect(self._update_visibility)
-        self.method.changed.connect(self._update_visibility)
-        self.colour.changed.connect(self._update_visibility)
-        self.per_plane.changed.connect(self._update_visibility)
-        self.run_button.changed.connect(self.run)
-        self.cancel_button.changed.connect(self.cancel)
-        self.try_all_button.changed.connect(self.try_all)
-        self.use_button.changed.connect(self._use_selected)
-        self.table.itemSelectionChanged.connect(self._show_selected_plane)
-        self.table.cellDoubleClicked.connect(lambda row, _col: self._use_row(row))
-        napari_viewer.layers.events.inserted.connect(self.reset_choices)
-        napari_viewer.layers.events.removed.connect(self.reset_choices)
-        self.reset_choices()
-        self._update_visibility()
-
-    def reset_choices(self, *_: Any) -> None:
-        """Refresh the layer lists (napari also calls this when layers change)."""
-        super().reset_choices()
-        self._tail.reset_choices()
 
     # ---- options ------------------------------------------------------------------------
     def _update_visibility(self, *_: Any) -> None:
@@ -268,8 +199,11 @@ class ThresholdWidget(Container):
             if not lo <= self.value.value <= hi:
                 self.value.value = (lo + hi) / 2
 
-    def _input(self) -> tuple[napari.layers.Image, np.ndarray, str]:
-        """The chosen layer, the array to threshold (the plane in view if lazy), a note."""
+    def _input(self) -> tuple[napari.layers.Image, Any, str]:
+        """The chosen layer, the data to threshold (the plane in view if lazy), a note.
+
+        Only the plane in view of a lazy layer is read here; other data is read by the job.
+        """
         layer = self.image.value
         if layer is None:
             raise SegLabInputError("Choose an image layer to threshold (open one first).")
@@ -277,39 +211,31 @@ class ThresholdWidget(Container):
             plane, index = plane_in_view(layer, self.viewer)
             note = f"preview of plane {index}; use 'Apply to whole volume' for every plane"
             return layer, plane, note
-        data = layer.data[0] if layer.multiscale else layer.data
-        return layer, np.asarray(data), ""
+        return layer, layer.data[0] if layer.multiscale else layer.data, ""
 
-    def _prepare_options(self, image: np.ndarray, layer) -> dict:
-        median_ndim = 3 if self.median_3d.value and image.ndim - int(layer.rgb) >= 3 else 2
-        return {
-            "rgb": bool(layer.rgb),
-            "channel": self.colour.value if layer.rgb else None,
-            "median_size": self.median_size.value,
-            "median_ndim": median_ndim,
-        }
+    def threshold_options(self, shape: tuple[int, ...], method: ThresholdMethod | None = None):
+        """The :class:`ThresholdOptions` the controls describe, for data of `shape`.
 
-    def _plane_options(self, image: np.ndarray, layer) -> dict:
-        ndim = image.ndim - int(layer.rgb)
+        Raises
+        ------
+        SegLabInputError
+            For a combination of options the method cannot use.
+        """
+        layer = self.image.value
+        rgb = bool(layer is not None and layer.rgb)
+        ndim = len(shape) - int(rgb)
         per_plane = ndim >= 3 and self.per_plane.value
-        return {
-            "per_plane": per_plane,
-            "plane_ndim": 3 if per_plane and ndim >= 4 and self.plane_3d.value else 2,
-        }
-
-    def _method_options(self, method: ThresholdMethod, image: np.ndarray, layer) -> dict:
-        return {
-            "method": method,
-            "foreground": self.foreground.value,
-            **self._plane_options(image, layer),
-            "value": self.value.value,
-            "classes": self.classes.value,
-            "boundary": self.boundary.value,
-            "block_size": self.block_size.value,
-            "offset": self.offset.value,
-            "window_size": self.window_size.value,
-            "k": self.k.value,
-        }
+        return ThresholdOptions(
+            method=self.method.value if method is None else method,
+            foreground=self.foreground.value,
+            median_size=self.median_size.value,
+            median_ndim=3 if self.median_3d.value and ndim >= 3 else 2,
+            per_plane=per_plane,
+            plane_ndim=3 if per_plane and ndim >= 4 and self.plane_3d.value else 2,
+            rgb=rgb,
+            channel=self.colour.value if rgb else None,
+            **{name: getattr(self, name).value for name in METHOD_FIELDS},
+        )
 
     def _cleanup_options(self) -> dict:
         return {
@@ -327,7 +253,7 @@ class ThresholdWidget(Container):
         if self.busy:
             show_error("SegLab is still computing; wait for it or press Cancel.")
             return None
-        self.run_button.enabled = self.try_all_button.enabled = False
+        self.run_button.enabled = self.try_all_button.enabled = self.use_button.enabled = False
         self.cancel_button.enabled = not block
         self.worker = run_job(
             job,
@@ -343,6 +269,7 @@ class ThresholdWidget(Container):
     def _finished(self) -> None:
         self.worker = None
         self.run_button.enabled = self.try_all_button.enabled = True
+        self.use_button.enabled = self.try_all_result is not None
         self.cancel_button.enabled = False
 
     def cancel(self) -> None:
@@ -368,12 +295,11 @@ class ThresholdWidget(Container):
             reported in napari's notifications).
         """
         try:
-            layer, image, note = self._input()
-            prepare = self._prepare_options(image, layer)
+            layer, source, note = self._input()
+            options = self.threshold_options(source.shape)
         except SegLabInputError as err:
             show_error(str(err))
             return None
-        method = self.method.value
 
         def apply(output) -> None:
             result, mask, hist = output
@@ -381,13 +307,12 @@ class ThresholdWidget(Container):
             self.histogram.set_data(*hist, () if result.value is None else result.value)
 
         return self._start(
-            _threshold_job,
-            image,
-            prepare,
-            self._method_options(method, image, layer),
+            threshold_job,
+            source,
+            options,
             self._cleanup_options(),
             on_returned=apply,
-            what=f"Threshold ({METHOD_NAMES[method]})",
+            what=f"Threshold ({METHOD_NAMES[options.method]})",
             steps=2,
             block=block,
         )
@@ -411,7 +336,7 @@ class ThresholdWidget(Container):
                 "note": note,
             },
         )
-        text = f"{METHOD_NAMES[result.method]} threshold: {_shown(result.value)}"
+        text = f"{METHOD_NAMES[result.method]} threshold: {shown(result.value)}"
         if result.value is not None and np.ndim(result.value):
             text += f" ({np.size(result.value)} planes)"
         text += f"; foreground {result.foreground.value}"
@@ -436,18 +361,13 @@ class ThresholdWidget(Container):
         GeneratorWorker or None
         """
         try:
-            layer, image, note = self._input()
-            prepare = self._prepare_options(image, layer)
-            truth = self._truth_for(layer, image)
+            layer, source, note = self._input()
+            # Any global method: each method's own options are checked with its outcome.
+            options = self.threshold_options(source.shape, method=ThresholdMethod.OTSU)
+            truth = self._truth_for(layer, source)
         except SegLabInputError as err:
             show_error(str(err))
             return None
-        options = {
-            "foreground": self.foreground.value,
-            **self._plane_options(image, layer),
-            "classes": self.classes.value,
-            "boundary": self.boundary.value,
-        }
 
         def apply(output) -> None:
             result, stack, hist = output
@@ -472,14 +392,12 @@ class ThresholdWidget(Container):
                 )
             values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
             self.histogram.set_data(*hist, np.concatenate(values) if values else ())
-            self._fill_table(result)  # selects the first row, which highlights its threshold
-            self.use_button.enabled = bool(succeeded)
+            self.table.show_result(result)  # selects the first row: highlights its threshold
 
         return self._start(
-            _try_all_job,
-            image,
+            try_all_job,
+            source,
             truth,
-            prepare,
             options,
             on_returned=apply,
             what="Try all thresholds",
@@ -487,110 +405,95 @@ class ThresholdWidget(Container):
             block=block,
         )
 
-    def _truth_for(self, layer, image: np.ndarray) -> np.ndarray | None:
+    def _truth_for(self, layer, source: Any) -> Any:
+        """The ground truth's data (read by the job), its shape checked against the image."""
         truth_layer = self.ground_truth.value
         if truth_layer is None:
             return None
         if truth_layer is layer:
             raise SegLabInputError("The ground truth must be another layer than the image.")
         data = truth_layer.data[0] if truth_layer.multiscale else truth_layer.data
-        plane_shape = image.shape[:-1] if layer.rgb else image.shape
         if is_lazy(layer) and layer.ndim > 2 and data.ndim == layer.ndim:
             # the image is previewed on the plane in view: take the same plane of the truth
             return plane_in_view(truth_layer, self.viewer)[0]
-        truth = np.asarray(data)
-        check_same_shape(np.empty(plane_shape, bool), truth, ("image", "ground truth"))
-        return truth
+        plane_shape = source.shape[:-1] if layer.rgb else source.shape
+        check_same_shape(np.broadcast_to(False, plane_shape), data, ("image", "ground truth"))
+        return data
 
-    def _fill_table(self, result: TryAllResult) -> None:
-        self.table.setRowCount(len(result.outcomes))
-        for row, outcome in enumerate(result.outcomes):
-            scores = outcome.evaluation.scores if outcome.evaluation is not None else None
-            cells = [
-                METHOD_NAMES[outcome.method],
-                "" if outcome.result is None else _shown(outcome.result.value),
-                "" if scores is None else f"{scores.mcc:.4f}",
-                "" if scores is None else f"{scores.f1:.4f}",
-                "" if scores is None else f"{scores.iou:.4f}",
-                outcome.error or ("best" if result.ranked and row == 0 else ""),
-            ]
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                self.table.setItem(row, col, item)
-        self.table.resizeColumnsToContents()
-        if result.outcomes:
-            self.table.selectRow(0)
-
-    def _selected_row(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows()
-        return rows[0].row() if rows else None
-
-    def _show_selected_plane(self) -> None:
-        """Move the viewer's method slider to the method selected in the table."""
-        row = self._selected_row()
-        if row is None or self.try_all_result is None or self._try_all_source is None:
+    def _show_method_plane(self, row: int) -> None:
+        """Move the viewer's method slider to the method of `row`, and highlight its value."""
+        if self.try_all_result is None or self._try_all_source is None:
             return
         outcome = self.try_all_result.outcomes[row]
         name = f"{self._try_all_source[0].name} try-all"
         if outcome.result is None or name not in self.viewer.layers:
             return
-        if outcome.result.value is not None and self.histogram.counts.size:
-            plot = self.histogram
-            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=outcome.result.value)
+        self._highlight(outcome.result.value)
         layer = self.viewer.layers[name]
         methods = layer.metadata.get("methods", [])
         if outcome.method.value in methods:
             axis = self.viewer.dims.ndim - layer.ndim
             self.viewer.dims.set_current_step(axis, methods.index(outcome.method.value))
 
+    def _highlight(self, value: float | np.ndarray | None) -> None:
+        plot = self.histogram
+        if value is not None and plot.counts.size:
+            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=value)
+
     def _use_selected(self) -> None:
-        row = self._selected_row()
+        row = self.table.selected_row
         self._use_row(0 if row is None else row)
 
     def _use_row(self, row: int) -> None:
         if self.try_all_result is not None and 0 <= row < len(self.try_all_result.outcomes):
             self.use_method(self.try_all_result.outcomes[row].method)
 
-    def use_method(self, name: ThresholdMethod | str | None = None) -> None:
+    def use_method(self, name: ThresholdMethod | str | None = None, *, block: bool = False):
         """Make a method from the last :meth:`try_all` the current result.
 
-        Its mask (after the clean-up options) goes to ``"<image> <method>"``, exactly as if it
-        had been run alone, and the method box is set to it.
+        Its mask (after the clean-up options, applied off the GUI thread) goes to
+        ``"<image> <method>"``, exactly as if it had been run alone, and the method box is
+        set to it.
 
         Parameters
         ----------
         name : ThresholdMethod or str, optional
             The method, e.g. ``"yen"``; by default the best (the first of the table).
+        block : bool
+            Compute in the calling thread and return when done.
+
+        Returns
+        -------
+        GeneratorWorker or None
         """
         if self.try_all_result is None or self._try_all_source is None:
             show_error("Run 'Try all' first.")
-            return
+            return None
         try:
-            outcome = (
-                self.try_all_result.best
-                if name is None
-                else self.try_all_result[ThresholdMethod(name)]
-            )
+            result = self.try_all_result
+            outcome = result.best if name is None else result[ThresholdMethod(name)]
         except (SegLabInputError, KeyError, ValueError) as err:
             show_error(f"No result for {name!r}: {err}")
-            return
+            return None
         if outcome.result is None:
             show_error(f"{METHOD_NAMES[outcome.method]} failed on this image: {outcome.error}")
-            return
+            return None
         layer, note = self._try_all_source
         if layer not in self.viewer.layers:
             show_error(f"The image {layer.name!r} is no longer open.")
-            return
-        clean = self._cleanup_options()
-        mask = outcome.result.mask
-        try:
-            mask = clean_up(mask, **clean) if any(clean.values()) else mask
-        except SegLabInputError as err:
-            show_error(str(err))
-            return
-        self.method.value = outcome.method
-        self._show_result(layer, outcome.result, mask, note)
-        if self.histogram.counts.size:
-            plot = self.histogram
-            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=outcome.result.value)
+            return None
+
+        def apply(mask: np.ndarray) -> None:
+            self.method.value = outcome.method
+            self._show_result(layer, outcome.result, mask, note)
+            self._highlight(outcome.result.value)
+
+        return self._start(
+            clean_job,
+            outcome.result.mask,
+            self._cleanup_options(),
+            on_returned=apply,
+            what=f"Use {METHOD_NAMES[outcome.method]}",
+            steps=1,
+            block=block,
+        )
