@@ -32,9 +32,7 @@ from magicgui.widgets import (
 from napari.utils.notifications import show_error
 
 from ...core import SegLabInputError
-from ...core._validation import check_same_shape
 from ...core.threshold import (
-    GLOBAL_METHODS,
     Foreground,
     ThresholdMethod,
     ThresholdOptions,
@@ -43,15 +41,15 @@ from ...core.threshold import (
 )
 from .._histogram import HistogramPlot
 from .._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
-from ._jobs import clean_job, shown, threshold_job, try_all_job
-from ._table import METHOD_NAMES, MethodTable
+from ._jobs import shown, threshold_job
+from ._table import METHOD_NAMES
+from .try_all import FOREGROUND_COLOR, TryAllPanel
 
 if TYPE_CHECKING:
     import napari
 
 __all__ = ["ThresholdWidget"]
 
-FOREGROUND_COLOR = {1: "#56B4E9"}  # Okabe-Ito sky blue
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
 METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
 """The controls named after the ThresholdOptions field they set."""
@@ -71,6 +69,9 @@ class ThresholdWidget(Container):
         The current result (from :meth:`run` or :meth:`use_method`).
     try_all_result : TryAllResult or None
         The outcome of the last :meth:`try_all`.
+    try_all_panel : TryAllPanel
+        Ground truth, "Try all" button, :attr:`table` of methods and "Use selected method"
+        (also reachable as :attr:`ground_truth`, :attr:`try_all_button`, :attr:`use_button`).
     worker : GeneratorWorker or None
         The computation in progress, if any.
     table : MethodTable
@@ -90,12 +91,12 @@ class ThresholdWidget(Container):
 
         self.viewer = napari_viewer
         self.result: ThresholdResult | None = None
-        self.try_all_result: TryAllResult | None = None
         self.worker = None
-        self._try_all_source: tuple[napari.layers.Image, str] | None = None  # (image, note)
         self._make_controls(napari_viewer)
         self.histogram = HistogramPlot()
-        self.table = MethodTable(on_select=self._show_method_plane, on_activate=self._use_row)
+        self.try_all_panel = panel = TryAllPanel(self)
+        self.ground_truth, self.table = panel.ground_truth, panel.table
+        self.try_all_button, self.use_button = panel.try_all_button, panel.use_button
         super().__init__(
             widgets=[
                 self.image,
@@ -111,10 +112,7 @@ class ThresholdWidget(Container):
                 self.fill_holes_smaller_than,
                 Container(widgets=[self.run_button, self.cancel_button], layout="horizontal"),
                 self.summary,
-                self.ground_truth,
-                self.try_all_button,
-                self.table,
-                self.use_button,
+                panel,
             ]
         )
         # magicgui has no plot widget: the histogram goes in below the summary
@@ -125,8 +123,6 @@ class ThresholdWidget(Container):
         self.per_plane.changed.connect(self._update_visibility)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
-        self.try_all_button.changed.connect(self.try_all)
-        self.use_button.changed.connect(self._use_selected)
         self._update_visibility()
 
     def _make_controls(self, viewer: napari.Viewer) -> None:
@@ -168,14 +164,6 @@ class ThresholdWidget(Container):
         self.run_button = PushButton(text="Threshold")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.summary = Label(value="")
-        self.ground_truth = ComboBox(
-            label="ground truth",
-            choices=layer_choices(viewer, napari.layers.Labels, napari.layers.Image),
-            nullable=True,
-            value=None,
-        )
-        self.try_all_button = PushButton(text="Try all global methods")
-        self.use_button = PushButton(text="Use selected method", enabled=False)
 
     # ---- options ------------------------------------------------------------------------
     def _update_visibility(self, *_: Any) -> None:
@@ -199,7 +187,7 @@ class ThresholdWidget(Container):
             if not lo <= self.value.value <= hi:
                 self.value.value = (lo + hi) / 2
 
-    def _input(self) -> tuple[napari.layers.Image, Any, str]:
+    def source(self) -> tuple[napari.layers.Image, Any, str]:
         """The chosen layer, the data to threshold (the plane in view if lazy), a note.
 
         Only the plane in view of a lazy layer is read here; other data is read by the job.
@@ -237,7 +225,7 @@ class ThresholdWidget(Container):
             **{name: getattr(self, name).value for name in METHOD_FIELDS},
         )
 
-    def _cleanup_options(self) -> dict:
+    def cleanup_options(self) -> dict:
         return {
             "remove_smaller_than": self.remove_smaller_than.value,
             "fill_holes_smaller_than": self.fill_holes_smaller_than.value,
@@ -249,7 +237,7 @@ class ThresholdWidget(Container):
         """Whether a computation is running."""
         return self.worker is not None
 
-    def _start(self, job, *args, on_returned, what: str, steps: int, block: bool):
+    def start(self, job, *args, on_returned, what: str, steps: int, block: bool):
         if self.busy:
             show_error("SegLab is still computing; wait for it or press Cancel.")
             return None
@@ -295,7 +283,7 @@ class ThresholdWidget(Container):
             reported in napari's notifications).
         """
         try:
-            layer, source, note = self._input()
+            layer, source, note = self.source()
             options = self.threshold_options(source.shape)
         except SegLabInputError as err:
             show_error(str(err))
@@ -303,23 +291,23 @@ class ThresholdWidget(Container):
 
         def apply(output) -> None:
             result, mask, hist = output
-            self._show_result(layer, result, mask, note)
+            self.show_result(layer, result, mask, note)
             self.histogram.set_data(*hist, () if result.value is None else result.value)
 
-        return self._start(
+        return self.start(
             threshold_job,
             source,
             options,
-            self._cleanup_options(),
+            self.cleanup_options(),
             on_returned=apply,
             what=f"Threshold ({METHOD_NAMES[options.method]})",
             steps=2,
             block=block,
         )
 
-    def _show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
+    def show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
         self.result = result
-        cleaned = {k: v for k, v in self._cleanup_options().items() if v}
+        cleaned = {k: v for k, v in self.cleanup_options().items() if v}
         show_output(
             self.viewer,
             mask,
@@ -344,156 +332,16 @@ class ThresholdWidget(Container):
             text += " (pixels <= threshold)"
         self.summary.value = text + (f"\n{note}" if note else "")
 
-    # ---- try all ------------------------------------------------------------------------
+    # ---- try all (see TryAllPanel) --------------------------------------------------------
+    @property
+    def try_all_result(self) -> TryAllResult | None:
+        """The outcome of the last :meth:`try_all`."""
+        return self.try_all_panel.result
+
     def try_all(self, *, block: bool = False):
-        """Run every global method on the chosen image; rank them if a ground truth is chosen.
-
-        Successful masks go to the Labels layer ``"<image> try-all"`` stacked along a new
-        leading axis in table order; failures are listed in the table with their reason.
-
-        Parameters
-        ----------
-        block : bool
-            Compute in the calling thread and return when done.
-
-        Returns
-        -------
-        GeneratorWorker or None
-        """
-        try:
-            layer, source, note = self._input()
-            # Any global method: each method's own options are checked with its outcome.
-            options = self.threshold_options(source.shape, method=ThresholdMethod.OTSU)
-            truth = self._truth_for(layer, source)
-        except SegLabInputError as err:
-            show_error(str(err))
-            return None
-
-        def apply(output) -> None:
-            result, stack, hist = output
-            self.try_all_result = result
-            self._try_all_source = (layer, note)
-            succeeded = [o for o in result.outcomes if o.result is not None]
-            if succeeded:
-                show_output(
-                    self.viewer,
-                    stack,
-                    name=f"{layer.name} try-all",
-                    like=layer,
-                    colors=FOREGROUND_COLOR,
-                    leading_axes=("method",),
-                    role="try-all",
-                    metadata={
-                        "source": layer.name,
-                        "methods": [o.method.value for o in succeeded],
-                        "thresholds": [o.result.value for o in succeeded],
-                        "note": note,
-                    },
-                )
-            values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
-            self.histogram.set_data(*hist, np.concatenate(values) if values else ())
-            self.table.show_result(result)  # selects the first row: highlights its threshold
-
-        return self._start(
-            try_all_job,
-            source,
-            truth,
-            options,
-            on_returned=apply,
-            what="Try all thresholds",
-            steps=len(GLOBAL_METHODS) + 1,
-            block=block,
-        )
-
-    def _truth_for(self, layer, source: Any) -> Any:
-        """The ground truth's data (read by the job), its shape checked against the image."""
-        truth_layer = self.ground_truth.value
-        if truth_layer is None:
-            return None
-        if truth_layer is layer:
-            raise SegLabInputError("The ground truth must be another layer than the image.")
-        data = truth_layer.data[0] if truth_layer.multiscale else truth_layer.data
-        if is_lazy(layer) and layer.ndim > 2 and data.ndim == layer.ndim:
-            # the image is previewed on the plane in view: take the same plane of the truth
-            return plane_in_view(truth_layer, self.viewer)[0]
-        plane_shape = source.shape[:-1] if layer.rgb else source.shape
-        check_same_shape(np.broadcast_to(False, plane_shape), data, ("image", "ground truth"))
-        return data
-
-    def _show_method_plane(self, row: int) -> None:
-        """Move the viewer's method slider to the method of `row`, and highlight its value."""
-        if self.try_all_result is None or self._try_all_source is None:
-            return
-        outcome = self.try_all_result.outcomes[row]
-        name = f"{self._try_all_source[0].name} try-all"
-        if outcome.result is None or name not in self.viewer.layers:
-            return
-        self._highlight(outcome.result.value)
-        layer = self.viewer.layers[name]
-        methods = layer.metadata.get("methods", [])
-        if outcome.method.value in methods:
-            axis = self.viewer.dims.ndim - layer.ndim
-            self.viewer.dims.set_current_step(axis, methods.index(outcome.method.value))
-
-    def _highlight(self, value: float | np.ndarray | None) -> None:
-        plot = self.histogram
-        if value is not None and plot.counts.size:
-            plot.set_data(plot.counts, plot.edges, plot.thresholds, highlight=value)
-
-    def _use_selected(self) -> None:
-        row = self.table.selected_row
-        self._use_row(0 if row is None else row)
-
-    def _use_row(self, row: int) -> None:
-        if self.try_all_result is not None and 0 <= row < len(self.try_all_result.outcomes):
-            self.use_method(self.try_all_result.outcomes[row].method)
+        """Run every global method on the chosen image (see :meth:`TryAllPanel.try_all`)."""
+        return self.try_all_panel.try_all(block=block)
 
     def use_method(self, name: ThresholdMethod | str | None = None, *, block: bool = False):
-        """Make a method from the last :meth:`try_all` the current result.
-
-        Its mask (after the clean-up options, applied off the GUI thread) goes to
-        ``"<image> <method>"``, exactly as if it had been run alone, and the method box is
-        set to it.
-
-        Parameters
-        ----------
-        name : ThresholdMethod or str, optional
-            The method, e.g. ``"yen"``; by default the best (the first of the table).
-        block : bool
-            Compute in the calling thread and return when done.
-
-        Returns
-        -------
-        GeneratorWorker or None
-        """
-        if self.try_all_result is None or self._try_all_source is None:
-            show_error("Run 'Try all' first.")
-            return None
-        try:
-            result = self.try_all_result
-            outcome = result.best if name is None else result[ThresholdMethod(name)]
-        except (SegLabInputError, KeyError, ValueError) as err:
-            show_error(f"No result for {name!r}: {err}")
-            return None
-        if outcome.result is None:
-            show_error(f"{METHOD_NAMES[outcome.method]} failed on this image: {outcome.error}")
-            return None
-        layer, note = self._try_all_source
-        if layer not in self.viewer.layers:
-            show_error(f"The image {layer.name!r} is no longer open.")
-            return None
-
-        def apply(mask: np.ndarray) -> None:
-            self.method.value = outcome.method
-            self._show_result(layer, outcome.result, mask, note)
-            self._highlight(outcome.result.value)
-
-        return self._start(
-            clean_job,
-            outcome.result.mask,
-            self._cleanup_options(),
-            on_returned=apply,
-            what=f"Use {METHOD_NAMES[outcome.method]}",
-            steps=1,
-            block=block,
-        )
+        """Make a method of the last :meth:`try_all` the result (see ``TryAllPanel``)."""
+        return self.try_all_panel.use_method(name, block=block)
