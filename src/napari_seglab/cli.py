@@ -41,6 +41,9 @@ On a cluster: start a dask scheduler (e.g. with dask-jobqueue on SLURM) and add
 """
 
 
+RAW = argparse.RawDescriptionHelpFormatter
+
+
 def _chunks(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))
@@ -83,19 +86,25 @@ def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .core.threshold import Foreground, ThresholdMethod, ThresholdOptions
 
-    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="seglab",
         description="Segment microscopy images of any size: threshold, clean up, classify, "
         "and score against a ground truth. Results equal SegLab's napari plugin and Python "
         "functions.",
         epilog=EPILOG,
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     parser.add_argument("--version", action="version", version=f"seglab {__version__}")
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    for add_step in (_add_threshold, _add_clean, _add_classify, _add_evaluate, _add_sample):
+        add_step(steps)
+    return parser
+
+
+def _add_threshold(steps: Any) -> None:
+    from .core.threshold import Foreground, ThresholdMethod, ThresholdOptions
 
     th = steps.add_parser(
         "threshold",
@@ -105,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "the whole image.",
         epilog="example:\n  seglab threshold kesm_grayscale.png -o vessels.zarr --method otsu "
         "--foreground dark --median 3",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     th.add_argument("input", type=Path, help="image: .zarr, .tif, .png, .jpg or .npy")
     th.add_argument(
@@ -154,6 +163,8 @@ def _parser() -> argparse.ArgumentParser:
         th.add_argument(flag, type=kind, default=default, help=f"{what} (default: {default})")
     _add_run_options(th)
 
+
+def _add_clean(steps: Any) -> None:
     cl = steps.add_parser(
         "clean",
         help="remove small objects and fill small holes in a mask",
@@ -161,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         "holes of fewer pixels than a size. Objects crossing chunk borders are measured whole.",
         epilog="example:\n  seglab clean vessels.zarr -o vessels_clean.zarr "
         "--remove-smaller-than 30 --fill-holes-smaller-than 30",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     cl.add_argument("input", type=Path, help="mask (0 = background) or label image")
     cl.add_argument("--remove-smaller-than", type=int, default=0, metavar="PIXELS")
@@ -174,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(cl)
 
+
+def _add_classify(steps: Any) -> None:
     cf = steps.add_parser(
         "classify",
         help="apply a pixel classifier saved from the napari plugin or Python",
@@ -183,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
         "result equals the whole-image prediction.",
         epilog="example:\n  seglab classify kesm_grayscale.png -o classes.zarr "
         "--classifier vessels.npz",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     cf.add_argument("input", type=Path, help="image to classify")
     cf.add_argument(
@@ -196,13 +209,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(cf)
 
+
+def _add_evaluate(steps: Any) -> None:
     ev = steps.add_parser(
         "evaluate",
         help="compare a segmentation with a ground truth; print and save the scores",
         description="Count true/false positives and negatives pixel by pixel (per plane for "
         "stacks) and compute F1 (Dice), IoU (Jaccard), MCC, precision, recall and more.",
         epilog="example:\n  seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     ev.add_argument("prediction", type=Path, help="the segmentation to score")
     ev.add_argument("ground_truth", type=Path, help="the reference mask (0 = background)")
@@ -216,13 +231,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(ev, output=False)
 
+
+def _add_sample(steps: Any) -> None:
     sa = steps.add_parser(
         "sample",
         help="copy the KESM sample tile and its ground truth to a folder, to try the steps",
         description="Write kesm_grayscale.png and kesm_groundtruth.png (0/255) to a folder.",
     )
     sa.add_argument("folder", type=Path, nargs="?", default=Path("."))
-    return parser
 
 
 @contextlib.contextmanager
@@ -367,12 +383,11 @@ def _clean(args: argparse.Namespace) -> None:
 
 def _classify(args: argparse.Namespace) -> None:
     from .core.classifier import PixelClassifier
-    from .core.classifier._lazy import predict
 
     _check_output(args)
     classifier = PixelClassifier.load(args.classifier)
     image = _open(args.input, args.chunks, "image")
-    labels = predict(classifier, image, channel_axis=args.channel_axis)
+    labels = classifier.predict(image, channel_axis=args.channel_axis)  # lazy: a dask input
     _say(f"classes: {', '.join(f'{k} = {v}' for k, v in classifier.class_names.items())}")
     attrs = {
         "step": "classify",

@@ -88,6 +88,27 @@ def _zarr_array(node: Any, path: Path) -> Any:
     )
 
 
+def _read(path: Path, kind: str) -> da.Array:
+    """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
+    import dask.array as da
+
+    if kind == ZARR:
+        import zarr
+
+        return da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
+    if kind == TIFF:
+        import tifffile
+        import zarr
+
+        store = tifffile.imread(path, aszarr=True)
+        return da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
+    if kind == NPY:
+        return da.from_array(np.load(path, mmap_mode="r"), chunks="auto")
+    import imageio.v3 as iio
+
+    return da.from_array(iio.imread(path), chunks="auto")
+
+
 def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None) -> da.Array:
     """Open an image file or store as a lazy dask array, reading nothing yet.
 
@@ -119,7 +140,6 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
     >>> image.shape, image.dtype.name
     ((512, 512), 'uint8')
     """
-    import dask.array as da
 
     path = Path(str(path))
     if path.name.endswith(PARTIAL):
@@ -130,22 +150,7 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
         raise SegLabInputError(f"{path} does not exist. Check the path and the spelling.")
     kind = image_format(path)
     try:
-        if kind == ZARR:
-            import zarr
-
-            array = da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
-        elif kind == TIFF:
-            import tifffile
-            import zarr
-
-            store = tifffile.imread(path, aszarr=True)
-            array = da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
-        elif kind == NPY:
-            array = da.from_array(np.load(path, mmap_mode="r"), chunks="auto")
-        else:
-            import imageio.v3 as iio
-
-            array = da.from_array(iio.imread(path), chunks="auto")
+        array = _read(path, kind)
     except SegLabInputError:
         raise
     except Exception as err:  # a decoder's own error: say which file and why
@@ -273,6 +278,44 @@ def _store_in_batches(
         _compute(part, overall, cancel)
 
 
+def _write_zarr(
+    array: da.Array,
+    path: Path,
+    attrs: dict | None,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    import zarr
+
+    store = zarr.open_array(
+        path,
+        mode="w",
+        shape=array.shape,
+        dtype=array.dtype,
+        chunks=tuple(max(c) for c in array.chunks),
+    )
+    if attrs:
+        store.attrs.update(attrs)
+    # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
+    _store_in_batches(array.rechunk(store.chunks), store, progress, cancel)
+
+
+def _write_tiff(
+    array: da.Array,
+    path: Path,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    if array.nbytes > TIFF_LIMIT:
+        raise SegLabInputError(
+            f"The result is {array.nbytes / 2**30:.1f} GiB, too large for a TIFF file; write "
+            "it to a .zarr store instead."
+        )
+    import tifffile
+
+    tifffile.imwrite(path, _compute(array, progress, cancel), photometric="minisblack")
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
@@ -385,30 +428,9 @@ def save(
     _remove(partial)  # left over from a run that was killed
     try:
         if kind == ZARR:
-            import zarr
-
-            store = zarr.open_array(
-                partial,
-                mode="w",
-                shape=array.shape,
-                dtype=array.dtype,
-                chunks=tuple(max(c) for c in array.chunks),
-            )
-            if attrs:
-                store.attrs.update(attrs)
-            # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
-            array = array.rechunk(store.chunks)
-            _store_in_batches(array, store, progress, cancel)
+            _write_zarr(array, partial, attrs, progress, cancel)
         else:
-            if array.nbytes > TIFF_LIMIT:
-                raise SegLabInputError(
-                    f"The result is {array.nbytes / 2**30:.1f} GiB, too large for a TIFF "
-                    "file; write it to a .zarr store instead."
-                )
-            import tifffile
-
-            values = _compute(array, progress, cancel)
-            tifffile.imwrite(partial, values, photometric="minisblack")
+            _write_tiff(array, partial, progress, cancel)
     except BaseException:
         _remove(partial)
         raise

@@ -76,8 +76,6 @@ def histogram(
     >>> counts.tolist(), centers.tolist()
     ([1, 0, 3], [1, 2, 3])
     """
-    import dask
-
     image = check_lazy_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
     if image.dtype.itemsize == 1 and np.issubdtype(image.dtype, np.integer):
@@ -88,22 +86,7 @@ def histogram(
             used = np.flatnonzero(plane)
             result.append((plane[used[0] : used[-1] + 1], centers[used[0] : used[-1] + 1]))
         return result
-    axes = tuple(range(lead_ndim, image.ndim))
-    axis = int(np.argmax(image.numblocks))
-    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
-    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
-    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
-        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
-    else:  # slabs split each plane: combine
-        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
-    low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
-    if np.issubdtype(image.dtype, np.floating) and not (
-        np.isfinite(low).all() and np.isfinite(high).all()
-    ):
-        raise SegLabInputError(
-            "The image contains NaN or infinite pixels. Replace them first, e.g. with "
-            "numpy.nan_to_num, or crop them away."
-        )
+    low, high = _plane_ranges(image, lead_ndim)
     if np.issubdtype(image.dtype, np.integer):
         first, last = int(low.min()), int(high.max())
         counts, centers = _integer_counts(image, lead_ndim, first, last - first + 1)
@@ -125,6 +108,29 @@ def histogram(
         edges = np.histogram_bin_edges(empty, nbins, range=(lo, hi))
         result.append((counts[i], (edges[:-1] + edges[1:]) / 2.0))
     return result
+
+
+def _plane_ranges(image: da.Array, lead_ndim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum and maximum of each plane (or of the image), one slab at a time."""
+    import dask
+
+    axes = tuple(range(lead_ndim, image.ndim))
+    axis = int(np.argmax(image.numblocks))
+    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
+    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
+    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
+        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
+    else:  # slabs split each plane: combine
+        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
+    low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
+    if np.issubdtype(image.dtype, np.floating) and not (
+        np.isfinite(low).all() and np.isfinite(high).all()
+    ):
+        raise SegLabInputError(
+            "The image contains NaN or infinite pixels. Replace them first, e.g. with "
+            "numpy.nan_to_num, or crop them away."
+        )
+    return low, high
 
 
 def means(image: da.Array, lead_ndim: int) -> np.ndarray:
