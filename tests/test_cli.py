@@ -282,3 +282,23 @@ def test_classify_with_a_saved_classifier(sample, capsys):
         ["classify", "kesm_grayscale.png", "-o", "bad.zarr", "--classifier", "fake.npz"], capsys
     )
     assert code == 2 and "fake.npz" in err
+
+
+def test_one_output_check_for_save_and_every_step(tmp_path, capsys):
+    from napari_seglab.core.io import check_output
+
+    assert check_output(tmp_path / "new.zarr") == tmp_path / "new.zarr"
+    (tmp_path / "old.tif").write_bytes(b"")
+    assert check_output(tmp_path / "old.tif", overwrite=True).name == "old.tif"
+    for path, message in [
+        (tmp_path / "old.tif", "already exists"),
+        (tmp_path / "mask.png", "results are written as .zarr"),
+        (tmp_path / "missing" / "mask.zarr", "does not exist"),
+    ]:
+        with pytest.raises(sl.SegLabInputError, match=message):
+            check_output(path)
+        with pytest.raises(sl.SegLabInputError, match=message):
+            save(np.zeros((4, 4), np.uint8), path)
+        for step in (["threshold", "in.png"], ["clean", "in.zarr"]):  # refused before reading
+            code, _, err = run([*step, "-o", str(path)], capsys)
+            assert code == 2 and message in err

@@ -308,3 +308,12 @@ def test_a_users_layer_with_the_output_name_is_left_alone(kesm_viewer, widget, w
     assert kesm_viewer.layers["KESM vessels otsu"] is mine
     np.testing.assert_array_equal(mine.data, np.ones((4, 4)))
     assert kesm_viewer.layers["KESM vessels otsu [1]"].data.shape == (512, 512)
+
+
+def test_layer_lists_follow_the_viewer(kesm_viewer, widget):
+    # napari's own reset_choices wiring keeps the magicgui layer lists current
+    assert [layer.name for layer in widget.image.choices] == ["KESM vessels"]
+    added = kesm_viewer.add_image(np.zeros((8, 8)), name="new image")
+    assert added in widget.image.choices and added in widget.ground_truth.choices
+    kesm_viewer.layers.remove(added)
+    assert added not in widget.image.choices
