@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from magicgui.widgets import Table
+from qtpy.QtWidgets import QStyledItemDelegate
 
 from ...core.threshold import ThresholdMethod, TryAllResult
 from ._jobs import shown
@@ -42,11 +43,13 @@ class MethodTable(Table):
     def __init__(
         self, *, on_select: Callable[[int], None], on_activate: Callable[[int], None]
     ) -> None:
-        super().__init__(value=self._value([]), label="methods")
+        super().__init__(value=self._value([]), label=" ")
         self.read_only = True
         self.tooltip = "Double-click a method to make it the current result"
         self.min_height, self.max_height = 200, 320  # every global method, no empty stretch
         table = self.native  # selection is Qt's: magicgui's Table has no selection API
+        # Show the cells as written ("0.0973"), not re-formatted as numbers ("9.730e-02").
+        table.setItemDelegate(QStyledItemDelegate(table))
         table.setSelectionBehavior(table.SelectionBehavior.SelectRows)
         table.setSelectionMode(table.SelectionMode.SingleSelection)
 
