@@ -226,6 +226,7 @@ class ThresholdWidget(Container):
         )
 
     def cleanup_options(self) -> dict:
+        """The clean-up step's keywords for :func:`napari_seglab.core.clean_up` (0 = off)."""
         return {
             "remove_smaller_than": self.remove_smaller_than.value,
             "fill_holes_smaller_than": self.fill_holes_smaller_than.value,
@@ -238,6 +239,7 @@ class ThresholdWidget(Container):
         return self.worker is not None
 
     def start(self, job, *args, on_returned, what: str, steps: int, block: bool):
+        """Run a job of :mod:`._jobs` (one at a time), buttons disabled until it finishes."""
         if self.busy:
             show_error("SegLab is still computing; wait for it or press Cancel.")
             return None
@@ -306,6 +308,7 @@ class ThresholdWidget(Container):
         )
 
     def show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
+        """Make `result` (with its cleaned `mask`) current: output layer and summary."""
         self.result = result
         cleaned = {k: v for k, v in self.cleanup_options().items() if v}
         show_output(
