@@ -142,3 +142,17 @@ def test_try_all_on_dask_reads_one_histogram_for_every_method(volume, lazy, monk
     assert result.ranked and result.best.evaluation is not None
     truth = sl.try_all_thresholds(volume, ground_truth=volume > 140)
     assert result.best.method is truth.best.method
+
+
+def test_prepare_image_and_iter_try_all_stay_lazy(volume, lazy):
+    from napari_seglab.core.threshold import iter_try_all, prepare_image
+
+    rgb = np.stack([volume, 255 - volume, volume // 2], axis=-1)
+    prepared = prepare_image(lazy(rgb, (1, 32, 40, 3)), rgb=True, channel=1, median_size=3)
+    assert isinstance(prepared, da.Array)
+    np.testing.assert_array_equal(
+        prepared.compute(), prepare_image(rgb, rgb=True, channel=1, median_size=3)
+    )
+    outcomes = list(iter_try_all(lazy(volume), methods=["otsu", "li"], foreground="dark"))
+    assert [o.method.value for o in outcomes] == ["otsu", "li"]
+    assert all(isinstance(o.result.mask, da.Array) for o in outcomes)
