@@ -80,8 +80,15 @@ def test_kesm_threshold_clean_evaluate_matches_in_memory(sample, capsys):
     assert code == 0
     assert "5595  122  1863  254564" in out and "0.8493" in out
     assert csv_total(Path("scores.csv")) == KESM_COUNTS
-    objects = sl.evaluate(expected, truth).objects
-    assert f"{objects.matched} matched" in out
+    assert "matched" not in out  # object matching only when asked for
+
+    code, objects_out, _ = run(
+        ["evaluate", "vessels.zarr", "kesm_groundtruth.png", "--objects"], capsys
+    )
+    assert code == 0
+    assert objects_out.splitlines()[:2] == out.splitlines()[:2]  # the same pixel table
+    objects = sl.evaluate(expected, truth, objects=True).objects
+    assert f"{objects.matched} matched" in objects_out
 
 
 def test_on_a_local_dask_cluster(sample, capsys):
@@ -152,6 +159,25 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
         (["evaluate", "small.npy", "small.npy", "--scheduler", "tcp://127.0.0.1:9"],
          "Could not connect to a dask scheduler")
     )  # fmt: skip
+    monkeypatch.setattr(cli, "OBJECT_PIXELS", 100)
+    cases.append(
+        (["evaluate", "kesm_groundtruth.png", "kesm_groundtruth.png", "--objects"],
+         "only done for up to 100 pixels")
+    )  # fmt: skip
+    cases.append(
+        (["evaluate", "small.npy", "kesm_groundtruth.png", "--objects"], "they must cover")
+    )  # fmt: skip
+    cases.append(
+        (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--method", "local_mean",
+          "--block-size", "4"], "block size must be odd")
+    )  # fmt: skip
+    cases.append(
+        (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--method", "manual"],
+         "needs a threshold value")
+    )  # fmt: skip
+    cases.append(
+        (["evaluate", "small.npy", "small.npy", "--csv", "nowhere/s.csv"], "does not exist")
+    )  # fmt: skip
     Path("exists.zarr").mkdir()
     cases.append(
         (["threshold", "kesm_grayscale.png", "-o", "exists.zarr", "--median", "3"],
@@ -163,6 +189,32 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
         assert message in err and "Traceback" not in err, err
     assert not Path("o.zarr").exists()
     assert sorted(p.name for p in Path().iterdir() if "zarr" in p.name) == ["exists.zarr"]
+
+
+def test_every_threshold_option_reaches_the_options(sample):
+    from dataclasses import fields
+
+    from napari_seglab.core.threshold import ThresholdOptions
+
+    args = cli._parser().parse_args(
+        ["threshold", "in.png", "-o", "o.zarr", "--method", "multi_otsu", "--foreground",
+         "dark", "--median", "5", "--median-3d", "--per-plane", "--value", "7", "--classes",
+         "4", "--boundary", "2", "--block-size", "9", "--offset", "1.5", "--window-size",
+         "11", "--k", "0.3"]
+    )  # fmt: skip
+    assert cli._threshold_options(args) == ThresholdOptions(
+        "multi_otsu", "dark", median_size=5, median_ndim=3, per_plane=True, value=7.0,
+        classes=4, boundary=2, block_size=9, offset=1.5, window_size=11, k=0.3,
+    )  # fmt: skip
+    defaults = cli._threshold_options(
+        cli._parser().parse_args(["threshold", "a.png", "-o", "o.zarr"])
+    )
+    assert defaults == ThresholdOptions()
+    assert {f.name for f in fields(ThresholdOptions)} - set(vars(args)) == {
+        "plane_ndim",
+        "rgb",
+        "channel",
+    }
 
 
 def test_output_is_never_half_written(tmp_path):
@@ -230,3 +282,23 @@ def test_classify_with_a_saved_classifier(sample, capsys):
         ["classify", "kesm_grayscale.png", "-o", "bad.zarr", "--classifier", "fake.npz"], capsys
     )
     assert code == 2 and "fake.npz" in err
+
+
+def test_one_output_check_for_save_and_every_step(tmp_path, capsys):
+    from napari_seglab.core.io import check_output
+
+    assert check_output(tmp_path / "new.zarr") == tmp_path / "new.zarr"
+    (tmp_path / "old.tif").write_bytes(b"")
+    assert check_output(tmp_path / "old.tif", overwrite=True).name == "old.tif"
+    for path, message in [
+        (tmp_path / "old.tif", "already exists"),
+        (tmp_path / "mask.png", "results are written as .zarr"),
+        (tmp_path / "missing" / "mask.zarr", "does not exist"),
+    ]:
+        with pytest.raises(sl.SegLabInputError, match=message):
+            check_output(path)
+        with pytest.raises(sl.SegLabInputError, match=message):
+            save(np.zeros((4, 4), np.uint8), path)
+        for step in (["threshold", "in.png"], ["clean", "in.zarr"]):  # refused before reading
+            code, _, err = run([*step, "-o", str(path)], capsys)
+            assert code == 2 and message in err

@@ -14,9 +14,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .core._validation import SegLabInputError
+from .core._validation import SegLabInputError, check_same_shape
 
 __all__ = ["main"]
+
+OBJECT_PIXELS = 2**26
+"""Largest image (in pixels) whose objects ``seglab evaluate --objects`` matches in memory."""
 
 CONNECT_TIMEOUT = "10s"
 """How long ``--scheduler`` waits for the cluster before giving up."""
@@ -36,6 +39,9 @@ writes chunk by chunk, so memory use depends on the chunk size, not on the volum
 On a cluster: start a dask scheduler (e.g. with dask-jobqueue on SLURM) and add
 --scheduler tcp://HOST:8786 to any command. Docs: docs/large-data.md.
 """
+
+
+RAW = argparse.RawDescriptionHelpFormatter
 
 
 def _chunks(text: str) -> tuple[int, ...]:
@@ -80,19 +86,25 @@ def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .core.threshold import Foreground, ThresholdMethod
 
-    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="seglab",
         description="Segment microscopy images of any size: threshold, clean up, classify, "
         "and score against a ground truth. Results equal SegLab's napari plugin and Python "
         "functions.",
         epilog=EPILOG,
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     parser.add_argument("--version", action="version", version=f"seglab {__version__}")
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    for add_step in (_add_threshold, _add_clean, _add_classify, _add_evaluate, _add_sample):
+        add_step(steps)
+    return parser
+
+
+def _add_threshold(steps: Any) -> None:
+    from .core.threshold import Foreground, ThresholdMethod, ThresholdOptions
 
     th = steps.add_parser(
         "threshold",
@@ -102,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "the whole image.",
         epilog="example:\n  seglab threshold kesm_grayscale.png -o vessels.zarr --method otsu "
         "--foreground dark --median 3",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     th.add_argument("input", type=Path, help="image: .zarr, .tif, .png, .jpg or .npy")
     th.add_argument(
@@ -117,22 +129,42 @@ def _parser() -> argparse.ArgumentParser:
         choices=[f.value for f in Foreground],
         help="are the objects brighter or darker than the background? (default: bright)",
     )
+    defaults = ThresholdOptions()
+    # Each option's dest is the ThresholdOptions field it sets (see _threshold_options).
     th.add_argument(
-        "--median", type=int, default=0, metavar="SIZE", help="median filter width first (0: none)"
+        "--median",
+        dest="median_size",
+        type=int,
+        default=defaults.median_size,
+        metavar="SIZE",
+        help="median filter width first (0: none)",
     )
-    th.add_argument("--median-3d", action="store_true", help="median in 3D instead of per plane")
+    th.add_argument(
+        "--median-3d",
+        dest="median_ndim",
+        action="store_const",
+        const=3,
+        default=defaults.median_ndim,
+        help="median in 3D instead of per plane",
+    )
     th.add_argument(
         "--per-plane", action="store_true", help="one threshold per 2D plane, not one overall"
     )
     th.add_argument("--value", type=float, help="the threshold, for --method manual")
-    th.add_argument("--classes", type=int, default=3, help="multi_otsu: number of classes")
-    th.add_argument("--boundary", type=int, default=1, help="multi_otsu: which class boundary")
-    th.add_argument("--block-size", type=int, default=35, help="local_mean: odd window width")
-    th.add_argument("--offset", type=float, default=0.0, help="local_mean: subtracted offset")
-    th.add_argument("--window-size", type=int, default=15, help="niblack/sauvola: window width")
-    th.add_argument("--k", type=float, default=0.2, help="niblack/sauvola: k")
+    for flag, kind, what in (
+        ("--classes", int, "multi_otsu: number of classes"),
+        ("--boundary", int, "multi_otsu: which class boundary"),
+        ("--block-size", int, "local_mean: odd window width"),
+        ("--offset", float, "local_mean: subtracted offset"),
+        ("--window-size", int, "niblack/sauvola: odd window width"),
+        ("--k", float, "niblack/sauvola: k"),
+    ):
+        default = getattr(defaults, flag[2:].replace("-", "_"))
+        th.add_argument(flag, type=kind, default=default, help=f"{what} (default: {default})")
     _add_run_options(th)
 
+
+def _add_clean(steps: Any) -> None:
     cl = steps.add_parser(
         "clean",
         help="remove small objects and fill small holes in a mask",
@@ -140,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         "holes of fewer pixels than a size. Objects crossing chunk borders are measured whole.",
         epilog="example:\n  seglab clean vessels.zarr -o vessels_clean.zarr "
         "--remove-smaller-than 30 --fill-holes-smaller-than 30",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     cl.add_argument("input", type=Path, help="mask (0 = background) or label image")
     cl.add_argument("--remove-smaller-than", type=int, default=0, metavar="PIXELS")
@@ -153,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(cl)
 
+
+def _add_classify(steps: Any) -> None:
     cf = steps.add_parser(
         "classify",
         help="apply a pixel classifier saved from the napari plugin or Python",
@@ -162,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
         "result equals the whole-image prediction.",
         epilog="example:\n  seglab classify kesm_grayscale.png -o classes.zarr "
         "--classifier vessels.npz",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     cf.add_argument("input", type=Path, help="image to classify")
     cf.add_argument(
@@ -175,29 +209,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(cf)
 
+
+def _add_evaluate(steps: Any) -> None:
     ev = steps.add_parser(
         "evaluate",
         help="compare a segmentation with a ground truth; print and save the scores",
         description="Count true/false positives and negatives pixel by pixel (per plane for "
         "stacks) and compute F1 (Dice), IoU (Jaccard), MCC, precision, recall and more.",
         epilog="example:\n  seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv",
-        formatter_class=raw,
+        formatter_class=RAW,
     )
     ev.add_argument("prediction", type=Path, help="the segmentation to score")
     ev.add_argument("ground_truth", type=Path, help="the reference mask (0 = background)")
     ev.add_argument("--csv", type=Path, help="also write the table to this CSV file")
     ev.add_argument(
-        "--no-objects", action="store_true", help="skip object matching (pixel counts only)"
+        "--objects",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also match objects (connected components); reads both images whole, so "
+        f"only for images of up to {OBJECT_PIXELS:,} pixels (default: pixel counts only)",
     )
     _add_run_options(ev, output=False)
 
+
+def _add_sample(steps: Any) -> None:
     sa = steps.add_parser(
         "sample",
         help="copy the KESM sample tile and its ground truth to a folder, to try the steps",
         description="Write kesm_grayscale.png and kesm_groundtruth.png (0/255) to a folder.",
     )
     sa.add_argument("folder", type=Path, nargs="?", default=Path("."))
-    return parser
 
 
 @contextlib.contextmanager
@@ -251,16 +292,9 @@ def _open(path: Path, chunks: tuple[int, ...] | None, name: str) -> Any:
 
 def _check_output(args: argparse.Namespace) -> None:
     """Refuse an unusable output path before any work rather than after it."""
-    from .core.io import image_format
+    from .core.io import check_output
 
-    if image_format(args.output) not in ("zarr", "tiff"):
-        raise SegLabInputError(
-            f"{args.output.name}: results are written as .zarr (any size) or .tif (small)."
-        )
-    if args.output.exists() and not args.overwrite:
-        raise SegLabInputError(
-            f"{args.output} already exists; choose another name or add --overwrite."
-        )
+    check_output(args.output, overwrite=args.overwrite)
 
 
 def _write(args: argparse.Namespace, data: Any, attrs: dict) -> None:
@@ -274,39 +308,38 @@ def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _threshold_options(args: argparse.Namespace) -> Any:
+    """The ThresholdOptions of the command line: every option whose dest is one of its fields."""
+    from dataclasses import fields
+
+    from .core.threshold import ThresholdOptions
+
+    given = vars(args)
+    return ThresholdOptions(
+        **{f.name: given[f.name] for f in fields(ThresholdOptions) if f.name in given}
+    )
+
+
 def _threshold(args: argparse.Namespace) -> None:
     import shutil
 
     from .core.io import open_image, save
-    from .core.threshold import ThresholdMethod, median_filter, threshold
+    from .core.threshold import ThresholdMethod, prepare_image, threshold
 
+    options = _threshold_options(args)
     _check_output(args)
     image = _open(args.input, args.chunks, "image")
-    options = {
-        key: getattr(args, key)
-        for key in ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
-    }
-    median_ndim = 3 if args.median_3d else 2
-    method = ThresholdMethod(args.method)
+    method = options.method
     scratch = args.output.with_name(args.output.name + ".seglab-tmp")
     try:
-        if args.median > 1 and method.is_global and method is not ThresholdMethod.MANUAL:
+        if options.median_size > 1 and method.is_global and method is not ThresholdMethod.MANUAL:
             # A global threshold reads the image twice (histogram, then mask): filter once.
             shutil.rmtree(scratch, ignore_errors=True)
             scratch.mkdir()
-            save(median_filter(image, args.median, ndim=median_ndim), scratch / "median.zarr")
-            image, median = open_image(scratch / "median.zarr"), 0
+            save(prepare_image(image, options), scratch / "median.zarr")
+            result = threshold(open_image(scratch / "median.zarr"), options=options.for_prepared())
         else:
-            median = args.median
-        result = threshold(
-            image,
-            method,
-            foreground=args.foreground,
-            median_size=median,
-            median_ndim=median_ndim,
-            per_plane=args.per_plane,
-            **options,
-        )
+            result = threshold(image, options=options)
         _report_threshold(args, result)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -321,7 +354,7 @@ def _report_threshold(args: argparse.Namespace, result: Any) -> None:
         "input": str(args.input),
         "method": args.method,
         "foreground": args.foreground,
-        "median": args.median,
+        "median": args.median_size,
         "threshold": value if value is None or isinstance(value, float) else value.tolist(),
     }
     _write(args, result.mask, attrs)
@@ -350,12 +383,11 @@ def _clean(args: argparse.Namespace) -> None:
 
 def _classify(args: argparse.Namespace) -> None:
     from .core.classifier import PixelClassifier
-    from .core.classifier._lazy import predict
 
     _check_output(args)
     classifier = PixelClassifier.load(args.classifier)
     image = _open(args.input, args.chunks, "image")
-    labels = predict(classifier, image, channel_axis=args.channel_axis)
+    labels = classifier.predict(image, channel_axis=args.channel_axis)  # lazy: a dask input
     _say(f"classes: {', '.join(f'{k} = {v}' for k, v in classifier.class_names.items())}")
     attrs = {
         "step": "classify",
@@ -380,12 +412,32 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _in_memory(arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Load the arrays for ``--objects`` (the user's explicit choice), if small enough."""
+    import numpy as np
+
+    pixels = max(int(np.prod(a.shape)) for a in arrays)
+    if pixels > OBJECT_PIXELS:
+        raise SegLabInputError(
+            f"--objects reads both images whole, which is only done for up to "
+            f"{OBJECT_PIXELS:,} pixels; these have {pixels:,}. Leave out --objects for the "
+            "pixel counts, or crop a region to match objects."
+        )
+    return tuple(np.asarray(a) for a in arrays)
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     from .core.metrics import evaluate
 
+    if args.csv is not None and not args.csv.parent.is_dir():
+        raise SegLabInputError(f"The folder {args.csv.parent} does not exist.")
     prediction = _open(args.prediction, args.chunks, "prediction")
     truth = _open(args.ground_truth, args.chunks, "ground truth")
-    result = evaluate(prediction, truth, objects=not args.no_objects)
+    if args.objects:
+        check_same_shape(prediction, truth, ("prediction", "ground truth"))  # before loading
+        result = evaluate(*_in_memory((prediction, truth)), objects=True)
+    else:
+        result = evaluate(prediction, truth, objects=False)
     rows = list(result.rows())
     shown = rows if len(rows) <= 21 else rows[-1:]
     _say(_table(shown))

@@ -159,12 +159,12 @@ def test_try_all_ranks_methods_against_ground_truth(kesm_viewer, widget, wait):
     wait(widget)
 
     table = widget.table
-    methods = [table.item(r, 0).text() for r in range(table.rowCount())]
-    mcc = {table.item(r, 0).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    methods = table["method"]
+    mcc = dict(zip(methods, table["MCC"], strict=True))
     assert methods[0] == "Yen"
     assert mcc["Yen"] == "0.8772" and mcc["Otsu"] == "0.8534"
     assert methods.index("Yen") < methods.index("Otsu")
-    assert table.item(0, 5).text() == "best"
+    assert table["note"][0] == "best"
     np.testing.assert_array_equal(truth.data, truth_before)
 
     stack = kesm_viewer.layers["KESM vessels try-all"]
@@ -174,21 +174,24 @@ def test_try_all_ranks_methods_against_ground_truth(kesm_viewer, widget, wait):
 
     # selecting a row shows that method's plane
     otsu_row = methods.index("Otsu")
-    table.selectRow(otsu_row)
+    table.native.selectRow(otsu_row)
+    assert table.selected_row == otsu_row
     plane = stack.metadata["methods"].index("otsu")
     assert kesm_viewer.dims.current_step[0] == plane
     assert list(widget.histogram.highlight) == [175]  # Otsu's threshold, among all eight
     assert len(widget.histogram.thresholds) == len(set(stack.metadata["thresholds"]))
 
     # double-click a row: it becomes the current result, as if run alone
-    table.cellDoubleClicked.emit(otsu_row, 0)
+    table.native.cellDoubleClicked.emit(otsu_row, 0)
+    wait(widget)  # the clean-up options are applied off the GUI thread
     assert widget.method.value is ThresholdMethod.OTSU
     assert int(kesm_viewer.layers["KESM vessels otsu"].data.sum()) == 5595 + 122
 
     # the button uses the best method (row 0 after selecting it)
-    table.selectRow(0)
+    table.native.selectRow(0)
     n_layers = len(kesm_viewer.layers)
     widget.use_button.native.click()
+    wait(widget)
     assert len(kesm_viewer.layers) == n_layers + 1
     yen = threshold(image.data, "yen", foreground="dark", median_size=3).mask
     np.testing.assert_array_equal(kesm_viewer.layers["KESM vessels yen"].data, yen)
@@ -208,11 +211,11 @@ def test_failing_method_shows_its_reason(make_napari_viewer, wait, notifications
     widget.try_all()
     wait(widget)
     table = widget.table
-    rows = {table.item(r, 0).text(): r for r in range(table.rowCount())}
+    rows = {name: r for r, name in enumerate(table["method"])}
     assert len(rows) == 8
-    note = table.item(rows["Minimum"], 5).text()
+    note = table["note"][rows["Minimum"]]
     assert "minimum" in note and "cannot threshold" in note
-    assert table.item(rows["Otsu"], 1).text() != ""
+    assert table["threshold"][rows["Otsu"]] != ""
     assert "minimum" not in viewer.layers["noise try-all"].metadata["methods"]
 
     n_layers = len(viewer.layers)
@@ -247,7 +250,7 @@ def test_cancel_stops_try_all(make_napari_viewer, qtbot, wait):
         widget.cancel_button.native.click()
     wait(widget)
     assert "big try-all" not in viewer.layers
-    assert widget.try_all_result is None and widget.table.rowCount() == 0
+    assert widget.try_all_result is None and widget.table.shape[0] == 0
     assert widget.run_button.enabled
 
 
@@ -305,3 +308,12 @@ def test_a_users_layer_with_the_output_name_is_left_alone(kesm_viewer, widget, w
     assert kesm_viewer.layers["KESM vessels otsu"] is mine
     np.testing.assert_array_equal(mine.data, np.ones((4, 4)))
     assert kesm_viewer.layers["KESM vessels otsu [1]"].data.shape == (512, 512)
+
+
+def test_layer_lists_follow_the_viewer(kesm_viewer, widget):
+    # napari's own reset_choices wiring keeps the magicgui layer lists current
+    assert [layer.name for layer in widget.image.choices] == ["KESM vessels"]
+    added = kesm_viewer.add_image(np.zeros((8, 8)), name="new image")
+    assert added in widget.image.choices and added in widget.ground_truth.choices
+    kesm_viewer.layers.remove(added)
+    assert added not in widget.image.choices

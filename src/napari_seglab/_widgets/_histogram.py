@@ -53,10 +53,6 @@ class HistogramPlot(QWidget):
         )
         self.update()
 
-    def clear(self) -> None:
-        """Remove the plot."""
-        self.set_data(np.zeros(0), np.zeros(0))
-
     def paintEvent(self, event) -> None:
         if self.counts.size == 0:
             return

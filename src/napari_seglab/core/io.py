@@ -25,7 +25,7 @@ from ._validation import Cancelled, SegLabInputError
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["image_format", "open_image", "save", "watch"]
+__all__ = ["check_output", "image_format", "open_image", "save", "watch"]
 
 ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
 _SUFFIXES = {
@@ -88,6 +88,27 @@ def _zarr_array(node: Any, path: Path) -> Any:
     )
 
 
+def _read(path: Path, kind: str) -> da.Array:
+    """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
+    import dask.array as da
+
+    if kind == ZARR:
+        import zarr
+
+        return da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
+    if kind == TIFF:
+        import tifffile
+        import zarr
+
+        store = tifffile.imread(path, aszarr=True)
+        return da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
+    if kind == NPY:
+        return da.from_array(np.load(path, mmap_mode="r"), chunks="auto")
+    import imageio.v3 as iio
+
+    return da.from_array(iio.imread(path), chunks="auto")
+
+
 def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None) -> da.Array:
     """Open an image file or store as a lazy dask array, reading nothing yet.
 
@@ -119,7 +140,6 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
     >>> image.shape, image.dtype.name
     ((512, 512), 'uint8')
     """
-    import dask.array as da
 
     path = Path(str(path))
     if path.name.endswith(PARTIAL):
@@ -130,22 +150,7 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
         raise SegLabInputError(f"{path} does not exist. Check the path and the spelling.")
     kind = image_format(path)
     try:
-        if kind == ZARR:
-            import zarr
-
-            array = da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
-        elif kind == TIFF:
-            import tifffile
-            import zarr
-
-            store = tifffile.imread(path, aszarr=True)
-            array = da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
-        elif kind == NPY:
-            array = da.from_array(np.load(path, mmap_mode="r"), chunks="auto")
-        else:
-            import imageio.v3 as iio
-
-            array = da.from_array(iio.imread(path), chunks="auto")
+        array = _read(path, kind)
     except SegLabInputError:
         raise
     except Exception as err:  # a decoder's own error: say which file and why
@@ -273,11 +278,94 @@ def _store_in_batches(
         _compute(part, overall, cancel)
 
 
+def _write_zarr(
+    array: da.Array,
+    path: Path,
+    attrs: dict | None,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    import zarr
+
+    store = zarr.open_array(
+        path,
+        mode="w",
+        shape=array.shape,
+        dtype=array.dtype,
+        chunks=tuple(max(c) for c in array.chunks),
+    )
+    if attrs:
+        store.attrs.update(attrs)
+    # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
+    _store_in_batches(array.rechunk(store.chunks), store, progress, cancel)
+
+
+def _write_tiff(
+    array: da.Array,
+    path: Path,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    if array.nbytes > TIFF_LIMIT:
+        raise SegLabInputError(
+            f"The result is {array.nbytes / 2**30:.1f} GiB, too large for a TIFF file; write "
+            "it to a .zarr store instead."
+        )
+    import tifffile
+
+    tifffile.imwrite(path, _compute(array, progress, cancel), photometric="minisblack")
+
+
 def _remove(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
+
+
+def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Check that a result can be written at `path`, before any work is done.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Where :func:`save` would write: a ``.zarr`` store or a ``.tif``/``.tiff`` file.
+    overwrite : bool
+        Whether an existing output may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The path.
+
+    Raises
+    ------
+    SegLabInputError
+        If the format is not zarr or TIFF, the output exists (and not `overwrite`), or its
+        folder does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_output(pathlib.Path(tempfile.mkdtemp()) / "mask.zarr").name
+    'mask.zarr'
+    >>> check_output("mask.png")
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: mask.png: results are written as ...
+    """
+    path = Path(path)
+    kind = image_format(path) if not path.is_dir() else ZARR
+    if kind not in (ZARR, TIFF):
+        raise SegLabInputError(
+            f"{path.name}: results are written as .zarr (any size) or .tif (small), not "
+            f"{path.suffix}."
+        )
+    if path.exists() and not overwrite:
+        raise SegLabInputError(f"{path} already exists; choose another name or overwrite it.")
+    if not path.parent.is_dir():
+        raise SegLabInputError(f"The folder {path.parent} does not exist.")
+    return path
 
 
 def save(
@@ -317,8 +405,8 @@ def save(
     Raises
     ------
     SegLabInputError
-        If the output exists (and not `overwrite`), its format is unknown, or a TIFF would
-        exceed 2 GiB.
+        If the output cannot be written (see :func:`check_output`), or a TIFF would exceed
+        2 GiB.
     Cancelled
         If `cancel` returned true; nothing is left behind.
 
@@ -333,46 +421,16 @@ def save(
     """
     import dask.array as da
 
-    path = Path(path)
+    path = check_output(path, overwrite=overwrite)
     kind = image_format(path) if not path.is_dir() else ZARR
-    if kind not in (ZARR, TIFF):
-        raise SegLabInputError(
-            f"{path.name}: results are written as .zarr (any size) or .tif (small), not "
-            f"{path.suffix}."
-        )
-    if path.exists() and not overwrite:
-        raise SegLabInputError(f"{path} already exists; choose another name or overwrite it.")
-    if not path.parent.is_dir():
-        raise SegLabInputError(f"The folder {path.parent} does not exist.")
     array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data))
     partial = path.with_name(path.name + PARTIAL)
     _remove(partial)  # left over from a run that was killed
     try:
         if kind == ZARR:
-            import zarr
-
-            store = zarr.open_array(
-                partial,
-                mode="w",
-                shape=array.shape,
-                dtype=array.dtype,
-                chunks=tuple(max(c) for c in array.chunks),
-            )
-            if attrs:
-                store.attrs.update(attrs)
-            # One chunk of output per chunk of data: no two tasks write the same zarr chunk.
-            array = array.rechunk(store.chunks)
-            _store_in_batches(array, store, progress, cancel)
+            _write_zarr(array, partial, attrs, progress, cancel)
         else:
-            if array.nbytes > TIFF_LIMIT:
-                raise SegLabInputError(
-                    f"The result is {array.nbytes / 2**30:.1f} GiB, too large for a TIFF "
-                    "file; write it to a .zarr store instead."
-                )
-            import tifffile
-
-            values = _compute(array, progress, cancel)
-            tifffile.imwrite(partial, values, photometric="minisblack")
+            _write_tiff(array, partial, progress, cancel)
     except BaseException:
         _remove(partial)
         raise

@@ -13,7 +13,7 @@ from skimage.color import rgb2gray
 
 from napari_seglab import load_kesm
 from napari_seglab.core import SegLabInputError, ThresholdMethod, threshold, try_all_thresholds
-from napari_seglab.core.threshold import GLOBAL_METHODS, median_filter
+from napari_seglab.core.threshold import GLOBAL_METHODS, ThresholdOptions, median_filter
 
 
 def _pairs(shared_data, folder):
@@ -217,3 +217,45 @@ def test_half_float_images_are_accepted():
     result = threshold(half, "otsu", foreground="dark", median_size=3)
     reference = threshold(half.astype(np.float32), "otsu", foreground="dark", median_size=3)
     np.testing.assert_array_equal(result.mask, reference.mask)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"method": "local_mean", "block_size": 4}, "block size must be odd"),
+        ({"method": "niblack", "window_size": 1}, "window size must be odd"),
+        ({"method": "multi_otsu", "classes": 1}, "at least 2 classes"),
+        ({"method": "multi_otsu", "classes": 3, "boundary": 0}, "boundary must be 1 to 2"),
+        ({"method": "manual"}, "needs a threshold value"),
+        ({"median_size": -1}, "median size must be 0"),
+        ({"median_ndim": 4}, "median_ndim must be 2 or 3"),
+        ({"plane_ndim": 1}, "plane_ndim must be 2 or 3"),
+        ({"method": "fancy"}, "Unknown method 'fancy'"),
+        ({"foreground": "grey"}, "Unknown foreground"),
+    ],
+)
+def test_options_are_checked_once_when_made(options, message):
+    with pytest.raises(SegLabInputError, match=message):
+        ThresholdOptions(**options)
+    image, _ = load_kesm()
+    with pytest.raises(SegLabInputError, match=message):
+        threshold(image, **options)
+
+
+def test_options_of_other_methods_are_not_checked():
+    options = ThresholdOptions("otsu", block_size=4, classes=1, window_size=2)
+    assert options.method is ThresholdMethod.OTSU
+    with pytest.raises(SegLabInputError, match="block size"):
+        options.with_method("local_mean")
+
+
+def test_options_object_and_keywords_give_the_same_result():
+    image, truth = load_kesm()
+    options = ThresholdOptions("otsu", foreground="dark", median_size=3)
+    by_object = threshold(image, options=options)
+    by_keywords = threshold(image, "otsu", foreground="dark", median_size=3)
+    np.testing.assert_array_equal(by_object.mask, by_keywords.mask)
+    assert threshold(image, "yen", options=options).method is ThresholdMethod.YEN
+    assert try_all_thresholds(image, options=options, ground_truth=truth).best.method == "yen"
+    with pytest.raises(TypeError, match="median"):
+        threshold(image, "otsu", median=3)

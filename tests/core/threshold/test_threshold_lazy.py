@@ -107,3 +107,52 @@ def test_bad_lazy_inputs(volume, lazy):
         sl.threshold(lazy(volume / 255.0), "li")
     with pytest.raises(sl.SegLabInputError, match="block size"):
         sl.threshold(lazy(volume), "local_mean", block_size=4)
+
+
+@pytest.mark.parametrize("per_plane", [False, True])
+def test_try_all_on_dask_equals_in_memory(volume, mask, lazy, per_plane):
+    truth = np.roll(mask, 2, axis=-1)  # not the threshold itself: scores below 1
+    expected = sl.try_all_thresholds(
+        volume, foreground="dark", median_size=3, per_plane=per_plane, ground_truth=truth
+    )
+    result = sl.try_all_thresholds(
+        lazy(volume), foreground="dark", median_size=3, per_plane=per_plane, ground_truth=truth
+    )
+    assert [o.method for o in result.outcomes] == [o.method for o in expected.outcomes]
+    for got, want in zip(result.outcomes, expected.outcomes, strict=True):
+        assert got.error == want.error
+        if want.result is None:
+            continue
+        assert isinstance(got.result.mask, da.Array)
+        np.testing.assert_array_equal(got.result.value, want.result.value)
+        np.testing.assert_array_equal(got.result.mask.compute(), want.result.mask)
+        assert got.evaluation.counts == want.evaluation.counts
+        assert got.evaluation.planes == want.evaluation.planes
+
+
+def test_try_all_on_dask_reads_one_histogram_for_every_method(volume, lazy, monkeypatch):
+    from napari_seglab.core.threshold import _lazy
+
+    passes = []
+    real = _lazy.histogram
+    monkeypatch.setattr(_lazy, "histogram", lambda *a, **k: passes.append(1) or real(*a, **k))
+    image = lazy(volume)
+    result = sl.try_all_thresholds(image, ground_truth=lazy(volume > 140))
+    assert len(passes) == 1
+    assert result.ranked and result.best.evaluation is not None
+    truth = sl.try_all_thresholds(volume, ground_truth=volume > 140)
+    assert result.best.method is truth.best.method
+
+
+def test_prepare_image_and_iter_try_all_stay_lazy(volume, lazy):
+    from napari_seglab.core.threshold import iter_try_all, prepare_image
+
+    rgb = np.stack([volume, 255 - volume, volume // 2], axis=-1)
+    prepared = prepare_image(lazy(rgb, (1, 32, 40, 3)), rgb=True, channel=1, median_size=3)
+    assert isinstance(prepared, da.Array)
+    np.testing.assert_array_equal(
+        prepared.compute(), prepare_image(rgb, rgb=True, channel=1, median_size=3)
+    )
+    outcomes = list(iter_try_all(lazy(volume), methods=["otsu", "li"], foreground="dark"))
+    assert [o.method.value for o in outcomes] == ["otsu", "li"]
+    assert all(isinstance(o.result.mask, da.Array) for o in outcomes)

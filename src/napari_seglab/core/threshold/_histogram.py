@@ -1,7 +1,8 @@
-"""Histograms of lazy images, and global thresholds computed from them.
+"""Histograms (and means) of lazy images, and the histogram forms of Li and triangle.
 
-The histogram is built exactly as scikit-image builds it: for integer images one bin per
-integer value between the minimum and the maximum; for floating-point images 256 equal bins
+The threshold values themselves come from :func:`._methods.value_from_histogram`. The
+histogram is built exactly as scikit-image builds it: for integer images one bin per integer
+value between the minimum and the maximum; for floating-point images 256 equal bins
 between the minimum and the maximum (``numpy.histogram``, whose counts do not depend on how
 the image is split). ``"li"`` on a floating-point lazy image is refused (scikit-image
 iterates on the pixels, not on a histogram); ``"mean"`` on floating-point images may differ
@@ -10,7 +11,7 @@ in the last bit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .._validation import SegLabInputError, check_lazy_image
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["histogram"]
+__all__ = ["histogram", "li_from_histogram", "means", "triangle_from_histogram"]
 
 _SLAB = 1 << 21
 
@@ -75,8 +76,6 @@ def histogram(
     >>> counts.tolist(), centers.tolist()
     ([1, 0, 3], [1, 2, 3])
     """
-    import dask
-
     image = check_lazy_image(image)
     lead_ndim = 0 if plane_ndim is None else max(image.ndim - plane_ndim, 0)
     if image.dtype.itemsize == 1 and np.issubdtype(image.dtype, np.integer):
@@ -87,22 +86,7 @@ def histogram(
             used = np.flatnonzero(plane)
             result.append((plane[used[0] : used[-1] + 1], centers[used[0] : used[-1] + 1]))
         return result
-    axes = tuple(range(lead_ndim, image.ndim))
-    axis = int(np.argmax(image.numblocks))
-    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
-    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
-    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
-        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
-    else:  # slabs split each plane: combine
-        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
-    low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
-    if np.issubdtype(image.dtype, np.floating) and not (
-        np.isfinite(low).all() and np.isfinite(high).all()
-    ):
-        raise SegLabInputError(
-            "The image contains NaN or infinite pixels. Replace them first, e.g. with "
-            "numpy.nan_to_num, or crop them away."
-        )
+    low, high = _plane_ranges(image, lead_ndim)
     if np.issubdtype(image.dtype, np.integer):
         first, last = int(low.min()), int(high.max())
         counts, centers = _integer_counts(image, lead_ndim, first, last - first + 1)
@@ -126,7 +110,40 @@ def histogram(
     return result
 
 
-def _li_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
+def _plane_ranges(image: da.Array, lead_ndim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The minimum and maximum of each plane (or of the image), one slab at a time."""
+    import dask
+
+    axes = tuple(range(lead_ndim, image.ndim))
+    axis = int(np.argmax(image.numblocks))
+    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
+    lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
+    if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
+        low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
+    else:  # slabs split each plane: combine
+        low, high = np.minimum.reduce(lows), np.maximum.reduce(highs)
+    low, high = np.atleast_1d(low).ravel(), np.atleast_1d(high).ravel()
+    if np.issubdtype(image.dtype, np.floating) and not (
+        np.isfinite(low).all() and np.isfinite(high).all()
+    ):
+        raise SegLabInputError(
+            "The image contains NaN or infinite pixels. Replace them first, e.g. with "
+            "numpy.nan_to_num, or crop them away."
+        )
+    return low, high
+
+
+def means(image: da.Array, lead_ndim: int) -> np.ndarray:
+    """The mean of the whole image (``lead_ndim=0``) or of each plane, exact for integers."""
+    axes = tuple(range(lead_ndim, image.ndim))
+    if np.issubdtype(image.dtype, np.integer):
+        sums = image.astype(np.int64).sum(axis=axes).compute()
+        n = int(np.prod([image.shape[a] for a in axes]))
+        return np.array([int(s) / n for s in np.atleast_1d(sums).ravel()])
+    return np.atleast_1d(image.mean(axis=axes).compute()).ravel()
+
+
+def li_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
     """scikit-image's Li iteration for integer images, from the image's histogram."""
     first = int(centers[0])
     shifted = centers - first
@@ -145,7 +162,7 @@ def _li_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
     return float(t_next + first)
 
 
-def _triangle_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
+def triangle_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
     """The triangle method (Zack et al. 1977) as scikit-image computes it, from a histogram."""
     hist = counts
     nbins = hist.size
@@ -165,57 +182,3 @@ def _triangle_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
     if flip:
         level = nbins - level - 1
     return float(centers[level])
-
-
-def _global_value(
-    counts: np.ndarray,
-    centers: np.ndarray,
-    method: Any,
-    *,
-    integer: bool,
-    mean: float | None,
-    value: float | None,
-    classes: int,
-    boundary: int,
-) -> float:
-    from skimage import filters
-
-    from ._eager import ThresholdMethod as M
-
-    hist = (counts, centers)
-    try:
-        if method is M.MANUAL:
-            if value is None:
-                raise SegLabInputError("The manual method needs a threshold value.")
-            return float(value)
-        if method is M.MULTI_OTSU:
-            if classes < 2:
-                raise SegLabInputError("Multi-Otsu needs at least 2 classes.")
-            if not 1 <= boundary < classes:
-                raise SegLabInputError(
-                    f"With {classes} classes the boundary must be 1 to {classes - 1}, not "
-                    f"{boundary}."
-                )
-            return float(filters.threshold_multiotsu(classes=classes, hist=hist)[boundary - 1])
-        if method is M.MEAN:
-            return float(mean)
-        if method is M.LI:
-            if not integer:
-                raise SegLabInputError(
-                    "li on a lazy floating-point image is not available (scikit-image "
-                    "iterates over every pixel). Convert the image to integers, or use otsu."
-                )
-            return _li_from_histogram(counts, centers)
-        if method is M.TRIANGLE:
-            return _triangle_from_histogram(counts, centers)
-        function = {
-            M.OTSU: filters.threshold_otsu,
-            M.YEN: filters.threshold_yen,
-            M.ISODATA: filters.threshold_isodata,
-            M.MINIMUM: filters.threshold_minimum,
-        }[method]
-        return float(function(hist=hist))
-    except SegLabInputError:
-        raise
-    except (RuntimeError, ValueError) as err:
-        raise SegLabInputError(f"{method.value} cannot threshold this image: {err}") from err

@@ -1,0 +1,76 @@
+"""The threshold widget's work, as generator jobs run off the GUI thread by ``run_job``.
+
+Each ``yield`` is a step of the progress bar and a point where Cancel stops the job. They
+only drive :mod:`napari_seglab.core.threshold` and :func:`napari_seglab.core.clean_up`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...core.cleanup import clean_up
+from ...core.threshold import (
+    ThresholdOptions,
+    TryAllResult,
+    iter_try_all,
+    prepare_image,
+    threshold,
+)
+
+__all__ = ["clean_job", "shown", "threshold_job", "try_all_job"]
+
+
+def _histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and bin edges to plot: one bin per value for narrow integer ranges."""
+    lo, hi = float(image.min()), float(image.max())
+    if np.issubdtype(image.dtype, np.integer) and hi - lo < 256:
+        return np.histogram(image, bins=int(hi - lo) + 1, range=(lo - 0.5, hi + 0.5))
+    return np.histogram(image, bins=256, range=(lo, hi))
+
+
+def _cleaned(mask: np.ndarray, clean: dict) -> np.ndarray:
+    return clean_up(mask, **clean) if any(clean.values()) else mask
+
+
+def threshold_job(source: Any, options: ThresholdOptions, clean: dict):
+    """Load, prepare, threshold and clean up; returns (result, mask, histogram)."""
+    prepared = prepare_image(np.asarray(source), options)  # the layer is read here
+    yield
+    result = threshold(prepared, options=options.for_prepared())
+    yield
+    return result, _cleaned(result.mask, clean), _histogram(prepared)
+
+
+def try_all_job(source: Any, truth: Any, options: ThresholdOptions):
+    """Every global method, one step each; returns (ranked result, stack of masks, histogram)."""
+    prepared = prepare_image(np.asarray(source), options)
+    truth = None if truth is None else np.asarray(truth)
+    yield
+    outcomes = []
+    for outcome in iter_try_all(prepared, ground_truth=truth, options=options.for_prepared()):
+        outcomes.append(outcome)
+        yield
+    result = TryAllResult.from_outcomes(outcomes)
+    masks = [o.result.mask for o in result.outcomes if o.result is not None]
+    stack = np.stack(masks) if masks else None
+    return result, stack, _histogram(prepared)
+
+
+def clean_job(mask: np.ndarray, clean: dict):
+    """The clean-up options applied to a mask already computed (a try-all method's)."""
+    yield
+    return _cleaned(mask, clean)
+
+
+def shown(value: float | np.ndarray | None) -> str:
+    """A threshold as the widget writes it: one value, a range over planes, or "local"."""
+    if value is None:
+        return "local"
+    if np.ndim(value) == 0:
+        return f"{float(value):.6g}"
+    values = np.asarray(value)
+    if values.min() == values.max():
+        return f"{values.min():.6g}"
+    return f"{values.min():.6g} to {values.max():.6g}"

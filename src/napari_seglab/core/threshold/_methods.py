@@ -1,0 +1,381 @@
+"""Threshold methods and their options, and the one table that maps them to scikit-image.
+
+:class:`ThresholdOptions` holds every choice a threshold takes (method, foreground, the
+preparation of the image, the method's own parameters) and checks them once, when built.
+The value of a threshold comes from the image itself (:func:`value_from_image`, in memory) or
+from its histogram (:func:`value_from_histogram`, for dask arrays); both go through the same
+table and the same manual / multi-Otsu rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from .._validation import SegLabInputError
+from ._histogram import li_from_histogram, triangle_from_histogram
+
+__all__ = [
+    "GLOBAL_METHODS",
+    "Foreground",
+    "ThresholdMethod",
+    "ThresholdOptions",
+    "apply_threshold",
+    "median_window",
+    "value_from_histogram",
+    "value_from_image",
+]
+
+
+class Foreground(StrEnum):
+    """Whether the objects of interest are brighter or darker than their surroundings."""
+
+    BRIGHT = "bright"
+    DARK = "dark"
+
+
+class ThresholdMethod(StrEnum):
+    """Threshold methods: the automatic global ones, a manual value, and three local ones."""
+
+    OTSU = "otsu"
+    LI = "li"
+    YEN = "yen"
+    TRIANGLE = "triangle"
+    ISODATA = "isodata"
+    MEAN = "mean"
+    MINIMUM = "minimum"
+    MULTI_OTSU = "multi_otsu"
+    MANUAL = "manual"
+    LOCAL_MEAN = "local_mean"
+    NIBLACK = "niblack"
+    SAUVOLA = "sauvola"
+
+    @property
+    def is_global(self) -> bool:
+        """True for the methods that give one value per image (or per plane)."""
+        return self in GLOBAL_METHODS or self is ThresholdMethod.MANUAL
+
+
+GLOBAL_METHODS: tuple[ThresholdMethod, ...] = (
+    ThresholdMethod.OTSU,
+    ThresholdMethod.LI,
+    ThresholdMethod.YEN,
+    ThresholdMethod.TRIANGLE,
+    ThresholdMethod.ISODATA,
+    ThresholdMethod.MEAN,
+    ThresholdMethod.MINIMUM,
+    ThresholdMethod.MULTI_OTSU,
+)
+"""The automatic global methods that :func:`try_all_thresholds` compares."""
+
+_SKIMAGE = {
+    ThresholdMethod.OTSU: "threshold_otsu",
+    ThresholdMethod.LI: "threshold_li",
+    ThresholdMethod.YEN: "threshold_yen",
+    ThresholdMethod.TRIANGLE: "threshold_triangle",
+    ThresholdMethod.ISODATA: "threshold_isodata",
+    ThresholdMethod.MEAN: "threshold_mean",
+    ThresholdMethod.MINIMUM: "threshold_minimum",
+    ThresholdMethod.MULTI_OTSU: "threshold_multiotsu",
+}
+"""The scikit-image function (in ``skimage.filters``) of each automatic global method."""
+
+
+def _odd(name: str, width: int) -> None:
+    if width < 3 or width % 2 == 0:
+        raise SegLabInputError(f"The {name} must be odd and >= 3, not {width}.")
+
+
+@dataclass(frozen=True)
+class ThresholdOptions:
+    """Every choice of a threshold, checked once when the options are made.
+
+    Parameters
+    ----------
+    method : ThresholdMethod or str
+        One of :class:`ThresholdMethod`: ``"otsu"``, ``"li"``, ``"yen"``, ``"triangle"``,
+        ``"isodata"``, ``"mean"``, ``"minimum"``, ``"multi_otsu"``, ``"manual"``,
+        ``"local_mean"``, ``"niblack"``, ``"sauvola"``.
+    foreground : {"bright", "dark"}
+        Bright objects are ``image > t``; dark objects are ``image <= t``.
+    median_size : int
+        Width of a median filter applied first (0 = none).
+    median_ndim : {2, 3}
+        Median per plane (2) or in 3D (3).
+    per_plane : bool
+        Compute a separate threshold for each plane (last `plane_ndim` axes) instead of one
+        for the whole stack.
+    plane_ndim : {2, 3}
+        What a "plane" is for `per_plane`: 2D images, or 3D volumes of a time-lapse.
+    rgb : bool
+        The last axis holds 3 or 4 colour channels.
+    channel : int, optional
+        With `rgb`: threshold this channel instead of the luminance.
+    value : float, optional
+        The threshold for ``method="manual"`` (required there).
+    classes, boundary : int
+        For ``"multi_otsu"``: number of classes (>= 2), and which boundary separates
+        foreground from background (1 = between the darkest class and the next).
+    block_size, offset : int, float
+        For ``"local_mean"``: odd neighbourhood width (>= 3), and a constant subtracted from
+        the local mean.
+    window_size, k : int, float
+        For ``"niblack"`` and ``"sauvola"``: odd window width (>= 3) and the k parameter.
+
+    Raises
+    ------
+    SegLabInputError
+        For an unknown method or foreground, or an option the method cannot use (an even
+        block size, a boundary outside the classes, a manual method without a value ...).
+        Options of other methods than the chosen one are not checked.
+
+    Examples
+    --------
+    >>> options = ThresholdOptions("otsu", foreground="dark", median_size=3)
+    >>> options.method, options.foreground
+    (<ThresholdMethod.OTSU: 'otsu'>, <Foreground.DARK: 'dark'>)
+    >>> ThresholdOptions("local_mean", block_size=40)
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: The block size must be odd and >= 3, ...
+    """
+
+    method: ThresholdMethod = ThresholdMethod.OTSU
+    foreground: Foreground = Foreground.BRIGHT
+    median_size: int = 0
+    median_ndim: int = 2
+    per_plane: bool = False
+    plane_ndim: int = 2
+    rgb: bool = False
+    channel: int | None = None
+    value: float | None = None
+    classes: int = 3
+    boundary: int = 1
+    block_size: int = 35
+    offset: float = 0.0
+    window_size: int = 15
+    k: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name, kind in (("method", ThresholdMethod), ("foreground", Foreground)):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                known = ", ".join(repr(m.value) for m in kind)
+                raise SegLabInputError(
+                    f"Unknown {name} {getattr(self, name)!r}; choose one of {known}."
+                ) from None
+        if self.median_size < 0:
+            raise SegLabInputError(
+                f"The median size must be 0 (off) or positive, not {self.median_size}."
+            )
+        for name in ("median_ndim", "plane_ndim"):
+            if getattr(self, name) not in (2, 3):
+                raise SegLabInputError(f"{name} must be 2 or 3, not {getattr(self, name)}.")
+        self._check_method()
+
+    def _check_method(self) -> None:
+        method = self.method
+        if method is ThresholdMethod.MANUAL and self.value is None:
+            raise SegLabInputError("The manual method needs a threshold value.")
+        if method is ThresholdMethod.MULTI_OTSU:
+            if self.classes < 2:
+                raise SegLabInputError("Multi-Otsu needs at least 2 classes.")
+            if not 1 <= self.boundary < self.classes:
+                raise SegLabInputError(
+                    f"With {self.classes} classes the boundary must be 1 to "
+                    f"{self.classes - 1}, not {self.boundary}."
+                )
+        if method is ThresholdMethod.LOCAL_MEAN:
+            _odd("block size", self.block_size)
+        if method in (ThresholdMethod.NIBLACK, ThresholdMethod.SAUVOLA):
+            _odd("window size", self.window_size)
+
+    @classmethod
+    def build(cls, options: ThresholdOptions | None = None, **settings: Any) -> ThresholdOptions:
+        """`options` with `settings` replaced (fields of this class), or new options.
+
+        The one way the public functions turn their keywords into options.
+
+        Examples
+        --------
+        >>> ThresholdOptions.build(method="yen").method.value
+        'yen'
+        >>> ThresholdOptions.build(ThresholdOptions(median_size=3), method="li").median_size
+        3
+        """
+        unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"Unknown threshold option(s): {', '.join(sorted(unknown))}.")
+        if options is None:
+            return cls(**settings)
+        return dataclasses.replace(options, **settings) if settings else options
+
+    def with_method(self, method: ThresholdMethod | str) -> ThresholdOptions:
+        """The same options with another method (checked for that method)."""
+        return dataclasses.replace(self, method=method)
+
+    def for_prepared(self) -> ThresholdOptions:
+        """The options for an image already prepared with these (see ``prepare_image``).
+
+        Grayscale conversion and median filter are then done: they are turned off.
+        """
+        return dataclasses.replace(self, median_size=0, rgb=False, channel=None)
+
+    @property
+    def window(self) -> int:
+        """Width of the neighbourhood of a local method (0 for global methods)."""
+        if self.method is ThresholdMethod.LOCAL_MEAN:
+            return self.block_size
+        if self.method in (ThresholdMethod.NIBLACK, ThresholdMethod.SAUVOLA):
+            return self.window_size
+        return 0
+
+
+@contextmanager
+def _clear_errors(method: ThresholdMethod) -> Iterator[None]:
+    """Turn scikit-image's complaints about an image into one clear SegLabInputError."""
+    try:
+        yield
+    except SegLabInputError:
+        raise
+    except (RuntimeError, ValueError) as err:
+        raise SegLabInputError(f"{method.value} cannot threshold this image: {err}") from err
+
+
+def _global(options: ThresholdOptions, **data: Any) -> float:
+    """A global threshold from ``image=...`` or ``hist=(counts, centers)``."""
+    from skimage import filters
+
+    method = options.method
+    if method is ThresholdMethod.MANUAL:
+        return float(options.value)
+    function: Callable = getattr(filters, _SKIMAGE[method])
+    if method is ThresholdMethod.MULTI_OTSU:
+        return float(function(classes=options.classes, **data)[options.boundary - 1])
+    return float(function(**data))
+
+
+def value_from_image(image: np.ndarray, options: ThresholdOptions) -> float | np.ndarray:
+    """Compute the threshold of one (already prepared) grayscale image.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        Grayscale image, any number of dimensions (local methods work in N-D).
+    options : ThresholdOptions
+        The method and its parameters.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A scalar for global methods; an array of the image's shape for local ones.
+
+    Raises
+    ------
+    SegLabInputError
+        When the method cannot run on this image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_from_image(np.array([[10, 10, 200], [10, 200, 200]]), ThresholdOptions())
+    10.0
+    """
+    from skimage import filters
+
+    method = options.method
+    with _clear_errors(method):
+        if method is ThresholdMethod.LOCAL_MEAN:
+            return filters.threshold_local(
+                image, options.block_size, method="mean", offset=options.offset
+            )
+        if method is ThresholdMethod.NIBLACK:
+            return filters.threshold_niblack(image, window_size=options.window_size, k=options.k)
+        if method is ThresholdMethod.SAUVOLA:
+            return filters.threshold_sauvola(image, window_size=options.window_size, k=options.k)
+        return _global(options, image=image)
+
+
+def value_from_histogram(
+    counts: np.ndarray,
+    centers: np.ndarray,
+    options: ThresholdOptions,
+    *,
+    integer: bool,
+    mean: float | None = None,
+) -> float:
+    """A global threshold from an image's histogram, equal to :func:`value_from_image`.
+
+    Parameters
+    ----------
+    counts, centers : numpy.ndarray
+        The histogram, as :func:`napari_seglab.core.threshold.histogram` gives it.
+    options : ThresholdOptions
+        A global (or manual) method and its parameters.
+    integer : bool
+        Whether the image holds integers (``"li"`` is only exact for those).
+    mean : float, optional
+        The image's mean, for ``"mean"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts, centers = np.array([3, 0, 3]), np.array([10, 11, 12])
+    >>> value_from_histogram(counts, centers, ThresholdOptions(), integer=True)
+    10.0
+    """
+    method = options.method
+    with _clear_errors(method):
+        if method is ThresholdMethod.MEAN:
+            return float(mean)
+        if method is ThresholdMethod.LI:
+            if not integer:
+                raise SegLabInputError(
+                    "li on a lazy floating-point image is not available (scikit-image "
+                    "iterates over every pixel). Convert the image to integers, or use otsu."
+                )
+            return li_from_histogram(counts, centers)
+        if method is ThresholdMethod.TRIANGLE:
+            return triangle_from_histogram(counts, centers)
+        return _global(options, hist=(counts, centers))
+
+
+def apply_threshold(
+    image: Any, value: float | np.ndarray, foreground: Foreground | str = "bright"
+) -> Any:
+    """Binarize an image: ``image > value`` for bright, ``image <= value`` for dark objects.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        1 for foreground, 0 for background.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_threshold(np.array([[1, 5]]), 3, "dark")
+    array([[1, 0]], dtype=uint8)
+    """
+    if Foreground(foreground) is Foreground.BRIGHT:
+        return (image > value).view(np.uint8)
+    return (image <= value).view(np.uint8)
+
+
+def median_window(size: int, ndim: int, image_ndim: int) -> tuple[int, ...] | None:
+    """The median filter window over the last `ndim` of `image_ndim` axes (None: no filter)."""
+    if size < 0:
+        raise SegLabInputError(f"The median size must be 0 (off) or positive, not {size}.")
+    if size <= 1:
+        return None
+    if ndim not in (2, 3) or ndim > image_ndim:
+        raise SegLabInputError(
+            f"A {ndim}D median cannot run on an image with {image_ndim} dimensions."
+        )
+    return (1,) * (image_ndim - ndim) + (size,) * ndim
