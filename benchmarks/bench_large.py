@@ -126,7 +126,7 @@ def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> d
             "--remove-smaller-than", 30, "--fill-holes-smaller-than", 30)  # fmt: skip
     times["clean"] = time.perf_counter() - start
     start = time.perf_counter()
-    _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr", "--no-objects",
+    _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr",
             "--csv", folder / "scores.csv")  # fmt: skip
     times["evaluate"] = time.perf_counter() - start
     with (folder / "scores.csv").open() as fh:
