@@ -15,6 +15,9 @@ import tifffile
 
 import napari_seglab as sl
 from napari_seglab import cli
+from napari_seglab.cli import _steps as cli_steps
+from napari_seglab.cli._parser import parser as cli_parser
+from napari_seglab.cli._steps import threshold_options
 from napari_seglab.core import Cancelled, open_image, save
 
 KESM_COUNTS = {"tp": 5595, "fp": 122, "fn": 1863, "tn": 254564}
@@ -154,12 +157,12 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
     Path("notes.txt").write_text("not an image")
     np.save("small.npy", np.zeros((10, 10), np.uint8))
     cases.append((["evaluate", "small.npy", "kesm_groundtruth.png"], "they must cover"))
-    monkeypatch.setattr(cli, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(cli_steps, "CONNECT_TIMEOUT", "1s")
     cases.append(
         (["evaluate", "small.npy", "small.npy", "--scheduler", "tcp://127.0.0.1:9"],
          "Could not connect to a dask scheduler")
     )  # fmt: skip
-    monkeypatch.setattr(cli, "OBJECT_PIXELS", 100)
+    monkeypatch.setattr(cli_steps, "OBJECT_PIXELS", 100)
     cases.append(
         (["evaluate", "kesm_groundtruth.png", "kesm_groundtruth.png", "--objects"],
          "only done for up to 100 pixels")
@@ -196,18 +199,18 @@ def test_every_threshold_option_reaches_the_options(sample):
 
     from napari_seglab.core.threshold import ThresholdOptions
 
-    args = cli._parser().parse_args(
+    args = cli_parser().parse_args(
         ["threshold", "in.png", "-o", "o.zarr", "--method", "multi_otsu", "--foreground",
          "dark", "--median", "5", "--median-3d", "--per-plane", "--value", "7", "--classes",
          "4", "--boundary", "2", "--block-size", "9", "--offset", "1.5", "--window-size",
          "11", "--k", "0.3"]
     )  # fmt: skip
-    assert cli._threshold_options(args) == ThresholdOptions(
+    assert threshold_options(args) == ThresholdOptions(
         "multi_otsu", "dark", median_size=5, median_ndim=3, per_plane=True, value=7.0,
         classes=4, boundary=2, block_size=9, offset=1.5, window_size=11, k=0.3,
     )  # fmt: skip
-    defaults = cli._threshold_options(
-        cli._parser().parse_args(["threshold", "a.png", "-o", "o.zarr"])
+    defaults = threshold_options(
+        cli_parser().parse_args(["threshold", "a.png", "-o", "o.zarr"])
     )
     assert defaults == ThresholdOptions()
     assert {f.name for f in fields(ThresholdOptions)} - set(vars(args)) == {

@@ -1,0 +1,227 @@
+"""The ``seglab`` command's arguments: one sub-parser per step."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._steps import OBJECT_PIXELS
+
+__all__ = ["parser"]
+
+EPILOG = """\
+examples (on the KESM sample tile shipped with SegLab; vessels are dark):
+  seglab sample .
+  seglab threshold kesm_grayscale.png -o vessels.zarr --method otsu --foreground dark --median 3
+  seglab clean vessels.zarr -o vessels_clean.zarr --remove-smaller-than 30 \\
+      --fill-holes-smaller-than 30
+  seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv
+  seglab classify kesm_grayscale.png -o classes.zarr --classifier vessels.npz
+      (vessels.npz: a classifier saved from the Pixel classifier widget)
+
+Large volumes: use a zarr store (or a TIFF) as input and a .zarr output; SegLab reads and
+writes chunk by chunk, so memory use depends on the chunk size, not on the volume size.
+On a cluster: start a dask scheduler (e.g. with dask-jobqueue on SLURM) and add
+--scheduler tcp://HOST:8786 to any command. Docs: docs/large-data.md.
+"""
+
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+def _chunks(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of whole numbers such as 64,512,512"
+        ) from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError("chunk sizes must be positive")
+    return values
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
+    if output:
+        parser.add_argument(
+            "-o",
+            "--output",
+            required=True,
+            type=Path,
+            help="where to write the result: a .zarr store (any size) or a .tif file (small)",
+        )
+        parser.add_argument(
+            "--overwrite", action="store_true", help="replace the output if it exists"
+        )
+    parser.add_argument(
+        "--chunks",
+        type=_chunks,
+        metavar="Z,Y,X",
+        help="process in chunks of this shape (default: the file's own chunks); larger "
+        "chunks are faster, smaller ones use less memory",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask cluster, e.g. tcp://10.0.0.5:8786 (default: the cores "
+        "of this computer)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="seglab",
+        description="Segment microscopy images of any size: threshold, clean up, classify, "
+        "and score against a ground truth. Results equal SegLab's napari plugin and Python "
+        "functions.",
+        epilog=EPILOG,
+        formatter_class=RAW,
+    )
+    parser.add_argument("--version", action="version", version=f"seglab {__version__}")
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    for add_step in (_add_threshold, _add_clean, _add_classify, _add_evaluate, _add_sample):
+        add_step(steps)
+    return parser
+
+
+def _add_threshold(steps: Any) -> None:
+    from ..core.threshold import Foreground, ThresholdMethod, ThresholdOptions
+
+    th = steps.add_parser(
+        "threshold",
+        help="segment an image with a threshold (otsu, li, ..., local methods)",
+        description="Threshold an image: pixels brighter (or darker) than the threshold "
+        "become 1, the rest 0. Global methods compute one threshold from the histogram of "
+        "the whole image.",
+        epilog="example:\n  seglab threshold kesm_grayscale.png -o vessels.zarr --method otsu "
+        "--foreground dark --median 3",
+        formatter_class=RAW,
+    )
+    th.add_argument("input", type=Path, help="image: .zarr, .tif, .png, .jpg or .npy")
+    th.add_argument(
+        "--method",
+        default="otsu",
+        choices=[m.value for m in ThresholdMethod],
+        help="threshold method (default: otsu)",
+    )
+    th.add_argument(
+        "--foreground",
+        default="bright",
+        choices=[f.value for f in Foreground],
+        help="are the objects brighter or darker than the background? (default: bright)",
+    )
+    defaults = ThresholdOptions()
+    # Each option's dest is the ThresholdOptions field it sets (see _threshold_options).
+    th.add_argument(
+        "--median",
+        dest="median_size",
+        type=int,
+        default=defaults.median_size,
+        metavar="SIZE",
+        help="median filter width first (0: none)",
+    )
+    th.add_argument(
+        "--median-3d",
+        dest="median_ndim",
+        action="store_const",
+        const=3,
+        default=defaults.median_ndim,
+        help="median in 3D instead of per plane",
+    )
+    th.add_argument(
+        "--per-plane", action="store_true", help="one threshold per 2D plane, not one overall"
+    )
+    th.add_argument("--value", type=float, help="the threshold, for --method manual")
+    for flag, kind, what in (
+        ("--classes", int, "multi_otsu: number of classes"),
+        ("--boundary", int, "multi_otsu: which class boundary"),
+        ("--block-size", int, "local_mean: odd window width"),
+        ("--offset", float, "local_mean: subtracted offset"),
+        ("--window-size", int, "niblack/sauvola: odd window width"),
+        ("--k", float, "niblack/sauvola: k"),
+    ):
+        default = getattr(defaults, flag[2:].replace("-", "_"))
+        th.add_argument(flag, type=kind, default=default, help=f"{what} (default: {default})")
+    _add_run_options(th)
+
+
+def _add_clean(steps: Any) -> None:
+    cl = steps.add_parser(
+        "clean",
+        help="remove small objects and fill small holes in a mask",
+        description="Clean up a mask: remove objects of fewer pixels than a size, then fill "
+        "holes of fewer pixels than a size. Objects crossing chunk borders are measured whole.",
+        epilog="example:\n  seglab clean vessels.zarr -o vessels_clean.zarr "
+        "--remove-smaller-than 30 --fill-holes-smaller-than 30",
+        formatter_class=RAW,
+    )
+    cl.add_argument("input", type=Path, help="mask (0 = background) or label image")
+    cl.add_argument("--remove-smaller-than", type=int, default=0, metavar="PIXELS")
+    cl.add_argument("--fill-holes-smaller-than", type=int, default=0, metavar="PIXELS")
+    cl.add_argument(
+        "--connectivity",
+        type=int,
+        default=1,
+        help="1: pixels touch by faces only; 2 (or 3 in 3D): also by corners (default: 1)",
+    )
+    _add_run_options(cl)
+
+
+def _add_classify(steps: Any) -> None:
+    cf = steps.add_parser(
+        "classify",
+        help="apply a pixel classifier saved from the napari plugin or Python",
+        description="Predict a class for every pixel with a classifier saved by SegLab "
+        "(Save in the Pixel classifier widget, or PixelClassifier.save in Python); each "
+        "chunk is read with a margin as wide as the classifier's largest filter, so the "
+        "result equals the whole-image prediction.",
+        epilog="example:\n  seglab classify kesm_grayscale.png -o classes.zarr "
+        "--classifier vessels.npz",
+        formatter_class=RAW,
+    )
+    cf.add_argument("input", type=Path, help="image to classify")
+    cf.add_argument(
+        "--classifier", required=True, type=Path, help="classifier file saved by SegLab (.npz)"
+    )
+    cf.add_argument(
+        "--channel-axis",
+        type=int,
+        help="axis holding the channels of a multichannel image (RGB: -1)",
+    )
+    _add_run_options(cf)
+
+
+def _add_evaluate(steps: Any) -> None:
+    ev = steps.add_parser(
+        "evaluate",
+        help="compare a segmentation with a ground truth; print and save the scores",
+        description="Count true/false positives and negatives pixel by pixel (per plane for "
+        "stacks) and compute F1 (Dice), IoU (Jaccard), MCC, precision, recall and more.",
+        epilog="example:\n  seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv",
+        formatter_class=RAW,
+    )
+    ev.add_argument("prediction", type=Path, help="the segmentation to score")
+    ev.add_argument("ground_truth", type=Path, help="the reference mask (0 = background)")
+    ev.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    ev.add_argument(
+        "--objects",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also match objects (connected components); reads both images whole, so "
+        f"only for images of up to {OBJECT_PIXELS:,} pixels (default: pixel counts only)",
+    )
+    _add_run_options(ev, output=False)
+
+
+def _add_sample(steps: Any) -> None:
+    sa = steps.add_parser(
+        "sample",
+        help="copy the KESM sample tile and its ground truth to a folder, to try the steps",
+        description="Write kesm_grayscale.png and kesm_groundtruth.png (0/255) to a folder.",
+    )
+    sa.add_argument("folder", type=Path, nargs="?", default=Path("."))
