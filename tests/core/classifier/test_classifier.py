@@ -21,7 +21,7 @@ from napari_seglab.core import (
     evaluate,
     try_all_thresholds,
 )
-from napari_seglab.core.classifier import features as features_module
+from napari_seglab.core.classifier import _tiles as tiles_module
 
 FAST = FeatureSettings(sigmas=(1, 2, 4))
 
@@ -119,7 +119,7 @@ def test_tiling_gives_the_same_result_as_one_tile(synthetic, monkeypatch):
         image, strokes
     )
     whole = clf.segment(image)
-    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)
     calls = []
     tiled = clf.segment(image, progress=lambda done, total: calls.append((done, total)))
     assert len(calls) == 3 and calls[-1] == (3, 3)
@@ -403,13 +403,13 @@ def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, mon
     cache = TrainingCache()
     PixelClassifier(FAST, n_estimators=6).fit(image, first, cache=cache)
     computed = []
-    masked = features_module._masked_features
+    masked = tiles_module.masked_features
 
     def counting(source, settings, mask, **kwargs):
         computed.append(int(mask.sum()))
         return masked(source, settings, mask, **kwargs)
 
-    monkeypatch.setattr("napari_seglab.core.classifier._model._masked_features", counting)
+    monkeypatch.setattr("napari_seglab.core.classifier._training.masked_features", counting)
     second = strokes.copy()
     second[:8] = 0  # some strokes erased, others added
     cached = PixelClassifier(FAST, n_estimators=6).fit(image, second, cache=cache)

@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 from skimage.feature import hessian_matrix_eigvals
 
 from napari_seglab.core import FeatureSettings, SegLabInputError, compute_features, feature_names
-from napari_seglab.core.classifier import features as features_module
+from napari_seglab.core.classifier import _tiles as tiles_module
 
 ALL = {
     "intensity": True,
@@ -140,8 +140,8 @@ def test_2d_mode_filters_each_plane_of_a_stack(image):
 def test_tiles_give_the_same_features_as_the_whole_image(image, monkeypatch):
     settings = FeatureSettings(sigmas=(1, 4), **ALL)
     whole = compute_features(image, settings)
-    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
-    assert len(features_module._strips(image.shape, 40)[1]) == 3
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
+    assert len(tiles_module.strips(image.shape, 40)[1]) == 3
     tiled = compute_features(image, settings)
     np.testing.assert_allclose(tiled, whole, atol=1e-6)
 
