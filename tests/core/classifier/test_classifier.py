@@ -429,3 +429,24 @@ def test_plane_preview_refuses_a_plane_index_with_2d_features(synthetic):
 
     with pytest.raises(SegLabInputError, match="only for 3D features"):
         PlanePreview(synthetic[0], FAST, plane=0)
+
+
+def test_features_classified_directly_give_what_the_image_gives(synthetic):
+    from napari_seglab.core import compute_features
+
+    image, truth, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=6).fit(image, strokes)
+    features = compute_features(image, FAST)
+    np.testing.assert_array_equal(clf.predict_features(features), clf.predict(image))
+    whole = clf.segment(image)
+    direct = clf.segment_features(features)
+    np.testing.assert_array_equal(direct.labels, whole.labels)
+    np.testing.assert_array_equal(direct.probabilities, whole.probabilities)
+    np.testing.assert_array_equal(direct.uncertainty, whole.uncertainty)
+    assert direct.classes == whole.classes
+    rows = compute_features(image, FAST, mask=truth > 0)
+    np.testing.assert_array_equal(clf.predict_features(rows), whole.labels[truth > 0])
+    with pytest.raises(SegLabInputError, match=r"shape \(\.\.\., 12\)"):
+        clf.predict_features(features[..., :-1])
+    with pytest.raises(SegLabInputError, match="not trained"):
+        PixelClassifier(FAST).predict_features(features)
