@@ -99,9 +99,9 @@ def test_fit_reads_only_the_painted_planes_and_learns_the_same_forest(volume, la
     plain = PixelClassifier(settings, n_estimators=4).fit(volume, strokes)
     source = Reads(volume)
     image = da.from_array(source, chunks=(1, 32, 40))
-    for annotations in (strokes, lazy(strokes)):
+    for painted in (strokes, lazy(strokes)):
         source.regions.clear()
-        fitted = PixelClassifier(settings, n_estimators=4).fit(image, annotations)
+        fitted = PixelClassifier(settings, n_estimators=4).fit(image, painted)
         for name in ("feature", "threshold", "leaf"):
             np.testing.assert_array_equal(fitted._forest[name], plain._forest[name])
         assert {region[0].start for region in source.regions} == {1, 2}  # not plane 0

@@ -1,6 +1,7 @@
 """A trained forest applied to features: votes, then labels, probabilities and uncertainty.
 
-:func:`classify` turns the forest's summed leaf values into results (the one place that does);
+:func:`classify` turns the forest's summed leaf values into results (the one place that does),
+which a :class:`Segmentation` holds;
 :func:`classify_image` computes an in-memory image's features tile by tile and classifies each
 tile, so memory stays bounded.
 """
@@ -8,16 +9,48 @@ tile, so memory stays bounded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._blocks import is_lazy
 from .._validation import Cancelled, SegLabInputError
 from ._filters import region_features
 from ._tiles import channels_first, iter_tiles
 
-__all__ = ["classify", "classify_image"]
+__all__ = ["Segmentation", "classify", "classify_image", "feature_rows"]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Result of :meth:`PixelClassifier.segment <._model.PixelClassifier.segment>`.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray of uint8
+        Class id of each pixel (the image's spatial shape).
+    probabilities : numpy.ndarray of float32
+        ``spatial_shape + (n_classes,)``; channel ``i`` is class ``classes[i]``.
+    uncertainty : numpy.ndarray of float32
+        ``1 - max probability``: 0 where the forest agrees, up to ``1 - 1/n_classes``.
+    classes : tuple of int
+        The class ids, in the order of the probability channels.
+
+    The arrays are dask arrays when the image was one (computed chunk by chunk).
+    """
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    uncertainty: np.ndarray
+    classes: tuple[int, ...]
+
+    def probability(self, class_id: int) -> np.ndarray:
+        """Probability map of one class id."""
+        if class_id not in self.classes:
+            raise SegLabInputError(f"No class {class_id}; the classes are {self.classes}.")
+        return self.probabilities[..., self.classes.index(class_id)]
 
 
 def classify(
@@ -89,3 +122,20 @@ def classify_image(
     finally:
         set_threads(previous)
     return labels, proba, uncertainty
+
+
+def feature_rows(features: ArrayLike, n_features: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The forest's input (F, n) from features (..., F), and the shape of the result."""
+    if is_lazy(features):
+        raise SegLabInputError(
+            "predict_features / segment_features need features in memory; for a dask "
+            "image, call predict or segment on the image itself: they are lazy."
+        )
+    arr = np.asarray(features)
+    if arr.ndim < 1 or arr.shape[-1] != n_features or not np.issubdtype(arr.dtype, np.number):
+        raise SegLabInputError(
+            f"Features must be numbers of shape (..., {n_features}) (one per name in "
+            f"feature_names_), not {arr.dtype} of shape {arr.shape}."
+        )
+    # (..., F) -> (F, n): a view when the features are planar, as in a PlanePreview.
+    return arr.reshape(-1, n_features).T.astype(np.float32, copy=False), arr.shape[:-1]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,39 +21,26 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from . import _lazy, _model_file
-from ._apply import classify, classify_image
-from ._training import TrainingCache, training_rows
+from ._apply import Segmentation, classify, classify_image, feature_rows
+from ._training import TrainingCache, grow_forest, training_rows
 from .features import FeatureSettings, feature_names
 
 __all__ = ["PixelClassifier", "Segmentation"]
 
 
-@dataclass(frozen=True)
-class Segmentation:
-    """Result of :meth:`PixelClassifier.segment`.
-
-    Attributes
-    ----------
-    labels : numpy.ndarray of uint8
-        Class id of each pixel (the image's spatial shape).
-    probabilities : numpy.ndarray of float32
-        ``spatial_shape + (n_classes,)``; channel ``i`` is class ``classes[i]``.
-    uncertainty : numpy.ndarray of float32
-        ``1 - max probability``: 0 where the forest agrees, up to ``1 - 1/n_classes``.
-    classes : tuple of int
-        The class ids, in the order of the probability channels.
-    """
-
-    labels: np.ndarray
-    probabilities: np.ndarray
-    uncertainty: np.ndarray
-    classes: tuple[int, ...]
-
-    def probability(self, class_id: int) -> np.ndarray:
-        """Probability map of one class id."""
-        if class_id not in self.classes:
-            raise SegLabInputError(f"No class {class_id}; the classes are {self.classes}.")
-        return self.probabilities[..., self.classes.index(class_id)]
+def _check_options(
+    features: Any, n_estimators: int, max_depth: Any, class_weight: Any, max_samples: Any
+) -> None:
+    if not isinstance(features, FeatureSettings):
+        raise SegLabInputError("`features` must be a FeatureSettings (or None).")
+    if int(n_estimators) < 1:
+        raise SegLabInputError(f"n_estimators must be at least 1, not {n_estimators}.")
+    if max_depth is not None and int(max_depth) < 1:
+        raise SegLabInputError(f"max_depth must be at least 1 or None, not {max_depth}.")
+    if class_weight not in ("balanced", None):
+        raise SegLabInputError(f'class_weight must be "balanced" or None, not {class_weight!r}.')
+    if max_samples is not None and int(max_samples) < 1:
+        raise SegLabInputError(f"max_samples must be at least 1 or None, not {max_samples}.")
 
 
 def _default_class_name(class_id: int) -> str:
@@ -124,26 +110,14 @@ class PixelClassifier:
         n_jobs: int | None = None,
         max_samples: int | None = 10_000,
     ) -> None:
-        if features is None:
-            features = FeatureSettings()
-        if not isinstance(features, FeatureSettings):
-            raise SegLabInputError("`features` must be a FeatureSettings (or None).")
-        if int(n_estimators) < 1:
-            raise SegLabInputError(f"n_estimators must be at least 1, not {n_estimators}.")
-        if max_depth is not None and int(max_depth) < 1:
-            raise SegLabInputError(f"max_depth must be at least 1 or None, not {max_depth}.")
-        if class_weight not in ("balanced", None):
-            raise SegLabInputError(
-                f'class_weight must be "balanced" or None, not {class_weight!r}.'
-            )
+        features = FeatureSettings() if features is None else features
+        _check_options(features, n_estimators, max_depth, class_weight, max_samples)
         self.features = features
         self.n_estimators = int(n_estimators)
         self.max_depth = None if max_depth is None else int(max_depth)
         self.class_weight = class_weight
         self.random_state = int(random_state)
         self.class_names: dict[int, str] = {int(k): str(v) for k, v in (class_names or {}).items()}
-        if max_samples is not None and int(max_samples) < 1:
-            raise SegLabInputError(f"max_samples must be at least 1 or None, not {max_samples}.")
         self.n_jobs = n_jobs
         self.max_samples = None if max_samples is None else int(max_samples)
         self.classes_: np.ndarray | None = None
@@ -180,7 +154,8 @@ class PixelClassifier:
         ----------
         images : array_like or list of array_like
             One image or several images of the same kind (same channels). Strokes may lie on
-            any planes or frames.
+            any planes or frames. Of a dask image (or dask annotations), only the planes
+            (volumes, in 3D) holding strokes are read, around the strokes.
         annotations : array_like or list of array_like
             Integer labels of each image's spatial shape: 0 = not annotated, 1..255 = classes.
         channel_axis : int, optional
@@ -220,30 +195,14 @@ class PixelClassifier:
 
     def _fit_arrays(self, x: np.ndarray, y: np.ndarray, n_channels: int) -> PixelClassifier:
         """Fit the forest on rows from :meth:`_training_arrays` (same feature order)."""
-        from . import _forest
-        from ._numba import set_threads
-
         n_features = len(feature_names(self.features, n_channels))
         if x.shape != (y.size, n_features):
             raise SegLabInputError(
                 f"Training rows have shape {x.shape}; {y.size} rows of {n_features} features "
                 "are needed."
             )
-        previous = set_threads(self.n_jobs)
-        try:
-            classes, forest = _forest.fit_forest(
-                np.asarray(x, np.float32),
-                y,
-                n_estimators=self.n_estimators,
-                max_depth=self.max_depth,
-                class_weight=self.class_weight,
-                max_samples=self.max_samples,
-                random_state=self.random_state,
-            )
-        finally:
-            set_threads(previous)
-        meta = {"n_training_pixels": int(y.size)}
-        return self._trained(_model_file.kernel_forest(forest), classes, n_channels, meta)
+        classes, forest = grow_forest(self, x, y)
+        return self._trained(forest, classes, n_channels, {"n_training_pixels": int(y.size)})
 
     def _trained(
         self, forest: dict[str, np.ndarray], classes: np.ndarray, n_channels: int, meta: dict
@@ -388,7 +347,8 @@ class PixelClassifier:
         >>> clf.fit(image, strokes).predict_features(rows).shape == ((image > 18).sum(),)
         True
         """
-        x, shape = self._rows(features)
+        self._check_fitted()
+        x, shape = feature_rows(features, len(self.feature_names_))
         return classify(self, x, want_proba=False)[0].reshape(shape)
 
     def segment_features(self, features: ArrayLike) -> Segmentation:
@@ -401,7 +361,8 @@ class PixelClassifier:
         Segmentation
             Of ``features.shape[:-1]`` (probabilities: ``+ (n_classes,)``).
         """
-        x, shape = self._rows(features)
+        self._check_fitted()
+        x, shape = feature_rows(features, len(self.feature_names_))
         labels, proba, uncertainty = classify(self, x, want_proba=True)
         return Segmentation(
             labels.reshape(shape),
@@ -409,24 +370,6 @@ class PixelClassifier:
             uncertainty.reshape(shape),
             tuple(int(c) for c in self.classes_),
         )
-
-    def _rows(self, features: ArrayLike) -> tuple[np.ndarray, tuple[int, ...]]:
-        """The forest's input (F, n) from features (..., F), and the shape of the result."""
-        self._check_fitted()
-        if is_lazy(features):
-            raise SegLabInputError(
-                "predict_features / segment_features need features in memory; for a dask "
-                "image, call predict or segment on the image itself: they are lazy."
-            )
-        arr = np.asarray(features)
-        n_features = len(self.feature_names_)
-        if arr.ndim < 1 or arr.shape[-1] != n_features or not np.issubdtype(arr.dtype, np.number):
-            raise SegLabInputError(
-                f"Features must be numbers of shape (..., {n_features}) (one per name in "
-                f"feature_names_), not {arr.dtype} of shape {arr.shape}."
-            )
-        # (..., F) -> (F, n): a view when the features are planar, as in a PlanePreview.
-        return arr.reshape(-1, n_features).T.astype(np.float32, copy=False), arr.shape[:-1]
 
     def feature_importances(self) -> dict[str, float]:
         """Mean decrease in impurity of each feature, summing to 1, largest first."""
