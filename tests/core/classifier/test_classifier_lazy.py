@@ -129,3 +129,11 @@ def test_classifying_lazy_features_is_refused(volume, classifier, lazy):
     features = compute_features(lazy(volume), classifier.features)
     with pytest.raises(sl.SegLabInputError, match="call predict or segment on the image"):
         classifier.predict_features(features)
+
+
+def test_a_plane_preview_of_a_dask_plane_is_refused(volume, lazy):
+    from napari_seglab.core.classifier import FeatureSettings, PlanePreview
+
+    with pytest.raises(sl.SegLabInputError, match="in memory"):
+        PlanePreview(lazy(volume)[0], FeatureSettings(sigmas=(1,)))
+    PlanePreview(np.asarray(lazy(volume)[0]), FeatureSettings(sigmas=(1,)))  # as it says

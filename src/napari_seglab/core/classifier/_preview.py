@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from ._filters import region_features
 from ._model import PixelClassifier, Segmentation
@@ -65,6 +66,11 @@ class PlanePreview:
         plane: int | None = None,
         max_pixels: int = 2**20,
     ) -> None:
+        if is_lazy(image):
+            raise SegLabInputError(
+                "A PlanePreview needs its plane (or slab) in memory, not a dask array: pass "
+                "np.asarray(image[k]) for plane k (with the planes around it for 3D features)."
+            )
         source = channels_first(image, settings, channel_axis)
         spatial = source.shape[1:]
         if len(spatial) != settings.ndim:

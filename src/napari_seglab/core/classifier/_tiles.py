@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._blocks import is_lazy
 from .._validation import SegLabInputError, as_image
 from ._filters import region_features, strip_axis
 
@@ -27,6 +28,11 @@ def channels_first(
     image: ArrayLike, settings: FeatureSettings, channel_axis: int | None, *, name: str = "image"
 ) -> np.ndarray:
     """Return a (C, *spatial) view of an in-memory `image` after checking it."""
+    if is_lazy(image):  # the public functions dispatch dask arrays before coming here
+        raise SegLabInputError(
+            f"This step needs the {name} in memory, not a dask array: pass the part it needs "
+            "(e.g. np.asarray(image[k]) for plane k)."
+        )
     arr = as_image(image, name=name, allow_constant=True)
     if channel_axis is None:
         arr = arr[np.newaxis]
