@@ -363,12 +363,19 @@ def fit_forest(
                 parts["leaf"].append(value[t, :count])
                 offset += count
 
+    return classes, _joined(parts, n_nodes, importance)
+
+
+def _joined(
+    parts: dict[str, list[np.ndarray]], n_nodes: np.ndarray, importance: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The trees' node arrays one after the other, and the mean normalised importances."""
     totals = importance.sum(axis=1, keepdims=True)
     per_tree = np.divide(importance, totals, out=np.zeros_like(importance), where=totals > 0)
     importances = per_tree.mean(axis=0)
     if importances.sum() > 0:
         importances /= importances.sum()
-    forest = {
+    return {
         "feature": np.concatenate(parts["feature"]),
         "threshold": float32_at_most(np.concatenate(parts["threshold"])),
         "child": np.concatenate(parts["child"]).astype(np.int32),
@@ -376,4 +383,3 @@ def fit_forest(
         "roots": np.concatenate([[0], np.cumsum(n_nodes)[:-1]]).astype(np.int32),
         "importances": importances,
     }
-    return classes, forest
