@@ -21,7 +21,7 @@ from napari_seglab.core import (
     evaluate,
     try_all_thresholds,
 )
-from napari_seglab.core.classifier import features as features_module
+from napari_seglab.core.classifier import _tiles as tiles_module
 
 FAST = FeatureSettings(sigmas=(1, 2, 4))
 
@@ -119,7 +119,7 @@ def test_tiling_gives_the_same_result_as_one_tile(synthetic, monkeypatch):
         image, strokes
     )
     whole = clf.segment(image)
-    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)
     calls = []
     tiled = clf.segment(image, progress=lambda done, total: calls.append((done, total)))
     assert len(calls) == 3 and calls[-1] == (3, 3)
@@ -403,13 +403,13 @@ def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, mon
     cache = TrainingCache()
     PixelClassifier(FAST, n_estimators=6).fit(image, first, cache=cache)
     computed = []
-    masked = features_module._masked_features
+    masked = tiles_module.masked_features
 
     def counting(source, settings, mask, **kwargs):
         computed.append(int(mask.sum()))
         return masked(source, settings, mask, **kwargs)
 
-    monkeypatch.setattr("napari_seglab.core.classifier._model._masked_features", counting)
+    monkeypatch.setattr("napari_seglab.core.classifier._training.masked_features", counting)
     second = strokes.copy()
     second[:8] = 0  # some strokes erased, others added
     cached = PixelClassifier(FAST, n_estimators=6).fit(image, second, cache=cache)
@@ -429,3 +429,24 @@ def test_plane_preview_refuses_a_plane_index_with_2d_features(synthetic):
 
     with pytest.raises(SegLabInputError, match="only for 3D features"):
         PlanePreview(synthetic[0], FAST, plane=0)
+
+
+def test_features_classified_directly_give_what_the_image_gives(synthetic):
+    from napari_seglab.core import compute_features
+
+    image, truth, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=6).fit(image, strokes)
+    features = compute_features(image, FAST)
+    np.testing.assert_array_equal(clf.predict_features(features), clf.predict(image))
+    whole = clf.segment(image)
+    direct = clf.segment_features(features)
+    np.testing.assert_array_equal(direct.labels, whole.labels)
+    np.testing.assert_array_equal(direct.probabilities, whole.probabilities)
+    np.testing.assert_array_equal(direct.uncertainty, whole.uncertainty)
+    assert direct.classes == whole.classes
+    rows = compute_features(image, FAST, mask=truth > 0)
+    np.testing.assert_array_equal(clf.predict_features(rows), whole.labels[truth > 0])
+    with pytest.raises(SegLabInputError, match=r"shape \(\.\.\., 12\)"):
+        clf.predict_features(features[..., :-1])
+    with pytest.raises(SegLabInputError, match="not trained"):
+        PixelClassifier(FAST).predict_features(features)

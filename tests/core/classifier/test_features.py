@@ -8,7 +8,7 @@ from scipy import ndimage as ndi
 from skimage.feature import hessian_matrix_eigvals
 
 from napari_seglab.core import FeatureSettings, SegLabInputError, compute_features, feature_names
-from napari_seglab.core.classifier import features as features_module
+from napari_seglab.core.classifier import _tiles as tiles_module
 
 ALL = {
     "intensity": True,
@@ -140,8 +140,8 @@ def test_2d_mode_filters_each_plane_of_a_stack(image):
 def test_tiles_give_the_same_features_as_the_whole_image(image, monkeypatch):
     settings = FeatureSettings(sigmas=(1, 4), **ALL)
     whole = compute_features(image, settings)
-    monkeypatch.setattr(features_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
-    assert len(features_module._strips(image.shape, 40)[1]) == 3
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
+    assert len(tiles_module.strips(image.shape, 40)[1]) == 3
     tiled = compute_features(image, settings)
     np.testing.assert_allclose(tiled, whole, atol=1e-6)
 
@@ -208,3 +208,46 @@ def test_bad_images_are_refused(image):
         compute_features(image, mask=np.ones((3, 3), bool))
     with pytest.raises(SegLabInputError, match="channel_axis=5"):
         compute_features(image, channel_axis=5)
+
+
+def test_the_one_3x3_eigenvalue_solver_matches_numpy_also_near_diagonal():
+    from napari_seglab.core.classifier._derivatives import eigvalsh3
+
+    rng = np.random.default_rng(1)
+    diagonal = rng.normal(size=(6000, 3))
+    diagonal[::3, 1] = diagonal[::3, 0]  # repeated eigenvalues
+    off = (
+        rng.normal(size=(6000, 3)) * np.repeat([1.0, 1e-3, 1e-5, 1e-8, 1e-12, 0.0], 1000)[:, None]
+    )
+    matrices = np.zeros((6000, 3, 3))
+    matrices[:, [0, 1, 2], [0, 1, 2]] = diagonal
+    for (i, j), column in zip([(0, 1), (0, 2), (1, 2)], off.T, strict=True):
+        matrices[:, i, j] = matrices[:, j, i] = column
+    matrices = matrices.astype(np.float32)
+    parts = [np.ascontiguousarray(matrices[:, i, j]) for i, j in [(0, 0), (0, 1), (0, 2)]]
+    parts += [np.ascontiguousarray(matrices[:, i, j]) for i, j in [(1, 1), (1, 2), (2, 2)]]
+    outs = [np.empty(6000, np.float32) for _ in range(3)]
+    eigvalsh3(*parts, *outs)
+    expected = np.linalg.eigvalsh(matrices.astype(np.float64))[:, ::-1]
+    scale = np.abs(expected).max(axis=1, keepdims=True)
+    error = np.abs(np.stack(outs, axis=1) - expected) / np.maximum(scale, 1e-30)
+    np.testing.assert_array_less(error, 1e-6)
+
+
+def test_3d_structure_tensor_eigenvalues_match_numpy(image):
+    vol = np.stack([image[:40, :48], image[10:50, 5:53], image[20:60, 10:58]]).astype(float)
+    settings = FeatureSettings(
+        sigmas=(1,), intensity=False, edges=False, hessian=False, structure_tensor=True, mode="3d"
+    )
+    feats = compute_features(vol, settings)
+    smooth = ndi.gaussian_filter(vol.astype(np.float32), 1.0, mode="reflect", truncate=4.0)
+    grads = np.gradient(smooth)
+    tensor = np.empty((*vol.shape, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            tensor[..., i, j] = ndi.gaussian_filter(
+                grads[i] * grads[j], 0.5, mode="reflect", truncate=4.0
+            )
+    expected = np.linalg.eigvalsh(tensor)[..., ::-1]
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(feats, expected, atol=2e-5 * scale)

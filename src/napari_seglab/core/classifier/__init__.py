@@ -1,10 +1,16 @@
 """Pixel classifier: multiscale features and a random forest, trained from brush strokes.
 
-:class:`PixelClassifier` is the model; :mod:`.features` the features it learns from; a dask
-image is classified chunk by chunk (:mod:`._lazy`).
+:class:`PixelClassifier` is the model (:mod:`._model`; its file: :mod:`._model_file`);
+:mod:`.features` the features it learns from (filters: :mod:`._filters`, tiles:
+:mod:`._tiles`); :class:`TrainingCache` keeps painted pixels' features between trainings and
+:class:`PlanePreview` a plane's for live previews; a dask image is classified chunk by chunk
+(:mod:`._lazy`). The compiled (numba) kernels: :mod:`._correlate`, :mod:`._derivatives`
+(filters), :mod:`._forest` (training) and :mod:`._traversal` (prediction).
 """
 
-from ._model import PixelClassifier, PlanePreview, Segmentation, TrainingCache
+from ._model import PixelClassifier, Segmentation
+from ._preview import PlanePreview
+from ._training import TrainingCache
 from .features import FeatureSettings, compute_features, feature_names
 
 
@@ -14,15 +20,15 @@ def load_compiled_code() -> None:
     Importing them inside a worker thread would hold the interpreter lock while numba loads
     (or, just after installing, compiles) them, and freeze a GUI.
     """
-    from . import _forest, _kernels  # noqa: F401
+    from . import _correlate, _derivatives, _forest, _traversal  # noqa: F401
 
 
 def compiled_code_loaded() -> bool:
     """Whether this session has already loaded the forest's compiled traversal."""
     import sys
 
-    kernels = sys.modules.get(f"{__name__}._kernels")
-    return kernels is not None and bool(kernels._forest_votes.signatures)
+    traversal = sys.modules.get(f"{__name__}._traversal")
+    return traversal is not None and traversal.is_compiled()
 
 
 __all__ = [

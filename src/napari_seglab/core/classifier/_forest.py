@@ -14,7 +14,7 @@ Splits are searched on the bins; a split's threshold is then placed, as in sciki
 halfway between the node's largest value on the left and its smallest on the right (rounded
 down to float32, so that ``x <= threshold`` sends exactly the same training values left).
 
-The result is the node-array layout that :func:`._kernels.forest_votes` traverses: trees one
+The result is the node-array layout that :func:`._traversal.forest_votes` traverses: trees one
 after the other, each numbered breadth-first with the right child following the left one.
 """
 
@@ -307,7 +307,7 @@ def fit_forest(
         child, -1 for leaves), ``leaf`` (float32 class fractions per node), ``roots`` (int32
         first node of each tree) and ``importances`` (float64, summing to 1).
     """
-    from . import _kernels
+    from ._numba import LAUNCH
 
     classes, y_index = np.unique(y, return_inverse=True)
     n, n_features = x.shape
@@ -330,7 +330,7 @@ def fit_forest(
     parts: dict[str, list[np.ndarray]] = {"feature": [], "threshold": [], "child": [], "leaf": []}
     n_nodes = np.empty(n_estimators, np.int64)
     offset = 0
-    with _kernels.LAUNCH:
+    with LAUNCH:
         xb = binned(xt, bin_edges(xt))
         for first in range(0, n_estimators, batch):
             trees = slice(first, min(first + batch, n_estimators))
@@ -363,12 +363,19 @@ def fit_forest(
                 parts["leaf"].append(value[t, :count])
                 offset += count
 
+    return classes, _joined(parts, n_nodes, importance)
+
+
+def _joined(
+    parts: dict[str, list[np.ndarray]], n_nodes: np.ndarray, importance: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The trees' node arrays one after the other, and the mean normalised importances."""
     totals = importance.sum(axis=1, keepdims=True)
     per_tree = np.divide(importance, totals, out=np.zeros_like(importance), where=totals > 0)
     importances = per_tree.mean(axis=0)
     if importances.sum() > 0:
         importances /= importances.sum()
-    forest = {
+    return {
         "feature": np.concatenate(parts["feature"]),
         "threshold": float32_at_most(np.concatenate(parts["threshold"])),
         "child": np.concatenate(parts["child"]).astype(np.int32),
@@ -376,4 +383,3 @@ def fit_forest(
         "roots": np.concatenate([[0], np.cumsum(n_nodes)[:-1]]).astype(np.int32),
         "importances": importances,
     }
-    return classes, forest

@@ -1,8 +1,15 @@
-"""The classifier chunk by chunk on lazy (dask) images."""
+"""The classifier and its features chunk by chunk on lazy (dask) images.
+
+Each chunk is computed with a halo as wide as the features' largest kernel (Gaussian radius
+``4 sigma`` plus what the derivatives, difference of Gaussians and structure tensor add, per
+axis, see ``FeatureSettings.halo``), so the results equal the in-memory ones everywhere,
+chunk borders included.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,19 +20,112 @@ from .._validation import SegLabInputError, check_lazy_image
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["predict"]
+    from .features import FeatureSettings
+
+__all__ = ["map_with_halo", "predict", "segment"]
 
 _PREDICT_LOCK = threading.Lock()
+
+
+def _channels_last(image: da.Array, channel_axis: int | None) -> da.Array:
+    import dask.array as da
+
+    if channel_axis is None:
+        return image
+    if not -image.ndim <= channel_axis < image.ndim:
+        raise SegLabInputError(
+            f"channel_axis={channel_axis} does not exist in an image of shape {image.shape}."
+        )
+    image = da.moveaxis(image, channel_axis, -1)
+    return image.rechunk({image.ndim - 1: -1})
+
+
+def map_with_halo(
+    image: da.Array,
+    settings: FeatureSettings,
+    func: Callable[[np.ndarray, int | None], np.ndarray],
+    *,
+    dtype: Any,
+    channel_axis: int | None = None,
+    out_channels: int | None = None,
+    check: Callable[[int], None] | None = None,
+) -> da.Array:
+    """``func(block, block_channel_axis)`` on each chunk of `image`, with the features' halo.
+
+    Parameters
+    ----------
+    image : dask.array.Array
+    settings : FeatureSettings
+        The features `func` computes (they set the halo).
+    func : callable
+        Gets a chunk with its halo (channels last, if any) and the chunk's channel axis
+        (``-1`` or None); returns the chunk's spatial shape, plus `out_channels` last.
+    dtype : dtype
+        Of `func`'s output.
+    channel_axis : int, optional
+        The channels of `image` (kept whole in each chunk).
+    out_channels : int, optional
+        Length of a last axis `func` adds (probabilities, features).
+    check : callable, optional
+        Called with the number of channels, to refuse an image before any work.
+
+    Returns
+    -------
+    dask.array.Array
+        The image's spatial shape (plus `out_channels`), its spatial chunks.
+    """
+    import dask.array as da
+
+    image = _channels_last(check_lazy_image(image), channel_axis)
+    if check is not None:
+        check(1 if channel_axis is None else image.shape[-1])
+    spatial_ndim = image.ndim - (channel_axis is not None)
+    if spatial_ndim < settings.ndim:
+        raise SegLabInputError(
+            f"Features in mode {settings.mode!r} need at least {settings.ndim} spatial axes; "
+            f"this image has {spatial_ndim}."
+        )
+    halo = np.max([settings.halo(sigma) for sigma in settings.sigmas], axis=0)
+    first = spatial_ndim - settings.ndim
+    wanted = {axis: 0 for axis in range(image.ndim)}
+    wanted.update({first + i: int(h) for i, h in enumerate(halo)})
+    depth = halo_depth(image, wanted)
+    check_chunks(
+        image, depth, f"the classifier's features (largest scale {max(settings.sigmas):g})"
+    )
+    block_axis = -1 if channel_axis is not None else None
+    padded = da.overlap.overlap(image, depth=depth, boundary="none")
+    chunks = padded.chunks[:spatial_ndim]
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if out_channels is not None:
+        chunks = (*chunks, (int(out_channels),))
+        if channel_axis is None:
+            kwargs["new_axis"] = spatial_ndim
+    elif channel_axis is not None:
+        kwargs["drop_axis"] = spatial_ndim
+    result = padded.map_blocks(lambda block: func(block, block_axis), chunks=chunks, **kwargs)
+    spatial_depth = {axis: depth[axis] for axis in range(spatial_ndim)}
+    return da.overlap.trim_internal(result, spatial_depth, boundary="none")
+
+
+def _classifier_check(classifier: Any) -> Callable[[int], None]:
+    if not classifier.is_fitted:
+        raise SegLabInputError("This classifier is not trained yet: train it or load a file.")
+
+    def check(n_channels: int) -> None:
+        if n_channels != classifier.n_channels:
+            raise SegLabInputError(
+                f"This classifier was trained on images with {classifier.n_channels} "
+                f"channel(s); this image has {n_channels}. Check the channel axis (RGB: "
+                "channel_axis=-1) or use a classifier trained on this kind of image."
+            )
+
+    return check
 
 
 def predict(classifier: Any, image: da.Array, *, channel_axis: int | None = None) -> da.Array:
     """:meth:`PixelClassifier.predict <napari_seglab.core.classifier.PixelClassifier.predict>`
     chunk by chunk on a dask array.
-
-    Each chunk is classified with a halo as wide as the features' largest kernel (Gaussian
-    radius ``4 sigma`` plus what the derivatives, difference of Gaussians and structure
-    tensor add, per axis, see ``FeatureSettings.halo``), so the classes equal the in-memory
-    prediction everywhere, chunk borders included.
 
     Parameters
     ----------
@@ -47,53 +147,46 @@ def predict(classifier: Any, image: da.Array, *, channel_axis: int | None = None
         If the classifier is untrained, was trained on another number of channels, or the
         chunks are thinner than the halo.
     """
-    import dask.array as da
+    check = _classifier_check(classifier)
 
-    if not classifier.is_fitted:
-        raise SegLabInputError("This classifier is not trained yet: train it or load a file.")
-    image = check_lazy_image(image)
-    n_channels = 1
-    if channel_axis is not None:
-        if not -image.ndim <= channel_axis < image.ndim:
-            raise SegLabInputError(
-                f"channel_axis={channel_axis} does not exist in an image of shape {image.shape}."
-            )
-        image = da.moveaxis(image, channel_axis, -1)
-        image = image.rechunk({image.ndim - 1: -1})
-        n_channels = image.shape[-1]
-    if n_channels != classifier.n_channels:
-        raise SegLabInputError(
-            f"This classifier was trained on images with {classifier.n_channels} channel(s); "
-            f"this image has {n_channels}. Check the channel axis (RGB: channel_axis=-1) or "
-            "use a classifier trained on this kind of image."
-        )
-    settings = classifier.features
-    spatial_ndim = image.ndim - (channel_axis is not None)
-    if spatial_ndim < settings.ndim:
-        raise SegLabInputError(
-            f"Features in mode {settings.mode!r} need at least {settings.ndim} spatial axes; "
-            f"this image has {spatial_ndim}."
-        )
-    halo = np.max([settings.halo(sigma) for sigma in settings.sigmas], axis=0)
-    first = spatial_ndim - settings.ndim
-    wanted = {axis: 0 for axis in range(image.ndim)}
-    wanted.update({first + i: int(h) for i, h in enumerate(halo)})
-    depth = halo_depth(image, wanted)
-    check_chunks(
-        image, depth, f"the classifier's features (largest scale {max(settings.sigmas):g})"
-    )
-
-    def one(block: np.ndarray) -> np.ndarray:
+    def one(block: np.ndarray, axis: int | None) -> np.ndarray:
         # The forest traversal is already parallel (numba); one chunk at a time keeps it so.
         with _PREDICT_LOCK:
-            return classifier.predict(block, channel_axis=-1 if channel_axis is not None else None)
+            return classifier.predict(block, channel_axis=axis)
 
-    padded = da.overlap.overlap(image, depth=depth, boundary="none")
-    if channel_axis is None:
-        labels = padded.map_blocks(one, dtype=np.uint8)
-    else:
-        labels = padded.map_blocks(
-            one, drop_axis=image.ndim - 1, dtype=np.uint8, chunks=padded.chunks[:-1]
+    return map_with_halo(
+        image, classifier.features, one, dtype=np.uint8, channel_axis=channel_axis, check=check
+    )
+
+
+def segment(
+    classifier: Any, image: da.Array, *, channel_axis: int | None = None
+) -> tuple[da.Array, da.Array, da.Array]:
+    """Labels, probabilities and uncertainty of :meth:`PixelClassifier.segment`, lazily.
+
+    One pass over the image: each chunk's three results travel together (as float32
+    channels; class ids up to 255 are exact there) and are split lazily.
+    Arguments and errors as in :func:`predict`.
+    """
+    check = _classifier_check(classifier)
+    n_classes = len(classifier.classes_)
+
+    def one(block: np.ndarray, axis: int | None) -> np.ndarray:
+        with _PREDICT_LOCK:
+            result = classifier.segment(block, channel_axis=axis)
+        return np.concatenate(
+            [result.probabilities, result.uncertainty[..., None], result.labels[..., None]],
+            axis=-1,
         )
-    spatial_depth = {axis: depth[axis] for axis in range(spatial_ndim)}
-    return da.overlap.trim_internal(labels, spatial_depth, boundary="none")
+
+    stacked = map_with_halo(
+        image,
+        classifier.features,
+        one,
+        dtype=np.float32,
+        channel_axis=channel_axis,
+        out_channels=n_classes + 2,
+        check=check,
+    )
+    labels = stacked[..., n_classes + 1].astype(np.uint8)
+    return labels, stacked[..., :n_classes], stacked[..., n_classes]

@@ -1,0 +1,245 @@
+"""The filters behind the features: Gaussian smoothing, derivatives, tensors and Gabor.
+
+Each function works on one float32 block of one channel (the filtered axes only) and writes
+the features of one scale, in the order of :func:`~.features.feature_names`. The compiled
+kernels (:mod:`._correlate`, :mod:`._derivatives`) are imported on first use: numba takes
+about half a second to import.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .features import FeatureSettings
+
+__all__ = ["DOG_RATIO", "GABOR_ANGLES", "STRUCTURE_OUTER", "TRUNCATE", "radius"]
+
+TRUNCATE = 4.0
+"""Gaussian kernels reach ``TRUNCATE * sigma`` pixels (rounded), as in scipy.ndimage."""
+DOG_RATIO = 1.6
+"""The difference of Gaussians is ``G(sigma) - G(DOG_RATIO * sigma)``."""
+STRUCTURE_OUTER = 0.5
+"""The structure tensor averages gradient products over ``STRUCTURE_OUTER * sigma``."""
+GABOR_ANGLES: tuple[int, ...] = (0, 45, 90, 135)
+"""Orientations of the Gabor filters, in degrees."""
+
+
+def radius(sigma: float) -> int:
+    """Radius in pixels of the Gaussian kernel of standard deviation `sigma`."""
+    return int(TRUNCATE * float(sigma) + 0.5)
+
+
+def _gaussian_half_weights(sigma: float) -> np.ndarray:
+    x = np.arange(radius(sigma) + 1, dtype=float)
+    phi = np.exp(-0.5 * (x / sigma) ** 2)
+    phi /= phi[0] + 2 * phi[1:].sum()
+    return phi
+
+
+def smooth(
+    data: np.ndarray,
+    sigmas: Sequence[float],
+    axes: Sequence[int],
+    keep: Sequence[tuple[int, int]] | None = None,
+) -> np.ndarray:
+    """Separable Gaussian; with `keep`, only those (start, stop) ranges of each axis."""
+    from ._correlate import correlate_axis
+
+    out = data
+    for i, (sigma, axis) in enumerate(zip(sigmas, axes, strict=True)):
+        out = correlate_axis(
+            out,
+            _gaussian_half_weights(sigma),
+            axis=axis,
+            symmetric=True,
+            keep=None if keep is None else keep[i],
+        )
+    return out
+
+
+def _gabor_magnitude(
+    data: np.ndarray, sigma_yx: Sequence[float], angle: float, wavelength: float
+) -> np.ndarray:
+    """Magnitude of a separable complex Gabor filter over the last two axes."""
+    from ._correlate import correlate_axis
+
+    theta = math.radians(angle)
+    k_y = 2 * math.pi / wavelength * math.sin(theta)
+    k_x = 2 * math.pi / wavelength * math.cos(theta)
+
+    def filt(src: np.ndarray, sigma: float, k: float, axis: int) -> tuple[np.ndarray, ...]:
+        # Convolution with g(u) exp(i k u): real part symmetric, imaginary part antisymmetric
+        # (our antisymmetric convention is sum w_k (x[i+k] - x[i-k]) = conv with -w_k sin).
+        g = _gaussian_half_weights(sigma)
+        u = np.arange(g.size)
+        real = correlate_axis(src, g * np.cos(k * u), axis=axis, symmetric=True)
+        if k == 0:
+            return real, None
+        weights = -g * np.sin(k * u)
+        weights[0] = 0.0
+        imag = correlate_axis(src, weights, axis=axis, symmetric=False)
+        return real, imag
+
+    yr, yi = filt(data, sigma_yx[0], k_y, data.ndim - 2)
+    rr, ri = filt(yr, sigma_yx[1], k_x, data.ndim - 1)
+    real, imag = rr, ri if ri is not None else np.zeros_like(rr)
+    if yi is not None:
+        ir, ii = filt(yi, sigma_yx[1], k_x, data.ndim - 1)
+        if ii is not None:
+            real = real - ii
+        imag = imag + ir
+    return np.sqrt(real * real + imag * imag)
+
+
+def _eigenvalues(elements: dict[tuple[int, int], np.ndarray], ndim: int) -> list[np.ndarray]:
+    from ._derivatives import eigvalsh2, eigvalsh3
+
+    shape = elements[0, 0].shape
+    flat = {k: np.ascontiguousarray(v).reshape(-1) for k, v in elements.items()}
+    outs = [np.empty(flat[0, 0].size, np.float32) for _ in range(ndim)]
+    if ndim == 2:
+        eigvalsh2(flat[0, 0], flat[0, 1], flat[1, 1], *outs)
+    else:
+        eigvalsh3(flat[0, 0], flat[0, 1], flat[0, 2], flat[1, 1], flat[1, 2], flat[2, 2], *outs)
+    return [o.reshape(shape) for o in outs]
+
+
+def _derivative_planes(
+    smoothed: np.ndarray,
+    settings: FeatureSettings,
+    inner: tuple[slice, ...],
+    out: np.ndarray,
+    index: int,
+) -> int:
+    """Gradient magnitude, Hessian eigenvalues and Laplacian into `out` from plane `index`."""
+    from ._derivatives import derivative_features
+
+    ndim = settings.ndim
+    i_grad = i_hess = i_log = -1
+    if settings.edges:
+        i_grad, index = index, index + 1
+    if settings.hessian:
+        i_hess, index = index, index + ndim
+    if settings.log:
+        i_log, index = index, index + 1
+    inv_spacing = np.ones(3)
+    inv_spacing[3 - ndim :] = 1.0 / settings._spacing()
+    origin = np.zeros(3, np.int64)
+    origin[3 - ndim :] = [c.start for c in inner]
+    out3 = out.reshape(out.shape[0], *(1,) * (4 - out.ndim), *out.shape[1:])
+    derivative_features(
+        smoothed.reshape((1,) * (3 - ndim) + smoothed.shape),
+        inv_spacing,
+        ndim == 3,
+        origin,
+        out3,
+        i_grad,
+        i_hess,
+        i_log,
+    )
+    return index
+
+
+def _structure_tensor(
+    block: np.ndarray, sig: np.ndarray, settings: FeatureSettings
+) -> list[np.ndarray]:
+    """Eigenvalues of the structure tensor of `block`, largest first."""
+    axes = list(range(settings.ndim))
+    spacing = settings._spacing()
+    full = smooth(block, sig, axes)
+    grads = [
+        np.gradient(full, float(spacing[a]), axis=a).astype(np.float32, copy=False) for a in axes
+    ]
+    outer = STRUCTURE_OUTER * sig
+    tensor = {
+        (i, j): smooth(grads[i] * grads[j], outer, axes) for i in axes for j in axes if j >= i
+    }
+    return _eigenvalues(tensor, settings.ndim)
+
+
+def sigma_features(
+    block: np.ndarray,
+    sigma: float,
+    settings: FeatureSettings,
+    out: np.ndarray,
+    first: int,
+    crop: tuple[slice, ...],
+    first_axis: int = 0,
+) -> None:
+    """Features of one channel at one scale: computed on `block`, cropped into `out`.
+
+    `out` is (F, *region) and receives planes ``first, first + 1, ...`` in name order.
+    """
+    ndim = settings.ndim
+    axes = list(range(ndim))
+    sig = settings._sigmas_per_axis(sigma)
+    # Smooth only the region plus the 2 pixels the finite differences need: each 1D pass
+    # drops the halo of its axis as soon as it has served.
+    differentiate = settings.edges or settings.hessian or settings.log
+    margin = 2 if differentiate else 0
+    keep = [
+        (max(0, c.start - margin), min(n, c.stop + margin))
+        for c, n in zip(crop, block.shape, strict=True)
+    ]
+    # Filter first along the axis the image is cut into strips along (the longest non-last
+    # one, as in :func:`strip_axis`): its halo is the largest and is dropped right away.
+    order = sorted(axes, key=lambda a: a != first_axis)
+    smoothed = smooth(block, sig[order], order, [keep[a] for a in order])
+    inner = tuple(slice(c.start - k[0], c.stop - k[0]) for c, k in zip(crop, keep, strict=True))
+    index = first
+    if settings.intensity:
+        out[index] = smoothed[inner]
+        index += 1
+    if differentiate:
+        index = _derivative_planes(smoothed, settings, inner, out, index)
+    if settings.dog:
+        wide = smooth(block, DOG_RATIO * sig, axes, [(c.start, c.stop) for c in crop])
+        out[index] = smoothed[inner] - wide
+        index += 1
+    if settings.structure_tensor:
+        for eigenvalues in _structure_tensor(block, sig, settings):
+            out[index] = eigenvalues[crop]
+            index += 1
+    if settings.gabor:
+        plane = smooth(block, sig[:1], [0]) if ndim == 3 else block
+        wavelength = max(3.0 * sigma, 3.0)
+        for angle in GABOR_ANGLES:
+            out[index] = _gabor_magnitude(plane, sig[-2:], angle, wavelength)[crop]
+            index += 1
+
+
+def strip_axis(shape: Sequence[int]) -> int:
+    """The axis tiles cut along: the longest but the last (contiguous) one."""
+    return int(np.argmax(shape[:-1]))
+
+
+def region_features(
+    source: np.ndarray,
+    settings: FeatureSettings,
+    region: Sequence[slice],
+    out: np.ndarray,
+) -> None:
+    """Features of `region` of `source` (C, *filtered axes) into `out` (F, *region shape)."""
+    n_channels = source.shape[0]
+    spatial = source.shape[1:]
+    per_sigma = len(settings._components())
+    per_channel = per_sigma * len(settings.sigmas)
+    first_axis = strip_axis(spatial)
+    for s_index, sigma in enumerate(settings.sigmas):
+        halo = settings.halo(sigma)
+        block_slices = []
+        crop = []
+        for sl, h, n in zip(region, halo, spatial, strict=True):
+            lo = max(0, sl.start - h)
+            hi = min(n, sl.stop + h)
+            block_slices.append(slice(lo, hi))
+            crop.append(slice(sl.start - lo, sl.stop - lo))
+        for channel in range(n_channels):
+            block = np.ascontiguousarray(source[(channel, *block_slices)], dtype=np.float32)
+            first = channel * per_channel + s_index * per_sigma
+            sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)

@@ -1,0 +1,153 @@
+"""Live previews while painting: one plane's features kept on a grid, classified at once."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._blocks import is_lazy
+from .._validation import SegLabInputError
+from ._filters import region_features
+from ._model import PixelClassifier, Segmentation
+from ._tiles import channels_first
+from .features import FeatureSettings, feature_names
+
+__all__ = ["PlanePreview"]
+
+
+class PlanePreview:
+    """The features of one plane on a regular grid, kept for previews while painting.
+
+    Painting changes only the strokes: the features of the plane in view stay the same from
+    one stroke to the next. A preview keeps them for every `step`-th pixel along each axis
+    (computed at full resolution, so every scale sees the same context as in
+    :meth:`PixelClassifier.segment`), with `step` the smallest that keeps the grid within
+    `max_pixels`. :meth:`segment` then classifies the grid and repeats each result over its
+    ``step x step`` block: a plane of 2048 x 2048 seen whole on a screen is previewed at
+    about the screen's resolution, for a quarter of the work of the full plane.
+
+    Parameters
+    ----------
+    image : array_like
+        The plane (2D features), or for 3D features a slab of planes around it; channels on
+        `channel_axis`.
+    settings : FeatureSettings
+        The classifier's features.
+    channel_axis : int, optional
+        Channel axis of `image` (``-1`` for RGB).
+    plane : int, optional
+        For 3D features, the index of the plane to preview along the slab's first axis.
+    max_pixels : int
+        Largest number of grid pixels (each holds all its features in float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.normal(10, 2, (256, 256)); image[80:176, 80:176] += 10
+    >>> strokes = np.zeros(image.shape, np.uint8)
+    >>> strokes[5:9, 5:120] = 1; strokes[120:124, 100:150] = 2
+    >>> settings = FeatureSettings(sigmas=(1, 2))
+    >>> preview = PlanePreview(image, settings, max_pixels=64 * 64)
+    >>> preview.step
+    4
+    >>> clf = PixelClassifier(settings, n_estimators=10).fit(image, strokes)
+    >>> labels = preview.segment(clf).labels
+    >>> labels.shape, labels[128, 128], labels[20, 20]
+    ((256, 256), np.uint8(2), np.uint8(1))
+    """
+
+    def __init__(
+        self,
+        image: ArrayLike,
+        settings: FeatureSettings,
+        *,
+        channel_axis: int | None = None,
+        plane: int | None = None,
+        max_pixels: int = 2**20,
+    ) -> None:
+        if is_lazy(image):
+            raise SegLabInputError(
+                "A PlanePreview needs its plane (or slab) in memory, not a dask array: pass "
+                "np.asarray(image[k]) for plane k (with the planes around it for 3D features)."
+            )
+        source = channels_first(image, settings, channel_axis)
+        spatial = source.shape[1:]
+        if len(spatial) != settings.ndim:
+            raise SegLabInputError(
+                f"A preview needs one {'slab' if settings.ndim == 3 else 'plane'} of "
+                f"{settings.ndim} spatial axes; got spatial shape {spatial}."
+            )
+        if settings.ndim == 3 and (plane is None or not 0 <= plane < spatial[0]):
+            raise SegLabInputError(f"plane={plane} is not a plane of the slab {spatial}.")
+        if settings.ndim == 2 and plane is not None:
+            raise SegLabInputError("`plane` is only for 3D features; pass the plane itself.")
+        self.settings = settings
+        self.n_channels = source.shape[0]
+        self.shape = tuple(spatial[-2:])
+        height, width = self.shape
+        self.step = max(1, int(np.sqrt(height * width / max(max_pixels, 1))))
+        while -(-height // self.step) * -(-width // self.step) > max_pixels:
+            self.step += 1
+        n_features = len(feature_names(settings, self.n_channels))
+        grid = np.empty((n_features, -(-height // self.step), -(-width // self.step)), np.float32)
+        rows = max(1, 2**23 // (n_features * width) // self.step) * self.step
+        lead = () if plane is None else (slice(plane, plane + 1),)
+        for top in range(0, height, rows):
+            region = (*lead, slice(top, min(top + rows, height)), slice(0, width))
+            planar = np.empty((n_features, *(sl.stop - sl.start for sl in region)), np.float32)
+            region_features(source, settings, region, planar)
+            picked = planar.reshape(n_features, *planar.shape[-2:])[:, :: self.step, :: self.step]
+            grid[:, top // self.step : top // self.step + picked.shape[1]] = picked
+        self._grid = grid
+
+    def segment(self, classifier: PixelClassifier) -> Segmentation:
+        """Classify the grid; each result fills its ``step x step`` block of the plane.
+
+        Parameters
+        ----------
+        classifier : PixelClassifier
+            Trained with the same feature settings and channel count.
+
+        Returns
+        -------
+        Segmentation
+            Of the plane's shape.
+        """
+        grid = classifier.segment_features(self._features(classifier))
+        return Segmentation(
+            self._fill(grid.labels),
+            self._fill(grid.probabilities),
+            self._fill(grid.uncertainty),
+            grid.classes,
+        )
+
+    def predict(self, classifier: PixelClassifier) -> np.ndarray:
+        """Class ids only, as :meth:`segment`'s labels but faster (as in ``predict``).
+
+        Parameters
+        ----------
+        classifier : PixelClassifier
+            Trained with the same feature settings and channel count.
+
+        Returns
+        -------
+        numpy.ndarray of uint8
+            Of the plane's shape.
+        """
+        return self._fill(classifier.predict_features(self._features(classifier)))
+
+    def _features(self, classifier: PixelClassifier) -> np.ndarray:
+        """The grid's features, (rows, columns, F): a view of the planar grid."""
+        if not classifier.is_fitted:
+            raise SegLabInputError("This classifier is not trained yet: train it or load a file.")
+        if classifier.features != self.settings or classifier.n_channels != self.n_channels:
+            raise SegLabInputError(
+                "This preview was made for other features or channels than the classifier's."
+            )
+        return np.moveaxis(self._grid, 0, -1)
+
+    def _fill(self, values: np.ndarray) -> np.ndarray:
+        """Grid values repeated over their ``step x step`` blocks, cropped to the plane."""
+        values = np.repeat(np.repeat(values, self.step, axis=0), self.step, axis=1)
+        return np.ascontiguousarray(values[: self.shape[0], : self.shape[1]])
