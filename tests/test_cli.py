@@ -209,9 +209,7 @@ def test_every_threshold_option_reaches_the_options(sample):
         "multi_otsu", "dark", median_size=5, median_ndim=3, per_plane=True, value=7.0,
         classes=4, boundary=2, block_size=9, offset=1.5, window_size=11, k=0.3,
     )  # fmt: skip
-    defaults = threshold_options(
-        cli_parser().parse_args(["threshold", "a.png", "-o", "o.zarr"])
-    )
+    defaults = threshold_options(cli_parser().parse_args(["threshold", "a.png", "-o", "o.zarr"]))
     assert defaults == ThresholdOptions()
     assert {f.name for f in fields(ThresholdOptions)} - set(vars(args)) == {
         "plane_ndim",

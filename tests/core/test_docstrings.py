@@ -13,7 +13,7 @@ import napari_seglab
 MODULES = sorted(
     info.name
     for info in pkgutil.walk_packages(napari_seglab.__path__, "napari_seglab.")
-    if not info.name.startswith("napari_seglab._widgets") and info.name != "napari_seglab.__main__"
+    if not info.name.startswith("napari_seglab._widgets") and not info.name.endswith(".__main__")
 )
 
 
