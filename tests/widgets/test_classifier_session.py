@@ -12,11 +12,11 @@ import pytest
 from scipy.ndimage import binary_erosion
 from skimage.draw import disk
 
+from napari_seglab._widgets.classifier import ClassifierSession, jobs
+from napari_seglab._widgets.classifier import session as session_module
+from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Result, Training
 from napari_seglab.core import SegLabInputError, evaluate
 from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
-
-from napari_seglab._widgets.classifier import ClassifierSession, session as session_module
-from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Result, Training
 
 SETTINGS = FeatureSettings(sigmas=(1, 2, 4))
 FOREST = Forest(n_estimators=20, max_depth=8)
@@ -52,6 +52,18 @@ def direct(image, strokes, settings=SETTINGS, forest=FOREST) -> PixelClassifier:
         max_depth=forest.max_depth,
         class_weight=forest.class_weight,
     ).fit(image, strokes)
+
+
+def results_of(plan) -> list[Result]:
+    """Every result a run brings, in order: previews first, then the one it returns."""
+    steps, results = jobs.run(plan, lambda: False, lambda fraction: None), []
+    while True:
+        try:
+            result = next(steps)
+        except StopIteration as stop:
+            return [*results, stop.value]
+        if result is not None:
+            results.append(result)
 
 
 def train(session, source, strokes, **options) -> Result:
@@ -95,12 +107,11 @@ def test_live_preview_comes_first_then_the_plane_is_refined(kesm, monkeypatch):
     session = ClassifierSession()
     strokes = stroke_disks(truth)
     item = [Training(source, strokes, "strokes")]
-    options = {"settings": SETTINGS, "forest": FOREST, "plane": (), "foreground": 2}
-    plan = session.plan_training(item, live=True, **options)
-    seen: list[Result] = []
-    session.accept = lambda result, accept=session.accept: (seen.append(result), accept(result))
-    session.complete(plan)
-    preview, final = seen
+    options = {"settings": SETTINGS, "forest": FOREST, "plane": ()}
+    plan = session.plan_training(item, live=True, foreground=2, **options)
+    preview, final = results_of(plan)  # as the widget does: plan, run (off-thread), accept
+    session.accept(preview)
+    session.accept(final)
     assert "Preview (1/8 resolution)" in preview.message
     assert preview.outputs[0].probability is None  # labels only, until refined
     expected = direct(image, strokes).predict(image)
@@ -154,7 +165,7 @@ def test_refusals_say_what_is_wrong(kesm):
     with pytest.raises(SegLabInputError, match=r"'small' has shape \(10, 10\)"):
         session.plan_training([Training(source, blank[:10, :10], "small")], **options)
     rgb = ImageSource(names=("rgb",), arrays=(np.stack([image] * 3, -1),), rgb=True)
-    with pytest.raises(SegLabInputError, match="1 channel"):
+    with pytest.raises(SegLabInputError, match=r"with 3 channel\(s\), but .KESM. has 1"):
         items = [Training(source, stroke_disks(truth)), Training(rgb, stroke_disks(truth), "c")]
         session.plan_training(items, **options)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core._validation import SegLabInputError, fingerprint
-from .plans import Output, Result
+from .plans import KeptPreview, Output, Result
 
 if TYPE_CHECKING:
     from ...core.classifier import PixelClassifier
@@ -62,7 +62,7 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
         output, kept, exact = _preview(plan, pieces[0], classifier)
         if exact:
             return _result(plan, classifier, digests, output, "Segmented the plane in view", kept)
-        what = f"Preview (1/{kept[1].step} resolution) of the plane in view"
+        what = f"Preview (1/{kept.preview.step} resolution) of the plane in view"
         first = _result(plan, classifier, digests, output, what, kept)
         # shown at once; the full-resolution plane follows
         yield replace(first, message=first.message + " Refining to full resolution...")
@@ -124,7 +124,7 @@ def _segment(plan, classifier, pieces, steps, cancel, progress) -> Generator:
 def _preview(plan: Plan, piece, classifier: PixelClassifier):
     """The live preview of the plane in view, reusing the grid features of the last one.
 
-    Returns the output, the (key, PlanePreview) to keep, and whether it is exact.
+    Returns the output, the preview to keep, and whether it is exact.
     """
     from ...core.classifier import PlanePreview, feature_names
 
@@ -133,7 +133,7 @@ def _preview(plan: Plan, piece, classifier: PixelClassifier):
     data = reader()
     key = (source.names, plane, classifier.features, fingerprint(data))
     kept = plan.preview
-    if kept is None or kept[0] != key:
+    if kept is None or kept.key != key:
         n_features = len(feature_names(classifier.features, source.n_channels))
         preview = PlanePreview(
             data,
@@ -142,8 +142,8 @@ def _preview(plan: Plan, piece, classifier: PixelClassifier):
             plane=crop,
             max_pixels=min(PREVIEW_PIXELS, PREVIEW_BYTES // (4 * n_features)),
         )
-        kept = (key, preview)
-    preview = kept[1]
+        kept = KeptPreview(key, preview)
+    preview = kept.preview
     exact = preview.step == 1
     if exact:
         out = empty_outputs(preview.shape)

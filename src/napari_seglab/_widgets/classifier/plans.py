@@ -15,11 +15,12 @@ import numpy as np
 from ...core._validation import SegLabInputError
 
 if TYPE_CHECKING:
-    from ...core.classifier import FeatureSettings, PixelClassifier
+    from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview
 
 __all__ = [
     "Forest",
     "ImageSource",
+    "KeptPreview",
     "Output",
     "Plan",
     "Request",
@@ -183,6 +184,14 @@ class TrainPlan:
 
 
 @dataclass(frozen=True, eq=False)
+class KeptPreview:
+    """A plane's preview features, kept while painting; `key` says which plane and settings."""
+
+    key: tuple
+    preview: PlanePreview
+
+
+@dataclass(frozen=True, eq=False)
 class Target:
     """An image to segment: one plane (leading-axis index, ``()`` for 2D) or all (None)."""
 
@@ -200,7 +209,7 @@ class Plan:
     train: TrainPlan | None = None
     check_edit: bool = False
     live: bool = False
-    preview: tuple | None = None  # (key, PlanePreview) kept from the last live update
+    preview: KeptPreview | None = None  # from the last live update
     request: Request | None = None
     probability_of: int | None = None
     foreground: int | None = None
@@ -233,4 +242,4 @@ class Result:
     classifier: PixelClassifier | None = None
     key: bytes | None = None
     digests: dict = field(default_factory=dict)
-    preview: tuple | None = None
+    preview: KeptPreview | None = None

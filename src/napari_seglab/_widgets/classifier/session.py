@@ -26,7 +26,17 @@ from ...core._validation import SegLabInputError, fingerprint
 from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview, TrainingCache
 from . import jobs
 from .jobs import distinct_values, strokes_of
-from .plans import Forest, ImageSource, Plan, Request, Result, Target, Training, TrainPlan
+from .plans import (
+    Forest,
+    ImageSource,
+    KeptPreview,
+    Plan,
+    Request,
+    Result,
+    Target,
+    Training,
+    TrainPlan,
+)
 
 __all__ = ["NO_CLASSIFIER", "ClassifierSession"]
 
@@ -64,7 +74,7 @@ class ClassifierSession:
         # image names -> (planes read, their digest) at training, to notice later edits
         self._digests: dict[tuple[str, ...], tuple[list, bytes]] = {}
         self._live_plane: tuple | None = None  # (names, plane) of the latest full plane result
-        self._preview: tuple | None = None  # (key, PlanePreview): features kept while painting
+        self._preview: KeptPreview | None = None  # features kept while painting
         self._cache = TrainingCache()
 
     @property
@@ -75,7 +85,7 @@ class ClassifierSession:
     @property
     def preview(self) -> PlanePreview | None:
         """The plane preview kept from the last live update (its features), or ``None``."""
-        return None if self._preview is None else self._preview[1]
+        return None if self._preview is None else self._preview.preview
 
     def drop_preview(self) -> None:
         """Forget the kept preview (~100 MB of features, only worth it while painting)."""

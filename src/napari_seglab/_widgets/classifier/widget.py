@@ -197,9 +197,7 @@ class ClassifierWidget(Container):
             scope = Scope.parse(scope)
         except ValueError:
             names = [s.name.lower() for s in Scope]
-            report_error(
-                SegLabInputError(f"Unknown scope {scope!r}; use one of {names}."), what=""
-            )
+            _refuse(f"Unknown scope {scope!r}; use one of {names}.")
             return None
         if image is not None:
             self._controls.target.reset_choices()
@@ -220,17 +218,12 @@ class ClassifierWidget(Container):
             Whether it was saved; the reason is shown as an error otherwise.
         """
         if self.classifier is None:
-            report_error(
-                SegLabInputError("There is no classifier to save yet: train one first."),
-                what="Saving",
-            )
+            _refuse("There is no classifier to save yet: train one first.")
             return False
         try:
             self._session.save(path)
         except (OSError, SegLabInputError) as err:
-            report_error(
-                SegLabInputError(f"Could not save the classifier to {path}: {err}"), what="Saving"
-            )
+            _refuse(f"Could not save the classifier to {path}: {err}")
             return False
         self._controls.status.value = f"Saved to {Path(path).name}."
         return True
@@ -249,7 +242,7 @@ class ClassifierWidget(Container):
         try:
             classifier = self._session.load(path)
         except (OSError, SegLabInputError, ValueError) as err:
-            report_error(SegLabInputError(f"Could not load {path}: {err}"), what="Loading")
+            _refuse(f"Could not load {path}: {err}")
             return False
         self._live.stop()
         self._controls.show_settings(classifier)
@@ -304,12 +297,7 @@ class ClassifierWidget(Container):
     def _start(self, make_plan, *, live: bool = False) -> GeneratorWorker | None:
         if self.busy:
             if not live:
-                report_error(
-                    SegLabInputError(
-                        "The classifier is busy with another run: wait for it or press Cancel."
-                    ),
-                    what="",
-                )
+                _refuse("The classifier is busy with another run: wait for it or press Cancel.")
             return None
         try:
             plan = make_plan()
@@ -317,7 +305,7 @@ class ClassifierWidget(Container):
             if live:
                 self._controls.status.value = str(err)
             else:
-                report_error(err, what="")
+                _refuse(str(err))
             return None
         if plan is None:  # live update with nothing new to do
             return None
@@ -353,6 +341,11 @@ class ClassifierWidget(Container):
                 self._controls.progress.value = 0
         self._controls.show_running(False)
         self._live.finished()
+
+
+def _refuse(message: str) -> None:
+    """Show why a request was refused (nothing was changed)."""
+    report_error(SegLabInputError(message), what="")
 
 
 def _ask_path(parent: Any, *, save: bool, then: Any) -> None:
