@@ -539,3 +539,24 @@ def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack
     whole = viewer.layers["stack segmentation"].data
     # the plane in view came from a slab with the features' full context: exactly the same
     np.testing.assert_array_equal(whole[2], plane)
+
+
+def test_opened_through_the_plugin_manifest_follows_the_layer_list(qtbot, make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+    assert isinstance(widget, ClassifierWidget)
+    image, truth = napari_seglab.load_kesm()
+    # napari's own reset_choices wiring keeps the layer pickers current
+    layer = viewer.add_image(image[:128, :128], name="tile")
+    assert layer in widget.controls.image.choices
+    widget.controls.image.value = layer
+    training = widget.add_training_layer()  # napari hands plugins a proxy of its viewer
+    assert widget.controls.training.value == training
+    paint(training, stroke_disks(truth[:128, :128], per_class=4))
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status
+    assert viewer.layers["tile segmentation"].metadata["seglab_role"] == "classifier"
+    viewer.layers.remove(layer)
+    assert layer not in widget.controls.image.choices
+    widget.close()

@@ -32,9 +32,11 @@ class Inputs:
         self.session = session
 
     def labels_layers(self) -> list:
+        """The viewer's Labels layers (the training layer picker's choices)."""
         return [x for x in self.controls.training.choices if x is not None]
 
     def image_layers(self) -> tuple:
+        """The chosen image layer, then the extra channel layers."""
         image = self.controls.image.value
         if image is None:
             raise SegLabInputError("Choose an image layer first (add one to the viewer).")
@@ -42,6 +44,7 @@ class Inputs:
         return (image, *extra)
 
     def source(self) -> ImageSource:
+        """The chosen image, checked (no pyramid, channels of one shape)."""
         source = ImageSource.of(*self.image_layers())
         source.check()
         return source
@@ -68,14 +71,16 @@ class Inputs:
         """The strokes to learn from, and the settings, features and plane to show."""
         c = self.controls
         source = self.source()
+        items = self.training_items(source)
         options = {
             "settings": c.feature_settings(source),
             "forest": c.forest(),
             "plane": plane_index(source, c.image.value, self.viewer),
         }
-        return self.training_items(source), options
+        return items, options
 
     def training_plan(self, *, live: bool) -> Plan | None:
+        """Plan a training (a live update: None when the plane in view is up to date)."""
         c = self.controls
         training, options = self.training_inputs()
         return self.session.plan_training(
@@ -88,6 +93,7 @@ class Inputs:
         )
 
     def apply_plan(self, scope: Scope) -> Plan:
+        """Plan applying the classifier to the plane in view, the whole image, or another."""
         c = self.controls
         if self.session.classifier is None:
             raise SegLabInputError(NO_CLASSIFIER)
