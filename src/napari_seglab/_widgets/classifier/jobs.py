@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core._validation import SegLabInputError, fingerprint
+from ...core.classifier import PixelClassifier, PlanePreview, feature_names
 from .plans import KeptPreview, Output, Result
 
 if TYPE_CHECKING:
-    from ...core.classifier import PixelClassifier
     from .plans import ImageSource, Plan, Target, TrainPlan
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
@@ -37,8 +37,6 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
     :class:`~.plans.Result`) before the full-resolution one it returns. `cancel()` is
     polled inside long predictions; ``progress(fraction)`` reports the fraction done.
     """
-    from ...core.classifier import PixelClassifier
-
     classifier, digests, train = plan.classifier, plan.digests, plan.train
     if train:
         forest = train.forest
@@ -126,8 +124,6 @@ def _preview(plan: Plan, piece, classifier: PixelClassifier):
 
     Returns the output, the preview to keep, and whether it is exact.
     """
-    from ...core.classifier import PlanePreview, feature_names
-
     source, plane = plan.target.source, plan.target.plane
     _, reader, crop = piece
     data = reader()
