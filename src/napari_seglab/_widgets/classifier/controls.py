@@ -154,7 +154,7 @@ class Controls:
     # ------------------------------------------------------------------ choices
     def _channel_choices(self, _widget: Any = None) -> list:
         """Image layers that can be extra channels of the chosen image (same shape)."""
-        image = self.image.value if hasattr(self, "image") else None
+        image = self.image.value
         if image is None or image.rgb:
             return []
         return [

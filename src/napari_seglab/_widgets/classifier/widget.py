@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     import napari.layers
     from superqt.utils import GeneratorWorker
 
+    from ...core.classifier import PixelClassifier
+
 __all__ = ["ClassifierWidget"]
 
 
@@ -116,7 +118,7 @@ class ClassifierWidget(Container):
         return self._session
 
     @property
-    def classifier(self):
+    def classifier(self) -> PixelClassifier | None:
         """The current :class:`~napari_seglab.core.classifier.PixelClassifier`, or ``None``."""
         return self._session.classifier
 
