@@ -90,7 +90,7 @@ def main() -> None:
     layer = viewer.add_image(image, name="KESM vessels")
     widget = ClassifierWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Pixel classifier", area="right")
-    widget._image.value = layer
+    widget.controls.image.value = layer
     wait_until_idle(widget)  # let the dock take its place before fitting the image in view
     viewer.reset_view()
 

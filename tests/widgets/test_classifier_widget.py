@@ -19,11 +19,9 @@ WAIT_MS = 300_000  # a cold numba cache compiles the core's kernels on the first
 
 
 @pytest.fixture
-def errors(monkeypatch):
-    """Messages passed to napari's show_error."""
-    shown: list[str] = []
-    monkeypatch.setattr("napari.utils.notifications.show_error", lambda msg: shown.append(msg))
-    return shown
+def errors(notifications):
+    """``errors()``: the error messages napari has shown since the test started."""
+    return notifications.errors
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def new_widget(qtbot, make_napari_viewer):
 
     yield make
     for widget in widgets:
-        widget._live.value = False
+        widget.controls.live.value = False
         widget.cancel()
         wait_idle(qtbot, widget)
 
@@ -73,7 +71,7 @@ def kesm(make_napari_viewer, new_widget):
     layer = viewer.add_image(image, name="KESM", scale=(0.5, 0.5), translate=(3, 4))
     widget = new_widget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget._image.value = layer
+    widget.controls.image.value = layer
     return viewer, widget, layer, truth
 
 
@@ -115,10 +113,10 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     assert uncertainty.min() >= 0 and uncertainty.max() <= 0.5
     f1 = evaluate(foreground, truth).scores.f1
     assert f1 > 0.80, f1  # median 3 + Otsu: 0.849; 0.14% of the pixels are painted
-    assert widget._importance.shape[0] > 0
+    assert widget.controls.importance.shape[0] > 0
 
     # the probability of the other class, from the same classifier: the complement
-    widget._probability_of.value = 1
+    widget.controls.probability_of.value = 1
     widget.predict("plane")
     wait_idle(qtbot, widget)
     assert viewer.layers["KESM probability"].metadata["seglab_probability_of"] == "background"
@@ -127,7 +125,7 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     # training again updates the same layers instead of adding new ones
     n_layers = len(viewer.layers)
     widget.train()
-    assert widget._status.value == "Working..."  # the compiled code is loaded by now
+    assert widget.status == "Working..."  # the compiled code is loaded by now
     wait_idle(qtbot, widget)
     assert len(viewer.layers) == n_layers
     assert training.data.any()  # the user's strokes are untouched
@@ -136,7 +134,7 @@ def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
 def test_live_update_follows_strokes_and_undo(qtbot, kesm):
     viewer, widget, _, truth = kesm
     training = widget.add_training_layer()
-    widget._live.value = True
+    widget.controls.live.value = True
     strokes = stroke_disks(truth)
     paint(training, strokes)
     qtbot.waitUntil(lambda: "KESM segmentation" in viewer.layers, timeout=WAIT_MS)
@@ -173,17 +171,16 @@ def test_live_update_follows_strokes_and_undo(qtbot, kesm):
 def test_live_preview_of_a_large_plane_comes_first_then_full_resolution(qtbot, kesm, monkeypatch):
     viewer, widget, image, truth = kesm
     # The KESM tile stands in for a large plane: preview grids of at most 64 x 64 pixels.
-    monkeypatch.setattr("napari_seglab._widgets._classifier_jobs.PREVIEW_PIXELS", 64 * 64)
+    monkeypatch.setattr("napari_seglab._widgets.classifier.jobs.PREVIEW_PIXELS", 64 * 64)
     shown = []  # (status, segmentation) after each result the widget shows
-    on_returned = ClassifierWidget._on_returned
 
-    def record(self, job, result) -> None:
-        on_returned(self, job, result)
-        shown.append((self._status.value, viewer.layers["KESM segmentation"].data.copy()))
+    def record(result) -> None:
+        assert widget.status == result.message
+        shown.append((widget.status, viewer.layers["KESM segmentation"].data.copy()))
 
-    monkeypatch.setattr(ClassifierWidget, "_on_returned", record)
+    widget.shown.connect(record)
     training = widget.add_training_layer()
-    widget._live.value = True
+    widget.controls.live.value = True
     paint(training, stroke_disks(truth))
     qtbot.waitUntil(lambda: any("Segmented" in m for m, _ in shown), timeout=WAIT_MS)
     wait_idle(qtbot, widget)
@@ -196,13 +193,14 @@ def test_live_preview_of_a_large_plane_comes_first_then_full_resolution(qtbot, k
     np.testing.assert_array_equal(previews[-1][::8, ::8], expected[::8, ::8])
     assert np.array_equal(previews[-1][:8, :8], np.full((8, 8), expected[0, 0]))
     # Another stroke reuses the kept features of the plane: same key, new classifier.
-    kept = widget._preview
+    kept = widget.session.preview
+    assert kept is not None
     paint(training, stroke_disks(truth, per_class=3, seed=5))
     qtbot.waitUntil(lambda: len([m for m, _ in shown if "Preview" in m]) >= 2, timeout=WAIT_MS)
     wait_idle(qtbot, widget)
-    assert widget._preview[1] is kept[1]
-    widget._live.value = False
-    assert widget._preview is None
+    assert widget.session.preview is kept
+    widget.controls.live.value = False
+    assert widget.session.preview is None
 
 
 def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
@@ -214,7 +212,7 @@ def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
     viewer = make_napari_viewer()
     layer = viewer.add_image(stack, name="stack", scale=(4, 1, 1))
     widget = new_widget(viewer)
-    widget._image.value = layer
+    widget.controls.image.value = layer
     training = widget.add_training_layer()
     assert training.data.shape == stack.shape
     paint(training, stroke_disks(truth3[0], per_class=3, radius=2), (0,))
@@ -228,12 +226,12 @@ def test_stack_strokes_on_two_planes_plane_in_view_and_whole_stack(
 
     # with live update on, moving to another plane segments it with the same classifier
     classifier = widget.classifier
-    widget._live.value = True
+    widget.controls.live.value = True
     viewer.dims.set_point(0, 4.0)  # plane 1
     qtbot.waitUntil(lambda: viewer.layers["stack segmentation"].data[1].all(), timeout=WAIT_MS)
     wait_idle(qtbot, widget)
     assert widget.classifier is classifier  # not retrained: the strokes did not change
-    widget._live.value = False
+    widget.controls.live.value = False
 
     assert widget.predict("all") is not None
     wait_idle(qtbot, widget)
@@ -249,7 +247,7 @@ def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, new_widget, s
     viewer = make_napari_viewer()
     he = viewer.add_image(rgb, name="H&E", rgb=True)
     widget = new_widget(viewer)
-    widget._image.value = he
+    widget.controls.image.value = he
     training = widget.add_training_layer()
     assert training.data.shape == truth.shape
     strokes = stroke_disks(truth, per_class=5)
@@ -264,9 +262,9 @@ def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, new_widget, s
         viewer.add_image(rgb[..., i], name=n) for i, n in enumerate(("red", "green", "blue"))
     )
     widget.reset_choices()
-    widget._image.value = red
-    widget._channels.value = [green, blue]
-    widget._all_training.value = False
+    widget.controls.image.value = red
+    widget.controls.channels.value = [green, blue]
+    widget.controls.all_training.value = False
     channel_training = widget.add_training_layer()
     assert channel_training.metadata["seglab_training_for"] == ["red", "green", "blue"]
     paint(channel_training, strokes)
@@ -285,20 +283,20 @@ def test_strokes_from_several_images_train_one_classifier(qtbot, make_napari_vie
     top = viewer.add_image(image[:256], name="top")
     bottom = viewer.add_image(image[256:], name="bottom")
     widget.reset_choices()
-    widget._image.value = top
+    widget.controls.image.value = top
     top_training = widget.add_training_layer()
     paint(top_training, np.where(stroke_disks(truth[:256]) == 1, 1, 0).astype(np.uint8))
-    widget._image.value = bottom
+    widget.controls.image.value = bottom
     bottom_training = widget.add_training_layer()
     paint(bottom_training, np.where(stroke_disks(truth[256:]) == 2, 2, 0).astype(np.uint8))
     # each image alone has one class only; together they have both
-    widget._all_training.value = False
+    widget.controls.all_training.value = False
     assert widget.train() is None
-    widget._all_training.value = True
+    widget.controls.all_training.value = True
     widget.train()
     wait_idle(qtbot, widget)
     assert set(np.unique(viewer.layers["bottom segmentation"].data)) == {1, 2}
-    assert "Trained on" in widget._status.value
+    assert "Trained on" in widget.status
 
 
 def test_save_load_round_trip_and_apply_to_another_image(
@@ -307,8 +305,8 @@ def test_save_load_round_trip_and_apply_to_another_image(
     viewer, widget, image, truth = kesm
     training = widget.add_training_layer()
     paint(training, stroke_disks(truth))
-    widget._trees.value = 20
-    widget._classes.value = "tissue, vessel"
+    widget.controls.trees.value = 20
+    widget.controls.classes.value = "tissue, vessel"
     widget.train()
     wait_idle(qtbot, widget)
     expected = viewer.layers["KESM segmentation"].data.copy()
@@ -319,12 +317,12 @@ def test_save_load_round_trip_and_apply_to_another_image(
     fresh = new_widget(viewer)
     assert fresh.load(path)
     assert fresh.class_names == ["tissue", "vessel"]
-    assert fresh._foreground.value == 2  # no class is called "foreground": the last one
-    assert fresh._trees.value == 20
+    assert fresh.controls.foreground.value == 2  # no class is called "foreground": the last one
+    assert fresh.controls.trees.value == 20
     fresh.predict(Scope.OTHER, image=other_viewer_layer)
     wait_idle(qtbot, fresh)
     np.testing.assert_array_equal(viewer.layers["copy segmentation"].data, expected)
-    assert errors == []
+    assert errors() == []
 
 
 def test_bad_input_shows_an_error_and_changes_nothing(qtbot, kesm, tmp_path, errors):
@@ -335,10 +333,10 @@ def test_bad_input_shows_an_error_and_changes_nothing(qtbot, kesm, tmp_path, err
     training = widget.add_training_layer()
     names.append(training.name)
     assert widget.train() is None  # no strokes
-    assert "No strokes" in errors[-1]
+    assert "No strokes" in errors()[-1]
     paint(training, np.where(stroke_disks(truth) == 2, 2, 0).astype(np.uint8))
     assert widget.train() is None  # one class only
-    assert "Only class 2 (foreground)" in errors[-1]
+    assert "Only class 2 (foreground)" in errors()[-1]
     assert widget.predict("plane") is None  # nothing trained yet
     assert widget.save(tmp_path / "x.npz") is False
     assert not (tmp_path / "x.npz").exists()
@@ -350,23 +348,23 @@ def test_bad_input_shows_an_error_and_changes_nothing(qtbot, kesm, tmp_path, err
 
     wrong = viewer.add_labels(np.zeros((10, 10), np.uint8), name="wrong shape")
     names.append(wrong.name)
-    widget._training.value = wrong
+    widget.controls.training.value = wrong
     wrong.data[2:4, 2:4] = 1
     wrong.data[6:8, 6:8] = 2
     assert widget.train() is None
-    assert "has shape (10, 10)" in errors[-1]
+    assert "has shape (10, 10)" in errors()[-1]
 
     nan_image = image.data.astype(np.float32)
     nan_image[5, 5] = np.nan
     nan_layer = viewer.add_image(nan_image, name="with NaN")
     names.append(nan_layer.name)
     widget.reset_choices()
-    widget._image.value = nan_layer
-    widget._training.value = training
+    widget.controls.image.value = nan_layer
+    widget.controls.training.value = training
     training.data[:] = stroke_disks(truth)
     assert widget.train() is not None  # the image is read, and refused, off the GUI thread
     wait_idle(qtbot, widget)
-    assert "NaN" in errors[-1]
+    assert "NaN" in errors()[-1]
     assert widget.classifier is None
     assert [layer.name for layer in viewer.layers] == names
 
@@ -382,13 +380,13 @@ def test_image_edited_after_training_and_wrong_channel_count(qtbot, kesm, errors
     image.data = 255 - image.data
     widget.predict("all")
     wait_idle(qtbot, widget)
-    assert "edited after the classifier was trained" in errors[-1]
+    assert "edited after the classifier was trained" in errors()[-1]
     np.testing.assert_array_equal(viewer.layers["KESM segmentation"].data, before)
 
     rgb = viewer.add_image(np.stack([image.data] * 3, axis=-1), name="rgb", rgb=True)
     widget.predict("other", image=rgb)
     wait_idle(qtbot, widget)
-    assert "channel" in errors[-1]
+    assert "channel" in errors()[-1]
     assert "rgb segmentation" not in viewer.layers
 
 
@@ -398,7 +396,7 @@ def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, new_
     stack = np.stack([image] * 12)
     layer = viewer.add_image(stack, name="stack")
     widget = new_widget(viewer)
-    widget._image.value = layer
+    widget.controls.image.value = layer
     training = widget.add_training_layer()
     paint(training, stroke_disks(truth), (0,))
     widget.train()
@@ -410,9 +408,9 @@ def test_cancel_stops_the_run_and_writes_nothing(qtbot, make_napari_viewer, new_
         pass
     widget.cancel()
     wait_idle(qtbot, widget)
-    assert "Cancelled" in widget._status.value
+    assert "Cancelled" in widget.status
     np.testing.assert_array_equal(viewer.layers["stack segmentation"].data, before)
-    assert errors == []
+    assert errors() == []
 
 
 def test_training_on_a_lazy_stack_reads_only_the_painted_planes(
@@ -433,7 +431,7 @@ def test_training_on_a_lazy_stack_reads_only_the_painted_planes(
     viewer = make_napari_viewer()
     layer = viewer.add_image(lazy, name="lazy")
     widget = new_widget(viewer)
-    widget._image.value = layer
+    widget.controls.image.value = layer
     training = widget.add_training_layer()
     # The lazy image may be larger than memory: its training layer keeps painted planes only.
     assert not isinstance(training.data, np.ndarray)
@@ -454,7 +452,7 @@ def test_training_on_a_lazy_stack_reads_only_the_painted_planes(
     read.clear()
     widget.train()
     wait_idle(qtbot, widget)
-    assert "Trained on" in widget._status.value
+    assert "Trained on" in widget.status
     assert 1 not in read and {0, 2} <= set(read)  # plane 1 has no strokes and is not in view
     segmentation = viewer.layers["lazy segmentation"].data
     assert set(np.unique(segmentation[2])) == {1, 2}
@@ -470,17 +468,17 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     viewer = make_napari_viewer()
     layer = viewer.add_image(big, name="big")
     widget = new_widget(viewer)
-    widget._image.value = layer
+    widget.controls.image.value = layer
     training = widget.add_training_layer()
     paint(training, stroke_disks(big_truth, per_class=8))
     # A first, quick run (one shallow tree) adds the output layers: adding a layer to a viewer
     # is napari's own work on the GUI thread (0.3-0.8 s each under Xvfb's software OpenGL),
     # paid once per layer. What must not freeze the GUI is our training and prediction, timed
     # from here on with the default forest.
-    widget._trees.value, widget._depth.value = 1, 2
+    widget.controls.trees.value, widget.controls.depth.value = 1, 2
     widget.train()
     wait_idle(qtbot, widget)
-    widget._trees.value, widget._depth.value = 50, 10
+    widget.controls.trees.value, widget.controls.depth.value = 50, 10
     paint(training, stroke_disks(big_truth, per_class=8, seed=1))
 
     ticks: list[float] = []
@@ -491,13 +489,13 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     qtbot.wait(100)
     widget.train()  # features, forest and a prediction of all 4 million pixels: seconds of work
     wait_idle(qtbot, widget)
-    assert "Trained on" in widget._status.value
+    assert "Trained on" in widget.status
     # A live update: retraining, a preview of every other pixel, then the full plane.
-    widget._live.value = True
+    widget.controls.live.value = True
     paint(training, stroke_disks(big_truth, per_class=4, seed=2))
     qtbot.waitUntil(lambda: widget.busy, timeout=WAIT_MS)
     wait_idle(qtbot, widget)
-    assert "Segmented the plane in view" in widget._status.value
+    assert "Segmented the plane in view" in widget.status
     qtbot.wait(100)
     timer.stop()
 
@@ -523,9 +521,9 @@ def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack
     viewer = make_napari_viewer()
     layer = viewer.add_image(stack, name="stack", scale=(3, 1, 1))
     widget = new_widget(viewer)
-    widget._image.value = layer
-    widget._features_3d.value = True
-    widget._scales.value = "1, 2"
+    widget.controls.image.value = layer
+    widget.controls.features_3d.value = True
+    widget.controls.scales.value = "1, 2"
     training = widget.add_training_layer()
     for z in (0, 3):
         paint(training, stroke_disks(truth3[z], per_class=4, radius=1, seed=z), (z,))
@@ -541,3 +539,24 @@ def test_3d_features_use_the_layer_scale_and_the_plane_in_view_matches_the_stack
     whole = viewer.layers["stack segmentation"].data
     # the plane in view came from a slab with the features' full context: exactly the same
     np.testing.assert_array_equal(whole[2], plane)
+
+
+def test_opened_through_the_plugin_manifest_follows_the_layer_list(qtbot, make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+    assert isinstance(widget, ClassifierWidget)
+    image, truth = napari_seglab.load_kesm()
+    # napari's own reset_choices wiring keeps the layer pickers current
+    layer = viewer.add_image(image[:128, :128], name="tile")
+    assert layer in widget.controls.image.choices
+    widget.controls.image.value = layer
+    training = widget.add_training_layer()  # napari hands plugins a proxy of its viewer
+    assert widget.controls.training.value == training
+    paint(training, stroke_disks(truth[:128, :128], per_class=4))
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status
+    assert viewer.layers["tile segmentation"].metadata["seglab_role"] == "classifier"
+    viewer.layers.remove(layer)
+    assert layer not in widget.controls.image.choices
+    widget.close()

@@ -1,0 +1,245 @@
+"""The pixel classifier's typed values: images, strokes, settings, plans and results.
+
+Plain frozen dataclasses, without Qt or napari: :class:`~.session.ClassifierSession` makes
+the plans, :func:`.jobs.run` turns a :class:`Plan` into a :class:`Result`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...core._validation import SegLabInputError
+
+if TYPE_CHECKING:
+    from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview
+
+__all__ = [
+    "Forest",
+    "ImageSource",
+    "KeptPreview",
+    "Output",
+    "Plan",
+    "Request",
+    "Result",
+    "Scope",
+    "Target",
+    "TrainPlan",
+    "Training",
+]
+
+
+class Scope(StrEnum):
+    """Where the widget applies the classifier."""
+
+    PLANE = "plane in view"
+    ALL = "whole image / stack"
+    OTHER = "another image"
+
+    @classmethod
+    def parse(cls, value: Scope | str) -> Scope:
+        """Accept a member, its value (``"plane in view"``) or its name (``"plane"``)."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls[str(value).upper()]
+        except KeyError:
+            return cls(value)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageSource:
+    """The image the classifier sees: one array (grayscale or RGB) or several as channels.
+
+    Parameters
+    ----------
+    names : tuple of str
+        One name per array (the first names the outputs: ``"<name> segmentation"``).
+    arrays : tuple of array_like
+        Numpy, dask or zarr arrays of the same shape; only the planes needed are read.
+    rgb : bool
+        Whether the single array has colour channels last.
+    scale : tuple of float, optional
+        Pixel size along each spatial axis (the anisotropy of 3D features).
+    multiscale : bool
+        A pyramid, which the classifier refuses (see :meth:`check`).
+    """
+
+    names: tuple[str, ...]
+    arrays: tuple[Any, ...]
+    rgb: bool = False
+    scale: tuple[float, ...] | None = None
+    multiscale: bool = False
+
+    @classmethod
+    def of(cls, *layers: Any) -> ImageSource:
+        """The image of napari Image layers (read: ``name``, ``data``, ``rgb``, ``scale``)."""
+        return cls(
+            names=tuple(layer.name for layer in layers),
+            arrays=tuple(layer.data for layer in layers),
+            rgb=bool(layers[0].rgb),
+            scale=tuple(float(s) for s in layers[0].scale),
+            multiscale=any(layer.multiscale for layer in layers),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the data is not a numpy array (dask, zarr: possibly larger than memory)."""
+        return not all(isinstance(array, np.ndarray) for array in self.arrays)
+
+    @property
+    def channel_axis(self) -> int | None:
+        return -1 if len(self.arrays) > 1 or self.rgb else None
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        shape = tuple(self.arrays[0].shape)
+        return shape[:-1] if self.rgb else shape
+
+    @property
+    def n_channels(self) -> int:
+        if len(self.arrays) > 1:
+            return len(self.arrays)
+        return self.arrays[0].shape[-1] if self.rgb else 1
+
+    def spacing(self, ndim: int) -> tuple[float, ...]:
+        """Pixel size along the last `ndim` spatial axes (1 where no scale is known)."""
+        scale = self.scale or (1.0,) * len(self.spatial_shape)
+        return tuple(float(s) for s in scale[-ndim:])
+
+    def check(self) -> None:
+        """Refuse, with a clear message, what the classifier cannot read plane by plane."""
+        if self.multiscale:
+            raise SegLabInputError(
+                f"'{self.name}' is a multiscale (pyramid) image; open one resolution level "
+                "as its own layer, or use 'Apply to whole volume' for large data."
+            )
+        if self.rgb and len(self.arrays) > 1:
+            raise SegLabInputError(
+                f"'{self.name}' is an RGB layer: use it alone, not as one of several channels."
+            )
+        shapes = {tuple(array.shape) for array in self.arrays}
+        if len(shapes) > 1:
+            listed = ", ".join(
+                f"'{n}' {tuple(a.shape)}" for n, a in zip(self.names, self.arrays, strict=True)
+            )
+            raise SegLabInputError(f"Channel layers must all have the same shape: {listed}.")
+
+    def array(self, index: tuple = ()) -> np.ndarray:
+        """The image data (channels last), optionally indexed over the leading spatial axes."""
+        if len(self.arrays) == 1:
+            return np.asarray(self.arrays[0][index])
+        return np.stack([np.asarray(array[index]) for array in self.arrays], axis=-1)
+
+
+@dataclass(frozen=True, eq=False)
+class Training:
+    """Strokes painted for one image: 0 = not annotated, 1, 2, ... = classes.
+
+    `strokes` has the image's spatial shape; only its painted planes are read (a training
+    layer made by ``sparse_zeros`` is never read whole). `name` is used in messages.
+    """
+
+    image: ImageSource
+    strokes: Any
+    name: str = "strokes"
+
+
+@dataclass(frozen=True)
+class Forest:
+    """The random forest's size and class weights (see ``PixelClassifier``)."""
+
+    n_estimators: int = 50
+    max_depth: int | None = 10
+    class_weight: str | None = "balanced"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a live update brings up to date: strokes and settings, image, plane."""
+
+    key: bytes
+    names: tuple[str, ...]
+    plane: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, eq=False)
+class TrainPlan:
+    """A training: the images, copies of their painted planes, and the settings."""
+
+    images: tuple[ImageSource, ...]
+    annotations: tuple[dict[tuple[int, ...], np.ndarray], ...]
+    settings: FeatureSettings
+    forest: Forest
+    names: dict[int, str]
+    key: bytes
+    cache: Any  # the session's TrainingCache
+
+
+@dataclass(frozen=True, eq=False)
+class KeptPreview:
+    """A plane's preview features, kept while painting; `key` says which plane and settings."""
+
+    key: tuple
+    preview: PlanePreview
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """An image to segment: one plane (leading-axis index, ``()`` for 2D) or all (None)."""
+
+    source: ImageSource
+    plane: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Everything :func:`.jobs.run` needs, gathered on the caller's thread."""
+
+    target: Target
+    classifier: PixelClassifier | None
+    digests: dict
+    train: TrainPlan | None = None
+    check_edit: bool = False
+    live: bool = False
+    preview: KeptPreview | None = None  # from the last live update
+    request: Request | None = None
+    probability_of: int | None = None
+    foreground: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Output:
+    """One image's result: class ids, the foreground mask, probability and uncertainty.
+
+    A live preview (before refinement) has labels and foreground only.
+    """
+
+    source: ImageSource
+    plane: tuple[int, ...] | None
+    labels: np.ndarray
+    foreground: np.ndarray
+    probability: np.ndarray | None = None
+    uncertainty: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What a run brings back: outputs, a message, and the classifier if it trained one."""
+
+    outputs: tuple[Output, ...]
+    class_names: dict[int, str]
+    message: str
+    probability_of: int | None = None
+    foreground: int | None = None
+    classifier: PixelClassifier | None = None
+    key: bytes | None = None
+    digests: dict = field(default_factory=dict)
+    preview: KeptPreview | None = None

@@ -1,0 +1,293 @@
+"""The pixel classifier's state, without Qt: what a script, a test and the widget all drive.
+
+A :class:`ClassifierSession` holds the trained classifier, the features of painted pixels kept
+between trainings (:class:`~napari_seglab.core.classifier.TrainingCache`), the plane preview
+kept while painting, and digests of the planes trained on (to notice an image edited after
+training). Each step is planned here on the caller's thread (:meth:`ClassifierSession.
+plan_training`, :meth:`~ClassifierSession.plan_apply`: copies of the strokes, checks with a
+clear message), computed by :func:`.jobs.run` (in the widget: off the GUI thread), and its
+:class:`Result` taken back with :meth:`~ClassifierSession.accept`. :meth:`~ClassifierSession.
+train` and :meth:`~ClassifierSession.apply` do all three at once.
+
+Images come as :class:`~.plans.ImageSource`: arrays with names, so the session never sees a
+layer; plans and results are the frozen dataclasses of :mod:`.plans`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...core._validation import SegLabInputError, fingerprint
+from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview, TrainingCache
+from . import jobs
+from .jobs import distinct_values, strokes_of
+from .plans import (
+    Forest,
+    ImageSource,
+    KeptPreview,
+    Plan,
+    Request,
+    Result,
+    Target,
+    Training,
+    TrainPlan,
+)
+
+__all__ = ["NO_CLASSIFIER", "ClassifierSession"]
+
+NO_CLASSIFIER = "Train or load a classifier first."
+DEFAULT_FOREST = Forest()
+
+
+class ClassifierSession:
+    """A pixel classifier trained from strokes, with what it keeps between steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_seglab.core.classifier import FeatureSettings
+    >>> from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Training
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.normal(10, 2, (64, 64)); image[20:44, 20:44] += 10
+    >>> strokes = np.zeros(image.shape, np.uint8)
+    >>> strokes[2:6, 2:30] = 1; strokes[28:32, 25:40] = 2
+    >>> source = ImageSource(names=("cells",), arrays=(image,))
+    >>> session = ClassifierSession()
+    >>> result = session.train(
+    ...     [Training(source, strokes)], settings=FeatureSettings(sigmas=(1, 2)),
+    ...     forest=Forest(n_estimators=10), class_names=["background", "cell"], foreground=2,
+    ... )
+    >>> result.message
+    "Trained on 172 painted pixels. Segmented the whole image of 'cells' into 2 classes."
+    >>> session.apply(source).outputs[0].labels[32, 32]
+    np.uint8(2)
+    """
+
+    def __init__(self) -> None:
+        self._classifier: PixelClassifier | None = None
+        self._trained_key: bytes | None = None  # strokes + settings the classifier was fit on
+        # image names -> (planes read, their digest) at training, to notice later edits
+        self._digests: dict[tuple[str, ...], tuple[list, bytes]] = {}
+        self._live_plane: tuple | None = None  # (names, plane) of the latest full plane result
+        self._preview: KeptPreview | None = None  # features kept while painting
+        self._cache = TrainingCache()
+
+    @property
+    def classifier(self) -> PixelClassifier | None:
+        """The fitted (or loaded) classifier, or ``None``."""
+        return self._classifier
+
+    @property
+    def preview(self) -> PlanePreview | None:
+        """The plane preview kept from the last live update (its features), or ``None``."""
+        return None if self._preview is None else self._preview.preview
+
+    def drop_preview(self) -> None:
+        """Forget the kept preview (~100 MB of features, only worth it while painting)."""
+        self._preview = None
+
+    # ------------------------------------------------------------------ plans
+    def request(
+        self,
+        training: Sequence[Training],
+        *,
+        settings: FeatureSettings,
+        forest: Forest = DEFAULT_FOREST,
+        plane: tuple[int, ...] | None = None,
+    ) -> Request:
+        """What a live update with these strokes and settings would bring up to date."""
+        _check_training(training)
+        return self._request(training, _painted(training, settings), settings, forest, plane)
+
+    def plan_training(
+        self,
+        training: Sequence[Training],
+        *,
+        settings: FeatureSettings,
+        forest: Forest = DEFAULT_FOREST,
+        class_names: Sequence[str] = (),
+        plane: tuple[int, ...] | None = None,
+        live: bool = False,
+        probability_of: int | None = None,
+        foreground: int | None = None,
+    ) -> Plan | None:
+        """Plan a training on `training` (the first image is segmented: `plane`, or all).
+
+        Raises :class:`SegLabInputError` (no strokes, one class, shapes or channels that do
+        not match). With ``live=True`` returns ``None`` when nothing changed since the last
+        result, and plans a preview of the plane first.
+        """
+        _check_training(training)
+        annotations = _painted(training, settings)
+        request = self._request(training, annotations, settings, forest, plane)
+        train = None
+        if live and request.key == self._trained_key:
+            if self._classifier is None or self._live_plane == (request.names, plane):
+                return None
+        else:
+            names = _painted_classes(training, annotations, list(class_names))
+            train = TrainPlan(
+                images=tuple(t.image for t in training),
+                annotations=tuple(annotations),
+                settings=settings,
+                forest=forest,
+                names=names,
+                key=request.key,
+                cache=self._cache,
+            )
+        return Plan(
+            target=Target(training[0].image, plane),
+            classifier=self._classifier,
+            digests=self._digests,
+            train=train,
+            live=live,
+            preview=self._preview if live else None,
+            request=request,
+            probability_of=probability_of,
+            foreground=foreground,
+        )
+
+    def plan_apply(
+        self,
+        image: ImageSource,
+        *,
+        plane: tuple[int, ...] | None = None,
+        probability_of: int | None = None,
+        foreground: int | None = None,
+    ) -> Plan:
+        """Plan segmenting `image` (one `plane`, or all) with the current classifier."""
+        if self._classifier is None:
+            raise SegLabInputError(NO_CLASSIFIER)
+        image.check()
+        return Plan(
+            target=Target(image, plane),
+            classifier=self._classifier,
+            digests=self._digests,
+            check_edit=image.names in self._digests,
+            probability_of=probability_of,
+            foreground=foreground,
+        )
+
+    def _request(self, training, annotations, settings, forest, plane) -> Request:
+        planes = [(index, p) for strokes in annotations for index, p in strokes.items()]
+        names = [t.image.names for t in training]
+        extra = repr((settings, forest, names, [i for i, _ in planes]))
+        key = fingerprint(*(p for _, p in planes)) + extra.encode()
+        return Request(key, training[0].image.names, plane)
+
+    # ------------------------------------------------------------------ results
+    def accept(self, result: Result, *, keep_preview: bool = True) -> None:
+        """Take a run's result: its classifier (if it trained one), the kept preview."""
+        if result.preview is not None:
+            # Kept for the next stroke while painting; the plane is up to date only once
+            # its refinement (or an exact preview) arrives.
+            self._preview = result.preview if keep_preview else None
+            self._live_plane = None
+        if result.classifier is not None:
+            self._classifier = result.classifier
+            self._trained_key = result.key
+            self._digests = result.digests
+        for output in result.outputs:
+            if output.plane is not None and output.probability is not None:
+                self._live_plane = (output.source.names, output.plane)
+
+    def complete(
+        self,
+        plan: Plan,
+        *,
+        cancel: Callable[[], bool] = lambda: False,
+        progress: Callable[[float], None] = lambda fraction: None,
+    ) -> Result:
+        """Run `plan` here, to the end, and accept its result (and any preview before it)."""
+        steps = jobs.run(plan, cancel, progress)
+        while True:
+            try:
+                partial = next(steps)
+            except StopIteration as stop:
+                self.accept(stop.value)
+                return stop.value
+            if partial is not None:
+                self.accept(partial)
+
+    def train(self, training: Sequence[Training], **options: Any) -> Result:
+        """Plan and run a training (options of :meth:`plan_training`); whole image by default."""
+        return self.complete(self.plan_training(training, **options))
+
+    def apply(self, image: ImageSource, **options: Any) -> Result:
+        """Segment `image` with the current classifier (options of :meth:`plan_apply`)."""
+        return self.complete(self.plan_apply(image, **options))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the classifier (forest, features, class names, versions) to `path`."""
+        if self._classifier is None:
+            raise SegLabInputError("There is no classifier to save yet: train one first.")
+        return self._classifier.save(path)
+
+    def load(self, path: str | os.PathLike) -> PixelClassifier:
+        """Load a classifier saved by SegLab (no code is executed); it replaces the current one."""
+        classifier = PixelClassifier.load(path)
+        self._classifier = classifier
+        self._trained_key = None
+        self._digests = {}
+        self._live_plane = None
+        return classifier
+
+
+def _check_training(training: Sequence[Training]) -> None:
+    """Shapes and channel counts that match, with a message naming the layers."""
+    if not training:
+        raise SegLabInputError("Paint strokes in a training layer first.")
+    first = training[0].image
+    for item in training:
+        item.image.check()
+        if item.image.n_channels != first.n_channels:
+            raise SegLabInputError(
+                f"Training layer '{item.name}' belongs to '{item.image.name}' with "
+                f"{item.image.n_channels} channel(s), but '{first.name}' has "
+                f"{first.n_channels}. Untick 'Train on all training layers' or remove it."
+            )
+        if tuple(item.strokes.shape) != item.image.spatial_shape:
+            raise SegLabInputError(
+                f"The training layer '{item.name}' has shape {tuple(item.strokes.shape)} "
+                f"but the image '{item.image.name}' has shape {item.image.spatial_shape}. "
+                "Press 'Add training layer' to make one that matches."
+            )
+
+
+def _painted(training: Sequence[Training], settings: FeatureSettings) -> list[dict]:
+    """Copies of the painted planes of each training item (the only ones read)."""
+    out = []
+    for item in training:
+        spatial = item.image.spatial_shape
+        out.append(strokes_of(item.strokes, len(spatial) - min(settings.ndim, len(spatial))))
+    return out
+
+
+def _painted_classes(training, annotations, class_names: list[str]) -> dict[int, str]:
+    """Names of the painted classes; refuses strokes of fewer than two classes."""
+
+    def name_of(label: int) -> str:
+        return class_names[label - 1] if label <= len(class_names) else f"class {label}"
+
+    painted = np.unique(
+        np.concatenate([[0], *(distinct_values(p) for a in annotations for p in a.values())])
+    )
+    painted = painted[painted > 0]
+    if painted.size == 0:
+        raise SegLabInputError(
+            f"No strokes yet: paint label 1 ({name_of(1)}) and label 2 ({name_of(2)}) in "
+            f"'{training[0].name}'."
+        )
+    if painted.size == 1:
+        label = int(painted[0])
+        raise SegLabInputError(
+            f"Only class {label} ({name_of(label)}) is painted; paint strokes of at least one "
+            "more class."
+        )
+    return {int(i): name_of(int(i)) for i in painted}

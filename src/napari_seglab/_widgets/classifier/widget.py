@@ -1,0 +1,366 @@
+"""Pixel classifier widget: paint a few strokes per class, train a random forest, segment live.
+
+The widget wires napari to a :class:`~.session.ClassifierSession`, which holds the state; all
+the computation happens in :mod:`.jobs`, off the GUI thread. What the widget adds is the napari
+plumbing:
+
+* **Image**: one Image layer (grayscale or RGB), or several Image layers used as channels.
+* **Training layers**: Labels layers of strokes, 0 = not annotated, 1, 2, ... = the classes named
+  in *Classes*. *Add training layer* makes one that matches the image and selects the brush.
+  With *Train on all training layers* ticked (the default), every training layer made for an
+  image of the same kind (same number of channels) is used, so one classifier learns from
+  strokes on several images; each training layer remembers its image(s) in its metadata.
+* **Outputs**, updated in place: ``"<image> segmentation"`` (class ids, the training layer's
+  colours), ``"<image> foreground"`` (0/1 mask of the chosen foreground class, ready for the
+  clean-up and validation widgets), ``"<image> probability"`` (of one chosen class) and
+  ``"<image> uncertainty"`` (1 - highest class probability: paint where it is bright).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import Container
+from psygnal import Signal
+
+from ...core._validation import SegLabInputError
+from ...core.classifier import load_compiled_code
+from .._layers import label_colormap
+from .._shared import ROLE_KEY, report_error
+from .controls import Controls
+from .inputs import Inputs
+from .jobs import max_label
+from .layers import linked_images, show_result, training_layer
+from .live import LiveUpdate
+from .plans import Result, Scope
+from .runner import Job, Runner
+from .session import ClassifierSession
+
+if TYPE_CHECKING:
+    import napari
+    import napari.layers
+    from superqt.utils import GeneratorWorker
+
+    from ...core.classifier import PixelClassifier
+
+__all__ = ["ClassifierWidget"]
+
+
+class ClassifierWidget(Container):
+    """Train a pixel classifier from brush strokes and segment images with it.
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+        The viewer whose layers the widget reads and writes.
+
+    Notes
+    -----
+    Scripts and tests drive it without clicking through :attr:`controls` (the panel's
+    widgets), :meth:`add_training_layer`, :meth:`train`, :meth:`predict`, :meth:`save` and
+    :meth:`load`; :meth:`train` and :meth:`predict` return the background worker (or ``None``
+    when refused), :attr:`busy` tells whether a run is going on, and :attr:`shown` is emitted
+    with each :class:`~.plans.Result` once it is in the layers.
+    """
+
+    shown = Signal(object)
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=True)
+        # Import the classifier's compiled kernels now, while the user opens the widget: an
+        # import inside the worker thread would hold the interpreter lock and freeze the GUI.
+        load_compiled_code()
+        self._viewer = napari_viewer
+        self._session = ClassifierSession()
+        self._controls = c = Controls()
+        self._inputs = Inputs(c, napari_viewer, self._session)
+        self._runner = Runner(
+            on_result=self._on_result,
+            on_error=self._on_error,
+            on_finished=self._on_finished,
+            on_progress=self._set_progress,
+        )
+        self._live = LiveUpdate(
+            enabled=lambda: c.live.value,
+            runner=self._runner,
+            request=self._inputs.live_request,
+            start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
+            cancel=self.cancel,
+        )
+        self.extend(c.rows())
+
+        c.add_button.changed.connect(self.add_training_layer)
+        c.train_button.changed.connect(self.train)
+        c.apply_button.changed.connect(lambda: self.predict(c.scope.value))
+        c.cancel_button.changed.connect(self.cancel)
+        c.save_button.changed.connect(lambda: _ask_path(self.native, save=True, then=self.save))
+        c.load_button.changed.connect(lambda: _ask_path(self.native, save=False, then=self.load))
+        c.classes.changed.connect(self._on_classes_changed)
+        c.live.changed.connect(self._on_live_toggled)
+        c.image.changed.connect(self._on_image_changed)
+        c.probability_of.changed.connect(self._live.schedule)
+        c.foreground.changed.connect(self._live.schedule)
+        napari_viewer.dims.events.point.connect(self._live.schedule)
+        self.native.destroyed.connect(self._disconnect)
+        self.reset_choices()
+        self._on_image_changed()
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def controls(self) -> Controls:
+        """The panel's magicgui widgets (``controls.image``, ``controls.live`` ...)."""
+        return self._controls
+
+    @property
+    def session(self) -> ClassifierSession:
+        """The Qt-free state: classifier, kept features and preview."""
+        return self._session
+
+    @property
+    def classifier(self) -> PixelClassifier | None:
+        """The current :class:`~napari_seglab.core.classifier.PixelClassifier`, or ``None``."""
+        return self._session.classifier
+
+    @property
+    def busy(self) -> bool:
+        """Whether a training or prediction run is going on."""
+        return self._runner.job is not None
+
+    @property
+    def status(self) -> str:
+        """The status line under the progress bar."""
+        return self._controls.status.value
+
+    @property
+    def class_names(self) -> list[str]:
+        """Names of label 1, 2, ... as typed in *Classes*."""
+        return self._controls.class_names
+
+    def add_training_layer(self) -> napari.layers.Labels | None:
+        """Create (or select) the Labels layer of strokes for the chosen image.
+
+        The layer matches the image's spatial shape, scale and translation, uses the class
+        colours, and is selected with the paint brush on label 1.
+
+        Returns
+        -------
+        napari.layers.Labels or None
+            The training layer, or ``None`` (with an error shown) when no image is chosen.
+        """
+        c = self._controls
+        try:
+            layers = self._inputs.image_layers()
+        except SegLabInputError as err:
+            report_error(err, what="Adding a training layer")
+            return None
+        layer = training_layer(self._viewer, layers, colors=c.class_colors())
+        spatial = layer.data.shape
+        self.reset_choices()
+        c.training.value = layer
+        self._viewer.layers.selection.active = layer
+        layer.mode = "paint"
+        layer.selected_label = 1
+        layer.brush_size = max(3, round(min(spatial[-2:]) / 100))
+        c.status.value = (
+            f"Paint label 1 ({c.name_of(1)}) and 2 ({c.name_of(2)}) in '{layer.name}'."
+        )
+        return layer
+
+    def train(self) -> GeneratorWorker | None:
+        """Train on the strokes and show the result on the plane in view.
+
+        Returns
+        -------
+        GeneratorWorker or None
+            The background run, or ``None`` when refused (the reason is shown as an error).
+        """
+        return self._start(lambda: self._inputs.training_plan(live=False))
+
+    def predict(
+        self, scope: Scope | str = Scope.PLANE, *, image: napari.layers.Image | None = None
+    ) -> GeneratorWorker | None:
+        """Apply the trained (or loaded) classifier.
+
+        Parameters
+        ----------
+        scope : Scope or str
+            ``"plane"`` (the plane in view), ``"all"`` (every plane / frame / volume) or
+            ``"other"`` (the whole of another image layer, see `image`).
+        image : napari.layers.Image, optional
+            The other image for ``scope="other"``; default: the one chosen in *Other image*.
+
+        Returns
+        -------
+        GeneratorWorker or None
+            The background run, or ``None`` when refused (the reason is shown as an error).
+        """
+        try:
+            scope = Scope.parse(scope)
+        except ValueError:
+            names = [s.name.lower() for s in Scope]
+            _refuse(f"Unknown scope {scope!r}; use one of {names}.")
+            return None
+        if image is not None:
+            self._controls.target.reset_choices()
+            self._controls.target.value = image
+        return self._start(lambda: self._inputs.apply_plan(scope))
+
+    def cancel(self) -> None:
+        """Stop the current run; nothing is written from a cancelled run."""
+        if self._runner.cancel():
+            self._controls.status.value = "Cancelling..."
+
+    def save(self, path: str | Path) -> bool:
+        """Save the classifier (forest, features, class names, versions) to `path`.
+
+        Returns
+        -------
+        bool
+            Whether it was saved; the reason is shown as an error otherwise.
+        """
+        if self.classifier is None:
+            _refuse("There is no classifier to save yet: train one first.")
+            return False
+        try:
+            self._session.save(path)
+        except (OSError, SegLabInputError) as err:
+            _refuse(f"Could not save the classifier to {path}: {err}")
+            return False
+        self._controls.status.value = f"Saved to {Path(path).name}."
+        return True
+
+    def load(self, path: str | Path) -> bool:
+        """Load a classifier saved by SegLab; it applies to new images without retraining.
+
+        The file is read without executing any code from it; anything that is not a SegLab
+        classifier is refused and the current classifier is kept.
+
+        Returns
+        -------
+        bool
+            Whether it was loaded; the reason is shown as an error otherwise.
+        """
+        try:
+            classifier = self._session.load(path)
+        except (OSError, SegLabInputError, ValueError) as err:
+            _refuse(f"Could not load {path}: {err}")
+            return False
+        self._live.stop()
+        self._controls.show_settings(classifier)
+        self._controls.show_importance(classifier)
+        self._controls.status.value = (
+            f"Loaded {Path(path).name}: {len(classifier.class_names)} classes, "
+            f"{classifier.n_channels} channel(s). Apply it, or paint and train to refine."
+        )
+        return True
+
+    def reset_choices(self, *_: Any) -> None:
+        """Refresh the layer pickers (napari calls it when layers come and go)."""
+        super().reset_choices()
+        labels = self._inputs.labels_layers()
+        self._live.watch([x for x in labels if ROLE_KEY not in x.metadata])
+
+    # ------------------------------------------------------------------ layers
+    def _disconnect(self, _obj: Any = None) -> None:
+        """Stop listening to the viewer, and stop any run, once the widget's Qt side is gone."""
+        self._runner.close()
+        self._live.close()
+        self._viewer.dims.events.point.disconnect(self._live.schedule)
+
+    def _on_image_changed(self, _value: Any = None) -> None:
+        self._controls.channels.reset_choices()
+        image = self._controls.image.value
+        if image is None:
+            return
+        for layer in self._inputs.labels_layers():
+            if (linked_images(layer) or [None])[0] == image.name:
+                self._controls.training.value = layer
+                break
+
+    def _on_classes_changed(self, _value: Any = None) -> None:
+        c = self._controls
+        c.probability_of.reset_choices()
+        c.foreground.reset_choices()
+        c.foreground.value = c.probability_of.value = c.default_foreground()
+        training = c.training.value
+        if training is not None and linked_images(training):
+            top = max(len(self.class_names), max_label(training.data), 2)
+            training.colormap = label_colormap(c.class_colors(top))
+
+    def _on_live_toggled(self, on: bool) -> None:
+        if on:
+            self._live.schedule()
+        else:
+            self._live.stop()
+            self._session.drop_preview()
+
+    # ------------------------------------------------------------------ running
+    def _start(self, make_plan, *, live: bool = False) -> GeneratorWorker | None:
+        if self.busy:
+            if not live:
+                _refuse("The classifier is busy with another run: wait for it or press Cancel.")
+            return None
+        try:
+            plan = make_plan()
+        except SegLabInputError as err:
+            if live:
+                self._controls.status.value = str(err)
+            else:
+                _refuse(str(err))
+            return None
+        if plan is None:  # live update with nothing new to do
+            return None
+        worker = self._runner.start(plan)
+        self._controls.show_running(True, live=live)
+        return worker
+
+    def _set_progress(self, fraction: float) -> None:
+        self._controls.progress.value = round(100 * min(max(fraction, 0.0), 1.0))
+
+    def _on_result(self, job: Job, result: Result) -> None:
+        self._session.accept(result, keep_preview=bool(self._controls.live.value))
+        if result.classifier is not None:
+            self._controls.show_importance(result.classifier)
+        active = self._viewer.layers.selection.active
+        show_result(self._viewer, result)
+        if active is not None and active in self._viewer.layers:
+            self._viewer.layers.selection.active = active  # keep the brush on the strokes
+        self._controls.progress.value = 100
+        self._controls.status.value = result.message
+        self.shown.emit(result)
+
+    def _on_error(self, job: Job, err: Exception) -> None:
+        if job.live and isinstance(err, SegLabInputError):
+            self._controls.status.value = str(err)
+        else:
+            report_error(err, what="The classifier")
+
+    def _on_finished(self, job: Job) -> None:
+        if job.cancel.is_set():
+            self._controls.status.value = "Cancelled; nothing was changed."
+            if not job.live:
+                self._controls.progress.value = 0
+        self._controls.show_running(False)
+        self._live.finished()
+
+
+def _refuse(message: str) -> None:
+    """Show why a request was refused (nothing was changed)."""
+    report_error(SegLabInputError(message), what="")
+
+
+def _ask_path(parent: Any, *, save: bool, then: Any) -> None:
+    """Ask for a classifier file to save or load, and pass the path chosen to `then`."""
+    from qtpy.QtWidgets import QFileDialog
+
+    if save:
+        path, _ = QFileDialog.getSaveFileName(
+            parent, "Save classifier", "classifier.npz", "SegLab classifier (*.npz)"
+        )
+    else:
+        path, _ = QFileDialog.getOpenFileName(
+            parent, "Load classifier", "", "SegLab classifier (*.npz);;All files (*)"
+        )
+    if path:
+        then(path)

@@ -1,0 +1,221 @@
+"""The classifier session without Qt: train, preview a plane, refine, apply, save and load."""
+
+from __future__ import annotations
+
+import doctest
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from scipy.ndimage import binary_erosion
+from skimage.draw import disk
+
+from napari_seglab._widgets.classifier import ClassifierSession, jobs
+from napari_seglab._widgets.classifier import session as session_module
+from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Result, Training
+from napari_seglab.core import SegLabInputError, evaluate
+from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+SETTINGS = FeatureSettings(sigmas=(1, 2, 4))
+FOREST = Forest(n_estimators=20, max_depth=8)
+
+
+@pytest.fixture(scope="module")
+def kesm(shared_data):
+    """The KESM tile (vessels dark) and its ground truth, from ../shared/data."""
+    folder = shared_data / "kesm-vessels"
+    image = iio.imread(folder / "grayscale.png")
+    truth = (iio.imread(folder / "groundtruth.png") > 0).astype(np.uint8)
+    return (image if image.ndim == 2 else image[..., 0]), truth
+
+
+def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, seed: int = 0):
+    """Labels 1 (background) and 2 (vessel) painted as a few disks inside the truth."""
+    rng = np.random.default_rng(seed)
+    strokes = np.zeros(truth.shape, np.uint8)
+    for label, region in ((1, truth == 0), (2, truth > 0)):
+        inside = np.argwhere(binary_erosion(region, np.ones((2 * radius + 1,) * 2, bool)))
+        for r, c in inside[rng.choice(len(inside), min(per_class, len(inside)), replace=False)]:
+            strokes[disk((r, c), radius, shape=truth.shape)] = label
+    return strokes
+
+
+def direct(image, strokes, settings=SETTINGS, forest=FOREST) -> PixelClassifier:
+    """The same classifier as the session's, trained directly."""
+    return PixelClassifier(
+        settings,
+        class_names={1: "tissue", 2: "vessel"},
+        random_state=0,
+        n_estimators=forest.n_estimators,
+        max_depth=forest.max_depth,
+        class_weight=forest.class_weight,
+    ).fit(image, strokes)
+
+
+def results_of(plan) -> list[Result]:
+    """Every result a run brings, in order: previews first, then the one it returns."""
+    steps, results = jobs.run(plan, lambda: False, lambda fraction: None), []
+    while True:
+        try:
+            result = next(steps)
+        except StopIteration as stop:
+            return [*results, stop.value]
+        if result is not None:
+            results.append(result)
+
+
+def train(session, source, strokes, **options) -> Result:
+    return session.train(
+        [Training(source, strokes, "strokes")],
+        settings=SETTINGS,
+        forest=FOREST,
+        class_names=["tissue", "vessel"],
+        probability_of=2,
+        foreground=2,
+        **options,
+    )
+
+
+def test_train_then_apply_equals_the_pixel_classifier_itself(kesm):
+    image, truth = kesm
+    strokes = stroke_disks(truth)
+    source = ImageSource(names=("KESM",), arrays=(image,))
+    session = ClassifierSession()
+    trained = train(session, source, strokes, plane=())
+    assert trained.classifier is session.classifier
+    assert trained.message.startswith(f"Trained on {np.count_nonzero(strokes)} painted pixels.")
+    assert "plane in view of 'KESM' into 2 classes" in trained.message
+
+    applied = session.apply(source, probability_of=2, foreground=2)
+    (output,) = applied.outputs
+    assert output.plane is None and applied.classifier is None
+    expected = direct(image, strokes).segment(image)
+    np.testing.assert_array_equal(output.labels, expected.labels)
+    np.testing.assert_array_equal(output.foreground, expected.labels == 2)
+    np.testing.assert_allclose(output.probability, expected.probability(2))
+    np.testing.assert_allclose(output.uncertainty, expected.uncertainty)
+    np.testing.assert_array_equal(trained.outputs[0].labels, output.labels)  # the plane: all
+    assert evaluate(output.foreground, truth).scores.f1 > 0.8
+
+
+def test_live_preview_comes_first_then_the_plane_is_refined(kesm, monkeypatch):
+    image, truth = kesm
+    monkeypatch.setattr("napari_seglab._widgets.classifier.jobs.PREVIEW_PIXELS", 64 * 64)
+    source = ImageSource(names=("KESM",), arrays=(image,))
+    session = ClassifierSession()
+    strokes = stroke_disks(truth)
+    item = [Training(source, strokes, "strokes")]
+    options = {"settings": SETTINGS, "forest": FOREST, "plane": ()}
+    plan = session.plan_training(item, live=True, foreground=2, **options)
+    preview, final = results_of(plan)  # as the widget does: plan, run (off-thread), accept
+    session.accept(preview)
+    session.accept(final)
+    assert "Preview (1/8 resolution)" in preview.message
+    assert preview.outputs[0].probability is None  # labels only, until refined
+    expected = direct(image, strokes).predict(image)
+    np.testing.assert_array_equal(final.outputs[0].labels, expected)
+    np.testing.assert_array_equal(preview.outputs[0].labels[::8, ::8], expected[::8, ::8])
+    kept = session.preview
+    assert kept is not None and kept.step == 8
+
+    # the same strokes again: nothing to do; a new stroke reuses the plane's kept features
+    assert session.plan_training(item, live=True, **options) is None
+    assert session.request(item, **options) == plan.request
+    more = strokes.copy()
+    more[stroke_disks(truth, per_class=3, seed=5) > 0] = 1
+    moved = session.plan_training([Training(source, more)], live=True, **options)
+    assert moved.request != plan.request
+    session.complete(moved)
+    assert session.preview is kept
+    session.drop_preview()
+    assert session.preview is None
+
+
+def test_save_load_round_trip_applies_to_another_image(kesm, tmp_path):
+    image, truth = kesm
+    session = ClassifierSession()
+    train(session, ImageSource(names=("KESM",), arrays=(image,)), stroke_disks(truth))
+    path = session.save(tmp_path / "vessels.npz")
+    fresh = ClassifierSession()
+    loaded = fresh.load(path)
+    assert loaded.class_names == {1: "tissue", 2: "vessel"}
+    other = ImageSource(names=("copy",), arrays=(image.copy(),))
+    np.testing.assert_array_equal(
+        fresh.apply(other).outputs[0].labels, session.apply(other).outputs[0].labels
+    )
+
+
+def test_refusals_say_what_is_wrong(kesm):
+    image, truth = kesm
+    source = ImageSource(names=("KESM",), arrays=(image,))
+    session = ClassifierSession()
+    options = {"settings": SETTINGS, "class_names": ["tissue", "vessel"]}
+    with pytest.raises(SegLabInputError, match="Train or load a classifier first"):
+        session.plan_apply(source)
+    with pytest.raises(SegLabInputError, match="There is no classifier to save"):
+        session.save("never.npz")
+    blank = np.zeros(image.shape, np.uint8)
+    with pytest.raises(SegLabInputError, match=r"No strokes yet: paint label 1 \(tissue\)"):
+        session.plan_training([Training(source, blank)], **options)
+    one = np.where(stroke_disks(truth) == 2, 2, 0).astype(np.uint8)
+    with pytest.raises(SegLabInputError, match=r"Only class 2 \(vessel\)"):
+        session.plan_training([Training(source, one)], **options)
+    with pytest.raises(SegLabInputError, match=r"'small' has shape \(10, 10\)"):
+        session.plan_training([Training(source, blank[:10, :10], "small")], **options)
+    rgb = ImageSource(names=("rgb",), arrays=(np.stack([image] * 3, -1),), rgb=True)
+    with pytest.raises(SegLabInputError, match=r"with 3 channel\(s\), but .KESM. has 1"):
+        items = [Training(source, stroke_disks(truth)), Training(rgb, stroke_disks(truth), "c")]
+        session.plan_training(items, **options)
+
+    # an image edited after training is refused when applied (strokes are kept: retrain)
+    edited = image.copy()
+    source = ImageSource(names=("KESM",), arrays=(edited,))
+    train(session, source, stroke_disks(truth))
+    edited[:] = 255 - edited
+    plan = session.plan_apply(source)
+    assert plan.check_edit
+    with pytest.raises(SegLabInputError, match="edited after the classifier was trained"):
+        session.complete(plan)
+
+
+def test_a_lazy_stack_is_read_only_where_painted_or_segmented(kesm):
+    import dask.array as da
+
+    image, truth = kesm
+    planes = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
+    truths = np.stack([truth[:128, :128], truth[128:256, :128], truth[256:384, :128]])
+    read: list[int] = []
+
+    def record(block, block_info=None):
+        read.append(block_info[None]["chunk-location"][0])
+        return block
+
+    lazy = da.from_array(planes, chunks=(1, 128, 128)).map_blocks(record, dtype=planes.dtype)
+    strokes = np.zeros(planes.shape, np.uint8)
+    strokes[0] = stroke_disks(truths[0], per_class=3)
+    strokes[2] = stroke_disks(truths[2], per_class=3, seed=1)
+    source = ImageSource(names=("lazy",), arrays=(lazy,))
+    assert source.lazy
+    session = ClassifierSession()
+    result = train(session, source, strokes, plane=(2,))
+    assert 1 not in read and {0, 2} <= set(read)
+    assert result.outputs[0].plane == (2,) and result.outputs[0].labels.shape == (128, 128)
+    whole = session.apply(source).outputs[0].labels
+    np.testing.assert_array_equal(whole[2], result.outputs[0].labels)
+
+
+def test_the_session_needs_no_qt():
+    code = (
+        "import sys; import napari_seglab._widgets.classifier.session; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'napari', 'qtpy', 'PyQt6', 'PyQt5', 'magicgui', 'superqt'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_docstring_examples():
+    failures, _ = doctest.testmod(session_module, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
