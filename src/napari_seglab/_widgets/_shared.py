@@ -184,7 +184,8 @@ def show_output(
             existing.refresh()
         existing.metadata.update(meta)
         for key, value in kwargs.items():
-            setattr(existing, key, value)
+            if not _unchanged(existing, key, value):  # each set refreshes the layer
+                setattr(existing, key, value)
         return existing
     if plane is not None:
         lazy = not isinstance(like.data, np.ndarray)
@@ -198,6 +199,16 @@ def show_output(
     layer = layer_type(data, name=name, metadata=meta, **kwargs)
     viewer.layers.insert(index, layer)
     return layer
+
+
+def _unchanged(layer: napari.layers.Layer, key: str, value: Any) -> bool:
+    """Whether setting `key` to `value` would leave the layer as it is."""
+    current = getattr(layer, key, None)
+    if key in ("scale", "translate"):
+        return bool(np.allclose(current, value))
+    if key in ("units", "axis_labels"):
+        return tuple(str(v) for v in current) == tuple(str(v) for v in value)
+    return False
 
 
 def report_error(err: BaseException, *, what: str) -> None:
