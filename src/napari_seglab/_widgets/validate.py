@@ -91,6 +91,26 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _metrics_table(evaluation: Evaluation) -> dict:
+    """One row per metric; columns: the total first, then each plane of a stack."""
+    rows = list(evaluation.rows())
+    rows = rows[-1:] + rows[:-1]
+    return {
+        "data": [[_format(row[key]) for row in rows] for key in METRIC_NAMES],
+        "index": list(METRIC_NAMES.values()),
+        "columns": [r["plane"] if r["plane"] == "total" else f"plane {r['plane']}" for r in rows],
+    }
+
+
+def _objects_table(evaluation: Evaluation) -> dict:
+    """One row per object metric, or one row saying why there are none."""
+    if evaluation.objects is None:
+        values = {"(not computed)": "object metrics need layers in memory"}
+    else:
+        values = {k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()}
+    return {"data": [[v] for v in values.values()], "index": list(values), "columns": ["value"]}
+
+
 class ValidationWidget(Container):
     """Compare a prediction (Labels or Image, non-zero = foreground) with a ground truth.
 
@@ -313,27 +333,8 @@ class ValidationWidget(Container):
         self.copy_button.enabled = self.export_button.enabled = True
 
     def _fill_tables(self, evaluation: Evaluation) -> None:
-        """One row per metric; columns: the total first, then each plane of a stack."""
-        rows = list(evaluation.rows())
-        rows = rows[-1:] + rows[:-1]
-        self.table.value = {
-            "data": [[_format(row[key]) for row in rows] for key in METRIC_NAMES],
-            "index": list(METRIC_NAMES.values()),
-            "columns": [
-                r["plane"] if r["plane"] == "total" else f"plane {r['plane']}" for r in rows
-            ],
-        }
-        if evaluation.objects is None:
-            objects = {"(not computed)": "object metrics need layers in memory"}
-        else:
-            objects = {
-                k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()
-            }
-        self.objects_table.value = {
-            "data": [[value] for value in objects.values()],
-            "index": list(objects),
-            "columns": ["value"],
-        }
+        self.table.value = _metrics_table(evaluation)
+        self.objects_table.value = _objects_table(evaluation)
 
     def _apply_palette(self, *_: Any) -> None:
         from ._layers import label_colormap
