@@ -27,6 +27,7 @@ __all__ = [
     "check_same_shape",
     "fingerprint",
     "is_binary",
+    "nan_values_error",
     "negative_labels_error",
     "several_values_error",
     "to_grayscale",
@@ -161,7 +162,7 @@ def as_mask(mask: ArrayLike, *, name: str = "mask", binary: bool = False) -> np.
     if arr.dtype == bool:
         return arr
     if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
-        raise SegLabInputError(f"The {name} contains NaN values.")
+        raise nan_values_error(name)
     foreground = arr != 0
     if binary and not is_binary(arr, foreground):
         values = np.unique(arr[foreground])
@@ -256,6 +257,11 @@ def several_values_error(name: str, values: str) -> SegLabInputError:
         f"The {name} holds {values}; a binary mask is needed (0 = background, one value = "
         "foreground). If every non-zero pixel is foreground, pass `mask > 0`."
     )
+
+
+def nan_values_error(name: str) -> SegLabInputError:
+    """The refusal of a mask holding NaN values."""
+    return SegLabInputError(f"The {name} contains NaN values.")
 
 
 def negative_labels_error(lowest: int) -> SegLabInputError:

@@ -79,3 +79,16 @@ def test_lazy_bad_input(mask, lazy):
         evaluate(lazy(mask), lazy(ndi.label(mask)[0]))
     with pytest.raises(sl.SegLabInputError, match="at least 2 dimensions"):
         confusion_masks(lazy(mask[0, 0], 40), mask[0, 0])
+
+
+@pytest.mark.parametrize("which", ["prediction", "ground truth"])
+def test_lazy_nan_values_are_refused_like_in_memory(mask, lazy, which):
+    with_nan = mask.astype(np.float32)
+    with_nan[1, 100, 150] = np.nan
+    pred, truth = (with_nan, mask) if which == "prediction" else (mask, with_nan)
+    with pytest.raises(sl.SegLabInputError, match=f"The {which} contains NaN"):
+        evaluate(pred, truth)
+    with pytest.raises(sl.SegLabInputError, match=f"The {which} contains NaN"):
+        evaluate(lazy(pred), lazy(truth))
+    with pytest.raises(sl.SegLabInputError, match=f"The {which} contains NaN"):
+        confusion_masks(lazy(pred), lazy(truth))["TP"].compute()

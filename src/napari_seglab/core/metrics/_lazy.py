@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._blocks import block_batches, block_slices, is_lazy
-from .._validation import check_lazy_mask, check_same_shape, several_values_error
+from .._validation import (
+    check_lazy_mask,
+    check_same_shape,
+    nan_values_error,
+    several_values_error,
+)
 from ._scores import confusion_classes
 from ._scores import plane_sums as block_plane_sums
 
@@ -15,6 +20,8 @@ if TYPE_CHECKING:
     import dask.array as da
 
 __all__ = ["confusion_masks", "plane_sums"]
+
+_STATS = 7  # numbers kept per plane of each chunk, see plane_sums
 
 
 def _as_dask(prediction: Any, ground_truth: Any) -> tuple[da.Array, da.Array]:
@@ -55,28 +62,41 @@ def plane_sums(prediction: Any, ground_truth: Any) -> np.ndarray:
     lead = pred.ndim - 2
 
     def stats(p_block: np.ndarray, t_block: np.ndarray) -> np.ndarray:
-        # Everything from one pair of chunks in one task, so each chunk is read once.
+        # Everything from one pair of chunks in one task, so each chunk is read once: per
+        # plane TP, predicted, true; the truth's lowest and highest non-zero value; NaNs.
         t = t_block != 0
-        out = np.zeros((*p_block.shape[:lead], 1, 1, 5))
+        out = np.zeros((*p_block.shape[:lead], 1, 1, _STATS))
         out[..., 0, 0, :3] = block_plane_sums(p_block != 0, t)
         values = t_block[t]
         out[..., 0, 0, 3] = values.min() if values.size else np.inf
         out[..., 0, 0, 4] = values.max() if values.size else -np.inf
+        out[..., 0, 0, 5] = _nan_count(p_block)
+        out[..., 0, 0, 6] = _nan_count(t_block)
         return out
 
     tasks = da.map_blocks(
         stats,
         pred,
         truth,
-        chunks=(*pred.chunks[:lead], (1,) * pred.numblocks[-2], (1,) * pred.numblocks[-1], (5,)),
+        chunks=(
+            *pred.chunks[:lead],
+            (1,) * pred.numblocks[-2],
+            (1,) * pred.numblocks[-1],
+            (_STATS,),
+        ),
         new_axis=pred.ndim,
         dtype=float,
     ).to_delayed()
-    per_block = np.empty((*pred.shape[:lead], *pred.numblocks[-2:], 5))
+    per_block = np.empty((*pred.shape[:lead], *pred.numblocks[-2:], _STATS))
     regions = dict(block_slices(pred.chunks))
     for batch in block_batches(pred):  # a bounded number of chunks in memory
         for idx, part in zip(batch, dask.compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
-            per_block[(*regions[idx][:lead], *idx[-2:])] = part.reshape((*part.shape[:lead], 5))
+            per_block[(*regions[idx][:lead], *idx[-2:])] = part.reshape(
+                (*part.shape[:lead], _STATS)
+            )
+    for column, name in ((5, "prediction"), (6, "ground truth")):
+        if per_block[..., column].any():
+            raise nan_values_error(name)
     t_low, t_high = per_block[..., 3].min(), per_block[..., 4].max()
     if np.isfinite(t_high) and t_low != t_high:
         raise several_values_error(
@@ -86,7 +106,17 @@ def plane_sums(prediction: Any, ground_truth: Any) -> np.ndarray:
     return per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
 
 
+def _nan_count(block: np.ndarray) -> np.ndarray | int:
+    """NaN pixels in each plane of a chunk."""
+    if not np.issubdtype(block.dtype, np.floating):
+        return 0
+    return np.count_nonzero(np.isnan(block), axis=(-2, -1))
+
+
 def _classes_of_block(p_block: np.ndarray, t_block: np.ndarray, *, key: str) -> np.ndarray:
+    for block, name in ((p_block, "prediction"), (t_block, "ground truth")):
+        if np.any(_nan_count(block)):
+            raise nan_values_error(name)
     t = t_block != 0
     values = t_block[t]
     if values.size and values.min() != values.max():
