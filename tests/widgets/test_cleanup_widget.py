@@ -76,3 +76,27 @@ def test_all_neighbours_in_2d_and_bad_input(viewer_and_widget, notifications):
     widget(block=True)
     assert "negative" in notifications.errors()[-1]
     assert "negative cleaned" not in viewer.layers
+
+
+def test_lazy_layer_is_cleaned_chunk_by_chunk(viewer_and_widget):
+    import dask.array as da
+
+    from napari_seglab.core import clean_up
+
+    viewer, widget = viewer_and_widget
+    mask = np.zeros((64, 80), np.uint8)
+    mask[31, 39] = 1  # a speck on a chunk corner
+    mask[10:50, 20:60] = 1
+    mask[30:33, 38:41] = 0  # a hole across four chunks
+    mask[31, 39] = 1
+    layer = viewer.add_labels(da.from_array(mask, chunks=(32, 40)), name="lazy")
+    widget.labels_layer.value = layer
+    widget.remove_smaller_than.value = 2
+    widget.fill_holes_smaller_than.value = 10
+    widget(block=True)
+    out = viewer.layers["lazy cleaned"]
+    assert isinstance(out.data, da.Array)
+    expected = clean_up(mask, remove_smaller_than=2, fill_holes_smaller_than=10)
+    np.testing.assert_array_equal(out.data.compute(), expected)
+    assert out.metadata["foreground_pixels_before"] == int(mask.sum())
+    assert out.metadata["foreground_pixels_after"] == int(expected.sum())

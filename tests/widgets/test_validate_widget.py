@@ -19,13 +19,7 @@ def widget(kesm_viewer):
 
 def table_columns(table) -> dict[str, dict[str, str]]:
     """The metrics table as {column ("total", "plane 0", ...): {metric name: text}}."""
-    metrics = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
-    return {
-        table.horizontalHeaderItem(c).text(): {
-            name: table.item(r, c).text() for r, name in enumerate(metrics)
-        }
-        for c in range(table.columnCount())
-    }
+    return table.to_dict("dict")
 
 
 def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget, wait, tmp_path):
@@ -60,10 +54,7 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
     assert [total[k] for k in ("TP", "FP", "FN", "TN")] == ["5595", "122", "1863", "254564"]
     assert total["MCC"] == "0.8534" and total["F1 (Dice)"] == "0.8493"
     assert total["IoU (Jaccard)"] == "0.7381" and total["specificity"] == "0.9995"
-    objects = {
-        widget.objects_table.item(r, 0).text(): widget.objects_table.item(r, 1).text()
-        for r in range(widget.objects_table.rowCount())
-    }
+    objects = widget.objects_table.to_dict("dict")["value"]
     assert objects["matched"] == str(widget.result.objects.matched)
     assert int(objects["matched"]) + int(objects["missed"]) == int(objects["n true"])
 
@@ -71,7 +62,9 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
     for key, layer in layers.items():
         assert int(layer.data.sum()) == getattr(counts, key.lower())
         assert layer.features["pixels"][0] == getattr(counts, key.lower())
-        assert layer.metadata["evaluation"] is widget.result
+        assert layer.metadata["metrics"]["tp"] == counts.tp
+        assert layer.metadata["metrics"]["objects"]["matched"] == widget.result.objects.matched
+        assert all(isinstance(v, int | float | str | dict) for v in layer.metadata.values())
     assert not layers["TN"].visible and layers["TP"].visible
     np.testing.assert_allclose(layers["TP"].colormap.color_dict[1], [0, 1, 1, 1])
     np.testing.assert_allclose(layers["FP"].colormap.color_dict[1], [1, 0, 1, 1])
@@ -99,7 +92,7 @@ def test_kesm_threshold_then_validate_gives_published_counts(kesm_viewer, widget
     assert len(kesm_viewer.layers) == n_layers
     assert all(kesm_viewer.layers[f"KESM vessels otsu {k}"] is layers[k] for k in CLASSES)
     assert layers["TN"].visible
-    assert widget.table.columnCount() == 1
+    assert widget.table.column_headers == ("total",)
     assert widget.result.objects.iou_threshold == 0.3
     assert widget.result.objects.matched >= int(objects["matched"])
 
@@ -149,7 +142,7 @@ def test_stack_has_a_row_per_plane_and_the_total(make_napari_viewer, wait):
 
 def test_bad_inputs_notify_and_change_nothing(make_napari_viewer, wait, notifications):
     viewer = make_napari_viewer()
-    widget = ValidationWidget(viewer)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")
     assert widget.run() is None
     assert "Choose a prediction layer" in notifications.errors()[-1]
 
@@ -177,7 +170,7 @@ def test_bad_inputs_notify_and_change_nothing(make_napari_viewer, wait, notifica
     assert "same layer" in notifications.errors()[-1]
 
     assert [layer.name for layer in viewer.layers] == names
-    assert widget.result is None and widget.table.columnCount() == 0
+    assert widget.result is None and widget.table.shape == (0, 0)
     assert not widget.copy_button.enabled
     assert widget.export_csv("never-written.csv") is None
 
@@ -192,3 +185,28 @@ def test_threshold_widget_output_is_not_offered_as_confusion_layer(kesm_viewer, 
     offered = {layer.name for layer in widget.prediction.choices}
     assert "KESM vessels otsu" in offered
     assert not any(name.endswith((" TP", " FP", " FN", " TN")) for name in offered)
+
+
+def test_lazy_layers_are_compared_chunk_by_chunk(make_napari_viewer, wait):
+    import dask.array as da
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    stack, truths = np.stack([mask, truth]), np.stack([truth, truth])
+    # the pickers follow the viewer's layers through napari's reset_choices wiring
+    viewer.add_labels(da.from_array(stack, chunks=(1, 128, 128)), name="lazy pred")
+    viewer.add_labels(da.from_array(truths, chunks=(1, 256, 256)), name="lazy truth")
+    assert widget.ground_truth.value is viewer.layers["lazy truth"]
+    widget.prediction.value = viewer.layers["lazy pred"]
+    widget.run()
+    wait(widget)
+    expected = evaluate(stack, truths)
+    assert widget.result.counts == expected.counts and widget.result.planes == expected.planes
+    assert widget.result.objects is None  # object matching needs layers in memory
+    assert widget.objects_table.row_headers == ("(not computed)",)
+    assert list(table_columns(widget.table)) == ["total", "plane 0", "plane 1"]
+    tp = viewer.layers["lazy pred TP"]
+    assert isinstance(tp.data, da.Array)
+    np.testing.assert_array_equal(np.asarray(tp.data[0]), (mask & truth).astype(np.uint8))

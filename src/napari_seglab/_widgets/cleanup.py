@@ -3,11 +3,12 @@
 A typed function over :func:`napari_seglab.core.cleanup.clean_up`; its signature is the UI. The
 work runs off the GUI thread (progress in napari's activity dock). The result goes to the
 Labels layer ``"<labels> cleaned"``, updated in place when the widget runs again; the input
-layer is never modified.
+layer is never modified. A lazy layer (dask, zarr) is cleaned chunk by chunk and its result
+stays lazy.
 """
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui import magic_factory
@@ -39,13 +40,32 @@ class Connectivity(Enum):
         }[self.value]
 
 
-def _clean_up_job(source, options: dict):
-    data = np.asarray(source)  # a lazy layer is read here, off the GUI thread
-    yield
+def _numpy_or_dask(data: Any) -> Any:
+    """A layer's data as numpy or dask: zarr and other lazy arrays are wrapped, not read."""
+    import dask.array as da
+
+    if isinstance(data, np.ndarray | da.Array):
+        return data
+    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
+
+
+def _foreground(data: Any) -> int:
+    import dask.array as da
+
+    return int(
+        da.count_nonzero(data).compute() if isinstance(data, da.Array) else np.count_nonzero(data)
+    )
+
+
+def _clean_up_job(source: Any, options: dict):
+    data = _numpy_or_dask(source)
     options = {**options, "connectivity": min(options["connectivity"], data.ndim)}
-    cleaned = clean_up(data, **options)
+    cleaned = clean_up(data, **options)  # a lazy layer: object sizes now, pixels when shown
     yield
-    return data, cleaned
+    counts = {"foreground_pixels_before": _foreground(data)}
+    counts["foreground_pixels_after"] = _foreground(cleaned)
+    yield
+    return cleaned, counts
 
 
 @magic_factory(
@@ -81,14 +101,9 @@ def clean_up_widget(
         "connectivity": connectivity.value,
     }
 
-    def apply(result: tuple[np.ndarray, np.ndarray]) -> None:
-        data, cleaned = result
-        meta = {
-            "source": labels_layer.name,
-            **options,
-            "foreground_pixels_before": int(np.count_nonzero(data)),
-            "foreground_pixels_after": int(np.count_nonzero(cleaned)),
-        }
+    def apply(result: tuple[Any, dict]) -> None:
+        cleaned, counts = result
+        meta = {"source": labels_layer.name, **options, **counts}
         show_output(
             viewer,
             cleaned,

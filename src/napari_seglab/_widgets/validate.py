@@ -3,8 +3,9 @@
 A thin shell over :func:`napari_seglab.core.metrics.evaluate` and
 :func:`napari_seglab.core.metrics.confusion_masks`, computed off the GUI thread. It adds four
 Labels layers ``"<prediction> TP"``, ``"... FP"``, ``"... FN"``, ``"... TN"`` (updated in place
-when re-run; TN hidden by default) and fills a metrics table, with a row per plane for 3D or
-time data plus the total.
+when re-run; TN hidden by default) and fills a metrics table, with a column per plane for 3D
+or time data after the total. Lazy layers (dask, zarr) are compared chunk by chunk: nothing is
+loaded whole, and their confusion layers stay lazy (object metrics need in-memory layers).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, Table
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
 from ..core import SegLabInputError
 from ..core.metrics import Evaluation, confusion_masks, evaluate
-from ._shared import ROLE_KEY, is_lazy, layer_choices, run_job, show_output
+from ._shared import ROLE_KEY, layer_choices, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -68,10 +68,20 @@ class Palette(Enum):
         return {"TP": "#0072B2", "FP": "#E69F00", "FN": "#CC79A7", "TN": "#000000"}
 
 
-def _evaluation_job(prediction: np.ndarray, truth: np.ndarray, iou_threshold: float):
+def _numpy_or_dask(data: Any) -> Any:
+    """A layer's data as numpy or dask: zarr and other lazy arrays are wrapped, not read."""
+    import dask.array as da
+
+    if isinstance(data, np.ndarray | da.Array):
+        return data
+    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
+
+
+def _evaluation_job(prediction: Any, truth: Any, iou_threshold: float):
+    prediction, truth = _numpy_or_dask(prediction), _numpy_or_dask(truth)
     evaluation = evaluate(prediction, truth, iou_threshold=iou_threshold)
     yield
-    masks = confusion_masks(prediction, truth)
+    masks = confusion_masks(prediction, truth)  # lazy for a lazy input
     return evaluation, masks
 
 
@@ -79,6 +89,26 @@ def _format(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
+
+
+def _metrics_table(evaluation: Evaluation) -> dict:
+    """One row per metric; columns: the total first, then each plane of a stack."""
+    rows = list(evaluation.rows())
+    rows = rows[-1:] + rows[:-1]
+    return {
+        "data": [[_format(row[key]) for row in rows] for key in METRIC_NAMES],
+        "index": list(METRIC_NAMES.values()),
+        "columns": [r["plane"] if r["plane"] == "total" else f"plane {r['plane']}" for r in rows],
+    }
+
+
+def _objects_table(evaluation: Evaluation) -> dict:
+    """One row per object metric, or one row saying why there are none."""
+    if evaluation.objects is None:
+        values = {"(not computed)": "object metrics need layers in memory"}
+    else:
+        values = {k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()}
+    return {"data": [[v] for v in values.values()], "index": list(values), "columns": ["value"]}
 
 
 class ValidationWidget(Container):
@@ -127,13 +157,12 @@ class ValidationWidget(Container):
         self.legend = Label(value="")
         self.copy_button = PushButton(text="Copy table", enabled=False)
         self.export_button = PushButton(text="Export CSV…", enabled=False)
-        self.table = QTableWidget(0, 0)
-        self.objects_table = QTableWidget(0, 2)
+        self.table = Table(label="metrics")
+        self.objects_table = Table(label="objects")
         for table in (self.table, self.objects_table):
-            table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setMinimumHeight(260)
-        self.objects_table.setHorizontalHeaderLabels(["object metric", "value"])
-        self.objects_table.setMinimumHeight(120)
+            table.read_only = True
+        self.table.min_height = 260
+        self.objects_table.min_height = 120
 
         super().__init__(
             widgets=[
@@ -144,20 +173,28 @@ class ValidationWidget(Container):
                 self.run_button,
                 self.legend,
                 Container(widgets=[self.copy_button, self.export_button], layout="horizontal"),
+                self.table,
+                self.objects_table,
             ]
         )
-        self.native.layout().addWidget(self.table)
-        self.native.layout().addWidget(self.objects_table)
-
         self.run_button.changed.connect(self.run)
         self.palette.changed.connect(self._apply_palette)
         self.copy_button.changed.connect(self.copy_to_clipboard)
         self.export_button.changed.connect(self._ask_export)
-        napari_viewer.layers.events.inserted.connect(self._layer_inserted)
-        napari_viewer.layers.events.removed.connect(self.reset_choices)
-        self.reset_choices()
+        super().reset_choices()
         self._suggest()
         self._update_legend()
+
+    def reset_choices(self, *_: Any) -> None:
+        """Refresh the layer pickers; a layer just added may be pre-selected.
+
+        napari calls this whenever the viewer's layers change (for every docked widget).
+        """
+        before = {id(layer) for layer in self.prediction.choices}
+        super().reset_choices()
+        added = [layer for layer in self.prediction.choices if id(layer) not in before]
+        if added:
+            self._suggest(added[-1])
 
     def _suggest(self, new_layer=None) -> None:
         """Pre-select a sensible prediction and ground truth.
@@ -188,24 +225,21 @@ class ValidationWidget(Container):
             if labels:
                 self.prediction.value = labels[-1]
 
-    def _layer_inserted(self, event) -> None:
-        self.reset_choices()
-        self._suggest(event.value)
-
     @property
     def busy(self) -> bool:
         """Whether an evaluation is running."""
         return self.worker is not None
 
-    def _array(self, layer, role: str) -> np.ndarray:
+    @staticmethod
+    def _array(layer, role: str) -> Any:
+        """The layer's data, not read (a lazy layer is computed chunk by chunk in the job)."""
         if layer is None:
             raise SegLabInputError(f"Choose a {role} layer (a Labels or Image layer).")
         if getattr(layer, "rgb", False):
             raise SegLabInputError(
                 f"The {role} {layer.name!r} is an RGB image; a mask or label image is needed."
             )
-        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-        return np.asarray(data) if is_lazy(layer) else data
+        return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
     def run(self, *, block: bool = False):
         """Evaluate the prediction against the ground truth; show layers and tables.
@@ -290,11 +324,7 @@ class ValidationWidget(Container):
                     "meaning": [MEANING[key]],
                 },
                 role="confusion",
-                metadata={
-                    "class": key,
-                    "metrics": metrics,
-                    "evaluation": evaluation,
-                },
+                metadata={"class": key, "metrics": metrics},
             )
             names.append(name)
         self._names = tuple(names)
@@ -303,26 +333,8 @@ class ValidationWidget(Container):
         self.copy_button.enabled = self.export_button.enabled = True
 
     def _fill_tables(self, evaluation: Evaluation) -> None:
-        """One row per metric; columns: the total first, then each plane of a stack."""
-        rows = list(evaluation.rows())
-        rows = rows[-1:] + rows[:-1]
-        self.table.clear()
-        self.table.setRowCount(len(METRIC_NAMES))
-        self.table.setColumnCount(len(rows))
-        self.table.setVerticalHeaderLabels(list(METRIC_NAMES.values()))
-        self.table.setHorizontalHeaderLabels(
-            [row["plane"] if row["plane"] == "total" else f"plane {row['plane']}" for row in rows]
-        )
-        for c, row in enumerate(rows):
-            for r, key in enumerate(METRIC_NAMES):
-                self.table.setItem(r, c, QTableWidgetItem(_format(row[key])))
-        self.table.resizeColumnsToContents()
-        objects = asdict(evaluation.objects) if evaluation.objects is not None else {}
-        self.objects_table.setRowCount(len(objects))
-        for r, (key, value) in enumerate(objects.items()):
-            self.objects_table.setItem(r, 0, QTableWidgetItem(key.replace("_", " ")))
-            self.objects_table.setItem(r, 1, QTableWidgetItem(_format(value)))
-        self.objects_table.resizeColumnsToContents()
+        self.table.value = _metrics_table(evaluation)
+        self.objects_table.value = _objects_table(evaluation)
 
     def _apply_palette(self, *_: Any) -> None:
         from ._layers import label_colormap

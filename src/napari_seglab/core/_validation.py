@@ -21,10 +21,15 @@ __all__ = [
     "as_image",
     "as_mask",
     "check_colour",
+    "check_labels",
     "check_lazy_image",
+    "check_lazy_mask",
     "check_same_shape",
     "fingerprint",
     "is_binary",
+    "nan_values_error",
+    "negative_labels_error",
+    "several_values_error",
     "to_grayscale",
 ]
 
@@ -153,23 +158,16 @@ def as_mask(mask: ArrayLike, *, name: str = "mask", binary: bool = False) -> np.
     numpy.ndarray of bool
     """
     arr = np.asarray(mask)
-    if arr.size == 0 or arr.ndim < 2:
-        raise SegLabInputError(f"The {name} must be a non-empty array of at least 2 dimensions.")
+    _check_mask_form(arr, name)
     if arr.dtype == bool:
         return arr
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise SegLabInputError(f"The {name} has data type {arr.dtype}; a mask must be numeric.")
     if np.issubdtype(arr.dtype, np.floating) and np.isnan(arr).any():
-        raise SegLabInputError(f"The {name} contains NaN values.")
+        raise nan_values_error(name)
     foreground = arr != 0
     if binary and not is_binary(arr, foreground):
         values = np.unique(arr[foreground])
         shown = ", ".join(str(v) for v in values[:5]) + (", ..." if values.size > 5 else "")
-        raise SegLabInputError(
-            f"The {name} holds {values.size} different non-zero values ({shown}); a binary "
-            "mask is needed (0 = background, one value = foreground). If every non-zero "
-            "pixel is foreground, pass `mask > 0`."
-        )
+        raise several_values_error(name, f"{values.size} different non-zero values ({shown})")
     return foreground
 
 
@@ -224,3 +222,91 @@ def check_lazy_image(image: da.Array, name: str = "image") -> da.Array:
     if image.ndim < 2:
         raise SegLabInputError(f"The {name} must have at least 2 dimensions, not {image.ndim}.")
     return image
+
+
+def _check_mask_form(arr: np.ndarray | da.Array, name: str) -> None:
+    """The checks of a mask that need no pixel values."""
+    if 0 in arr.shape or arr.ndim < 2:
+        raise SegLabInputError(f"The {name} must be a non-empty array of at least 2 dimensions.")
+    if not (
+        arr.dtype == bool
+        or np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise SegLabInputError(f"The {name} has data type {arr.dtype}; a mask must be numeric.")
+
+
+def check_lazy_mask(mask: da.Array, name: str = "mask") -> da.Array:
+    """:func:`as_mask`'s checks that need no computation, for a dask array.
+
+    Several non-zero values (with ``binary``) are found later, chunk by chunk.
+    """
+    _check_mask_form(mask, name)
+    return mask
+
+
+def several_values_error(name: str, values: str) -> SegLabInputError:
+    """The refusal of a mask that holds several foreground `values` (described in words).
+
+    Examples
+    --------
+    >>> print(several_values_error("ground truth", "2 different non-zero values (1, 2)"))
+    The ground truth holds 2 different non-zero values (1, 2); a binary mask is needed ...
+    """
+    return SegLabInputError(
+        f"The {name} holds {values}; a binary mask is needed (0 = background, one value = "
+        "foreground). If every non-zero pixel is foreground, pass `mask > 0`."
+    )
+
+
+def nan_values_error(name: str) -> SegLabInputError:
+    """The refusal of a mask holding NaN values."""
+    return SegLabInputError(f"The {name} contains NaN values.")
+
+
+def negative_labels_error(lowest: int) -> SegLabInputError:
+    """The refusal of a label image holding negative values (down to `lowest`)."""
+    return SegLabInputError(
+        "Labels must be 0 (background) or positive; this image has negative values down to "
+        f"{lowest}."
+    )
+
+
+def check_labels(labels: np.ndarray | da.Array, connectivity: int) -> None:
+    """Check a mask or label image for clean-up (numpy or dask) and a `connectivity` for it.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray or dask.array.Array
+        Boolean or integer, 2D or more, 0 = background. A dask array's negative values are
+        found where its value range is computed (see :func:`negative_labels_error`).
+    connectivity : int
+        1 to ``labels.ndim``.
+
+    Raises
+    ------
+    SegLabInputError
+        If the array is empty, under 2D, not boolean or integer, holds negative values
+        (numpy only), or `connectivity` does not fit its dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_labels(np.zeros((2, 2), np.uint8), 2)
+    >>> check_labels(np.zeros(4, np.uint8), 1)
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: Clean-up needs a non-empty 2D or 3D mask ...
+    """
+    if labels.ndim < 2 or 0 in labels.shape:
+        raise SegLabInputError("Clean-up needs a non-empty 2D or 3D mask or label image.")
+    if not (labels.dtype == bool or np.issubdtype(labels.dtype, np.integer)):
+        raise SegLabInputError(
+            f"Clean-up needs a mask or label image (integer or boolean), not {labels.dtype} data."
+        )
+    if isinstance(labels, np.ndarray) and labels.dtype != bool and labels.min() < 0:
+        raise negative_labels_error(labels.min())
+    if not 1 <= connectivity <= labels.ndim:
+        raise SegLabInputError(
+            f"Connectivity must be 1 to {labels.ndim} for {labels.ndim}D data, not {connectivity}."
+        )

@@ -96,3 +96,17 @@ def test_clean_up_shares_passes_and_equals_the_two_steps(mask, lazy):
     )
     np.testing.assert_array_equal(result.compute(), expected)
     assert (expected != mask).any()
+
+
+@pytest.mark.parametrize("values", [(0, -1), (0, -1, 3)])
+def test_negative_labels_are_refused_like_in_memory(values, lazy):
+    # Found where the value range is computed, for a mask (one non-zero value) as for labels.
+    labels = np.zeros((8, 10), np.int8)
+    labels[:2, :2], labels[5:, 5:] = values[1], values[-1]
+    for function in (sl.remove_small_objects, sl.fill_small_holes):
+        with pytest.raises(sl.SegLabInputError, match="negative values down to -1"):
+            function(labels, 2)
+        with pytest.raises(sl.SegLabInputError, match="negative values down to -1"):
+            function(lazy(labels, (4, 5)), 2)
+    with pytest.raises(sl.SegLabInputError, match="negative values down to -1"):
+        sl.clean_up(lazy(labels, (4, 5)), remove_smaller_than=2)

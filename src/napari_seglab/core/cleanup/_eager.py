@@ -6,29 +6,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
-from .._validation import SegLabInputError, is_binary
+from .._validation import check_labels, is_binary
+from . import _lazy
 
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
-
-
-def _check_labels(labels: ArrayLike, connectivity: int) -> np.ndarray:
-    arr = np.asarray(labels)
-    if arr.ndim < 2 or arr.size == 0:
-        raise SegLabInputError("Clean-up needs a non-empty 2D or 3D mask or label image.")
-    if not (arr.dtype == bool or np.issubdtype(arr.dtype, np.integer)):
-        raise SegLabInputError(
-            f"Clean-up needs a mask or label image (integer or boolean), not {arr.dtype} data."
-        )
-    if arr.dtype != bool and arr.min() < 0:
-        raise SegLabInputError(
-            "Labels must be 0 (background) or positive; this image has "
-            f"negative values down to {arr.min()}."
-        )
-    if not 1 <= connectivity <= arr.ndim:
-        raise SegLabInputError(
-            f"Connectivity must be 1 to {arr.ndim} for {arr.ndim}D data, not {connectivity}."
-        )
-    return arr
 
 
 def remove_small_objects(
@@ -59,10 +40,9 @@ def remove_small_objects(
     9
     """
     if is_lazy(labels):  # global object sizes across chunks
-        from ._lazy import remove_small_objects as lazy_remove_small_objects
-
-        return lazy_remove_small_objects(labels, smaller_than, connectivity=connectivity)
-    arr = _check_labels(labels, connectivity)
+        return _lazy.remove_small_objects(labels, smaller_than, connectivity=connectivity)
+    arr = np.asarray(labels)
+    check_labels(arr, connectivity)
     if smaller_than <= 1:
         return arr.copy()
     from skimage import morphology
@@ -102,11 +82,10 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     >>> int(fill_small_holes(ring, 2).min())
     1
     """
-    if is_lazy(labels):  # global object sizes across chunks
-        from ._lazy import fill_small_holes as lazy_fill_small_holes
-
-        return lazy_fill_small_holes(labels, smaller_than, connectivity=connectivity)
-    arr = _check_labels(labels, connectivity)
+    if is_lazy(labels):  # global hole sizes across chunks
+        return _lazy.fill_small_holes(labels, smaller_than, connectivity=connectivity)
+    arr = np.asarray(labels)
+    check_labels(arr, connectivity)
     if smaller_than <= 1:
         return arr.copy()
     from skimage import morphology
@@ -155,9 +134,7 @@ def clean_up(
         A new array; the input is never modified.
     """
     if is_lazy(labels):  # both steps in the same passes over the chunks
-        from ._lazy import clean_up as lazy_clean_up
-
-        return lazy_clean_up(
+        return _lazy.clean_up(
             labels,
             remove_smaller_than=remove_smaller_than,
             fill_holes_smaller_than=fill_holes_smaller_than,

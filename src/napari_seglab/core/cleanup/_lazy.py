@@ -19,7 +19,7 @@ from .._blocks import (
     sum_in_batches,
     upper_extended,
 )
-from .._validation import SegLabInputError
+from .._validation import SegLabInputError, check_labels, negative_labels_error
 from ._components import component_tables, selector, structure_of
 
 if TYPE_CHECKING:
@@ -28,22 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
 
-def _check_labels(labels: da.Array, connectivity: int) -> da.Array:
-    if labels.ndim < 2 or 0 in labels.shape:
-        raise SegLabInputError("Clean-up needs a non-empty 2D or 3D mask or label image.")
-    if not (labels.dtype == bool or np.issubdtype(labels.dtype, np.integer)):
-        raise SegLabInputError(
-            f"Clean-up needs a mask or label image (integer or boolean), not {labels.dtype} data."
-        )
-    if not 1 <= connectivity <= labels.ndim:
-        raise SegLabInputError(
-            f"Connectivity must be 1 to {labels.ndim} for {labels.ndim}D data, not {connectivity}."
-        )
-    return labels
-
-
-def _value_range(labels: da.Array) -> tuple[int, int, int]:
-    """Smallest value, largest value, smallest non-zero value (the largest if none)."""
+def _value_range(labels: da.Array) -> tuple[int, int]:
+    """Largest value, smallest non-zero value (the largest if none); negative ones refused."""
     import dask
 
     ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
@@ -59,8 +45,10 @@ def _value_range(labels: da.Array) -> tuple[int, int, int]:
     found = [r[(0,) * labels.ndim] for b in block_batches(labels)
              for r in dask.compute(*(tasks[i] for i in b))]  # fmt: skip
     low = min(int(f[0]) for f in found)
+    if low < 0:
+        raise negative_labels_error(low)
     top = max(int(f[1]) for f in found)
-    return low, top, min(min(int(f[2]) for f in found), top)
+    return top, min(min(int(f[2]) for f in found), top)
 
 
 def _clean_mask(
@@ -136,17 +124,15 @@ def remove_small_objects(
     >>> int(remove_small_objects(da.from_array(mask, chunks=3), 2).sum().compute())
     16
     """
-    labels = _check_labels(labels, connectivity)
+    check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    low, top, low_fg = _value_range(labels)
+    top, low_fg = _value_range(labels)
     if _is_mask(labels, top, low_fg):
         return _clean_mask(labels, top, smaller_than, 0, connectivity)
     # A label image: every label is one object, wherever its pixels are.
     import dask
 
-    if low < 0:
-        raise SegLabInputError("A label image cannot hold negative labels.")
     parts = [
         dask.delayed(lambda b: np.bincount(b.ravel(), minlength=top + 1), pure=True)(b)
         for b in labels.to_delayed().ravel()
@@ -173,10 +159,10 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     >>> int(fill_small_holes(da.from_array(ring, chunks=3), 5).min().compute())
     1
     """
-    labels = _check_labels(labels, connectivity)
+    check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    _, top, low_fg = _value_range(labels)
+    top, low_fg = _value_range(labels)
     _refuse_label_image(top, low_fg)
     return _clean_mask(labels, top, 0, smaller_than, connectivity)
 
@@ -210,10 +196,10 @@ def clean_up(
     >>> int(out[1, 1]), int(out[5, 5])
     (1, 0)
     """
-    labels = _check_labels(labels, connectivity)
+    check_labels(labels, connectivity)
     if remove_smaller_than <= 1 and fill_holes_smaller_than <= 1:
         return labels
-    _, top, low_fg = _value_range(labels)
+    top, low_fg = _value_range(labels)
     if not _is_mask(labels, top, low_fg):
         out = remove_small_objects(labels, remove_smaller_than, connectivity=connectivity)
         return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)

@@ -1,0 +1,181 @@
+"""Pixel- and object-level comparison of a segmentation with a ground truth.
+
+:func:`evaluate` and :func:`confusion_masks` take numpy or dask arrays; a dask input is
+computed chunk by chunk (:mod:`._lazy`), with exact integer counts.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._blocks import is_lazy
+from .._validation import as_mask, check_same_shape
+from . import _lazy
+from ._objects import ObjectMetrics, check_in_memory, match_objects
+from ._scores import ConfusionCounts, Scores, confusion_classes, counts_per_plane, plane_sums
+
+__all__ = ["Evaluation", "confusion_masks", "evaluate"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` returns.
+
+    Attributes
+    ----------
+    counts : ConfusionCounts
+        Over all pixels.
+    scores : Scores
+        Over all pixels.
+    planes : list of tuple
+        ``(index, ConfusionCounts)`` for each 2D plane of a 3D or higher array (``index`` is
+        the tuple of leading-axis indices); empty for 2D input.
+    objects : ObjectMetrics or None
+        Object-level metrics, unless switched off (or the input was lazy).
+    """
+
+    counts: ConfusionCounts
+    scores: Scores
+    planes: list[tuple[tuple[int, ...], ConfusionCounts]]
+    objects: ObjectMetrics | None
+
+    def rows(self) -> Iterator[dict]:
+        """Table rows: one per plane (if any), then the total; counts and scores as columns."""
+        for index, counts in self.planes:
+            yield _row(",".join(str(i) for i in index), counts, counts.scores())
+        yield _row("total", self.counts, self.scores)
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write :meth:`rows` to a CSV file, one row per plane and a ``total`` row.
+
+        Object-level metrics, if computed, are ``object_*`` columns filled on the total row,
+        so that the file stays one rectangular table (e.g. for ``pandas.read_csv``).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        path = Path(path)
+        rows = list(self.rows())
+        if self.objects is not None:
+            objects = {f"object_{k}": v for k, v in asdict(self.objects).items()}
+            rows[-1].update(objects)
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[-1]), restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+
+def _row(plane: str, counts: ConfusionCounts, scores: Scores) -> dict:
+    row: dict = {"plane": plane}
+    row.update(tp=counts.tp, fp=counts.fp, fn=counts.fn, tn=counts.tn)
+    row.update({f.name: getattr(scores, f.name) for f in fields(scores)})
+    return row
+
+
+def evaluate(
+    prediction: ArrayLike,
+    ground_truth: ArrayLike,
+    *,
+    objects: bool | None = None,
+    iou_threshold: float = 0.5,
+) -> Evaluation:
+    """Compare a segmentation with a ground truth, pixel by pixel and object by object.
+
+    Parameters
+    ----------
+    prediction : array_like or dask.array.Array
+        Binary mask or label image (non-zero = foreground), 2D or more.
+    ground_truth : array_like or dask.array.Array
+        Binary mask of the same shape: bool, 0/1 or 0/255 (any single non-zero value).
+    objects : bool, optional
+        Also compute object-level metrics (connected components matched by IoU). None (the
+        default): for in-memory arrays only. True with a dask input raises: object matching
+        needs the whole arrays, load them explicitly (``numpy.asarray``) if they fit.
+    iou_threshold : float
+        For the object matching, see :func:`match_objects`.
+
+    Returns
+    -------
+    Evaluation
+        ``.counts`` (TP, FP, FN, TN), ``.scores`` (accuracy, precision, recall, specificity,
+        F1 = Dice, IoU = Jaccard, MCC, balanced accuracy), ``.planes`` (per plane for 3D and
+        up) and ``.objects``. With a dask input, every count is an exact integer summed over
+        the chunks, each chunk read once.
+
+    Raises
+    ------
+    SegLabInputError
+        If the shapes differ, the ground truth holds several labels, or `objects` is True
+        with a dask input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([[1, 0, 1], [0, 1, 1], [0, 0, 0]])
+    >>> pred = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 0]])
+    >>> result = evaluate(pred, truth)
+    >>> result.counts
+    ConfusionCounts(tp=3, fp=1, fn=1, tn=4)
+    >>> round(result.scores.f1, 3)
+    0.75
+    """
+    if objects:
+        check_in_memory(prediction, ground_truth)
+    object_metrics = None
+    if is_lazy(prediction) or is_lazy(ground_truth):
+        sums = _lazy.plane_sums(prediction, ground_truth)
+    else:
+        pred_arr, pred, truth = _masks(prediction, ground_truth)
+        sums = plane_sums(pred, truth)
+        if objects is not False:
+            object_metrics = match_objects(pred_arr, truth, iou_threshold=iou_threshold)
+    shape = np.shape(prediction)
+    counts, planes = counts_per_plane(sums, shape[-2] * shape[-1])
+    return Evaluation(counts, counts.scores(), planes, object_metrics)
+
+
+def _masks(prediction: ArrayLike, ground_truth: ArrayLike) -> tuple[np.ndarray, ...]:
+    """The prediction as given and as a mask, and the ground truth as a binary mask."""
+    pred_arr, truth_arr = np.asarray(prediction), np.asarray(ground_truth)
+    check_same_shape(pred_arr, truth_arr, ("prediction", "ground truth"))
+    pred = as_mask(pred_arr, name="prediction")
+    return pred_arr, pred, as_mask(truth_arr, name="ground truth", binary=True)
+
+
+def confusion_masks(prediction: ArrayLike, ground_truth: ArrayLike) -> dict[str, Any]:
+    """Where each pixel falls in the confusion matrix.
+
+    Parameters
+    ----------
+    prediction, ground_truth : array_like or dask.array.Array
+        As in :func:`evaluate`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray or dask.array.Array
+        Keys ``"TP"``, ``"FP"``, ``"FN"``, ``"TN"``; uint8 masks (1 where the pixel is of
+        that kind) of the input's shape. With a dask input they are dask arrays, computed
+        chunk by chunk when read (a chunk of the ground truth holding several non-zero
+        values is refused then).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> masks = confusion_masks(np.array([[1, 0], [1, 0]]), np.array([[1, 1], [0, 0]]))
+    >>> masks["FP"].tolist()
+    [[0, 0], [1, 0]]
+    """
+    if is_lazy(prediction) or is_lazy(ground_truth):
+        return _lazy.confusion_masks(prediction, ground_truth)
+    _, pred, truth = _masks(prediction, ground_truth)
+    return {key: mask.view(np.uint8) for key, mask in confusion_classes(pred, truth).items()}
