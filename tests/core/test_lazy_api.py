@@ -69,6 +69,9 @@ def _data() -> dict[str, np.ndarray]:
     strokes = np.zeros(SHAPE, np.uint8)
     strokes[2:6, 2:70] = 1
     strokes[30:34, 25:55] = 2
+    corner = np.zeros(SHAPE, np.uint8)  # strokes in one corner: fit reads only around them
+    corner[2:4, 2:12] = 1
+    corner[6:8, 2:12] = 2
     return {
         "image": image.astype(np.float32),
         "uint8": np.clip(image, 0, 255).astype(np.uint8),
@@ -76,6 +79,7 @@ def _data() -> dict[str, np.ndarray]:
         "truth": truth,
         "mask": (image > 130).astype(np.uint8),
         "strokes": strokes,
+        "corner strokes": corner,
     }
 
 
@@ -111,7 +115,7 @@ def _calls() -> dict[str, Callable[[], object]]:
         "match_objects": lambda: sl.match_objects(lazy("mask"), lazy("truth")),
         "compute_features": lambda: sl.compute_features(lazy("image"), settings),
         "PixelClassifier.fit": lambda: sl.PixelClassifier(settings, n_estimators=4).fit(
-            lazy("image"), DATA["strokes"]
+            lazy("image"), DATA["corner strokes"]
         ),
         "PixelClassifier.predict": lambda: _classifier().predict(lazy("image")),
         "PixelClassifier.predict_proba": lambda: _classifier().predict_proba(lazy("image")),

@@ -20,6 +20,7 @@ __all__ = [
     "ROLE_KEY",
     "is_lazy",
     "layer_choices",
+    "numpy_or_dask",
     "output_layer",
     "plane_in_view",
     "report_error",
@@ -49,6 +50,15 @@ def layer_choices(viewer: napari.Viewer, *kinds: type, exclude_role: str | None 
 def is_lazy(layer: napari.layers.Layer) -> bool:
     """Whether the layer's data is not in memory (dask, zarr, multiscale pyramids)."""
     return bool(getattr(layer, "multiscale", False)) or not isinstance(layer.data, np.ndarray)
+
+
+def numpy_or_dask(data: Any) -> Any:
+    """A layer's data as numpy or dask: zarr and other lazy arrays are wrapped, not read."""
+    import dask.array as da
+
+    if isinstance(data, np.ndarray | da.Array):
+        return data
+    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
 
 
 def plane_in_view(

@@ -14,7 +14,7 @@ import numpy as np
 from magicgui import magic_factory
 
 from ..core import SegLabInputError, clean_up
-from ._shared import report_error, run_job, show_output
+from ._shared import numpy_or_dask, report_error, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -40,15 +40,6 @@ class Connectivity(Enum):
         }[self.value]
 
 
-def _numpy_or_dask(data: Any) -> Any:
-    """A layer's data as numpy or dask: zarr and other lazy arrays are wrapped, not read."""
-    import dask.array as da
-
-    if isinstance(data, np.ndarray | da.Array):
-        return data
-    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
-
-
 def _foreground(data: Any) -> int:
     import dask.array as da
 
@@ -58,7 +49,7 @@ def _foreground(data: Any) -> int:
 
 
 def _clean_up_job(source: Any, options: dict):
-    data = _numpy_or_dask(source)
+    data = numpy_or_dask(source)
     options = {**options, "connectivity": min(options["connectivity"], data.ndim)}
     cleaned = clean_up(data, **options)  # a lazy layer: object sizes now, pixels when shown
     yield

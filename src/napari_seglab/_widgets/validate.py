@@ -15,13 +15,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, Table
 from napari.utils.notifications import show_error, show_info
 
 from ..core import SegLabInputError
 from ..core.metrics import Evaluation, confusion_masks, evaluate
-from ._shared import ROLE_KEY, layer_choices, run_job, show_output
+from ._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -68,17 +67,8 @@ class Palette(Enum):
         return {"TP": "#0072B2", "FP": "#E69F00", "FN": "#CC79A7", "TN": "#000000"}
 
 
-def _numpy_or_dask(data: Any) -> Any:
-    """A layer's data as numpy or dask: zarr and other lazy arrays are wrapped, not read."""
-    import dask.array as da
-
-    if isinstance(data, np.ndarray | da.Array):
-        return data
-    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
-
-
 def _evaluation_job(prediction: Any, truth: Any, iou_threshold: float):
-    prediction, truth = _numpy_or_dask(prediction), _numpy_or_dask(truth)
+    prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
     evaluation = evaluate(prediction, truth, iou_threshold=iou_threshold)
     yield
     masks = confusion_masks(prediction, truth)  # lazy for a lazy input

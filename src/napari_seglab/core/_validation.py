@@ -97,8 +97,9 @@ def to_grayscale(image: ArrayLike, *, rgb: bool = False, channel: int | None = N
 
     Parameters
     ----------
-    image : array_like
+    image : array_like or dask.array.Array
         Grayscale image, or colour image with channels on the last axis when `rgb` is true.
+        A dask array is converted lazily, chunk by chunk.
     rgb : bool
         Whether the last axis holds colour channels (as in a napari RGB layer).
     channel : int, optional
@@ -106,7 +107,7 @@ def to_grayscale(image: ArrayLike, *, rgb: bool = False, channel: int | None = N
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or dask.array.Array
         The grayscale image: unchanged when `rgb` is false; the chosen channel; or the
         luminance from :func:`skimage.color.rgb2gray` (floats in [0, 1]).
 
@@ -116,12 +117,17 @@ def to_grayscale(image: ArrayLike, *, rgb: bool = False, channel: int | None = N
     >>> to_grayscale(np.zeros((4, 5, 3), np.uint8), rgb=True).shape
     (4, 5)
     """
-    arr = np.asarray(image)
+    lazy = type(image).__module__.split(".")[0] == "dask"
+    arr = image if lazy else np.asarray(image)
     check_colour(arr.shape, rgb=rgb, channel=channel)
     if not rgb:
         return arr
     if channel is not None:
         return arr[..., channel]
+    if lazy:  # every chunk holds all the channels of its pixels
+        return arr.rechunk({arr.ndim - 1: -1}).map_blocks(
+            to_grayscale, rgb=True, drop_axis=arr.ndim - 1, dtype=np.float64
+        )
     from skimage.color import rgb2gray, rgba2rgb
 
     return rgb2gray(rgba2rgb(arr) if arr.shape[-1] == 4 else arr)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._blocks import check_chunks, halo_depth
-from .._validation import SegLabInputError, check_colour, check_lazy_image, to_grayscale
+from .._validation import SegLabInputError, check_lazy_image, to_grayscale
 from ._histogram import histogram, means
 from ._methods import (
     ThresholdMethod,
@@ -84,14 +84,7 @@ def median_filter(image: da.Array, size: int = 3, *, ndim: int = 2) -> da.Array:
 def prepare_image(image: da.Array, options: ThresholdOptions) -> da.Array:
     """Grayscale conversion, checks and the median filter of a dask array, all lazy."""
     image = check_lazy_image(image)
-    check_colour(image.shape, rgb=options.rgb, channel=options.channel)
-    if options.rgb and options.channel is not None:
-        image = image[..., options.channel]
-    elif options.rgb:
-        image = image.rechunk({image.ndim - 1: -1}).map_blocks(
-            to_grayscale, rgb=True, drop_axis=image.ndim - 1, dtype=np.float64
-        )
-    gray = check_lazy_image(image)
+    gray = check_lazy_image(to_grayscale(image, rgb=options.rgb, channel=options.channel))
     return median_filter(gray, options.median_size, ndim=options.median_ndim)
 
 
