@@ -28,7 +28,7 @@ from magicgui.widgets import (
 from napari.utils.notifications import show_error, show_info
 
 from ..core import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
-from ._shared import output_layer, run_job, show_output
+from ._shared import ROLE_KEY, output_layer, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -130,6 +130,23 @@ class ObjectsWidget(Container):
         self.export_button.changed.connect(lambda: self.export_csv(self.csv_path.value))
         self.table.native.itemSelectionChanged.connect(self._row_selected)
         self._method_changed()
+
+    def reset_choices(self, *args: Any) -> None:
+        """Refresh the layer pickers (napari calls it when layers change); the first time,
+        start on the newest Labels layer that is not an objects output (likely a mask)."""
+        import napari.layers
+
+        first = self.source.value is None
+        super().reset_choices(*args)
+        if not first:
+            return
+        masks = [
+            layer
+            for layer in self.source.choices
+            if isinstance(layer, napari.layers.Labels) and layer.metadata.get(ROLE_KEY) != ROLE
+        ]
+        if masks:
+            self.source.value = masks[-1]
 
     def _method_changed(self, *_: Any) -> None:
         for widget in self._watershed_only:

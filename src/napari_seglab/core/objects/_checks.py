@@ -83,9 +83,9 @@ def _check_mask(arr: Any) -> Any:
     )
     if not binary:
         raise SegLabInputError(
-            "This looks like a labels image (several non-zero values), but a mask is needed "
-            "(0 = background, one value = foreground). To split its objects again, pass "
-            "`labels > 0`."
+            "This has several non-zero values (a labels image, or a grayscale image), but a "
+            "mask is needed (0 = background, one value = foreground): threshold an image "
+            "first; to split the objects of a labels image again, pass `labels > 0`."
         )
     return arr != 0
 
