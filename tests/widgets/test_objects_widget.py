@@ -116,7 +116,7 @@ def test_refused_input_is_reported_and_changes_nothing(objects_widget, notificat
 def test_starts_on_a_mask_layer(make_napari_viewer):
     viewer = make_napari_viewer()
     mask, intensity = nuclei()
-    viewer.add_labels(mask, name="mask")
     viewer.add_image(intensity, name="nuclei")
+    viewer.add_labels(mask, name="mask")
     _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
     assert widget.source.value is viewer.layers["mask"]

@@ -98,6 +98,7 @@ class ObjectsWidget(Container):
         self.measurements: ObjectTable | None = None
         self.worker = None
         self._input_name = ""
+        self._suggested = False
         self.source = create_widget(annotation="napari.layers.Layer", label="mask / probability")
         self.intensity = create_widget(
             annotation="napari.layers.Image", label="measure image", options={"nullable": True}
@@ -136,10 +137,10 @@ class ObjectsWidget(Container):
         start on the newest Labels layer that is not an objects output (likely a mask)."""
         import napari.layers
 
-        first = self.source.value is None
         super().reset_choices(*args)
-        if not first:
+        if self._suggested or not self.source.choices:
             return
+        self._suggested = True
         masks = [
             layer
             for layer in self.source.choices
