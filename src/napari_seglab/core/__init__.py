@@ -25,6 +25,7 @@ from .metrics import (
     evaluate,
     match_objects,
 )
+from .objects import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
 from .threshold import (
     GLOBAL_METHODS,
     Foreground,
@@ -44,12 +45,15 @@ __all__ = [
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "ObjectLabels",
     "ObjectMetrics",
+    "ObjectTable",
     "PixelClassifier",
     "PlanePreview",
     "Scores",
     "SegLabInputError",
     "Segmentation",
+    "SplitMethod",
     "ThresholdMethod",
     "ThresholdOptions",
     "ThresholdResult",
@@ -61,7 +65,9 @@ __all__ = [
     "evaluate",
     "feature_names",
     "fill_small_holes",
+    "label_objects",
     "match_objects",
+    "measure_objects",
     "median_filter",
     "open_image",
     "remove_small_objects",

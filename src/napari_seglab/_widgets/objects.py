@@ -1,0 +1,262 @@
+"""Objects widget: split a mask into numbered objects, measure them, find each one.
+
+A thin shell over :func:`napari_seglab.label_objects` and :func:`napari_seglab.measure_objects`,
+computed off the GUI thread. The objects go to the Labels layer ``"<input> objects"`` (updated
+in place when re-run) with the measurements in its ``features``; the table is shown in the
+widget, exported with :meth:`ObjectsWidget.export_csv`, and clicking a row selects that
+object and centres the view on it (on its plane, for a stack).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    PushButton,
+    SpinBox,
+    Table,
+    create_widget,
+)
+from napari.utils.notifications import show_error, show_info
+
+from ..core import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
+from ._shared import ROLE_KEY, output_layer, run_job, show_output
+
+if TYPE_CHECKING:
+    import napari
+    import napari.layers
+
+__all__ = ["ObjectsWidget"]
+
+ROLE = "objects"
+
+
+def _array(layer: napari.layers.Layer | None) -> Any:
+    """A layer's data as numpy, or dask when it is not in memory (zarr, multiscale)."""
+    if layer is None:
+        return None
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    if isinstance(data, np.ndarray) or type(data).__module__.startswith("dask"):
+        return data
+    import dask.array as da
+
+    return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
+
+
+def _objects_job(data: Any, intensity: Any, options: dict, spacing: tuple[float, ...]):
+    objects = label_objects(data, spacing=spacing, **options)
+    yield
+    table = measure_objects(objects.labels, intensity, spacing=spacing)
+    return objects, table
+
+
+def _shown(values: np.ndarray) -> list:
+    """Column values for the table on screen (floats rounded for reading)."""
+    if np.issubdtype(values.dtype, np.floating):
+        return np.round(values, 3).tolist()
+    return values.tolist()
+
+
+class ObjectsWidget(Container):
+    """Label objects in a mask or probability layer and measure each one.
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+
+    Attributes
+    ----------
+    objects : ObjectLabels or None
+        The last labelling.
+    measurements : ObjectTable or None
+        The last measurement table (one row per object).
+    worker : GeneratorWorker or None
+        The job in progress, if any.
+
+    Examples
+    --------
+    In the napari console::
+
+        widget = ObjectsWidget(viewer)
+        widget.source.value = viewer.layers["nuclei otsu"]
+        widget.method.value = "watershed"
+        widget.run(block=True)
+        widget.export_csv("nuclei.csv")
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        self.viewer = napari_viewer
+        self.objects: ObjectLabels | None = None
+        self.measurements: ObjectTable | None = None
+        self.worker = None
+        self._input_name = ""
+        self._suggested = False
+        self.source = create_widget(annotation="napari.layers.Layer", label="mask / probability")
+        self.intensity = create_widget(
+            annotation="napari.layers.Image", label="measure image", options={"nullable": True}
+        )
+        self.method = ComboBox(
+            label="objects",
+            choices=[("connected components", "components"), ("split touching", "watershed")],
+            value="components",
+        )
+        self.min_distance = SpinBox(label="seeds apart (px)", value=7, min=1, max=10_000)
+        self.h = FloatSpinBox(label="h-maxima (0 = off)", value=0.0, min=0.0, max=1e6, step=0.5)
+        self.use_probability = CheckBox(text="flood the probability", value=False)
+        self.min_size = SpinBox(label="min size (px)", value=0, min=0, max=10**9)
+        self.per_plane = CheckBox(text="each plane alone (time-lapse)", value=False)
+        self.connectivity = SpinBox(label="connectivity", value=1, min=1, max=3)
+        self.run_button = PushButton(text="Find objects")
+        self.status = Label(value="")
+        self.table = Table(value={"label": []})
+        self.table.read_only = True
+        self.table.min_height = 160
+        self.csv_path = FileEdit(mode="w", label="CSV file", filter="*.csv")
+        self.export_button = PushButton(text="Export CSV", enabled=False)
+        self._watershed_only = (self.min_distance, self.h, self.use_probability)
+        controls = [self.source, self.intensity, self.method, *self._watershed_only,
+                    self.min_size, self.per_plane, self.connectivity, self.run_button]  # fmt: skip
+        results = [self.status, self.table, self.csv_path, self.export_button]
+        super().__init__(widgets=[*controls, *results])
+        self.method.changed.connect(self._method_changed)
+        self.run_button.changed.connect(self.run)
+        self.export_button.changed.connect(lambda: self.export_csv(self.csv_path.value))
+        self.table.native.itemSelectionChanged.connect(self._row_selected)
+        self._method_changed()
+
+    def reset_choices(self, *args: Any) -> None:
+        """Refresh the layer pickers (napari calls it when layers change); the first time,
+        start on the newest Labels layer that is not an objects output (likely a mask)."""
+        import napari.layers
+
+        super().reset_choices(*args)
+        if self._suggested or not self.source.choices:
+            return
+        self._suggested = True
+        masks = [
+            layer
+            for layer in self.source.choices
+            if isinstance(layer, napari.layers.Labels) and layer.metadata.get(ROLE_KEY) != ROLE
+        ]
+        if masks:
+            self.source.value = masks[-1]
+
+    def _method_changed(self, *_: Any) -> None:
+        for widget in self._watershed_only:
+            widget.visible = self.method.value == "watershed"
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running."""
+        return self.worker is not None
+
+    @property
+    def output(self) -> napari.layers.Labels | None:
+        """The objects layer of the current input, if it exists."""
+        return output_layer(self.viewer, f"{self._input_name} objects")
+
+    def options(self) -> dict:
+        """The keyword arguments of :func:`napari_seglab.label_objects` set in the widget."""
+        source = self.source.value
+        ndim = source.ndim if source is not None else 2
+        return {
+            "method": SplitMethod(self.method.value),
+            "min_distance": self.min_distance.value,
+            "h": self.h.value or None,
+            "use_probability": self.use_probability.value,
+            "min_size": self.min_size.value,
+            "per_plane": self.per_plane.value,
+            "connectivity": min(self.connectivity.value, ndim - self.per_plane.value),
+        }
+
+    def run(self, *, block: bool = False) -> None:
+        """Label and measure the chosen layer (off the GUI thread unless `block`)."""
+        layer = self.source.value
+        if layer is None or self.busy:
+            if layer is None:
+                show_error("Choose a mask or probability layer first.")
+            return
+        intensity = self.intensity.value
+        self.run_button.enabled = False
+        self.status.value = "finding objects…"
+        self.worker = run_job(
+            _objects_job,
+            _array(layer),
+            _array(intensity),
+            self.options(),
+            tuple(float(s) for s in layer.scale),
+            on_returned=lambda result: self._show(layer, *result),
+            on_finished=self._finished,
+            what="Objects",
+            steps=2,
+            block=block,
+        )
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.run_button.enabled = True
+        if self.objects is None:
+            self.status.value = ""
+
+    def _show(self, layer: napari.layers.Layer, objects: ObjectLabels, table: ObjectTable) -> None:
+        self.objects, self.measurements = objects, table
+        self._input_name = layer.name
+        features = {"index": table["label"], **table.columns}
+        show_output(
+            self.viewer,
+            objects.labels,
+            name=f"{layer.name} objects",
+            like=layer,
+            role=ROLE,
+            features=features,
+            metadata={"n_objects": objects.n_objects, "method": objects.method},
+        )
+        self.table.value = {name: _shown(values) for name, values in table.columns.items()}
+        self.export_button.enabled = True
+        note = f"; not measured: {', '.join(table.omitted)}" if table.omitted else ""
+        self.status.value = objects.describe() + note
+
+    def export_csv(self, path: str | Path) -> Path | None:
+        """Write the measurement table to `path` (CSV); None when nothing was measured."""
+        if self.measurements is None:
+            show_error("Find objects first: there is no table to export.")
+            return None
+        written = self.measurements.to_csv(path)
+        show_info(f"Saved {len(self.measurements)} objects to {written}")
+        return written
+
+    def _row_selected(self) -> None:
+        rows = sorted({index.row() for index in self.table.native.selectedIndexes()})
+        if rows and self.measurements is not None:
+            self.select_object(int(self.measurements["label"][rows[0]]))
+
+    def select_object(self, label: int) -> None:
+        """Select object `label` in the objects layer and centre the view on its centroid.
+
+        For a stack, the viewer moves to the object's plane as well.
+        """
+        layer, table = self.output, self.measurements
+        if layer is None or table is None or "centroid-0" not in table.names:
+            return
+        rows = np.flatnonzero(table["label"] == label)
+        if not rows.size:
+            return
+        centroid = [table[f"centroid-{a}"][rows[0]] for a in range(layer.ndim)]
+        data_point = np.asarray(centroid) / np.asarray(layer.scale)  # physical -> pixels
+        world = np.asarray(layer.data_to_world(data_point))
+        first = self.viewer.dims.ndim - layer.ndim  # viewer axis of the layer's first
+        centre = {first + a: float(v) for a, v in enumerate(world)}
+        layer.selected_label = int(label)
+        displayed = self.viewer.dims.displayed
+        for axis, value in centre.items():
+            if axis not in displayed:
+                self.viewer.dims.set_point(axis, value)
+        self.viewer.scene.camera.center = tuple(centre[a] for a in displayed if a in centre)

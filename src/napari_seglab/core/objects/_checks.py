@@ -1,0 +1,140 @@
+"""Input checks of the object tools, for numpy and dask arrays alike.
+
+A mask, a probability map and a labels image look alike to numpy; each check says which one
+it found when it is not the one needed, and what to pass instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._blocks import is_lazy
+from .._validation import SegLabInputError, is_binary
+
+__all__ = ["check_labels", "check_spacing", "foreground_of"]
+
+
+def _value_range(arr: Any) -> tuple[float, float]:
+    """Smallest and largest value (one chunk-by-chunk reduction for a dask array)."""
+    if is_lazy(arr):
+        import dask
+
+        low, high = dask.compute(arr.min(), arr.max())
+        return low.item(), high.item()
+    return arr.min().item(), arr.max().item()
+
+
+def _any(values: Any) -> bool:
+    return bool(values.any().compute() if is_lazy(values) else values.any())
+
+
+def _check_array(arr: Any, name: str) -> Any:
+    if not is_lazy(arr):
+        arr = np.asarray(arr)
+    if arr.ndim < 2 or 0 in arr.shape:
+        raise SegLabInputError(f"The {name} must be a non-empty array of at least 2 dimensions.")
+    if not (arr.dtype == bool or np.issubdtype(arr.dtype, np.number)):
+        raise SegLabInputError(f"The {name} has data type {arr.dtype}; numbers are needed.")
+    return arr
+
+
+def check_spacing(spacing: Any, ndim: int) -> tuple[float, ...] | None:
+    """The pixel size per axis as floats, or None; refuses a wrong length or non-positive."""
+    if spacing is None:
+        return None
+    values = tuple(float(s) for s in np.atleast_1d(spacing))
+    if len(values) != ndim:
+        raise SegLabInputError(
+            f"The spacing has {len(values)} value(s) but the image has {ndim} axes: give one "
+            "pixel size per axis (e.g. the layer's scale)."
+        )
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise SegLabInputError(f"The spacing must be positive pixel sizes, not {values}.")
+    return values
+
+
+def _check_probability(arr: Any) -> Any:
+    low, high = _value_range(arr)
+    if np.isnan(low) or np.isnan(high):
+        raise SegLabInputError(
+            "The probability map contains NaN values; replace them (e.g. numpy.nan_to_num)."
+        )
+    if low < 0 or high > 1:
+        raise SegLabInputError(
+            f"The input has floating-point values from {low:g} to {high:g}: a probability map "
+            "must lie in [0, 1], and a mask or labels image must be integer or boolean."
+        )
+    return arr >= 0.5
+
+
+def _check_mask(arr: Any) -> Any:
+    if arr.dtype == bool:
+        return arr
+    low, high = _value_range(arr)
+    if low < 0:
+        raise SegLabInputError(
+            f"A mask holds 0 (background) and one positive value; this one has negative values "
+            f"down to {low}."
+        )
+    binary = high <= 1 or (
+        not _any((arr != 0) & (arr != high)) if is_lazy(arr) else is_binary(arr)
+    )
+    if not binary:
+        raise SegLabInputError(
+            "This has several non-zero values (a labels image, or a grayscale image), but a "
+            "mask is needed (0 = background, one value = foreground): threshold an image "
+            "first; to split the objects of a labels image again, pass `labels > 0`."
+        )
+    return arr != 0
+
+
+def foreground_of(data: Any, *, use_probability: bool) -> tuple[Any, Any]:
+    """``(mask, probability or None)`` of a mask or a foreground probability map.
+
+    Floats are a probability map (values in [0, 1], foreground where >= 0.5); booleans and
+    integers a mask (0 and one positive value). Refuses an empty foreground.
+    """
+    arr = _check_array(data, "mask or probability map")
+    probability = None
+    if np.issubdtype(arr.dtype, np.floating):
+        mask, probability = _check_probability(arr), arr
+    else:
+        if use_probability:
+            raise SegLabInputError(
+                "Watershed on the probability needs a probability map (floating-point values "
+                "in [0, 1], e.g. the classifier's foreground probability), not a mask."
+            )
+        mask = _check_mask(arr)
+    if not _any(mask):
+        raise SegLabInputError("The mask has no foreground pixels: there are no objects.")
+    return mask, probability
+
+
+def check_labels(labels: Any) -> Any:
+    """A labels image (non-negative integers, 0 = background) as an integer array."""
+    arr = _check_array(labels, "labels image")
+    if arr.dtype == bool:
+        raise SegLabInputError(
+            "This is a mask (True / False), not a labels image: every object would be "
+            "measured as one. Label it first with napari_seglab.label_objects."
+        )
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise SegLabInputError(
+            f"A labels image holds integers (0 = background), not {arr.dtype} values."
+        )
+    low, _ = _value_range(arr)
+    if low < 0:
+        raise SegLabInputError(
+            f"Labels must be 0 (background) or positive; this image has values down to {low}."
+        )
+    if not is_lazy(arr) and is_binary(arr):
+        from scipy import ndimage as ndi
+
+        if ndi.label(arr)[1] > 1:
+            raise SegLabInputError(
+                "This is a mask (one value for several separate objects), not a labels image: "
+                "they would be measured as one. Label it first with napari_seglab.label_objects."
+            )
+    return arr

@@ -1,0 +1,170 @@
+"""label_objects: scipy's components, scikit-image's watershed, spacing, per plane, lazy."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.feature import peak_local_max
+from skimage.morphology import h_maxima
+from skimage.segmentation import watershed
+
+from napari_seglab import SegLabInputError, label_objects
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    fa, fb = np.ravel(a), np.ravel(b)
+    if not np.array_equal(fa > 0, fb > 0):
+        return False
+    pairs = np.unique(np.stack([fa[fa > 0], fb[fb > 0]]), axis=1)
+    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+
+
+def disks(centres, radius, shape=(40, 60)) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    out = np.zeros(shape, bool)
+    for cy, cx in centres:
+        out |= (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
+    return out
+
+
+@pytest.mark.parametrize("connectivity", [1, 2, 3])
+def test_components_equal_scipy(mask, connectivity):
+    result = label_objects(mask, connectivity=connectivity)
+    expected, n = ndi.label(mask, ndi.generate_binary_structure(3, connectivity))
+    assert result.n_objects == n and result.method == "components"
+    np.testing.assert_array_equal(result.labels, expected)
+    assert result.labels.dtype == np.min_scalar_type(n)
+
+
+def test_watershed_equals_scikit_image_with_the_same_seeds():
+    mask = disks([(20, 15), (20, 27), (12, 45), (26, 47)], 8)
+    result = label_objects(mask, method="watershed", min_distance=4)
+    distance = ndi.distance_transform_edt(mask)
+    components = ndi.label(mask)[0]
+    peaks = peak_local_max(distance, min_distance=4, labels=components, exclude_border=False)
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    expected = watershed(-distance, markers, mask=mask)
+    assert result.n_objects == 4 == ndi.label(mask)[1] + 2
+    np.testing.assert_array_equal(result.labels, expected)
+
+
+def test_h_maxima_seeds_equal_scikit_image():
+    mask = disks([(20, 15), (20, 27), (20, 45)], 8)
+    result = label_objects(mask, method="watershed", h=1.0)
+    distance = ndi.distance_transform_edt(mask)
+    markers = ndi.label(h_maxima(distance, 1.0))[0]
+    expected = watershed(-distance, markers, mask=mask)
+    assert result.n_objects == 3
+    assert same_partition(result.labels, expected)
+    assert "h-maxima" in result.describe()
+
+
+def test_anisotropic_spacing_changes_the_distance_transform():
+    """Two cells joined by a neck at x = 30, pixels 3x longer along y than along x. In
+    physical units the distance is highest in the middle of each cell: two seeds, split at
+    the neck. In pixel units the bar is a long ridge of equal distance: six seeds."""
+    mask = np.zeros((12, 60), bool)
+    mask[2:10, 5:55] = True
+    mask[2:4, 28:32] = mask[8:10, 28:32] = False  # a neck at x = 30
+    physical = ndi.distance_transform_edt(mask, sampling=(3.0, 1.0))
+    pixels = ndi.distance_transform_edt(mask)
+    assert not np.allclose(physical, pixels)
+    result = label_objects(mask, method="watershed", min_distance=8, spacing=(3.0, 1.0))
+    components = ndi.label(mask)[0]
+    peaks = peak_local_max(physical, min_distance=8, labels=components, exclude_border=False)
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    np.testing.assert_array_equal(result.labels, watershed(-physical, markers, mask=mask))
+    assert result.n_objects == 2
+    assert set(np.unique(result.labels[:, :30])) == {0, 1}
+    assert set(np.unique(result.labels[:, 30:])) == {0, 2}
+    assert label_objects(mask, method="watershed", min_distance=8).n_objects == 6
+
+
+def test_3d_with_spacing_splits_touching_balls():
+    zz, yy, xx = np.mgrid[:12, :30, :40]
+    balls = ((zz - 6) * 2.0) ** 2 + (yy - 15) ** 2 + (xx - 12) ** 2 <= 64
+    balls |= ((zz - 6) * 2.0) ** 2 + (yy - 15) ** 2 + (xx - 26) ** 2 <= 64
+    assert label_objects(balls).n_objects == 1
+    split = label_objects(balls, method="watershed", min_distance=5, spacing=(2.0, 1.0, 1.0))
+    assert split.n_objects == 2 and split.spacing == (2.0, 1.0, 1.0)
+
+
+def test_per_plane_labels_each_plane_alone():
+    plane = disks([(20, 15), (20, 27)], 8)
+    stack = np.stack([plane, plane, np.zeros_like(plane)])
+    joined = label_objects(stack)
+    alone = label_objects(stack, per_plane=True)
+    assert joined.n_objects == 1 and alone.n_objects == 2
+    split = label_objects(stack, method="watershed", min_distance=4, per_plane=True)
+    assert split.n_objects == 4
+    assert set(np.unique(split.labels[0])) & set(np.unique(split.labels[1])) == {0}
+    assert "per plane" in split.describe()
+
+
+def test_min_size_drops_small_objects_and_renumbers(mask):
+    expected, _ = ndi.label(mask, ndi.generate_binary_structure(3, 1))
+    sizes = np.bincount(expected.ravel())
+    result = label_objects(mask, min_size=30)
+    assert result.n_objects == int((sizes[1:] >= 30).sum())
+    assert same_partition(result.labels, np.where(sizes[expected] >= 30, expected, 0))
+    assert result.labels.max() == result.n_objects
+
+
+def test_probability_map_and_watershed_on_it():
+    mask = disks([(20, 15), (20, 27)], 8)
+    probability = ndi.gaussian_filter(ndi.distance_transform_edt(mask), 1) / 8
+    probability = np.clip(probability, 0, 1)
+    from_probability = label_objects(probability, method="watershed", use_probability=True, h=0.05)
+    assert from_probability.n_objects == 2
+    assert np.array_equal(from_probability.labels > 0, probability >= 0.5)
+
+
+def test_lazy_components_equal_scipy_without_loading(mask, lazy):
+    result = label_objects(lazy(mask), min_size=5)
+    assert isinstance(result.labels, da.Array)
+    expected, _ = ndi.label(mask)
+    sizes = np.bincount(expected.ravel())
+    assert same_partition(result.labels.compute(), np.where(sizes[expected] >= 5, expected, 0))
+    planes = label_objects(lazy(mask), per_plane=True)
+    assert same_partition(planes.labels.compute(), label_objects(mask, per_plane=True).labels)
+
+
+def test_lazy_watershed_is_refused(mask, lazy):
+    with pytest.raises(SegLabInputError, match="whole objects"):
+        label_objects(lazy(mask), method="watershed")
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "message"),
+    [
+        (np.array([[0, 1], [2, 0]]), {}, "labels image"),
+        (np.array([[0, -1], [1, 0]]), {}, "negative"),
+        (np.array([[0.0, np.nan], [1.0, 0.0]]), {}, "NaN"),
+        (np.array([[0.0, 3.0], [1.0, 0.0]]), {}, r"\[0, 1\]"),
+        (np.zeros((4, 4), bool), {}, "no foreground"),
+        (np.ones((4, 4), bool), {"spacing": (1.0, 1.0, 1.0)}, "spacing"),
+        (np.ones((4, 4), bool), {"spacing": (1.0, 0.0)}, "positive"),
+        (np.ones((4, 4), bool), {"use_probability": True}, "probability map"),
+        (np.ones((4, 4), bool), {"connectivity": 3}, "Connectivity"),
+        (np.ones((4, 4), bool), {"method": "watershed", "h": 0}, "h must"),
+        (np.ones(4, bool), {}, "2 dimensions"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_changes(data, options, message):
+    before = data.copy()
+    with pytest.raises(SegLabInputError, match=message):
+        label_objects(data, **options)
+    np.testing.assert_array_equal(data, before)
+
+
+def test_lazy_bad_input_is_refused(lazy):
+    labels = np.zeros((3, 64, 80), np.uint8)
+    labels[0, :5, :5], labels[2, -5:, -5:] = 1, 2
+    with pytest.raises(SegLabInputError, match="labels image"):
+        label_objects(lazy(labels))
+    with pytest.raises(SegLabInputError, match="NaN"):
+        label_objects(lazy(np.where(labels > 0, np.nan, 0.2)))

@@ -1,0 +1,86 @@
+"""measure_objects: regionprops_table's values, in memory and chunk by chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage.measure import regionprops_table
+
+from napari_seglab import SegLabInputError, label_objects, measure_objects
+
+ALL_2D = ("label", "area", "centroid", "bbox", "intensity_mean", "intensity_max",
+          "eccentricity", "solidity")  # fmt: skip
+
+
+def test_2d_measurements_equal_regionprops_table(volume, mask):
+    labels = ndi.label(mask[1])[0]
+    table = measure_objects(labels, volume[1], spacing=(0.5, 2.0))
+    expected = regionprops_table(labels, volume[1], properties=ALL_2D, spacing=(0.5, 2.0))
+    assert table.names == list(expected) and len(table) == labels.max()
+    for name, values in expected.items():
+        np.testing.assert_allclose(table[name], values, err_msg=name)
+    assert table.omitted == ()
+
+
+def test_3d_physical_volume_and_centroid(volume, mask):
+    labels = ndi.label(mask)[0]
+    table = measure_objects(labels, volume, spacing=(4.0, 1.0, 1.0))
+    assert "eccentricity" not in table.names and "eccentricity: 2D only" in table.omitted
+    sizes = np.bincount(labels.ravel())[1:]
+    np.testing.assert_allclose(table["area"], sizes * 4.0)
+    centre = ndi.center_of_mass(mask, labels, np.arange(1, labels.max() + 1))
+    np.testing.assert_allclose(table["centroid-0"], np.array(centre)[:, 0] * 4.0)
+
+
+def test_lazy_table_equals_the_in_memory_one(volume, mask, lazy):
+    labels = label_objects(mask).labels
+    eager = measure_objects(labels, volume, spacing=(2.0, 0.5, 0.5))
+    table = measure_objects(lazy(labels), lazy(volume), spacing=(2.0, 0.5, 0.5))
+    assert table.names == eager.names
+    for name in eager.names:
+        np.testing.assert_allclose(table[name], eager[name], err_msg=name)
+    plane = ndi.label(mask[0])[0]
+    flat = measure_objects(lazy(plane, chunks=(32, 40)), volume[0])
+    assert "eccentricity" not in flat.names and any("lazy" in o for o in flat.omitted)
+    for name in flat.names:
+        np.testing.assert_allclose(flat[name], measure_objects(plane, volume[0])[name])
+
+
+def test_lazy_labels_from_label_objects_are_measured_lazily(mask, lazy):
+    result = label_objects(lazy(mask))
+    table = measure_objects(result.labels)
+    assert len(table) == result.n_objects
+    assert table["area"].sum() == mask.sum()
+
+
+def test_csv_export(tmp_path):
+    labels = np.zeros((5, 5), np.uint16)
+    labels[:2, :2], labels[3:, 1:] = 3, 7
+    table = measure_objects(labels, properties=("label", "area", "bbox"))
+    lines = table.to_csv(tmp_path / "t.csv").read_text().splitlines()
+    assert lines == ["label,area,bbox-0,bbox-1,bbox-2,bbox-3", "3,4.0,0,0,2,2", "7,8.0,3,1,5,5"]
+
+
+def test_no_objects_gives_an_empty_table():
+    table = measure_objects(np.zeros((4, 4), np.uint8), properties=("label", "area"))
+    assert len(table) == 0
+
+
+@pytest.mark.parametrize(
+    ("labels", "options", "message"),
+    [
+        (np.array([[True, False], [False, True]]), {}, "mask"),
+        (np.array([[1, 0, 1], [0, 0, 0]], np.uint8), {}, "mask"),
+        (np.array([[0.0, 1.5], [2.0, 0.0]]), {}, "integers"),
+        (np.array([[0, -2], [1, 0]]), {}, "positive"),
+        (np.array([[0, 1], [2, 0]]), {"spacing": (1.0,)}, "spacing"),
+        (np.array([[0, 1], [2, 0]]), {"intensity": np.zeros((3, 3))}, "shape"),
+        (np.array([[0, 1], [2, 0]]), {"properties": ("label", "intensity_mean")}, "intensity"),
+        (np.array([[0, 1], [2, 0]]), {"properties": ("perimeter",)}, "Unknown"),
+        (np.zeros((2, 3, 3), np.uint8), {"properties": ("solidity",)}, "2D only"),
+    ],
+)
+def test_bad_input_is_refused(labels, options, message):
+    with pytest.raises(SegLabInputError, match=message):
+        measure_objects(labels, **options)
