@@ -122,6 +122,9 @@ def _calls() -> dict[str, Callable[[], object]]:
         "PixelClassifier.segment": lambda: _classifier().segment(lazy("image")),
         "PlanePreview": lambda: sl.PlanePreview(lazy("image"), settings),
         "save": lambda: sl.save(lazy("mask"), _tmp_output()),
+        "label_objects": lambda: sl.label_objects(lazy("mask"), min_size=3),
+        "label_objects.watershed": lambda: sl.label_objects(lazy("mask"), method="watershed"),
+        "measure_objects": lambda: sl.measure_objects(lazy("truth"), lazy("image")),
     }
 
 
@@ -140,10 +143,13 @@ NO_ARRAY_INPUT = {
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "ObjectLabels",
     "ObjectMetrics",
+    "ObjectTable",
     "Scores",
     "SegLabInputError",
     "Segmentation",
+    "SplitMethod",
     "ThresholdMethod",
     "ThresholdOptions",
     "ThresholdResult",

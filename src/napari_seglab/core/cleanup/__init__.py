@@ -6,5 +6,6 @@ the same result as in memory.
 """
 
 from ._eager import clean_up, fill_small_holes, remove_small_objects
+from ._label_lazy import label_lazy
 
-__all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
+__all__ = ["clean_up", "fill_small_holes", "label_lazy", "remove_small_objects"]
