@@ -92,7 +92,7 @@ class ClusterWidget(Container):
             choices=layer_choices(napari_viewer, napari.layers.Image),
             tooltip="Grayscale layers stacked with the image as channels (space: channels)",
         )
-        self.more_channels.native.setMaximumHeight(64)
+        self.more_channels.native.setFixedHeight(56)
         self.space = ComboBox(
             label="space",
             choices=[("auto (Lab for RGB)", None)] + [(str(s), s) for s in ColourSpace],
@@ -139,6 +139,7 @@ class ClusterWidget(Container):
                 Container(widgets=[self.cluster_id, self.use_button], layout="horizontal"),
             ]
         )
+        self.native.layout().addStretch(1)  # spare height below the controls, not between
         self.run_button.changed.connect(lambda: self.run())
         self.use_button.changed.connect(lambda: self.use_cluster())
         self.units.changed.connect(self._show_unit_settings)

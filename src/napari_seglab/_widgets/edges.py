@@ -61,14 +61,14 @@ class EdgesWidget(Container):
         self.direction = ComboBox(label="direction", choices=[(str(d), d) for d in EdgeDirection])
         self.sigma = FloatSpinBox(label="sigma", value=1.0, min=0.1, max=50.0, step=0.5)
         self.low_threshold = FloatSpinBox(
-            label="low threshold",
+            label="low threshold (0: auto)",
             value=0.0,
             min=0.0,
             max=1e9,
             tooltip="Canny, in pixel-value units; 0 = scikit-image's default (10% of the maximum)",
         )
         self.high_threshold = FloatSpinBox(
-            label="high threshold",
+            label="high threshold (0: auto)",
             value=0.0,
             min=0.0,
             max=1e9,

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .._blocks import is_lazy
 from ._eager import boundaries_of, cluster_array
 from ._input import channels_last, check_space
 from ._lazy import lazy_cluster
+from ._model import brightness
 from ._options import ClusterOptions, ClusterUnits, ColourSpace
 from ._result import ClusterResult
 
@@ -141,14 +140,11 @@ def cluster(
         labels, model, n_fitted, segments = cluster_array(image, options)
         edges = boundaries_of(segments) if boundaries and segments is not None else None
     centres = model.centres
-    n_colour = model.n_colour
-    from ._model import brightness
-
     return ClusterResult(
         labels=labels,
         centres=centres,
-        feature_names=_names(options, n_colour),
-        brightness=np.sort(brightness(centres[:, :n_colour], options.space)),
+        feature_names=_names(options, model.n_colour),
+        brightness=brightness(centres[:, : model.n_colour], options.space),
         options=options,
         n_fitted=n_fitted,
         superpixels=segments,
