@@ -109,12 +109,7 @@ class ClusterWidget(Container):
             step=0.1,
             tooltip="0 = colour only; larger = spatially compact clusters",
         )
-        self.n_segments = SpinBox(label="SLIC segments", value=400, min=2, max=10**6)
-        self.compactness = FloatSpinBox(label="SLIC compactness", value=10.0, min=0.01, max=1e3)
-        self.scale = FloatSpinBox(label="Felzenszwalb scale", value=100.0, min=0.01, max=1e5)
-        self.sigma = FloatSpinBox(label="Felzenszwalb sigma", value=0.8, min=0.0, max=20.0)
-        self.min_size = SpinBox(label="Felzenszwalb min size", value=20, min=0, max=10**6)
-        self.boundaries = CheckBox(text="show superpixel boundaries", value=False)
+        self._add_superpixel_controls()
         self.run_button = PushButton(text="Cluster")
         self.summary = Label(value="")
         self.cluster_id = SpinBox(label="cluster", value=1, min=1, max=3)
@@ -144,6 +139,14 @@ class ClusterWidget(Container):
         self.use_button.changed.connect(lambda: self.use_cluster())
         self.units.changed.connect(self._show_unit_settings)
         self._show_unit_settings()
+
+    def _add_superpixel_controls(self) -> None:
+        self.n_segments = SpinBox(label="SLIC segments", value=400, min=2, max=10**6)
+        self.compactness = FloatSpinBox(label="SLIC compactness", value=10.0, min=0.01, max=1e3)
+        self.scale = FloatSpinBox(label="Felzenszwalb scale", value=100.0, min=0.01, max=1e5)
+        self.sigma = FloatSpinBox(label="Felzenszwalb sigma", value=0.8, min=0.0, max=20.0)
+        self.min_size = SpinBox(label="Felzenszwalb min size", value=20, min=0, max=10**6)
+        self.boundaries = CheckBox(text="show superpixel boundaries", value=False)
 
     def _show_unit_settings(self) -> None:
         units = self.units.value
