@@ -31,7 +31,7 @@ def cluster_array(
 ) -> tuple[np.ndarray, KMeansModel, int, np.ndarray | None]:
     """Cluster ``(..., Y, X, C)`` in memory: labels, the model, units fitted, superpixels."""
     segments = superpixels(image, options)
-    colour, coords = unit_rows(image, segments, (0, 0), options.space)
+    colour, coords = unit_rows(image, segments, (0, 0), options)
     model = fit(colour, coords, options, max(image.shape[-3:-1]))
     ids = model.predict(colour, coords).astype(label_dtype(options.k))
     return pixel_ids(segments, ids, image.shape[:-1]), model, len(colour), segments

@@ -73,22 +73,28 @@ def superpixels(block: np.ndarray, options: ClusterOptions) -> np.ndarray | None
 
 
 def unit_rows(
-    block: np.ndarray, segments: np.ndarray | None, origin: tuple[int, int], space: ColourSpace
+    block: np.ndarray,
+    segments: np.ndarray | None,
+    origin: tuple[int, int],
+    options: ClusterOptions,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colour rows ``(n, F)`` and plane coordinates ``(n, 2)`` of every unit of `block`.
 
     Pixels in C order; superpixels plane by plane, by id, with their mean colour and
-    centroid. `origin` is the block's first (Y, X) in its plane.
+    centroid. `origin` is the block's first (Y, X) in its plane. Pixels get no coordinates
+    (``(n, 0)``) when the position is not weighted.
     """
-    features = colours(block, space)
+    features = colours(block, options.space)
     n_features = features.shape[-1]
     y, x = np.indices(block.shape[-3:-1], dtype=np.float64)
     y += origin[0]
     x += origin[1]
     if segments is None:
+        rows = features.reshape(-1, n_features)
+        if not options.position_weight:
+            return rows, np.empty((len(rows), 0))
         n_planes = int(np.prod(block.shape[:-3]))
-        coords = np.tile(np.stack([y.ravel(), x.ravel()], 1), (n_planes, 1))
-        return features.reshape(-1, n_features), coords
+        return rows, np.tile(np.stack([y.ravel(), x.ravel()], 1), (n_planes, 1))
     rows, coords = [], []
     for index in np.ndindex(*block.shape[:-3]):
         ids = segments[index].ravel() - 1

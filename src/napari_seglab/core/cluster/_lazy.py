@@ -45,7 +45,7 @@ def _origin(block_info: dict | None, ndim: int) -> tuple[int, int]:
 
 def _labels_block(block, options: ClusterOptions, model: KMeansModel, block_info=None):
     segments = superpixels(block, options)
-    colour, coords = unit_rows(block, segments, _origin(block_info, block.ndim), options.space)
+    colour, coords = unit_rows(block, segments, _origin(block_info, block.ndim), options)
     ids = model.predict(colour, coords).astype(label_dtype(options.k))
     return pixel_ids(segments, ids, block.shape[:-1])
 
@@ -69,7 +69,7 @@ def _fit_on_sample(image: da.Array, options: ClusterOptions) -> tuple[KMeansMode
     colours, coords = [], []
     for idx, block in zip(picked, blocks, strict=True):
         origin = (int(starts[-3][idx[-3]]), int(starts[-2][idx[-2]]))
-        c, xy = unit_rows(block, superpixels(block, options), origin, options.space)
+        c, xy = unit_rows(block, superpixels(block, options), origin, options)
         colours.append(c)
         coords.append(xy)
     colour = np.concatenate(colours)
