@@ -98,3 +98,20 @@ def test_layers_as_channels_and_bad_input(make_napari_viewer, notifications):
     widget.run(block=True)
     assert any("Lab needs an RGB image" in e for e in notifications.errors())
     assert len(viewer.layers) == n_layers
+
+
+def test_lazy_layer_gives_lazy_clusters(make_napari_viewer):
+    import dask.array as da
+
+    image, _ = sl.load_kesm()
+    viewer = make_napari_viewer()
+    viewer.add_image(da.from_array(image, chunks=128), name="lazy KESM")
+    widget = _open(viewer)
+    widget.image.value = viewer.layers["lazy KESM"]
+    widget.k.value = 2
+    widget.run(block=True)
+    labels = viewer.layers["lazy KESM clusters"].data
+    assert isinstance(labels, da.Array) and labels.shape == image.shape
+    assert widget.result.n_fitted == 8 * 128 * 128  # fitted on 8 of the 16 chunks
+    widget.use_cluster(1, block=True)
+    assert isinstance(viewer.layers["lazy KESM cluster 1"].data, da.Array)
