@@ -125,6 +125,8 @@ def _calls() -> dict[str, Callable[[], object]]:
         "label_objects": lambda: sl.label_objects(lazy("mask"), min_size=3),
         "label_objects.watershed": lambda: sl.label_objects(lazy("mask"), method="watershed"),
         "measure_objects": lambda: sl.measure_objects(lazy("truth"), lazy("image")),
+        "cluster": lambda: sl.cluster(lazy("image"), 3),
+        "edges": lambda: sl.edges(lazy("image"), "sobel"),
     }
 
 
@@ -139,7 +141,15 @@ def _tmp_output():
 NO_ARRAY_INPUT = {
     "GLOBAL_METHODS",
     "Cancelled",
+    "ClusterOptions",
+    "ClusterResult",
+    "ClusterUnits",
+    "ColourSpace",
     "ConfusionCounts",
+    "EdgeDirection",
+    "EdgeMethod",
+    "EdgeOptions",
+    "EdgeSmoothing",
     "Evaluation",
     "FeatureSettings",
     "Foreground",

@@ -15,6 +15,8 @@ from .classifier import (
     feature_names,
 )
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
+from .cluster import ClusterOptions, ClusterResult, ClusterUnits, ColourSpace, cluster
+from .edges import EdgeDirection, EdgeMethod, EdgeOptions, EdgeSmoothing, edges
 from .io import open_image, save
 from .metrics import (
     ConfusionCounts,
@@ -41,7 +43,15 @@ from .threshold import (
 __all__ = [
     "GLOBAL_METHODS",
     "Cancelled",
+    "ClusterOptions",
+    "ClusterResult",
+    "ClusterUnits",
+    "ColourSpace",
     "ConfusionCounts",
+    "EdgeDirection",
+    "EdgeMethod",
+    "EdgeOptions",
+    "EdgeSmoothing",
     "Evaluation",
     "FeatureSettings",
     "Foreground",
@@ -60,8 +70,10 @@ __all__ = [
     "TrainingCache",
     "TryAllResult",
     "clean_up",
+    "cluster",
     "compute_features",
     "confusion_masks",
+    "edges",
     "evaluate",
     "feature_names",
     "fill_small_holes",
