@@ -147,7 +147,7 @@ def test_real_subprocess(sample):
 def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch):
     cases = [
         (["threshold", "nothere.tif", "-o", "o.zarr"], "does not exist"),
-        (["threshold", "kesm_grayscale.png", "-o", "o.hdf5"], "unknown image format"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.hdf5"], "results are written as .zarr"),
         (["evaluate", "kesm_grayscale.png", "notes.txt"], "unknown image format"),
         (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--median", "9", "--chunks",
           "3,3"], "needs a halo of 4 pixels"),
@@ -181,7 +181,7 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
     cases.append(
         (["evaluate", "small.npy", "small.npy", "--csv", "nowhere/s.csv"], "does not exist")
     )  # fmt: skip
-    Path("exists.zarr").mkdir()
+    save(np.zeros((4, 4), np.uint8), "exists.zarr")
     cases.append(
         (["threshold", "kesm_grayscale.png", "-o", "exists.zarr", "--median", "3"],
          "already exists")
