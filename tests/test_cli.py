@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import pytest
 import tifffile
@@ -18,7 +17,7 @@ from napari_seglab import cli
 from napari_seglab.cli import _steps as cli_steps
 from napari_seglab.cli._parser import parser as cli_parser
 from napari_seglab.cli._steps import threshold_options
-from napari_seglab.core import Cancelled, open_image, save
+from napari_seglab.core import open_image, save
 
 KESM_COUNTS = {"tp": 5595, "fp": 122, "fn": 1863, "tn": 254564}
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -216,40 +215,6 @@ def test_every_threshold_option_reaches_the_options(sample):
         "rgb",
         "channel",
     }
-
-
-def test_output_is_never_half_written(tmp_path):
-    def explode(block):
-        if block.min() > 0:
-            raise KeyboardInterrupt
-        return block
-
-    data = da.arange(64 * 64, chunks=512).reshape(64, 64).map_blocks(explode)
-    out = tmp_path / "result.zarr"
-    with pytest.raises(KeyboardInterrupt):
-        save(data, out)
-    assert not out.exists() and not (tmp_path / "result.zarr.partial").exists()
-    with pytest.raises(Cancelled):
-        save(da.ones((64, 64), chunks=8), out, cancel=lambda: True)
-    assert list(tmp_path.iterdir()) == []
-    # A store left by a killed run is refused, not mistaken for a result.
-    (tmp_path / "killed.zarr.partial").mkdir()
-    with pytest.raises(sl.SegLabInputError, match="interrupted run"):
-        open_image(tmp_path / "killed.zarr.partial")
-    # An existing output is replaced only by a complete new one.
-    save(da.zeros((8, 8), chunks=4), out)
-    with pytest.raises(sl.SegLabInputError, match="already exists"):
-        save(da.ones((8, 8), chunks=4), out)
-    save(da.ones((8, 8), chunks=4), out, overwrite=True)
-    assert int(open_image(out).sum().compute()) == 64
-
-
-def test_reads_tiff_pages_lazily(tmp_path):
-    stack = np.random.default_rng(0).integers(0, 255, (3, 130, 170), dtype=np.uint8)
-    tifffile.imwrite(tmp_path / "stack.tif", stack)
-    image = open_image(tmp_path / "stack.tif")
-    assert isinstance(image, da.Array) and image.chunks[0] == (1, 1, 1)
-    np.testing.assert_array_equal(image.compute(), stack)
 
 
 def test_classify_with_a_saved_classifier(sample, capsys):

@@ -144,6 +144,11 @@ def _read(path: Path, kind: str) -> da.Array:
     if kind == ZARR:
         import zarr
 
+        if path.is_file():
+            raise SegLabInputError(
+                f"{path} is a file, but a zarr store is a folder: the file was renamed or "
+                "copied wrongly; point to the real store."
+            )
         if path.is_dir() and not is_zarr_store(path):
             raise SegLabInputError(
                 f"{path} is a folder but not a zarr store (it has no zarr.json or .zarray "

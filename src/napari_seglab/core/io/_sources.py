@@ -94,6 +94,8 @@ def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> Non
     out = Path(output).resolve()
     for given in inputs:
         source = Path(given).resolve()
+        if not source.exists():  # nothing to destroy (a missing input is refused elsewhere)
+            continue
         if out == source or out in source.parents or source in out.parents:
             how = "is" if out == source else "holds" if out in source.parents else "lies inside"
             raise SegLabInputError(
