@@ -4,6 +4,8 @@ A thin shell over the chunked core (the lazy halves of :mod:`napari_seglab.core`
 :func:`napari_seglab.core.io.save`: the layer's data (dask, zarr or numpy) is processed chunk
 by chunk off the GUI thread, written atomically to a zarr store with progress and a working
 Cancel, and shown lazily as the Labels layer ``"<image> volume"`` (updated on re-run).
+An output that is, holds or lies inside the files the layer reads is refused, and an existing
+output is replaced only after a question (:meth:`BatchWidget.confirm_overwrite`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from magicgui.widgets import (
 from ..core import SegLabInputError
 from ..core.threshold import Foreground, ThresholdMethod
 from ._shared import show_output
+from .classifier.controls import color_for
 
 if TYPE_CHECKING:
     import napari
@@ -54,7 +57,8 @@ class BatchWidget(Container):
 
     Notes
     -----
-    Scripts and tests call :meth:`run` (returns the worker) and :meth:`cancel`.
+    Scripts and tests call :meth:`run` (returns the worker) and :meth:`cancel`, and may
+    replace :meth:`confirm_overwrite` (e.g. ``widget.confirm_overwrite = lambda path: True``).
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
@@ -77,6 +81,14 @@ class BatchWidget(Container):
         self._remove = SpinBox(label="remove smaller than", min=0, max=10**9, value=0)
         self._fill = SpinBox(label="fill holes smaller than", min=0, max=10**9, value=0)
         self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz")
+        self._class = SpinBox(
+            label="foreground class",
+            min=0,
+            max=255,
+            value=0,
+            tooltip="0: write the class ids; N: write the 0/1 mask of class N (e.g. to "
+            "validate or clean it)",
+        )
         self._output = FileEdit(label="output (.zarr)", mode="w", filter="*.zarr")
         self._run = PushButton(text="Apply to whole volume")
         self._cancel = PushButton(text="Cancel", enabled=False)
@@ -92,6 +104,7 @@ class BatchWidget(Container):
                 self._remove,
                 self._fill,
                 self._classifier,
+                self._class,
                 self._output,
                 self._run,
                 self._cancel,
@@ -127,13 +140,14 @@ class BatchWidget(Container):
             widget.visible = operation is Operation.THRESHOLD
         for widget in (self._remove, self._fill):
             widget.visible = operation is Operation.CLEAN_UP
-        self._classifier.visible = operation is Operation.CLASSIFY
+        self._classifier.visible = self._class.visible = operation is Operation.CLASSIFY
 
     def set_options(self, **options: Any) -> None:
         """Set widget values by name, e.g. ``set_options(operation="threshold", median=3)``.
 
         Names: ``image``, ``operation``, ``method``, ``foreground``, ``median``,
-        ``remove_smaller_than``, ``fill_holes_smaller_than``, ``classifier``, ``output``.
+        ``remove_smaller_than``, ``fill_holes_smaller_than``, ``classifier``,
+        ``foreground_class`` (0: class ids), ``output``.
         """
         widgets = {
             "image": self._layer,
@@ -144,6 +158,7 @@ class BatchWidget(Container):
             "remove_smaller_than": self._remove,
             "fill_holes_smaller_than": self._fill,
             "classifier": self._classifier,
+            "foreground_class": self._class,
             "output": self._output,
         }
         for name, value in options.items():
@@ -158,6 +173,7 @@ class BatchWidget(Container):
         import dask.array as da
 
         from ..core._blocks import is_lazy
+        from ..core.io import check_output
 
         layer = self._layer.value
         if layer is None:
@@ -165,20 +181,16 @@ class BatchWidget(Container):
         output = Path(self._output.value)
         if output.suffix.lower() != ".zarr":
             raise SegLabInputError("Choose an output path ending in .zarr.")
+        check_output(output, overwrite=True, inputs=_sources_of(layer))
         if output.exists():
-            import zarr
-
-            try:
-                made_by_us = "seglab" in zarr.open(output, mode="r").attrs
-            except Exception:  # not a zarr store at all
-                made_by_us = False
-            if not made_by_us:
-                raise SegLabInputError(
-                    f"{output} exists and was not written by SegLab; choose another path."
-                )
+            _check_written_by_seglab(output)
         data = layer.data[0] if layer.multiscale else layer.data
         if not is_lazy(data):
             data = da.from_array(data, chunks="auto")  # a view: nothing is copied
+        return data, output, self._options(layer), layer
+
+    def _options(self, layer: napari.layers.Layer) -> dict:
+        """The chosen operation and its settings, as plain values (stored with the output)."""
         operation = Operation(self._operation.value)
         options: dict[str, Any] = {"step": operation.value, "input": layer.name}
         rgb = bool(getattr(layer, "rgb", False))
@@ -189,18 +201,30 @@ class BatchWidget(Container):
                 "median": self._median.value,
             }
         elif operation is Operation.CLEAN_UP:
+            if rgb:
+                raise SegLabInputError("Clean-up needs a mask or label layer, not an RGB image.")
             options |= {
                 "remove_smaller_than": self._remove.value,
                 "fill_holes_smaller_than": self._fill.value,
             }
-            if rgb:
-                raise SegLabInputError("Clean-up needs a mask or label layer, not an RGB image.")
         else:
-            path = Path(self._classifier.value)
-            if not path.is_file():
-                raise SegLabInputError("Choose a classifier file saved by SegLab.")
-            options["classifier"] = str(path)
-        return data, output, options | {"rgb": rgb}, layer
+            options |= _classifier_options(Path(self._classifier.value), self._class.value)
+        return options | {"rgb": rgb}
+
+    def confirm_overwrite(self, path: Path) -> bool:
+        """Ask whether to replace the existing output `path` (replaceable by scripts/tests)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.native,
+            "Replace the output?",
+            f"{path} already exists (an earlier result of SegLab).\n\nReplace it with the "
+            "new result? It is replaced only once the new one is complete.",
+            buttons.Yes | buttons.No,
+            buttons.No,
+        )
+        return answer == buttons.Yes
 
     def run(self, *_: Any) -> Any:
         """Start processing; returns the worker (None if the input was refused)."""
@@ -210,7 +234,11 @@ class BatchWidget(Container):
         try:
             data, output, options, layer = self._job()
         except SegLabInputError as err:
+            self._status.value = "not started (see the message)"
             show_error(str(err))
+            return None
+        if output.exists() and not self.confirm_overwrite(output):
+            self._status.value = f"not started: {output.name} was kept"
             return None
         self._cancelled.clear()
         self._done = (0, 1)
@@ -252,36 +280,85 @@ class BatchWidget(Container):
         self._timer.stop()
         self._run.enabled, self._cancel.enabled = True, False
 
-    def _failed(self, err: Exception) -> None:
-        from napari.utils.notifications import show_error
-
+    def _failed(self, err: BaseException) -> None:
         from ..core import Cancelled
+        from ._shared import report_error
 
         if isinstance(err, Cancelled):
             self._status.value = "cancelled: nothing was written"
             return
-        self._status.value = "failed"
-        show_error(
-            str(err) if isinstance(err, SegLabInputError) else f"{type(err).__name__}: {err}"
-        )
+        self._status.value = "failed (see the message)"
+        report_error(err, what="Apply to whole volume")
 
     def _show(self, path: Path, like: napari.layers.Layer, options: dict) -> None:
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
         from ..core.io import open_image
 
-        is_mask = Operation(options["step"]) is not Operation.CLASSIFY
-        layer = show_output(
-            self._viewer,
-            open_image(path),
-            name=f"{like.name} volume",
-            like=like,
-            role="batch",
-            colors=MASK_COLOR if is_mask else None,
-            metadata={"path": str(path)},
-        )
+        classes = options.get("classes") if options.get("foreground_class") is None else None
+        # Explicit colours every time: a layer that showed a mask must not keep its colours
+        # for class ids (class 1 orange, class 2 invisible), nor the other way round.
+        colors = {int(k): color_for(int(k)) for k in classes} if classes else MASK_COLOR
+        try:
+            layer = show_output(
+                self._viewer,
+                open_image(path),
+                name=f"{like.name} volume",
+                like=like,
+                role="batch",
+                colors=colors,
+                metadata={"path": str(path)},
+            )
+        except Exception as err:  # e.g. the store was removed meanwhile: never stay "working"
+            self._failed(err)
+            return
         self.output_layer = layer
         self._progress.value = 1000
         self._status.value = f"wrote {path}"
+
+
+def _sources_of(layer: napari.layers.Layer) -> list[Any]:
+    """What the layer reads: its file (``source.path``) and the stores in its data's graph."""
+    from ..core.io import input_paths
+
+    levels = list(layer.data) if layer.multiscale else [layer.data]
+    found: list[Any] = [p for level in levels for p in input_paths(level)]
+    path = getattr(layer.source, "path", None)
+    return [*found, path] if path else found
+
+
+def _check_written_by_seglab(output: Path) -> None:
+    """Refuse to replace an existing store that SegLab did not write."""
+    import zarr
+
+    try:
+        made_by_us = "seglab" in zarr.open(output, mode="r").attrs
+    except Exception:  # not a zarr store at all
+        made_by_us = False
+    if not made_by_us:
+        raise SegLabInputError(
+            f"{output} exists and was not written by SegLab; choose another path."
+        )
+
+
+def _classifier_options(path: Path, foreground_class: int) -> dict:
+    """The classifier's file and classes, and the class to write as a mask (0: class ids)."""
+    from ..core.classifier import PixelClassifier
+
+    if not path.is_file():
+        raise SegLabInputError("Choose a classifier file saved by SegLab.")
+    classifier = PixelClassifier.load(path)  # small; refuses a file that is no classifier
+    names = {int(c): classifier.class_names.get(int(c), str(c)) for c in classifier.classes_}
+    if foreground_class and foreground_class not in names:
+        known = ", ".join(f"{k} ({v})" for k, v in names.items())
+        raise SegLabInputError(
+            f"The classifier has no class {foreground_class}; its classes are {known}. "
+            "Choose one of them as the foreground class, or 0 to write the class ids."
+        )
+    return {
+        "classifier": str(path),
+        "classes": {str(k): v for k, v in names.items()},
+        "foreground_class": foreground_class or None,
+    }
 
 
 def _process(data: Any, output: Path, options: dict, cancelled: threading.Event, report) -> Path:
@@ -322,4 +399,6 @@ def _classify(data: Any, options: dict) -> Any:
     from ..core.classifier import PixelClassifier
 
     classifier = PixelClassifier.load(options["classifier"])
-    return classifier.predict(data, channel_axis=-1 if options["rgb"] else None)
+    labels = classifier.predict(data, channel_axis=-1 if options["rgb"] else None)
+    wanted = options["foreground_class"]
+    return labels if wanted is None else (labels == wanted).astype("uint8")
