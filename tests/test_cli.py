@@ -370,6 +370,10 @@ def test_classify_then_evaluate_with_a_foreground_class(sample, capsys):
     assert code == 0
     code, _, err = run(["evaluate", "ids.zarr", "kesm_groundtruth.png"], capsys)
     assert code == 2 and "add --foreground-class N" in err
+    batch = {"step": "pixel classifier", "classes": {"1": "a", "2": "b"}, "foreground_class": None}
+    save(classes, "batch.zarr", attrs={"seglab": batch})  # as Apply to whole volume writes
+    code, _, err = run(["evaluate", "batch.zarr", "kesm_groundtruth.png"], capsys)
+    assert code == 2 and "(1 = a, 2 = b); add --foreground-class N" in err
     code, out, _ = run(
         ["evaluate", "ids.zarr", "kesm_groundtruth.png", "--foreground-class", "2", "--csv",
          "s.csv"],

@@ -149,6 +149,7 @@ def class_names_of(path: Path) -> dict[str, str] | None:
         attrs = dict(zarr.open(path, mode="r").attrs).get("seglab", {})
     except Exception:  # unreadable metadata: the image is opened (and refused) elsewhere
         return None
-    if attrs.get("step") not in ("classify", "pixel classifier") or "foreground_class" in attrs:
+    step = attrs.get("step")
+    if step not in ("classify", "pixel classifier") or attrs.get("foreground_class") is not None:
         return None
     return attrs.get("classes") or {}
