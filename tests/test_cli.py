@@ -301,8 +301,8 @@ def test_rgb_image_is_read_as_colour(sample, capsys):
 
     rgb = rgb_tile()
     iio.imwrite("rgb.png", rgb)
-    code, _, _ = run(["threshold", "rgb.png", "-o", "lum.zarr"], capsys)
-    assert code == 0
+    code, out, _ = run(["threshold", "rgb.png", "-o", "lum.zarr"], capsys)
+    assert code == 0 and "a colour image, thresholded on its luminance" in out
     expected = sl.threshold(rgb, "otsu", rgb=True).mask
     np.testing.assert_array_equal(open_image("lum.zarr").compute(), expected)
     code, _, _ = run(["threshold", "rgb.png", "-o", "blue.zarr", "--rgb", "channel", "2"], capsys)

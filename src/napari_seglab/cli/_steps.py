@@ -98,6 +98,8 @@ def _threshold(args: argparse.Namespace) -> None:
     check_outputs(args, args.input)
     image = open_input(args.input, args.chunks, "image")
     rgb, channel = colour(args, image, args.input)
+    if rgb and args.rgb_mode is None:
+        _say(f"{args.input.name}: a colour image, thresholded on its luminance (see --rgb)")
     options = replace(options, rgb=rgb, channel=channel)
     method = options.method
     scratch = args.output.with_name(args.output.name + ".seglab-tmp")
@@ -208,6 +210,7 @@ def _channel_axis(args: argparse.Namespace, image: Any, classifier: Any) -> tupl
             "was trained on single-channel images: add --rgb channel N to classify one "
             "channel, or train the classifier on colour images."
         )
+    _say(f"{args.input.name}: a colour image, classified on its {image.shape[-1]} channels")
     return image, -1
 
 
