@@ -254,3 +254,19 @@ def test_refusals_and_failures_never_leave_working(widget, qtbot, tmp_path, monk
     finish(widget, qtbot)
     assert widget._status.value.startswith("failed") and "constant" in errors[-1]
     assert not (tmp_path / "o.zarr").exists()
+
+
+def test_clean_up_refuses_a_grayscale_image_layer(widget, qtbot, tmp_path, monkeypatch):
+    # issue 9, item 10 (in the panel): grey levels were taken as labels without a word.
+    viewer, widget = widget
+    errors = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    image, truth = sl.load_kesm()
+    grey = viewer.add_image(da.from_array(image, chunks=128), name="grey")
+    mask = viewer.add_image(da.from_array(truth * 255, chunks=128), name="mask as image")
+    widget.reset_choices()
+    widget.set_options(image=grey, operation="clean up", output=tmp_path / "c.zarr")
+    assert widget.run() is None and "not a mask: threshold it first" in errors[-1]
+    widget.set_options(image=mask)
+    finish(widget, qtbot)  # 0/255 in an image layer is a mask
+    assert (tmp_path / "c.zarr").exists()

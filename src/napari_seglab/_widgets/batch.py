@@ -187,7 +187,10 @@ class BatchWidget(Container):
         data = layer.data[0] if layer.multiscale else layer.data
         if not is_lazy(data):
             data = da.from_array(data, chunks="auto")  # a view: nothing is copied
-        return data, output, self._options(layer), layer
+        options = self._options(layer)
+        if Operation(options["step"]) is Operation.CLEAN_UP:
+            _check_mask_layer(layer, data)
+        return data, output, options, layer
 
     def _options(self, layer: napari.layers.Layer) -> dict:
         """The chosen operation and its settings, as plain values (stored with the output)."""
@@ -324,6 +327,27 @@ def _sources_of(layer: napari.layers.Layer) -> list[Any]:
     found: list[Any] = [p for level in levels for p in input_paths(level)]
     path = getattr(layer.source, "path", None)
     return [*found, path] if path else found
+
+
+def _check_mask_layer(layer: napari.layers.Layer, data: Any) -> None:
+    """Refuse clean-up of an image layer that is not a mask (grey levels are no labels).
+
+    A Labels layer is a mask or label image by choice; an Image layer must be boolean, or
+    hold 0 and at most one other value in its first chunk (read only that: cheap).
+    """
+    import napari.layers
+    import numpy as np
+
+    if isinstance(layer, napari.layers.Labels) or data.dtype == bool:
+        return
+    values = np.unique(np.asarray(data.blocks[(0,) * data.ndim]))
+    if values.size <= 1 or (values.size == 2 and values[0] == 0):
+        return
+    raise SegLabInputError(
+        f"{layer.name} is an image with {values.size} or more grey levels, not a mask: "
+        "threshold it first (or classify it with a foreground class), or, if it is a label "
+        "image, convert it to a Labels layer (right-click > Convert to labels)."
+    )
 
 
 def _check_written_by_seglab(output: Path) -> None:
