@@ -1,17 +1,8 @@
-"""Apply to whole volume: threshold, clean up or classify a large image chunk by chunk.
-
-A thin shell over the chunked core (the lazy halves of :mod:`napari_seglab.core`) and
-:func:`napari_seglab.core.io.save`: the layer's data (dask, zarr or numpy) is processed chunk
-by chunk off the GUI thread, written atomically to a zarr store with progress and a working
-Cancel, and shown lazily as the Labels layer ``"<image> volume"`` (updated on re-run).
-An output that is, holds or lies inside the files the layer reads is refused, and an existing
-output is replaced only after a question (:meth:`BatchWidget.confirm_overwrite`).
-"""
+"""The Apply to whole volume panel: controls, the question, the output layer."""
 
 from __future__ import annotations
 
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,26 +16,26 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from ..core import SegLabInputError
-from ..core.threshold import Foreground, ThresholdMethod
-from ._shared import show_output
-from .classifier.controls import color_for
+from ...core import SegLabInputError
+from ...core.threshold import Foreground, ThresholdMethod
+from .._shared import show_output
+from ..classifier.controls import color_for
+from ._work import (
+    Operation,
+    check_mask_layer,
+    check_written_by_seglab,
+    classifier_options,
+    process,
+    sources_of,
+)
 
 if TYPE_CHECKING:
     import napari
     import napari.layers
 
-__all__ = ["BatchWidget", "Operation"]
+__all__ = ["BatchWidget"]
 
 MASK_COLOR = {1: "#E69F00"}  # Okabe-Ito orange
-
-
-class Operation(StrEnum):
-    """What "Apply to whole volume" does."""
-
-    THRESHOLD = "threshold"
-    CLEAN_UP = "clean up"
-    CLASSIFY = "pixel classifier"
 
 
 class BatchWidget(Container):
@@ -172,8 +163,8 @@ class BatchWidget(Container):
         """Check the inputs and build the lazy computation (on the GUI thread: cheap)."""
         import dask.array as da
 
-        from ..core._blocks import is_lazy
-        from ..core.io import check_output
+        from ...core._blocks import is_lazy
+        from ...core.io import check_output
 
         layer = self._layer.value
         if layer is None:
@@ -181,15 +172,15 @@ class BatchWidget(Container):
         output = Path(self._output.value)
         if output.suffix.lower() != ".zarr":
             raise SegLabInputError("Choose an output path ending in .zarr.")
-        check_output(output, overwrite=True, inputs=_sources_of(layer))
+        check_output(output, overwrite=True, inputs=sources_of(layer))
         if output.exists():
-            _check_written_by_seglab(output)
+            check_written_by_seglab(output)
         data = layer.data[0] if layer.multiscale else layer.data
         if not is_lazy(data):
             data = da.from_array(data, chunks="auto")  # a view: nothing is copied
         options = self._options(layer)
         if Operation(options["step"]) is Operation.CLEAN_UP:
-            _check_mask_layer(layer, data)
+            check_mask_layer(layer, data)
         return data, output, options, layer
 
     def _options(self, layer: napari.layers.Layer) -> dict:
@@ -211,7 +202,7 @@ class BatchWidget(Container):
                 "fill_holes_smaller_than": self._fill.value,
             }
         else:
-            options |= _classifier_options(Path(self._classifier.value), self._class.value)
+            options |= classifier_options(Path(self._classifier.value), self._class.value)
         return options | {"rgb": rgb}
 
     def confirm_overwrite(self, path: Path) -> bool:
@@ -249,7 +240,7 @@ class BatchWidget(Container):
         self._status.value = "working..."
         self._run.enabled, self._cancel.enabled = False, True
         self.worker = create_worker(
-            _process,
+            process,
             data,
             output,
             options,
@@ -284,8 +275,8 @@ class BatchWidget(Container):
         self._run.enabled, self._cancel.enabled = True, False
 
     def _failed(self, err: BaseException) -> None:
-        from ..core import Cancelled
-        from ._shared import report_error
+        from ...core import Cancelled
+        from .._shared import report_error
 
         if isinstance(err, Cancelled):
             self._status.value = "cancelled: nothing was written"
@@ -295,7 +286,7 @@ class BatchWidget(Container):
 
     def _show(self, path: Path, like: napari.layers.Layer, options: dict) -> None:
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
-        from ..core.io import open_image
+        from ...core.io import open_image
 
         classes = options.get("classes") if options.get("foreground_class") is None else None
         # Explicit colours every time: a layer that showed a mask must not keep its colours
@@ -317,112 +308,3 @@ class BatchWidget(Container):
         self.output_layer = layer
         self._progress.value = 1000
         self._status.value = f"wrote {path}"
-
-
-def _sources_of(layer: napari.layers.Layer) -> list[Any]:
-    """What the layer reads: its file (``source.path``) and the stores in its data's graph."""
-    from ..core.io import input_paths
-
-    levels = list(layer.data) if layer.multiscale else [layer.data]
-    found: list[Any] = [p for level in levels for p in input_paths(level)]
-    path = getattr(layer.source, "path", None)
-    return [*found, path] if path else found
-
-
-def _check_mask_layer(layer: napari.layers.Layer, data: Any) -> None:
-    """Refuse clean-up of an image layer that is not a mask (grey levels are no labels).
-
-    A Labels layer is a mask or label image by choice; an Image layer must be boolean, or
-    hold 0 and at most one other value in its first chunk (read only that: cheap).
-    """
-    import napari.layers
-    import numpy as np
-
-    if isinstance(layer, napari.layers.Labels) or data.dtype == bool:
-        return
-    values = np.unique(np.asarray(data.blocks[(0,) * data.ndim]))
-    if values.size <= 1 or (values.size == 2 and values[0] == 0):
-        return
-    raise SegLabInputError(
-        f"{layer.name} is an image with {values.size} or more grey levels, not a mask: "
-        "threshold it first (or classify it with a foreground class), or, if it is a label "
-        "image, convert it to a Labels layer (right-click > Convert to labels)."
-    )
-
-
-def _check_written_by_seglab(output: Path) -> None:
-    """Refuse to replace an existing store that SegLab did not write."""
-    import zarr
-
-    try:
-        made_by_us = "seglab" in zarr.open(output, mode="r").attrs
-    except Exception:  # not a zarr store at all
-        made_by_us = False
-    if not made_by_us:
-        raise SegLabInputError(
-            f"{output} exists and was not written by SegLab; choose another path."
-        )
-
-
-def _classifier_options(path: Path, foreground_class: int) -> dict:
-    """The classifier's file and classes, and the class to write as a mask (0: class ids)."""
-    from ..core.classifier import PixelClassifier
-
-    if not path.is_file():
-        raise SegLabInputError("Choose a classifier file saved by SegLab.")
-    classifier = PixelClassifier.load(path)  # small; refuses a file that is no classifier
-    names = {int(c): classifier.class_names.get(int(c), str(c)) for c in classifier.classes_}
-    if foreground_class and foreground_class not in names:
-        known = ", ".join(f"{k} ({v})" for k, v in names.items())
-        raise SegLabInputError(
-            f"The classifier has no class {foreground_class}; its classes are {known}. "
-            "Choose one of them as the foreground class, or 0 to write the class ids."
-        )
-    return {
-        "classifier": str(path),
-        "classes": {str(k): v for k, v in names.items()},
-        "foreground_class": foreground_class or None,
-    }
-
-
-def _process(data: Any, output: Path, options: dict, cancelled: threading.Event, report) -> Path:
-    """The work done off the GUI thread: every pass reports progress and honours Cancel."""
-    from ..core.cleanup import clean_up
-    from ..core.io import save, watch
-    from ..core.threshold import threshold
-
-    step = Operation(options["step"])
-    with watch(report, cancelled.is_set):
-        if step is Operation.THRESHOLD:
-            result = threshold(
-                data,
-                options["method"],
-                foreground=options["foreground"],
-                median_size=options["median"],
-                rgb=options["rgb"],
-            ).mask
-        elif step is Operation.CLEAN_UP:
-            result = clean_up(
-                data,
-                remove_smaller_than=options["remove_smaller_than"],
-                fill_holes_smaller_than=options["fill_holes_smaller_than"],
-            )
-        else:
-            result = _classify(data, options)
-        return save(
-            result,
-            output,
-            overwrite=True,
-            attrs={"seglab": options},
-            progress=report,
-            cancel=cancelled.is_set,
-        )
-
-
-def _classify(data: Any, options: dict) -> Any:
-    from ..core.classifier import PixelClassifier
-
-    classifier = PixelClassifier.load(options["classifier"])
-    labels = classifier.predict(data, channel_axis=-1 if options["rgb"] else None)
-    wanted = options["foreground_class"]
-    return labels if wanted is None else (labels == wanted).astype("uint8")
