@@ -270,3 +270,17 @@ def test_clean_up_refuses_a_grayscale_image_layer(widget, qtbot, tmp_path, monke
     widget.set_options(image=mask)
     finish(widget, qtbot)  # 0/255 in an image layer is a mask
     assert (tmp_path / "c.zarr").exists()
+
+
+def test_image_removed_during_the_run(widget, qtbot, tmp_path):
+    viewer, widget = widget
+    image, _ = sl.load_kesm()
+    layer = viewer.add_image(da.from_array(image, chunks=128), name="kesm")
+    widget.reset_choices()
+    widget.set_options(image=layer, operation="threshold", median=3, output=tmp_path / "m.zarr")
+    worker = widget.run()
+    viewer.layers.remove(layer)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    assert "kesm volume" not in viewer.layers and "was removed" in widget._status.value
+    assert (tmp_path / "m.zarr").exists()

@@ -288,6 +288,10 @@ class BatchWidget(Container):
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
         from ...core.io import open_image
 
+        self._progress.value = 1000
+        if like not in self._viewer.layers:  # removed while the work ran: the file is the result
+            self._status.value = f"wrote {path} (not shown: {like.name} was removed)"
+            return
         classes = options.get("classes") if options.get("foreground_class") is None else None
         # Explicit colours every time: a layer that showed a mask must not keep its colours
         # for class ids (class 1 orange, class 2 invisible), nor the other way round.
@@ -306,5 +310,4 @@ class BatchWidget(Container):
             self._failed(err)
             return
         self.output_layer = layer
-        self._progress.value = 1000
         self._status.value = f"wrote {path}"
