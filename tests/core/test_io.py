@@ -119,3 +119,15 @@ def test_unreadable_inputs_are_named_clearly(tmp_path):
         with pytest.raises(sl.SegLabInputError, match=message) as refused:
             open_image(tmp_path / name)
         assert "pip install" not in str(refused.value)
+
+
+def test_grey_and_alpha_png_is_one_grey_image(tmp_path):
+    # Before: a (512, 512, 2) image whose alpha plane was thresholded with the grey one.
+    import imageio.v3 as iio
+
+    image, _ = sl.load_kesm()
+    iio.imwrite(tmp_path / "la.png", np.stack([image, np.full_like(image, 255)], axis=-1))
+    np.testing.assert_array_equal(open_image(tmp_path / "la.png").compute(), image)
+    rgba = np.stack([image, image, image, np.full_like(image, 255)], axis=-1)
+    iio.imwrite(tmp_path / "rgba.png", rgba)
+    assert open_image(tmp_path / "rgba.png").shape == (512, 512, 4)

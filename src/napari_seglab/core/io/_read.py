@@ -118,6 +118,8 @@ def _read_plain(path: Path) -> da.Array:
             "damaged, or another kind of file renamed. Open it in an image viewer, or save "
             "it again as PNG or TIFF."
         ) from err
+    if pixels.ndim == 3 and pixels.shape[-1] == 2:  # grey and alpha: the alpha is no image
+        pixels = pixels[..., 0]
     return da.from_array(pixels, chunks="auto")
 
 
@@ -171,7 +173,8 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
         A zarr store (``.zarr`` folder; a group with one array, or an OME-Zarr pyramid whose
         level ``0`` is used), a TIFF file (``.tif``/``.tiff`` holding one image series, read
         through tifffile's zarr interface), a PNG/JPEG/BMP file (read whole: these are
-        small), or a ``.npy`` file (memory-mapped).
+        small; the alpha channel of a grey-and-alpha PNG is dropped, an RGB(A) one keeps
+        its channels last), or a ``.npy`` file (memory-mapped).
     chunks : tuple of int or "auto", optional
         Chunk shape to process with. Default: the file's own chunks (zarr chunks, TIFF pages
         or tiles), or dask's automatic choice for the other formats.
