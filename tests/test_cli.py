@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import pytest
 import tifffile
@@ -18,7 +17,7 @@ from napari_seglab import cli
 from napari_seglab.cli import _steps as cli_steps
 from napari_seglab.cli._parser import parser as cli_parser
 from napari_seglab.cli._steps import threshold_options
-from napari_seglab.core import Cancelled, open_image, save
+from napari_seglab.core import open_image, save
 
 KESM_COUNTS = {"tp": 5595, "fp": 122, "fn": 1863, "tn": 254564}
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -147,7 +146,7 @@ def test_real_subprocess(sample):
 def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch):
     cases = [
         (["threshold", "nothere.tif", "-o", "o.zarr"], "does not exist"),
-        (["threshold", "kesm_grayscale.png", "-o", "o.hdf5"], "unknown image format"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.hdf5"], "results are written as .zarr"),
         (["evaluate", "kesm_grayscale.png", "notes.txt"], "unknown image format"),
         (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--median", "9", "--chunks",
           "3,3"], "needs a halo of 4 pixels"),
@@ -181,7 +180,7 @@ def test_bad_inputs_give_a_message_and_non_zero_exit(sample, capsys, monkeypatch
     cases.append(
         (["evaluate", "small.npy", "small.npy", "--csv", "nowhere/s.csv"], "does not exist")
     )  # fmt: skip
-    Path("exists.zarr").mkdir()
+    save(np.zeros((4, 4), np.uint8), "exists.zarr")
     cases.append(
         (["threshold", "kesm_grayscale.png", "-o", "exists.zarr", "--median", "3"],
          "already exists")
@@ -216,40 +215,6 @@ def test_every_threshold_option_reaches_the_options(sample):
         "rgb",
         "channel",
     }
-
-
-def test_output_is_never_half_written(tmp_path):
-    def explode(block):
-        if block.min() > 0:
-            raise KeyboardInterrupt
-        return block
-
-    data = da.arange(64 * 64, chunks=512).reshape(64, 64).map_blocks(explode)
-    out = tmp_path / "result.zarr"
-    with pytest.raises(KeyboardInterrupt):
-        save(data, out)
-    assert not out.exists() and not (tmp_path / "result.zarr.partial").exists()
-    with pytest.raises(Cancelled):
-        save(da.ones((64, 64), chunks=8), out, cancel=lambda: True)
-    assert list(tmp_path.iterdir()) == []
-    # A store left by a killed run is refused, not mistaken for a result.
-    (tmp_path / "killed.zarr.partial").mkdir()
-    with pytest.raises(sl.SegLabInputError, match="interrupted run"):
-        open_image(tmp_path / "killed.zarr.partial")
-    # An existing output is replaced only by a complete new one.
-    save(da.zeros((8, 8), chunks=4), out)
-    with pytest.raises(sl.SegLabInputError, match="already exists"):
-        save(da.ones((8, 8), chunks=4), out)
-    save(da.ones((8, 8), chunks=4), out, overwrite=True)
-    assert int(open_image(out).sum().compute()) == 64
-
-
-def test_reads_tiff_pages_lazily(tmp_path):
-    stack = np.random.default_rng(0).integers(0, 255, (3, 130, 170), dtype=np.uint8)
-    tifffile.imwrite(tmp_path / "stack.tif", stack)
-    image = open_image(tmp_path / "stack.tif")
-    assert isinstance(image, da.Array) and image.chunks[0] == (1, 1, 1)
-    np.testing.assert_array_equal(image.compute(), stack)
 
 
 def test_classify_with_a_saved_classifier(sample, capsys):
@@ -303,3 +268,193 @@ def test_one_output_check_for_save_and_every_step(tmp_path, capsys):
         for step in (["threshold", "in.png"], ["clean", "in.zarr"]):  # refused before reading
             code, _, err = run([*step, "-o", str(path)], capsys)
             assert code == 2 and message in err
+
+
+def test_output_over_its_own_input_is_refused(sample, capsys):
+    # issue 9, item 3: "seglab threshold x.zarr -o x.zarr --overwrite" replaced the image.
+    image, _ = sl.load_kesm()
+    save(image, "x.zarr")
+    for args in (
+        ["threshold", "x.zarr", "-o", "x.zarr", "--overwrite"],
+        ["threshold", "x.zarr", "-o", "x.zarr", "--overwrite", "--median", "3"],
+        ["threshold", "x.zarr", "-o", "x.zarr/inner.zarr"],
+        ["clean", "x.zarr", "-o", "x.zarr", "--overwrite", "--labels"],
+        ["evaluate", "x.zarr", "kesm_groundtruth.png", "--csv", "kesm_groundtruth.png"],
+    ):
+        code, _, err = run(args, capsys)
+        assert code == 2 and "Traceback" not in err, args
+        assert "would destroy the image being read" in err or "is one of the inputs" in err
+    np.testing.assert_array_equal(open_image("x.zarr").compute(), image)
+    assert sorted(p.name for p in Path().iterdir()) == [
+        "kesm_grayscale.png", "kesm_groundtruth.png", "x.zarr"
+    ]  # fmt: skip
+
+
+def rgb_tile() -> np.ndarray:
+    image, _ = sl.load_kesm()
+    return np.stack([image, image // 2, 255 - image], axis=-1)[:256, :320]
+
+
+def test_rgb_image_is_read_as_colour(sample, capsys):
+    # issue 9, item 5: an RGB PNG gave a (256, 320, 3) mask.
+    import imageio.v3 as iio
+
+    rgb = rgb_tile()
+    iio.imwrite("rgb.png", rgb)
+    code, out, _ = run(["threshold", "rgb.png", "-o", "lum.zarr"], capsys)
+    assert code == 0 and "a colour image, thresholded on its luminance" in out
+    expected = sl.threshold(rgb, "otsu", rgb=True).mask
+    np.testing.assert_array_equal(open_image("lum.zarr").compute(), expected)
+    code, _, _ = run(["threshold", "rgb.png", "-o", "blue.zarr", "--rgb", "channel", "2"], capsys)
+    assert code == 0
+    blue = open_image("blue.zarr").compute()
+    np.testing.assert_array_equal(blue, sl.threshold(rgb[..., 2], "otsu").mask)
+    code, _, _ = run(["threshold", "rgb.png", "-o", "planes.zarr", "--rgb", "none"], capsys)
+    assert code == 0 and open_image("planes.zarr").shape == (256, 320, 3)
+    for args, message in [
+        (["threshold", "rgb.png", "-o", "o.zarr", "--rgb", "channel", "3"], "choose 0 to 2"),
+        (["threshold", "kesm_grayscale.png", "-o", "o.zarr", "--rgb", "luminance"],
+         "is not a colour image"),
+        (["clean", "rgb.png", "-o", "o.zarr"], "rgb.png is an RGB(A) colour image"),
+        (["evaluate", "rgb.png", "kesm_groundtruth.png"], "a prediction must be a mask"),
+        (["evaluate", "lum.zarr", "rgb.png"], "a ground truth must be a mask"),
+    ]:  # fmt: skip
+        code, _, err = run(args, capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (args, err)
+    assert not Path("o.zarr").exists()
+
+
+def test_rgb_image_with_a_classifier(sample, capsys):
+    import imageio.v3 as iio
+
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    rgb = rgb_tile()
+    iio.imwrite("rgb.png", rgb)
+    strokes = np.zeros(rgb.shape[:2], np.uint8)
+    strokes[::9, ::9] = 1 + (rgb[::9, ::9, 0] < 150)
+    grey = PixelClassifier(FeatureSettings(sigmas=(1,)), n_estimators=3).fit(rgb[..., 0], strokes)
+    grey.save("grey.npz")
+    colour = PixelClassifier(FeatureSettings(sigmas=(1,)), n_estimators=3)
+    colour.fit(rgb, strokes, channel_axis=-1).save("colour.npz")
+    code, _, _ = run(["classify", "rgb.png", "-o", "c.zarr", "--classifier", "colour.npz"], capsys)
+    assert code == 0  # channels last, as napari shows it
+    np.testing.assert_array_equal(
+        open_image("c.zarr").compute(), colour.predict(rgb, channel_axis=-1)
+    )
+    code, _, err = run(["classify", "rgb.png", "-o", "g.zarr", "--classifier", "grey.npz"], capsys)
+    assert code == 2 and "trained on single-channel images: add --rgb channel N" in err
+    code, _, _ = run(
+        ["classify", "rgb.png", "-o", "g.zarr", "--classifier", "grey.npz", "--rgb", "channel",
+         "0"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    np.testing.assert_array_equal(open_image("g.zarr").compute(), grey.predict(rgb[..., 0]))
+
+
+def test_classify_then_evaluate_with_a_foreground_class(sample, capsys):
+    # issue 9, item 4: class ids 1, 2 were scored as if every non-zero pixel were foreground.
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=5)
+    classifier.fit(image, strokes).save("vessels.npz")
+    classes = classifier.predict(image)
+    code, _, _ = run(
+        ["classify", "kesm_grayscale.png", "-o", "ids.zarr", "--classifier", "vessels.npz"],
+        capsys,
+    )
+    assert code == 0
+    code, _, err = run(["evaluate", "ids.zarr", "kesm_groundtruth.png"], capsys)
+    assert code == 2 and "add --foreground-class N" in err
+    batch = {"step": "pixel classifier", "classes": {"1": "a", "2": "b"}, "foreground_class": None}
+    save(classes, "batch.zarr", attrs={"seglab": batch})  # as Apply to whole volume writes
+    code, _, err = run(["evaluate", "batch.zarr", "kesm_groundtruth.png"], capsys)
+    assert code == 2 and "(1 = a, 2 = b); add --foreground-class N" in err
+    code, out, _ = run(
+        ["evaluate", "ids.zarr", "kesm_groundtruth.png", "--foreground-class", "2", "--csv",
+         "s.csv"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    expected = sl.evaluate(classes == 2, truth).counts
+    assert csv_total(Path("s.csv")) == {k: getattr(expected, k) for k in KESM_COUNTS}
+    code, out, _ = run(
+        ["classify", "kesm_grayscale.png", "-o", "fg.zarr", "--classifier", "vessels.npz",
+         "--foreground-class", "2"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0 and "mask of class 2" in out
+    mask = open_image("fg.zarr").compute()
+    np.testing.assert_array_equal(mask, (classes == 2).astype(np.uint8))
+    code, _, _ = run(["evaluate", "fg.zarr", "kesm_groundtruth.png", "--csv", "m.csv"], capsys)
+    assert code == 0 and csv_total(Path("m.csv")) == csv_total(Path("s.csv"))
+    code, _, err = run(
+        ["classify", "kesm_grayscale.png", "-o", "x.zarr", "--classifier", "vessels.npz",
+         "--foreground-class", "3"],
+        capsys,
+    )  # fmt: skip
+    assert code == 2 and "knows the classes 1 (background), 2 (foreground)" in err
+
+
+def test_clean_refuses_a_grayscale_image(sample, capsys):
+    # issue 9, item 10: grey levels were silently taken as labels.
+    image, truth = sl.load_kesm()
+    code, _, err = run(["clean", "kesm_grayscale.png", "-o", "c.zarr"], capsys)
+    assert code == 2 and "is not a mask" in err and "--labels" in err
+    save((image > 150).astype(np.uint8) + 1, "classes.zarr")  # class ids 1 and 2
+    code, _, err = run(["clean", "classes.zarr", "-o", "c.zarr"], capsys)
+    assert code == 2 and "2 different values (1, 2)" in err
+    assert not Path("c.zarr").exists()
+    code, _, _ = run(["clean", "kesm_groundtruth.png", "-o", "c.zarr", "--remove-smaller-than",
+                      "30"], capsys)  # fmt: skip
+    assert code == 0  # 0/255: a mask
+    np.testing.assert_array_equal(
+        open_image("c.zarr").compute() > 0, sl.clean_up(truth, remove_smaller_than=30) > 0
+    )
+    code, _, _ = run(
+        ["clean", "classes.zarr", "-o", "l.zarr", "--labels", "--remove-smaller-than", "5"],
+        capsys,
+    )
+    assert code == 0
+
+
+def test_negative_sizes_and_class_ids_are_refused(sample, capsys):
+    for args in (
+        ["clean", "kesm_groundtruth.png", "-o", "c.zarr", "--remove-smaller-than", "-3"],
+        ["clean", "kesm_groundtruth.png", "-o", "c.zarr", "--fill-holes-smaller-than", "-1"],
+        ["evaluate", "kesm_groundtruth.png", "kesm_groundtruth.png", "--foreground-class", "0"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(args)
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert "must be 0 (off) or more" in err or "class ids start at 1" in err
+    assert not Path("c.zarr").exists()
+
+
+def test_every_output_is_checked_before_reading_anything(sample, capsys, monkeypatch):
+    # issue 9, item 10: each step refuses a bad output or --csv before opening any input.
+    import napari_seglab.core.io as io
+
+    def never(*args, **kwargs):
+        raise AssertionError("an input was read before the output was checked")
+
+    monkeypatch.setattr(io, "open_image", never)
+    Path("folder").mkdir()
+    steps = [
+        ["threshold", "kesm_grayscale.png", "-o"],
+        ["clean", "kesm_groundtruth.png", "-o"],
+        ["classify", "kesm_grayscale.png", "--classifier", "missing.npz", "-o"],
+        ["evaluate", "kesm_grayscale.png", "kesm_groundtruth.png", "--csv"],
+    ]
+    for step in steps:
+        for target, message in [
+            ("missing/out.zarr" if step[0] != "evaluate" else "missing/s.csv", "does not exist"),
+            ("folder", "folder"),
+        ]:
+            code, _, err = run([*step, target], capsys)
+            assert code == 2 and message in err and "Traceback" not in err, (step, err)

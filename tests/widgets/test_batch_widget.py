@@ -5,6 +5,8 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
+import zarr
+from napari.utils.colormaps.standardize_color import transform_color
 
 import napari_seglab as sl
 from napari_seglab._widgets.batch import BatchWidget
@@ -59,11 +61,13 @@ def test_threshold_whole_volume_lazily(widget, qtbot, tmp_path):
     assert max(np.prod(s) for s in seen) <= 128 * 128  # chunk by chunk, never the whole
     assert not (tmp_path / "vessels.zarr.partial").exists()
 
-    # Re-running updates the same layer.
+    # Re-running updates the same layer (after saying yes to replacing the output).
+    asked = []
+    widget.confirm_overwrite = lambda path: asked.append(path) or True
     n_layers = len(viewer.layers)
     widget.set_options(operation="threshold", foreground="bright")
     finish(widget, qtbot)
-    assert len(viewer.layers) == n_layers
+    assert len(viewer.layers) == n_layers and asked == [out]
     np.testing.assert_array_equal(
         np.asarray(viewer.layers["kesm stack volume"].data), 1 - expected
     )
@@ -110,11 +114,12 @@ def test_refused_input_is_reported(widget, tmp_path, monkeypatch):
     widget.set_options(image=layer, output=tmp_path / "out.tif")
     assert widget.run() is None
     foreign = tmp_path / "someone_elses.zarr"
-    foreign.mkdir()
+    zarr.open_array(foreign, mode="w", shape=(8, 8), dtype="u1")
     widget.set_options(output=foreign)
     assert widget.run() is None
     assert len(errors) == 3
     assert "image layer" in errors[0] and ".zarr" in errors[1] and "not written by" in errors[2]
+    assert widget._status.value.startswith("not started")
 
 
 def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
@@ -134,3 +139,148 @@ def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
     finish(widget, qtbot)
     shown = viewer.layers["kesm volume"]
     np.testing.assert_array_equal(np.asarray(shown.data), classifier.predict(image))
+
+
+def kesm_classifier(tmp_path):
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=5)
+    return classifier.fit(image, strokes), classifier.save(tmp_path / "model.npz")
+
+
+def test_output_over_the_input_store_is_refused(widget, tmp_path, monkeypatch):
+    # issue 9, item 3: the output set to the store the layer reads replaced the image.
+    viewer, widget = widget
+    errors = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    widget.confirm_overwrite = lambda path: True  # the user would say yes: refused anyway
+    image, _ = sl.load_kesm()
+    store = tmp_path / "kesm.zarr"
+    sl.save(image, store, attrs={"seglab": {"step": "threshold"}})  # any store SegLab wrote
+    opened = viewer.open(str(store), plugin="napari")[0]  # File > Open: source.path is set
+    lazily = viewer.add_image(open_image(store), name="from python")  # only in the dask graph
+    for layer in (opened, lazily):
+        widget.reset_choices()
+        for out in (store, store / "inner.zarr"):
+            widget.set_options(image=layer, operation="threshold", output=out)
+            assert widget.run() is None
+    assert len(errors) == 4 and all("would destroy the image being read" in e for e in errors)
+    assert widget._status.value.startswith("not started")
+    np.testing.assert_array_equal(open_image(store).compute(), image)
+
+
+def test_existing_output_is_replaced_only_after_asking(widget, qtbot, tmp_path, monkeypatch):
+    from qtpy.QtWidgets import QMessageBox
+
+    viewer, widget = widget
+    image, _ = sl.load_kesm()
+    layer = viewer.add_image(da.from_array(image, chunks=256), name="kesm")
+    widget.reset_choices()
+    out = tmp_path / "mask.zarr"
+    widget.set_options(image=layer, operation="threshold", foreground="dark", output=out)
+    finish(widget, qtbot)
+    first = open_image(out).compute()
+    questions = []
+
+    def answer(parent, title, text, *args):
+        questions.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)  # the real dialog, answered "No"
+    widget.set_options(foreground="bright")
+    assert widget.run() is None
+    assert len(questions) == 1 and str(out) in questions[0]
+    assert "kept" in widget._status.value
+    np.testing.assert_array_equal(open_image(out).compute(), first)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
+    finish(widget, qtbot)
+    np.testing.assert_array_equal(open_image(out).compute(), 1 - first)
+
+
+def test_classes_after_a_mask_get_class_colours(widget, qtbot, tmp_path):
+    # issue 9, item 9: class ids written into the layer of an earlier mask kept its colours
+    # (class 1, the background, orange; class 2, the vessels, invisible).
+    from napari_seglab._widgets.classifier.controls import color_for
+
+    viewer, widget = widget
+    widget.confirm_overwrite = lambda path: True
+    classifier, path = kesm_classifier(tmp_path)
+    image, _ = sl.load_kesm()
+    layer = viewer.add_image(da.from_array(image, chunks=256), name="kesm")
+    widget.reset_choices()
+    out = tmp_path / "out.zarr"
+    widget.set_options(image=layer, operation="threshold", foreground="dark", output=out)
+    finish(widget, qtbot)
+    shown = viewer.layers["kesm volume"]
+    widget.set_options(operation="pixel classifier", classifier=path)
+    finish(widget, qtbot)
+    assert viewer.layers["kesm volume"] is shown  # the same layer, updated
+    colormap = shown.colormap
+    for class_id in (1, 2):
+        np.testing.assert_allclose(
+            colormap.map(class_id), transform_color(color_for(class_id))[0], atol=1e-6
+        )
+    assert shown.colormap.map(0)[3] == 0
+    # The mask of one class: back to the mask colour, 0/1 values.
+    widget.set_options(foreground_class=2)
+    finish(widget, qtbot)
+    np.testing.assert_array_equal(np.asarray(shown.data), classifier.predict(image) == 2)
+    np.testing.assert_allclose(shown.colormap.map(1), transform_color("#E69F00")[0], atol=1e-6)
+    assert shown.colormap.map(2)[3] == 0
+    assert open_image(out).compute().max() == 1
+
+
+def test_refusals_and_failures_never_leave_working(widget, qtbot, tmp_path, monkeypatch):
+    viewer, widget = widget
+    errors = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    monkeypatch.setattr("napari_seglab._widgets._shared.show_error", errors.append)
+    _, path = kesm_classifier(tmp_path)
+    layer = viewer.add_image(da.zeros((64, 64), chunks=32, dtype=np.uint8), name="flat")
+    widget.reset_choices()
+    widget.set_options(
+        image=layer, operation="pixel classifier", classifier=path, foreground_class=3,
+        output=tmp_path / "o.zarr",
+    )  # fmt: skip
+    assert widget.run() is None
+    assert "no class 3" in errors[-1] and widget._status.value.startswith("not started")
+    (tmp_path / "fake.npz").write_bytes(b"not a classifier")
+    widget.set_options(classifier=tmp_path / "fake.npz", foreground_class=0)
+    assert widget.run() is None and "fake.npz" in errors[-1]
+    widget.set_options(operation="threshold")  # a constant image: refused inside the worker
+    finish(widget, qtbot)
+    assert widget._status.value.startswith("failed") and "constant" in errors[-1]
+    assert not (tmp_path / "o.zarr").exists()
+
+
+def test_clean_up_refuses_a_grayscale_image_layer(widget, qtbot, tmp_path, monkeypatch):
+    # issue 9, item 10 (in the panel): grey levels were taken as labels without a word.
+    viewer, widget = widget
+    errors = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", errors.append)
+    image, truth = sl.load_kesm()
+    grey = viewer.add_image(da.from_array(image, chunks=128), name="grey")
+    mask = viewer.add_image(da.from_array(truth * 255, chunks=128), name="mask as image")
+    widget.reset_choices()
+    widget.set_options(image=grey, operation="clean up", output=tmp_path / "c.zarr")
+    assert widget.run() is None and "not a mask: threshold it first" in errors[-1]
+    widget.set_options(image=mask)
+    finish(widget, qtbot)  # 0/255 in an image layer is a mask
+    assert (tmp_path / "c.zarr").exists()
+
+
+def test_image_removed_during_the_run(widget, qtbot, tmp_path):
+    viewer, widget = widget
+    image, _ = sl.load_kesm()
+    layer = viewer.add_image(da.from_array(image, chunks=128), name="kesm")
+    widget.reset_choices()
+    widget.set_options(image=layer, operation="threshold", median=3, output=tmp_path / "m.zarr")
+    worker = widget.run()
+    viewer.layers.remove(layer)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    assert "kesm volume" not in viewer.layers and "was removed" in widget._status.value
+    assert (tmp_path / "m.zarr").exists()

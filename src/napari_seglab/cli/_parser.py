@@ -19,6 +19,7 @@ examples (on the KESM sample tile shipped with SegLab; vessels are dark):
   seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv
   seglab classify kesm_grayscale.png -o classes.zarr --classifier vessels.npz
       (vessels.npz: a classifier saved from the Pixel classifier widget)
+  seglab evaluate classes.zarr kesm_groundtruth.png --foreground-class 2
 
 Large volumes: use a zarr store (or a TIFF) as input and a .zarr output; SegLab reads and
 writes chunk by chunk, so memory use depends on the chunk size, not on the volume size.
@@ -40,6 +41,78 @@ def _chunks(text: str) -> tuple[int, ...]:
     if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError("chunk sizes must be positive")
     return values
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a size must be 0 (off) or more, not {value}")
+    return value
+
+
+def _class_id(text: str) -> int:
+    value = _not_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("class ids start at 1 (0 is background)")
+    return value
+
+
+class _RgbAction(argparse.Action):
+    """``--rgb luminance``, ``--rgb channel N`` or ``--rgb none``, stored as (mode, channel)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        mode, *rest = values
+        allowed = self.const
+        if mode not in allowed:
+            parser.error(f"--rgb: choose {' or '.join(allowed)}, not {mode!r}")
+        if mode == "channel":
+            if len(rest) != 1 or not rest[0].isdigit():
+                parser.error("--rgb channel needs the channel number, e.g. --rgb channel 2")
+            setattr(namespace, self.dest, (mode, int(rest[0])))
+            return
+        if rest:
+            parser.error(
+                f"--rgb {mode} takes no value (got {' '.join(rest)}); put the input file "
+                "before the options"
+            )
+        setattr(namespace, self.dest, (mode, None))
+
+
+def _none_only(text: str) -> tuple[str, None]:
+    if text != "none":
+        raise argparse.ArgumentTypeError(
+            f"only 'none' (the last axis holds planes, not colours) is possible here, not {text!r}"
+        )
+    return ("none", None)
+
+
+def _add_rgb(parser: argparse.ArgumentParser, *, convert: bool) -> None:
+    """The ``--rgb`` option: how a colour image (detected as napari does) is read."""
+    if convert:
+        parser.add_argument(
+            "--rgb",
+            dest="rgb_mode",
+            nargs="+",
+            action=_RgbAction,
+            const=("luminance", "channel", "none"),
+            metavar=("MODE", "N"),
+            help="an image whose last axis has 3 or 4 values (and whose other two last axes "
+            "exceed 30 pixels) is taken as RGB(A), as napari does: 'luminance' (default) "
+            "uses its brightness, 'channel N' one channel (0 = red), 'none' treats the last "
+            "axis as planes",
+        )
+        return
+    parser.add_argument(
+        "--rgb",
+        dest="rgb_mode",
+        type=_none_only,
+        metavar="none",
+        help="an image that looks like RGB(A) (last axis of 3 or 4) is refused; 'none' "
+        "treats its last axis as planes instead",
+    )
 
 
 def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -147,6 +220,7 @@ def _add_threshold(steps: Any) -> None:
     ):
         default = getattr(defaults, flag[2:].replace("-", "_"))
         th.add_argument(flag, type=kind, default=default, help=f"{what} (default: {default})")
+    _add_rgb(th, convert=True)
     _add_run_options(th)
 
 
@@ -160,15 +234,37 @@ def _add_clean(steps: Any) -> None:
         "--remove-smaller-than 30 --fill-holes-smaller-than 30",
         formatter_class=RAW,
     )
-    cl.add_argument("input", type=Path, help="mask (0 = background) or label image")
-    cl.add_argument("--remove-smaller-than", type=int, default=0, metavar="PIXELS")
-    cl.add_argument("--fill-holes-smaller-than", type=int, default=0, metavar="PIXELS")
+    cl.add_argument(
+        "input", type=Path, help="mask (0 = background) or, with --labels, label image"
+    )
+    cl.add_argument(
+        "--remove-smaller-than",
+        type=_not_negative,
+        default=0,
+        metavar="PIXELS",
+        help="remove objects of fewer pixels (voxels) than this (default: 0, off)",
+    )
+    cl.add_argument(
+        "--fill-holes-smaller-than",
+        type=_not_negative,
+        default=0,
+        metavar="PIXELS",
+        help="fill holes of fewer pixels (voxels) than this (default: 0, off)",
+    )
+    cl.add_argument(
+        "--labels",
+        action="store_true",
+        help="the input is a label image (each value an object id). Without it the input "
+        "must be a mask: boolean, or 0 and one other value (0/1, 0/255); an image with more "
+        "values (a grayscale image, class ids) is refused. Checked on a few chunks only",
+    )
     cl.add_argument(
         "--connectivity",
         type=int,
         default=1,
         help="1: pixels touch by faces only; 2 (or 3 in 3D): also by corners (default: 1)",
     )
+    _add_rgb(cl, convert=False)
     _add_run_options(cl)
 
 
@@ -191,8 +287,17 @@ def _add_classify(steps: Any) -> None:
     cf.add_argument(
         "--channel-axis",
         type=int,
-        help="axis holding the channels of a multichannel image (RGB: -1)",
+        help="axis holding the channels of a multichannel image (default: -1 for an image "
+        "detected as RGB, see --rgb; none otherwise)",
     )
+    cf.add_argument(
+        "--foreground-class",
+        type=_class_id,
+        metavar="N",
+        help="write the 0/1 mask of class N (1 = foreground) instead of the class ids, e.g. "
+        "to score it with seglab evaluate",
+    )
+    _add_rgb(cf, convert=True)
     _add_run_options(cf)
 
 
@@ -205,9 +310,22 @@ def _add_evaluate(steps: Any) -> None:
         epilog="example:\n  seglab evaluate vessels.zarr kesm_groundtruth.png --csv scores.csv",
         formatter_class=RAW,
     )
-    ev.add_argument("prediction", type=Path, help="the segmentation to score")
+    ev.add_argument(
+        "prediction",
+        type=Path,
+        help="the segmentation to score: a mask (0/1, 0/255, boolean), or class ids with "
+        "--foreground-class",
+    )
     ev.add_argument("ground_truth", type=Path, help="the reference mask (0 = background)")
     ev.add_argument("--csv", type=Path, help="also write the table to this CSV file")
+    ev.add_argument(
+        "--foreground-class",
+        type=_class_id,
+        metavar="N",
+        help="the prediction holds class ids (e.g. from seglab classify): score class N as "
+        "the foreground and every other class as background",
+    )
+    _add_rgb(ev, convert=False)
     ev.add_argument(
         "--objects",
         action=argparse.BooleanOptionalAction,

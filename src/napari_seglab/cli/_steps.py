@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from ..core._validation import SegLabInputError, check_same_shape
+from ._inputs import (
+    check_csv,
+    check_mask,
+    check_outputs,
+    class_names_of,
+    colour,
+    open_input,
+    refuse_rgb,
+)
 
 __all__ = ["STEPS", "progress", "scheduler"]
 
@@ -55,31 +64,10 @@ def progress(quiet: bool) -> Iterator[None]:
         yield
 
 
-def _open(path: Path, chunks: tuple[int, ...] | None, name: str) -> Any:
-    from ..core.io import open_image
-
-    image = open_image(path)
-    if chunks is not None:
-        if len(chunks) != image.ndim:
-            raise SegLabInputError(
-                f"--chunks has {len(chunks)} values but the {name} {path.name} has "
-                f"{image.ndim} dimensions (shape {image.shape})."
-            )
-        image = image.rechunk(chunks)
-    return image
-
-
-def _check_output(args: argparse.Namespace) -> None:
-    """Refuse an unusable output path before any work rather than after it."""
-    from ..core.io import check_output
-
-    check_output(args.output, overwrite=args.overwrite)
-
-
-def _write(args: argparse.Namespace, data: Any, attrs: dict) -> None:
+def _write(args: argparse.Namespace, data: Any, attrs: dict, *inputs: Path) -> None:
     from ..core.io import save
 
-    save(data, args.output, overwrite=args.overwrite, attrs={"seglab": attrs})
+    save(data, args.output, overwrite=args.overwrite, attrs={"seglab": attrs}, inputs=inputs)
     _say(f"wrote {args.output}")
 
 
@@ -101,13 +89,18 @@ def threshold_options(args: argparse.Namespace) -> Any:
 
 def _threshold(args: argparse.Namespace) -> None:
     import shutil
+    from dataclasses import replace
 
     from ..core.io import open_image, save
     from ..core.threshold import ThresholdMethod, prepare_image, threshold
 
     options = threshold_options(args)
-    _check_output(args)
-    image = _open(args.input, args.chunks, "image")
+    check_outputs(args, args.input)
+    image = open_input(args.input, args.chunks, "image")
+    rgb, channel = colour(args, image, args.input)
+    if rgb and args.rgb_mode is None:
+        _say(f"{args.input.name}: a colour image, thresholded on its luminance (see --rgb)")
+    options = replace(options, rgb=rgb, channel=channel)
     method = options.method
     scratch = args.output.with_name(args.output.name + ".seglab-tmp")
     try:
@@ -119,12 +112,12 @@ def _threshold(args: argparse.Namespace) -> None:
             result = threshold(open_image(scratch / "median.zarr"), options=options.for_prepared())
         else:
             result = threshold(image, options=options)
-        _report_threshold(args, result)
+        _report_threshold(args, result, options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _report_threshold(args: argparse.Namespace, result: Any) -> None:
+def _report_threshold(args: argparse.Namespace, result: Any, options: Any) -> None:
     """Print the threshold used and write the mask with the parameters as metadata."""
     _say(result.describe())
     value = result.value
@@ -134,16 +127,21 @@ def _report_threshold(args: argparse.Namespace, result: Any) -> None:
         "method": args.method,
         "foreground": args.foreground,
         "median": args.median_size,
+        "rgb": (f"channel {options.channel}" if options.channel is not None else "luminance")
+        if options.rgb
+        else "none",
         "threshold": value if value is None or isinstance(value, float) else value.tolist(),
     }
-    _write(args, result.mask, attrs)
+    _write(args, result.mask, attrs, args.input)
 
 
 def _clean(args: argparse.Namespace) -> None:
     from ..core.cleanup import clean_up
 
-    _check_output(args)
-    mask = _open(args.input, args.chunks, "mask")
+    check_outputs(args, args.input)
+    mask = open_input(args.input, args.chunks, "mask")
+    refuse_rgb(args, mask, args.input, "clean-up needs a mask or label image")
+    check_mask(mask, args.input, labels=args.labels)
     out = clean_up(
         mask,
         remove_smaller_than=args.remove_smaller_than,
@@ -156,25 +154,64 @@ def _clean(args: argparse.Namespace) -> None:
         "remove_smaller_than": args.remove_smaller_than,
         "fill_holes_smaller_than": args.fill_holes_smaller_than,
         "connectivity": args.connectivity,
+        "labels": args.labels,
     }
-    _write(args, out, attrs)
+    _write(args, out, attrs, args.input)
 
 
 def _classify(args: argparse.Namespace) -> None:
     from ..core.classifier import PixelClassifier
 
-    _check_output(args)
+    check_outputs(args, args.input, args.classifier)
     classifier = PixelClassifier.load(args.classifier)
-    image = _open(args.input, args.chunks, "image")
-    labels = classifier.predict(image, channel_axis=args.channel_axis)  # lazy: a dask input
-    _say(f"classes: {', '.join(f'{k} = {v}' for k, v in classifier.class_names.items())}")
+    image = open_input(args.input, args.chunks, "image")
+    names = classifier.class_names
+    wanted = args.foreground_class
+    if wanted is not None and wanted not in [int(c) for c in classifier.classes_]:
+        raise SegLabInputError(
+            f"--foreground-class {wanted}: the classifier knows the classes "
+            f"{', '.join(f'{k} ({v})' for k, v in names.items())}; choose one of them."
+        )
+    image, channel_axis = _channel_axis(args, image, classifier)
+    labels = classifier.predict(image, channel_axis=channel_axis)
+    _say(f"classes: {', '.join(f'{k} = {v}' for k, v in names.items())}")
     attrs = {
         "step": "classify",
         "input": str(args.input),
         "classifier": str(args.classifier),
-        "classes": {str(k): v for k, v in classifier.class_names.items()},
+        "classes": {str(k): v for k, v in names.items()},
     }
-    _write(args, labels, attrs)
+    if wanted is not None:  # a 0/1 mask of that class, ready for evaluate and clean
+        labels = (labels == wanted).astype("uint8")
+        attrs["foreground_class"] = wanted
+        _say(f"writing the mask of class {wanted} ({names.get(wanted, wanted)})")
+    _write(args, labels, attrs, args.input)
+
+
+def _channel_axis(args: argparse.Namespace, image: Any, classifier: Any) -> tuple[Any, int | None]:
+    """The image to classify and its channel axis: ``--channel-axis``, or from ``--rgb``."""
+    if args.channel_axis is not None:
+        return image, args.channel_axis
+    rgb, channel = colour(args, image, args.input)
+    mode = (args.rgb_mode or ("channels",))[0]
+    if not rgb:
+        return image, None
+    if mode == "luminance":
+        raise SegLabInputError(
+            "--rgb luminance changes the value range (to 0..1), so a classifier trained on "
+            "the original values would see other images; use --rgb channel N, or train the "
+            "classifier on colour images and leave out --rgb."
+        )
+    if channel is not None:
+        return image[..., channel], None
+    if classifier.n_channels == 1:
+        raise SegLabInputError(
+            f"{args.input.name} is an RGB(A) image (shape {image.shape}) but the classifier "
+            "was trained on single-channel images: add --rgb channel N to classify one "
+            "channel, or train the classifier on colour images."
+        )
+    _say(f"{args.input.name}: a colour image, classified on its {image.shape[-1]} channels")
+    return image, -1
 
 
 _COLUMNS = ("plane", "tp", "fp", "fn", "tn", "f1", "iou", "mcc", "precision", "recall")
@@ -208,10 +245,12 @@ def _in_memory(arrays: tuple[Any, ...]) -> tuple[Any, ...]:
 def _evaluate(args: argparse.Namespace) -> None:
     from ..core.metrics import evaluate
 
-    if args.csv is not None and not args.csv.parent.is_dir():
-        raise SegLabInputError(f"The folder {args.csv.parent} does not exist.")
-    prediction = _open(args.prediction, args.chunks, "prediction")
-    truth = _open(args.ground_truth, args.chunks, "ground truth")
+    check_csv(args.csv, args.prediction, args.ground_truth)
+    prediction = open_input(args.prediction, args.chunks, "prediction")
+    truth = open_input(args.ground_truth, args.chunks, "ground truth")
+    refuse_rgb(args, prediction, args.prediction, "a prediction must be a mask")
+    refuse_rgb(args, truth, args.ground_truth, "a ground truth must be a mask")
+    prediction = _foreground(args, prediction)
     if args.objects:
         check_same_shape(prediction, truth, ("prediction", "ground truth"))  # before loading
         result = evaluate(*_in_memory((prediction, truth)), objects=True)
@@ -231,6 +270,28 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.csv is not None:
         result.to_csv(args.csv)
         _say(f"wrote {args.csv}")
+
+
+def _foreground(args: argparse.Namespace, prediction: Any) -> Any:
+    """The prediction as a mask: class ``--foreground-class`` (lazily), or as it is."""
+    wanted = args.foreground_class
+    if wanted is None:
+        classes = class_names_of(args.prediction)
+        if classes:
+            raise SegLabInputError(
+                f"{args.prediction.name} holds the class ids of seglab classify "
+                f"({', '.join(f'{k} = {v}' for k, v in classes.items())}); add "
+                "--foreground-class N to score class N as the foreground."
+            )
+        return prediction
+    import numpy as np
+
+    if prediction.dtype == bool or not np.issubdtype(prediction.dtype, np.integer):
+        raise SegLabInputError(
+            f"--foreground-class needs a prediction of class ids (whole numbers), not "
+            f"{prediction.dtype} data."
+        )
+    return (prediction == wanted).astype("uint8")
 
 
 def _sample(args: argparse.Namespace) -> None:

@@ -1,15 +1,8 @@
-"""Apply to whole volume: threshold, clean up or classify a large image chunk by chunk.
-
-A thin shell over the chunked core (the lazy halves of :mod:`napari_seglab.core`) and
-:func:`napari_seglab.core.io.save`: the layer's data (dask, zarr or numpy) is processed chunk
-by chunk off the GUI thread, written atomically to a zarr store with progress and a working
-Cancel, and shown lazily as the Labels layer ``"<image> volume"`` (updated on re-run).
-"""
+"""The Apply to whole volume panel: controls, the question, the output layer."""
 
 from __future__ import annotations
 
 import threading
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,25 +16,26 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from ..core import SegLabInputError
-from ..core.threshold import Foreground, ThresholdMethod
-from ._shared import show_output
+from ...core import SegLabInputError
+from ...core.threshold import Foreground, ThresholdMethod
+from .._shared import show_output
+from ..classifier.controls import color_for
+from ._work import (
+    Operation,
+    check_mask_layer,
+    check_written_by_seglab,
+    classifier_options,
+    process,
+    sources_of,
+)
 
 if TYPE_CHECKING:
     import napari
     import napari.layers
 
-__all__ = ["BatchWidget", "Operation"]
+__all__ = ["BatchWidget"]
 
 MASK_COLOR = {1: "#E69F00"}  # Okabe-Ito orange
-
-
-class Operation(StrEnum):
-    """What "Apply to whole volume" does."""
-
-    THRESHOLD = "threshold"
-    CLEAN_UP = "clean up"
-    CLASSIFY = "pixel classifier"
 
 
 class BatchWidget(Container):
@@ -54,7 +48,8 @@ class BatchWidget(Container):
 
     Notes
     -----
-    Scripts and tests call :meth:`run` (returns the worker) and :meth:`cancel`.
+    Scripts and tests call :meth:`run` (returns the worker) and :meth:`cancel`, and may
+    replace :meth:`confirm_overwrite` (e.g. ``widget.confirm_overwrite = lambda path: True``).
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
@@ -77,6 +72,14 @@ class BatchWidget(Container):
         self._remove = SpinBox(label="remove smaller than", min=0, max=10**9, value=0)
         self._fill = SpinBox(label="fill holes smaller than", min=0, max=10**9, value=0)
         self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz")
+        self._class = SpinBox(
+            label="foreground class",
+            min=0,
+            max=255,
+            value=0,
+            tooltip="0: write the class ids; N: write the 0/1 mask of class N (e.g. to "
+            "validate or clean it)",
+        )
         self._output = FileEdit(label="output (.zarr)", mode="w", filter="*.zarr")
         self._run = PushButton(text="Apply to whole volume")
         self._cancel = PushButton(text="Cancel", enabled=False)
@@ -92,6 +95,7 @@ class BatchWidget(Container):
                 self._remove,
                 self._fill,
                 self._classifier,
+                self._class,
                 self._output,
                 self._run,
                 self._cancel,
@@ -127,13 +131,14 @@ class BatchWidget(Container):
             widget.visible = operation is Operation.THRESHOLD
         for widget in (self._remove, self._fill):
             widget.visible = operation is Operation.CLEAN_UP
-        self._classifier.visible = operation is Operation.CLASSIFY
+        self._classifier.visible = self._class.visible = operation is Operation.CLASSIFY
 
     def set_options(self, **options: Any) -> None:
         """Set widget values by name, e.g. ``set_options(operation="threshold", median=3)``.
 
         Names: ``image``, ``operation``, ``method``, ``foreground``, ``median``,
-        ``remove_smaller_than``, ``fill_holes_smaller_than``, ``classifier``, ``output``.
+        ``remove_smaller_than``, ``fill_holes_smaller_than``, ``classifier``,
+        ``foreground_class`` (0: class ids), ``output``.
         """
         widgets = {
             "image": self._layer,
@@ -144,6 +149,7 @@ class BatchWidget(Container):
             "remove_smaller_than": self._remove,
             "fill_holes_smaller_than": self._fill,
             "classifier": self._classifier,
+            "foreground_class": self._class,
             "output": self._output,
         }
         for name, value in options.items():
@@ -157,7 +163,8 @@ class BatchWidget(Container):
         """Check the inputs and build the lazy computation (on the GUI thread: cheap)."""
         import dask.array as da
 
-        from ..core._blocks import is_lazy
+        from ...core._blocks import is_lazy
+        from ...core.io import check_output
 
         layer = self._layer.value
         if layer is None:
@@ -165,20 +172,19 @@ class BatchWidget(Container):
         output = Path(self._output.value)
         if output.suffix.lower() != ".zarr":
             raise SegLabInputError("Choose an output path ending in .zarr.")
+        check_output(output, overwrite=True, inputs=sources_of(layer))
         if output.exists():
-            import zarr
-
-            try:
-                made_by_us = "seglab" in zarr.open(output, mode="r").attrs
-            except Exception:  # not a zarr store at all
-                made_by_us = False
-            if not made_by_us:
-                raise SegLabInputError(
-                    f"{output} exists and was not written by SegLab; choose another path."
-                )
+            check_written_by_seglab(output)
         data = layer.data[0] if layer.multiscale else layer.data
         if not is_lazy(data):
             data = da.from_array(data, chunks="auto")  # a view: nothing is copied
+        options = self._options(layer)
+        if Operation(options["step"]) is Operation.CLEAN_UP:
+            check_mask_layer(layer, data)
+        return data, output, options, layer
+
+    def _options(self, layer: napari.layers.Layer) -> dict:
+        """The chosen operation and its settings, as plain values (stored with the output)."""
         operation = Operation(self._operation.value)
         options: dict[str, Any] = {"step": operation.value, "input": layer.name}
         rgb = bool(getattr(layer, "rgb", False))
@@ -189,18 +195,30 @@ class BatchWidget(Container):
                 "median": self._median.value,
             }
         elif operation is Operation.CLEAN_UP:
+            if rgb:
+                raise SegLabInputError("Clean-up needs a mask or label layer, not an RGB image.")
             options |= {
                 "remove_smaller_than": self._remove.value,
                 "fill_holes_smaller_than": self._fill.value,
             }
-            if rgb:
-                raise SegLabInputError("Clean-up needs a mask or label layer, not an RGB image.")
         else:
-            path = Path(self._classifier.value)
-            if not path.is_file():
-                raise SegLabInputError("Choose a classifier file saved by SegLab.")
-            options["classifier"] = str(path)
-        return data, output, options | {"rgb": rgb}, layer
+            options |= classifier_options(Path(self._classifier.value), self._class.value)
+        return options | {"rgb": rgb}
+
+    def confirm_overwrite(self, path: Path) -> bool:
+        """Ask whether to replace the existing output `path` (replaceable by scripts/tests)."""
+        from qtpy.QtWidgets import QMessageBox
+
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.native,
+            "Replace the output?",
+            f"{path} already exists (an earlier result of SegLab).\n\nReplace it with the "
+            "new result? It is replaced only once the new one is complete.",
+            buttons.Yes | buttons.No,
+            buttons.No,
+        )
+        return answer == buttons.Yes
 
     def run(self, *_: Any) -> Any:
         """Start processing; returns the worker (None if the input was refused)."""
@@ -210,7 +228,11 @@ class BatchWidget(Container):
         try:
             data, output, options, layer = self._job()
         except SegLabInputError as err:
+            self._status.value = "not started (see the message)"
             show_error(str(err))
+            return None
+        if output.exists() and not self.confirm_overwrite(output):
+            self._status.value = f"not started: {output.name} was kept"
             return None
         self._cancelled.clear()
         self._done = (0, 1)
@@ -218,7 +240,7 @@ class BatchWidget(Container):
         self._status.value = "working..."
         self._run.enabled, self._cancel.enabled = False, True
         self.worker = create_worker(
-            _process,
+            process,
             data,
             output,
             options,
@@ -252,74 +274,40 @@ class BatchWidget(Container):
         self._timer.stop()
         self._run.enabled, self._cancel.enabled = True, False
 
-    def _failed(self, err: Exception) -> None:
-        from napari.utils.notifications import show_error
-
-        from ..core import Cancelled
+    def _failed(self, err: BaseException) -> None:
+        from ...core import Cancelled
+        from .._shared import report_error
 
         if isinstance(err, Cancelled):
             self._status.value = "cancelled: nothing was written"
             return
-        self._status.value = "failed"
-        show_error(
-            str(err) if isinstance(err, SegLabInputError) else f"{type(err).__name__}: {err}"
-        )
+        self._status.value = "failed (see the message)"
+        report_error(err, what="Apply to whole volume")
 
     def _show(self, path: Path, like: napari.layers.Layer, options: dict) -> None:
         """Open the written store lazily as the output Labels layer (updated on re-run)."""
-        from ..core.io import open_image
+        from ...core.io import open_image
 
-        is_mask = Operation(options["step"]) is not Operation.CLASSIFY
-        layer = show_output(
-            self._viewer,
-            open_image(path),
-            name=f"{like.name} volume",
-            like=like,
-            role="batch",
-            colors=MASK_COLOR if is_mask else None,
-            metadata={"path": str(path)},
-        )
-        self.output_layer = layer
         self._progress.value = 1000
-        self._status.value = f"wrote {path}"
-
-
-def _process(data: Any, output: Path, options: dict, cancelled: threading.Event, report) -> Path:
-    """The work done off the GUI thread: every pass reports progress and honours Cancel."""
-    from ..core.cleanup import clean_up
-    from ..core.io import save, watch
-    from ..core.threshold import threshold
-
-    step = Operation(options["step"])
-    with watch(report, cancelled.is_set):
-        if step is Operation.THRESHOLD:
-            result = threshold(
-                data,
-                options["method"],
-                foreground=options["foreground"],
-                median_size=options["median"],
-                rgb=options["rgb"],
-            ).mask
-        elif step is Operation.CLEAN_UP:
-            result = clean_up(
-                data,
-                remove_smaller_than=options["remove_smaller_than"],
-                fill_holes_smaller_than=options["fill_holes_smaller_than"],
+        if like not in self._viewer.layers:  # removed while the work ran: the file is the result
+            self._status.value = f"wrote {path} (not shown: {like.name} was removed)"
+            return
+        classes = options.get("classes") if options.get("foreground_class") is None else None
+        # Explicit colours every time: a layer that showed a mask must not keep its colours
+        # for class ids (class 1 orange, class 2 invisible), nor the other way round.
+        colors = {int(k): color_for(int(k)) for k in classes} if classes else MASK_COLOR
+        try:
+            layer = show_output(
+                self._viewer,
+                open_image(path),
+                name=f"{like.name} volume",
+                like=like,
+                role="batch",
+                colors=colors,
+                metadata={"path": str(path)},
             )
-        else:
-            result = _classify(data, options)
-        return save(
-            result,
-            output,
-            overwrite=True,
-            attrs={"seglab": options},
-            progress=report,
-            cancel=cancelled.is_set,
-        )
-
-
-def _classify(data: Any, options: dict) -> Any:
-    from ..core.classifier import PixelClassifier
-
-    classifier = PixelClassifier.load(options["classifier"])
-    return classifier.predict(data, channel_axis=-1 if options["rgb"] else None)
+        except Exception as err:  # e.g. the store was removed meanwhile: never stay "working"
+            self._failed(err)
+            return
+        self.output_layer = layer
+        self._status.value = f"wrote {path}"

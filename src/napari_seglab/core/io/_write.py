@@ -1,11 +1,4 @@
-"""Open images lazily and store results safely, for data larger than memory.
-
-:func:`open_image` turns a zarr store, a TIFF file (read through tifffile's zarr interface,
-page by page or tile by tile), a PNG/JPEG or a ``.npy`` file into a dask array without reading
-it whole. :func:`save` computes a (lazy) result chunk by chunk into a zarr store or a TIFF file
-with progress and cancellation; it writes to ``<output>.partial`` and renames it only when
-everything is written, so an interrupted run never leaves an output that looks complete.
-"""
+"""The writing half of :mod:`napari_seglab.core.io`: results stored safely, progress, cancel."""
 
 from __future__ import annotations
 
@@ -13,151 +6,24 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._blocks import block_batches, distributed_client, local_threads
-from ._validation import Cancelled, SegLabInputError
+from .._blocks import block_batches, distributed_client, local_threads
+from .._validation import Cancelled, SegLabInputError
+from ._read import _SUFFIXES, PARTIAL, TIFF, ZARR, is_zarr_store
+from ._sources import check_not_an_input, input_paths
 
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["check_output", "image_format", "open_image", "save", "watch"]
+__all__ = ["TIFF_LIMIT", "check_output", "save", "watch"]
 
-ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
-_SUFFIXES = {
-    ".zarr": ZARR,
-    ".tif": TIFF,
-    ".tiff": TIFF,
-    ".png": PLAIN,
-    ".jpg": PLAIN,
-    ".jpeg": PLAIN,
-    ".bmp": PLAIN,
-    ".npy": NPY,
-}
-PARTIAL = ".partial"
 TIFF_LIMIT = 2**31
 """Largest output written as TIFF (2 GiB); larger results must go to a zarr store."""
-
-
-def image_format(path: str | Path) -> str:
-    """The format SegLab reads or writes at `path`: ``"zarr"``, ``"tiff"``, ``"plain"``, ``"npy"``.
-
-    A folder holding ``zarr.json`` or ``.zarray`` is a zarr store whatever its name.
-
-    Raises
-    ------
-    SegLabInputError
-        For an unknown suffix.
-
-    Examples
-    --------
-    >>> image_format("volume.zarr"), image_format("stack.TIF"), image_format("tile.png")
-    ('zarr', 'tiff', 'plain')
-    """
-    path = Path(path)
-    if path.is_dir() and any((path / m).exists() for m in ("zarr.json", ".zarray", ".zgroup")):
-        return ZARR
-    suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        known = ", ".join(sorted(_SUFFIXES))
-        raise SegLabInputError(
-            f"{path.name}: unknown image format {suffix or '(no suffix)'!r}. SegLab reads and "
-            f"writes {known}."
-        )
-    return _SUFFIXES[suffix]
-
-
-def _zarr_array(node: Any, path: Path) -> Any:
-    """The array of a zarr node: itself, the only array of a group, or level 0 of a pyramid."""
-    import zarr
-
-    if isinstance(node, zarr.Array):
-        return node
-    names = sorted(name for name, _ in node.arrays())
-    if len(names) == 1:
-        return node[names[0]]
-    if "0" in names:
-        return node["0"]
-    raise SegLabInputError(
-        f"{path} holds several arrays ({', '.join(names) or 'none'}); point to one of them, "
-        f"e.g. {path / (names[0] if names else 'name')}."
-    )
-
-
-def _read(path: Path, kind: str) -> da.Array:
-    """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
-    import dask.array as da
-
-    if kind == ZARR:
-        import zarr
-
-        return da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
-    if kind == TIFF:
-        import tifffile
-        import zarr
-
-        store = tifffile.imread(path, aszarr=True)
-        return da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
-    if kind == NPY:
-        return da.from_array(np.load(path, mmap_mode="r"), chunks="auto")
-    import imageio.v3 as iio
-
-    return da.from_array(iio.imread(path), chunks="auto")
-
-
-def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None) -> da.Array:
-    """Open an image file or store as a lazy dask array, reading nothing yet.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        A zarr store (``.zarr`` folder; a group with one array, or an OME-Zarr pyramid whose
-        level ``0`` is used), a TIFF file (``.tif``/``.tiff``, read through tifffile's zarr
-        interface), a PNG/JPEG/BMP file (read whole: these are small), or a ``.npy`` file
-        (memory-mapped).
-    chunks : tuple of int or "auto", optional
-        Chunk shape to process with. Default: the file's own chunks (zarr chunks, TIFF pages
-        or tiles), or dask's automatic choice for the other formats.
-
-    Returns
-    -------
-    dask.array.Array
-
-    Raises
-    ------
-    SegLabInputError
-        If the file is missing, incomplete (a ``.partial`` output of an interrupted run), of
-        an unknown format, or cannot be decoded.
-
-    Examples
-    --------
-    >>> from importlib.resources import files
-    >>> image = open_image(files("napari_seglab") / "data" / "kesm_grayscale.png")
-    >>> image.shape, image.dtype.name
-    ((512, 512), 'uint8')
-    """
-
-    path = Path(str(path))
-    if path.name.endswith(PARTIAL):
-        raise SegLabInputError(
-            f"{path} is the incomplete output of an interrupted run; run that step again."
-        )
-    if not path.exists():
-        raise SegLabInputError(f"{path} does not exist. Check the path and the spelling.")
-    kind = image_format(path)
-    try:
-        array = _read(path, kind)
-    except SegLabInputError:
-        raise
-    except Exception as err:  # a decoder's own error: say which file and why
-        raise SegLabInputError(f"Could not read {path} as {kind}: {err}") from err
-    if chunks is not None:
-        array = array.rechunk(chunks)
-    return array
 
 
 class _Watch:
@@ -323,7 +189,12 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
+def _paths_of(given: Any) -> tuple[Any, ...]:
+    """An input given as a path, or the files an array reads."""
+    return (given,) if isinstance(given, str | os.PathLike) else input_paths(given)
+
+
+def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[Any] = ()) -> Path:
     """Check that a result can be written at `path`, before any work is done.
 
     Parameters
@@ -332,6 +203,10 @@ def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
         Where :func:`save` would write: a ``.zarr`` store or a ``.tif``/``.tiff`` file.
     overwrite : bool
         Whether an existing output may be replaced.
+    inputs : iterable of path or array
+        What the result is computed from: paths, or (lazy) arrays whose files are found with
+        :func:`input_paths`. An output that is, holds or lies inside one of them is refused
+        even with `overwrite`: writing it would destroy the data being read.
 
     Returns
     -------
@@ -341,8 +216,9 @@ def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
     Raises
     ------
     SegLabInputError
-        If the format is not zarr or TIFF, the output exists (and not `overwrite`), or its
-        folder does not exist.
+        If the format is not zarr or TIFF, the output exists (and not `overwrite`), is a
+        folder that is not a zarr store, overlaps an input, or its folder does not exist or
+        cannot be written to.
 
     Examples
     --------
@@ -355,16 +231,26 @@ def check_output(path: str | Path, *, overwrite: bool = False) -> Path:
     napari_seglab.core._validation.SegLabInputError: mask.png: results are written as ...
     """
     path = Path(path)
-    kind = image_format(path) if not path.is_dir() else ZARR
+    if path.is_dir() and not is_zarr_store(path):
+        raise SegLabInputError(
+            f"{path} is a folder that is not a zarr store; SegLab never replaces it. Give the "
+            "path of a new .zarr store or .tif file (e.g. inside that folder)."
+        )
+    kind = ZARR if path.is_dir() else _SUFFIXES.get(path.suffix.lower())
     if kind not in (ZARR, TIFF):
         raise SegLabInputError(
             f"{path.name}: results are written as .zarr (any size) or .tif (small), not "
-            f"{path.suffix}."
+            f"{path.suffix or 'a name without suffix'}."
         )
+    check_not_an_input(path, [p for given in inputs for p in _paths_of(given)])
     if path.exists() and not overwrite:
         raise SegLabInputError(f"{path} already exists; choose another name or overwrite it.")
     if not path.parent.is_dir():
         raise SegLabInputError(f"The folder {path.parent} does not exist.")
+    if not os.access(path.parent, os.W_OK):
+        raise SegLabInputError(
+            f"The folder {path.parent} cannot be written to (read-only); choose another one."
+        )
     return path
 
 
@@ -376,6 +262,7 @@ def save(
     attrs: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    inputs: Iterable[Any] = (),
 ) -> Path:
     """Compute `data` chunk by chunk and store it, atomically, as zarr or TIFF.
 
@@ -396,6 +283,9 @@ def save(
     progress, cancel
         See :func:`watch`. With a dask.distributed client connected, the work runs on its
         cluster; `cancel` is polled and progress is left to the cluster's dashboard.
+    inputs : iterable of path or array
+        More inputs the output must not overwrite (see :func:`check_output`). The files
+        `data` itself reads (zarr stores, TIFF files in its dask graph) are always checked.
 
     Returns
     -------
@@ -405,14 +295,15 @@ def save(
     Raises
     ------
     SegLabInputError
-        If the output cannot be written (see :func:`check_output`), or a TIFF would exceed
-        2 GiB.
+        If the output cannot be written (see :func:`check_output`: e.g. it is one of the
+        inputs), or a TIFF would exceed 2 GiB.
     Cancelled
         If `cancel` returned true; nothing is left behind.
 
     Examples
     --------
     >>> import dask.array as da, tempfile, pathlib
+    >>> from napari_seglab.core.io import open_image
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "ones.zarr"
     >>> save(da.ones((64, 64), chunks=32, dtype="uint8"), out).name
     'ones.zarr'
@@ -421,8 +312,8 @@ def save(
     """
     import dask.array as da
 
-    path = check_output(path, overwrite=overwrite)
-    kind = image_format(path) if not path.is_dir() else ZARR
+    path = check_output(path, overwrite=overwrite, inputs=(data, *inputs))
+    kind = ZARR if path.is_dir() else _SUFFIXES[path.suffix.lower()]
     array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data))
     partial = path.with_name(path.name + PARTIAL)
     _remove(partial)  # left over from a run that was killed

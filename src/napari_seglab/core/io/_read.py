@@ -1,0 +1,221 @@
+"""The reading half of :mod:`napari_seglab.core.io`: formats, and images opened lazily."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._validation import SegLabInputError
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+__all__ = ["PARTIAL", "TIFF", "ZARR", "image_format", "is_zarr_store", "open_image"]
+
+ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
+_SUFFIXES = {
+    ".zarr": ZARR,
+    ".tif": TIFF,
+    ".tiff": TIFF,
+    ".png": PLAIN,
+    ".jpg": PLAIN,
+    ".jpeg": PLAIN,
+    ".bmp": PLAIN,
+    ".npy": NPY,
+}
+_ZARR_MARKERS = ("zarr.json", ".zarray", ".zgroup")
+PARTIAL = ".partial"
+
+
+def is_zarr_store(path: str | Path) -> bool:
+    """Whether `path` is a folder holding zarr metadata (``zarr.json``, ``.zarray``, ...)."""
+    path = Path(path)
+    return path.is_dir() and any((path / m).exists() for m in _ZARR_MARKERS)
+
+
+def image_format(path: str | Path) -> str:
+    """The format SegLab reads or writes at `path`: ``"zarr"``, ``"tiff"``, ``"plain"``, ``"npy"``.
+
+    A folder holding ``zarr.json`` or ``.zarray`` is a zarr store whatever its name.
+
+    Raises
+    ------
+    SegLabInputError
+        For an unknown suffix.
+
+    Examples
+    --------
+    >>> image_format("volume.zarr"), image_format("stack.TIF"), image_format("tile.png")
+    ('zarr', 'tiff', 'plain')
+    """
+    path = Path(path)
+    if is_zarr_store(path):
+        return ZARR
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES:
+        known = ", ".join(sorted(_SUFFIXES))
+        raise SegLabInputError(
+            f"{path.name}: unknown image format {suffix or '(no suffix)'!r}. SegLab reads and "
+            f"writes {known}."
+        )
+    return _SUFFIXES[suffix]
+
+
+def _zarr_array(node: Any, path: Path) -> Any:
+    """The array of a zarr node: itself, the only array of a group, or level 0 of a pyramid."""
+    import zarr
+
+    if isinstance(node, zarr.Array):
+        return node
+    names = sorted(name for name, _ in node.arrays())
+    if not names:
+        raise SegLabInputError(
+            f"{path} is a zarr group without any image array in it (only "
+            f"{', '.join(sorted(n for n, _ in node.groups())) or 'nothing'}); point to the "
+            "array itself, e.g. volume.zarr/0."
+        )
+    if len(names) == 1:
+        return node[names[0]]
+    if "0" in names:
+        return node["0"]
+    raise SegLabInputError(
+        f"{path} holds several arrays ({', '.join(names)}); point to one of them, "
+        f"e.g. {path / names[0]}."
+    )
+
+
+def _read_tiff(path: Path) -> da.Array:
+    """A TIFF file's one image series, read page by page (or tile by tile)."""
+    import dask.array as da
+    import tifffile
+    import zarr
+
+    with tifffile.TiffFile(path) as tif:
+        series = [s for s in tif.series if not getattr(s, "is_thumbnail", False)]
+        if len(series) > 1:
+            shapes = ", ".join(str(tuple(s.shape)) for s in series[:4])
+            raise SegLabInputError(
+                f"{path.name} holds {len(series)} separate images ({shapes}"
+                f"{', ...' if len(series) > 4 else ''}); SegLab reads one image per file. "
+                "Save the one you need as its own TIFF (e.g. in Fiji) and use that."
+            )
+    store = tifffile.imread(path, aszarr=True)
+    return da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
+
+
+def _read_plain(path: Path) -> da.Array:
+    """A PNG/JPEG/BMP file, read whole (these are small)."""
+    import dask.array as da
+    import imageio.v3 as iio
+
+    try:
+        pixels = iio.imread(path)
+    except Exception as err:  # imageio's advice (install a video plugin) would mislead
+        raise SegLabInputError(
+            f"{path.name} is not a readable {path.suffix[1:].upper()} image: the file is "
+            "damaged, or another kind of file renamed. Open it in an image viewer, or save "
+            "it again as PNG or TIFF."
+        ) from err
+    if pixels.ndim == 3 and pixels.shape[-1] == 2:  # grey and alpha: the alpha is no image
+        pixels = pixels[..., 0]
+    return da.from_array(pixels, chunks="auto")
+
+
+def _read_npy(path: Path) -> da.Array:
+    """A ``.npy`` file, memory-mapped."""
+    import dask.array as da
+
+    try:
+        pixels = np.load(path, mmap_mode="r")
+    except ValueError as err:
+        if "Python objects" not in str(err):
+            raise
+        raise SegLabInputError(
+            f"{path.name} holds Python objects, not pixel values; save a numeric array "
+            "(e.g. np.save(path, image.astype('uint16')))."
+        ) from None
+    return da.from_array(pixels, chunks="auto")
+
+
+def _read(path: Path, kind: str) -> da.Array:
+    """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
+    import dask.array as da
+
+    if kind == ZARR:
+        import zarr
+
+        if path.is_file():
+            raise SegLabInputError(
+                f"{path} is a file, but a zarr store is a folder: the file was renamed or "
+                "copied wrongly; point to the real store."
+            )
+        if path.is_dir() and not is_zarr_store(path):
+            raise SegLabInputError(
+                f"{path} is a folder but not a zarr store (it has no zarr.json or .zarray "
+                "inside); point to the store, or to an image file."
+            )
+        return da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
+    if kind == TIFF:
+        return _read_tiff(path)
+    if kind == NPY:
+        return _read_npy(path)
+    return _read_plain(path)
+
+
+def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None) -> da.Array:
+    """Open an image file or store as a lazy dask array, reading nothing yet.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A zarr store (``.zarr`` folder; a group with one array, or an OME-Zarr pyramid whose
+        level ``0`` is used), a TIFF file (``.tif``/``.tiff`` holding one image series, read
+        through tifffile's zarr interface), a PNG/JPEG/BMP file (read whole: these are
+        small; the alpha channel of a grey-and-alpha PNG is dropped, an RGB(A) one keeps
+        its channels last), or a ``.npy`` file (memory-mapped).
+    chunks : tuple of int or "auto", optional
+        Chunk shape to process with. Default: the file's own chunks (zarr chunks, TIFF pages
+        or tiles), or dask's automatic choice for the other formats.
+
+    Returns
+    -------
+    dask.array.Array
+
+    Raises
+    ------
+    SegLabInputError
+        If the file is missing, incomplete (a ``.partial`` output of an interrupted run), of
+        an unknown format, a folder that is not a zarr store, a zarr group without an
+        array, a TIFF of several images, a ``.npy`` of Python objects, or cannot be decoded.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> image = open_image(files("napari_seglab") / "data" / "kesm_grayscale.png")
+    >>> image.shape, image.dtype.name
+    ((512, 512), 'uint8')
+    """
+
+    path = Path(str(path))
+    if path.name.endswith(PARTIAL):
+        raise SegLabInputError(
+            f"{path} is the incomplete output of an interrupted run; run that step again."
+        )
+    if not path.exists():
+        raise SegLabInputError(f"{path} does not exist. Check the path and the spelling.")
+    if path.is_dir() and not is_zarr_store(path) and path.suffix.lower() != ".zarr":
+        raise SegLabInputError(
+            f"{path} is a folder, not an image: point to an image file, or to a zarr store."
+        )
+    kind = image_format(path)
+    try:
+        array = _read(path, kind)
+    except SegLabInputError:
+        raise
+    except Exception as err:  # a decoder's own error: say which file and why
+        raise SegLabInputError(f"Could not read {path} as {kind}: {err}") from err
+    if chunks is not None:
+        array = array.rechunk(chunks)
+    return array

@@ -1,0 +1,104 @@
+"""Which files a (lazy) array reads, so that no result is ever written over its own input."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .._validation import SegLabInputError
+
+__all__ = ["check_not_an_input", "input_paths"]
+
+_DEPTH = 6
+"""How deep into a task's arguments the search for arrays goes (inlined arrays sit at 2)."""
+
+
+def _store_path(array: Any) -> Path | None:
+    """The file or folder a zarr array (or a memory-mapped numpy array) reads, if local."""
+    filename = getattr(array, "filename", None)  # numpy.memmap
+    if isinstance(filename, str | os.PathLike):
+        return Path(filename)
+    store = getattr(array, "store", None)
+    root = getattr(store, "root", None)  # zarr's LocalStore
+    if isinstance(root, str | os.PathLike):
+        return Path(root) / (getattr(array, "path", "") or "")
+    # tifffile's ZarrTiffStore: the TIFF file behind its image series (no public accessor).
+    for series in getattr(store, "_data", None) or ():
+        handle = getattr(getattr(series, "parent", None), "filehandle", None)
+        if isinstance(getattr(handle, "path", None), str):
+            return Path(handle.path)
+    return None
+
+
+def _objects(node: Any, depth: int) -> Iterator[Any]:
+    """`node` and the values inside it: a task's arguments, a data node's value."""
+    yield node
+    if depth == 0:
+        return
+    value = getattr(node, "value", None)
+    if value is not None and type(node).__name__ == "DataNode":
+        yield from _objects(value, depth - 1)
+    if type(node).__name__ == "Task":
+        for arg in (*getattr(node, "args", ()), *getattr(node, "kwargs", {}).values()):
+            yield from _objects(arg, depth - 1)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from _objects(item, depth - 1)
+
+
+def input_paths(data: Any) -> tuple[Path, ...]:
+    """The local files and zarr stores that `data` reads, found in its dask graph.
+
+    Parameters
+    ----------
+    data : dask.array.Array, zarr.Array, numpy.memmap or numpy.ndarray
+        An image or a lazy result computed from images opened from disk.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The zarr stores (store root and array path), TIFF files and memory-mapped files it
+        reads, resolved; empty for data in memory.
+
+    Examples
+    --------
+    >>> import dask.array as da, tempfile, pathlib, zarr
+    >>> store = pathlib.Path(tempfile.mkdtemp()) / "image.zarr"
+    >>> image = da.from_zarr(zarr.open_array(store, mode="w", shape=(4, 4), dtype="u1"))
+    >>> input_paths(image > 0) == (store.resolve(),)
+    True
+    """
+    found: dict[Path, None] = {}
+    direct = _store_path(data)
+    if direct is not None:
+        found[direct.resolve()] = None
+    graph = data.__dask_graph__() if hasattr(data, "__dask_graph__") else None
+    for node in dict(graph or {}).values():
+        for obj in _objects(node, _DEPTH):
+            path = _store_path(obj) if hasattr(obj, "shape") else None
+            if path is not None:
+                found[path.resolve()] = None
+    return tuple(found)
+
+
+def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> None:
+    """Refuse an `output` that is, holds or lies inside one of the `inputs`.
+
+    Raises
+    ------
+    SegLabInputError
+        Naming the input that writing `output` would replace or damage.
+    """
+    out = Path(output).resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if not source.exists():  # nothing to destroy (a missing input is refused elsewhere)
+            continue
+        if out == source or out in source.parents or source in out.parents:
+            how = "is" if out == source else "holds" if out in source.parents else "lies inside"
+            raise SegLabInputError(
+                f"The output {output} {how} the input {source}: writing it would destroy the "
+                "image being read. Choose an output path outside the input."
+            )
