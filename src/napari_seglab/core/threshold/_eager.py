@@ -16,8 +16,9 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import as_image, to_grayscale
 from . import _lazy
+from ._choices import ThresholdMethod
+from ._histogram import binning_note
 from ._methods import (
-    ThresholdMethod,
     ThresholdOptions,
     apply_threshold,
     median_window,
@@ -106,18 +107,26 @@ def threshold_prepared(prepared: np.ndarray, options: ThresholdOptions) -> Thres
         # background, and its threshold is NaN, instead of failing the whole stack.
         values = np.full(prepared.shape[: prepared.ndim - options.plane_ndim], np.nan)
         mask = np.zeros(prepared.shape, dtype=np.uint8)
+        ranges = []
         for idx in np.ndindex(*values.shape):
             plane = prepared[idx]
+            ranges.append((plane.min(), plane.max()))
             if method is not ThresholdMethod.MANUAL and plane.min() == plane.max():
                 continue
             value = value_from_image(plane, options)
             mask[idx] = apply_threshold(plane, value, foreground)
             if method.is_global:
                 values[idx] = value
-        return ThresholdResult(mask, method, foreground, values if method.is_global else None)
+        note = binning_note(prepared.dtype, ranges) if method.uses_histogram else ""
+        return ThresholdResult(
+            mask, method, foreground, values if method.is_global else None, note
+        )
     value = value_from_image(prepared, options)
     mask = apply_threshold(prepared, value, foreground)
-    return ThresholdResult(mask, method, foreground, value if method.is_global else None)
+    note = ""
+    if method.uses_histogram:
+        note = binning_note(prepared.dtype, [(prepared.min(), prepared.max())])
+    return ThresholdResult(mask, method, foreground, value if method.is_global else None, note)
 
 
 def threshold(

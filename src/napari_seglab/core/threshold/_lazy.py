@@ -21,9 +21,9 @@ import numpy as np
 
 from .._blocks import check_chunks, halo_depth
 from .._validation import SegLabInputError, check_lazy_image, to_grayscale
-from ._histogram import histogram, means
+from ._choices import ThresholdMethod
+from ._histogram import binning_note, hist_ranges, histogram, means
 from ._methods import (
-    ThresholdMethod,
     ThresholdOptions,
     apply_threshold,
     median_window,
@@ -111,6 +111,11 @@ def _local_mask(prepared: da.Array, options: ThresholdOptions) -> da.Array:
     return prepared.map_overlap(local, depth=depth, boundary="none", dtype=np.uint8)
 
 
+def _blank(counts: np.ndarray) -> bool:
+    """Whether a histogram is that of a constant image (all pixels in one bin)."""
+    return np.count_nonzero(counts) <= 1
+
+
 @dataclass
 class GlobalSource:
     """What every global method needs of a prepared lazy image, computed once.
@@ -140,10 +145,11 @@ class GlobalSource:
         if any(m is not ThresholdMethod.MANUAL for m in self.methods):
             plane_ndim = self.options.plane_ndim if self.lead_ndim else None
             self.hists = histogram(self.prepared, plane_ndim=plane_ndim)
-            if self.lead_ndim == 0 and self.hists[0][0].size == 1:
+            if self.lead_ndim == 0 and _blank(self.hists[0][0]):
+                # (a float image's only bin centre is not its value: say none)
+                shown = f" (every pixel is {self.hists[0][1][0]})" if self.integer else ""
                 raise SegLabInputError(
-                    f"The image is constant (every pixel is {self.hists[0][1][0]!r}): there "
-                    "is nothing to separate."
+                    f"The image is constant{shown}: there is nothing to separate."
                 )
         self.means = None
         if ThresholdMethod.MEAN in self.methods:
@@ -154,9 +160,12 @@ class GlobalSource:
         n = int(np.prod(self.prepared.shape[: self.lead_ndim]))
         if options.method is ThresholdMethod.MANUAL:
             return np.full(n, float(options.value))
+        # A blank (constant) plane stays background with a NaN threshold, as in memory.
         return np.array(
             [
-                value_from_histogram(
+                np.nan
+                if _blank(counts)
+                else value_from_histogram(
                     counts,
                     centers,
                     options,
@@ -172,9 +181,12 @@ class GlobalSource:
         values = self.values(options)
         prepared, lead_ndim, foreground = self.prepared, self.lead_ndim, options.foreground
         method = options.method
+        note = ""
+        if method.uses_histogram:
+            note = binning_note(prepared.dtype, hist_ranges(self.hists))
         if lead_ndim == 0:
             mask = prepared.map_blocks(apply_threshold, values[0], foreground, dtype=np.uint8)
-            return ThresholdResult(mask, method, foreground, float(values[0]))
+            return ThresholdResult(mask, method, foreground, float(values[0]), note)
         plane_values = values.reshape(prepared.shape[:lead_ndim])
         trailing = (1,) * (prepared.ndim - lead_ndim)
 
@@ -184,7 +196,7 @@ class GlobalSource:
             return apply_threshold(block, t.reshape(t.shape + trailing), foreground)
 
         mask = prepared.map_blocks(per_plane_block, dtype=np.uint8)
-        return ThresholdResult(mask, method, foreground, plane_values.astype(float))
+        return ThresholdResult(mask, method, foreground, plane_values.astype(float), note)
 
 
 def threshold_prepared(prepared: da.Array, options: ThresholdOptions) -> ThresholdResult:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import SegLabInputError
-from ._methods import Foreground, ThresholdMethod
+from ._choices import Foreground, ThresholdMethod
 
 __all__ = ["MethodOutcome", "ThresholdResult", "TryAllResult"]
 
@@ -28,12 +28,16 @@ class ThresholdResult:
         value per plane (shape of the leading axes) with ``per_plane=True`` (NaN for a blank,
         constant plane, which is left as background), ``None`` for local methods (whose
         threshold differs at every pixel).
+    note : str
+        What the user should know about how the value was found (empty if nothing): e.g.
+        that an integer image of a wide range was thresholded from 256 bins.
     """
 
     mask: np.ndarray
     method: ThresholdMethod
     foreground: Foreground
     value: float | np.ndarray | None
+    note: str = ""
 
     def describe(self) -> str:
         """A one-line summary such as ``"otsu: 175 (foreground dark)"``."""
@@ -50,7 +54,8 @@ class ThresholdResult:
                 shown = f"{np.nanmin(vals):.6g} to {np.nanmax(vals):.6g} over {vals.size} planes"
             if 0 < blank < vals.size:
                 shown += f" ({blank} blank, left as background)"
-        return f"{self.method.value}: {shown} (foreground {self.foreground.value})"
+        text = f"{self.method.value}: {shown} (foreground {self.foreground.value})"
+        return f"{text}; {self.note}" if self.note else text
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,95 @@
+"""Mistyped names, odd options and unusual images: one clear sentence, or a sensible result."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from napari_seglab import load_kesm
+from napari_seglab.core import SegLabInputError
+from napari_seglab.core.threshold import (
+    Foreground,
+    ThresholdMethod,
+    ThresholdOptions,
+    median_filter,
+    threshold,
+    try_all_thresholds,
+)
+
+
+@pytest.fixture(scope="module")
+def kesm() -> np.ndarray:
+    return load_kesm()[0]
+
+
+@pytest.mark.parametrize("name", ["Otsu", "OTSU", " otsu "])
+def test_method_names_ignore_case(kesm, name):
+    assert ThresholdMethod(name) is ThresholdMethod.OTSU
+    assert (
+        threshold(kesm, name, foreground="Dark").value
+        == threshold(kesm, "otsu", foreground="dark").value
+    )
+    assert ThresholdMethod("Multi-Otsu") is ThresholdMethod.MULTI_OTSU
+    assert Foreground("BRIGHT") is Foreground.BRIGHT
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda img: threshold(img, "otsuu"),
+        lambda img: ThresholdOptions("otsuu"),
+        lambda img: try_all_thresholds(img, methods=["otsu", "otsuu"]),
+        lambda img: try_all_thresholds(da.from_array(img, chunks=128), methods=["otsuu"]),
+    ],
+)
+def test_a_mistyped_method_lists_the_valid_names(kesm, call):
+    with pytest.raises(
+        SegLabInputError, match=r"Unknown threshold method 'otsuu'; choose one of 'otsu', 'li'"
+    ):
+        call(kesm)
+
+
+def test_a_mistyped_foreground_lists_the_valid_names(kesm):
+    with pytest.raises(
+        SegLabInputError, match=r"Unknown foreground 'drak'; choose one of 'bright', 'dark'"
+    ):
+        threshold(kesm, foreground="drak")
+
+
+@pytest.mark.parametrize("size", [2, 4, 10])
+def test_an_even_median_size_is_refused(kesm, size):
+    message = f"median size must be odd .* not {size}.* Use {size - 1} or {size + 1}"
+    for call in (
+        lambda img: threshold(img, median_size=size),
+        lambda img: median_filter(img, size),
+        lambda img: median_filter(da.from_array(img, chunks=128), size),
+        lambda img: ThresholdOptions(median_size=size),
+    ):
+        with pytest.raises(SegLabInputError, match=message):
+            call(kesm)
+
+
+@pytest.mark.parametrize("size", [-1, -3, 2.5, True])
+def test_negative_or_fractional_median_sizes_are_refused(kesm, size):
+    with pytest.raises(SegLabInputError, match="median size must be"):
+        threshold(kesm, median_size=size)
+    with pytest.raises(SegLabInputError, match="median size must be"):
+        median_filter(kesm, size)
+
+
+@pytest.mark.parametrize("method", ["otsu", "mean", "li", "triangle", "multi_otsu"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("foreground", ["bright", "dark"])
+def test_a_blank_plane_is_nan_and_background_lazily_too(kesm, method, dtype, foreground):
+    if method == "li" and dtype == np.float32:
+        pytest.skip("li on a lazy float image is refused")
+    stack = np.stack([kesm, np.full_like(kesm, 7), kesm // 2]).astype(dtype)
+    eager = threshold(stack, method, per_plane=True, foreground=foreground)
+    lazy = threshold(
+        da.from_array(stack, chunks=(1, 128, 128)), method, per_plane=True, foreground=foreground
+    )
+    np.testing.assert_array_equal(eager.value, lazy.value)
+    assert np.isnan(lazy.value[1])
+    np.testing.assert_array_equal(eager.mask, lazy.mask.compute())
+    assert not eager.mask[1].any()
