@@ -9,6 +9,7 @@ import pytest
 from napari_seglab import load_kesm
 from napari_seglab.core import SegLabInputError
 from napari_seglab.core.threshold import (
+    GLOBAL_METHODS,
     Foreground,
     ThresholdMethod,
     ThresholdOptions,
@@ -93,3 +94,23 @@ def test_a_blank_plane_is_nan_and_background_lazily_too(kesm, method, dtype, for
     assert np.isnan(lazy.value[1])
     np.testing.assert_array_equal(eager.mask, lazy.mask.compute())
     assert not eager.mask[1].any()
+
+
+@pytest.mark.parametrize(
+    ("fill", "message"), [(0, "no foreground pixel"), (1, "foreground everywhere")]
+)
+@pytest.mark.parametrize("lazy", [False, True])
+def test_try_all_against_an_empty_or_full_truth_warns_and_does_not_rank(kesm, fill, message, lazy):
+    truth = np.full(kesm.shape, fill, np.uint8)
+    image = da.from_array(kesm, chunks=128) if lazy else kesm
+    truth = da.from_array(truth, chunks=128) if lazy else truth
+    result = try_all_thresholds(image, ground_truth=truth, foreground="dark")
+    assert message in result.warning and not result.ranked
+    assert [o.method for o in result.outcomes] == list(GLOBAL_METHODS)
+    assert all(o.evaluation is not None for o in result.outcomes if o.result is not None)
+
+
+def test_try_all_with_a_real_truth_ranks_without_warning(kesm):
+    _, truth = load_kesm()
+    result = try_all_thresholds(kesm, ground_truth=truth, foreground="dark")
+    assert result.ranked and result.warning == ""
