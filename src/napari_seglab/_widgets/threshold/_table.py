@@ -72,7 +72,7 @@ class MethodTable(Table):
             rows.append(
                 [
                     METHOD_NAMES[outcome.method],
-                    "" if outcome.result is None else shown(outcome.result.value),
+                    "" if outcome.result is None else shown(outcome.result.value, short=True),
                     "" if scores is None else f"{scores.mcc:.4f}",
                     "" if scores is None else f"{scores.f1:.4f}",
                     "" if scores is None else f"{scores.iou:.4f}",

@@ -17,7 +17,7 @@ is the job of "Apply to whole volume".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from magicgui.widgets import (
@@ -29,7 +29,7 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 from ...core import SegLabInputError
 from ...core.threshold import (
@@ -49,6 +49,21 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["ThresholdWidget"]
+
+
+class Source(NamedTuple):
+    """What a run reads: the layer, its data (or the plane in view), and where it goes.
+
+    ``plane`` and ``shape`` are set for a lazy stack: the output layer then has the stack's
+    (grayscale) ``shape`` with only ``plane`` filled, so it shows on that plane only.
+    """
+
+    layer: napari.layers.Image
+    data: Any
+    note: str
+    plane: tuple[int, ...] | None = None
+    shape: tuple[int, ...] | None = None
+
 
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
 METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
@@ -123,7 +138,24 @@ class ThresholdWidget(Container):
         self.per_plane.changed.connect(self._update_visibility)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        for control in self.try_all_inputs():  # a comparison of other settings is stale
+            control.changed.connect(panel.invalidate)
         self._update_visibility()
+
+    def try_all_inputs(self) -> list:
+        """The controls whose values a "Try all" comparison depends on."""
+        return [
+            self.image,
+            self.colour,
+            self.median_size,
+            self.median_3d,
+            self.foreground,
+            self.classes,
+            self.boundary,
+            self.per_plane,
+            self.plane_3d,
+            self.ground_truth,
+        ]
 
     def _make_controls(self, viewer: napari.Viewer) -> None:
         import napari.layers
@@ -164,6 +196,7 @@ class ThresholdWidget(Container):
         self.run_button = PushButton(text="Threshold")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.summary = Label(value="")
+        self.summary.native.setWordWrap(True)
 
     # ---- options ------------------------------------------------------------------------
     def _update_visibility(self, *_: Any) -> None:
@@ -187,7 +220,7 @@ class ThresholdWidget(Container):
             if not lo <= self.value.value <= hi:
                 self.value.value = (lo + hi) / 2
 
-    def source(self) -> tuple[napari.layers.Image, Any, str]:
+    def source(self) -> Source:
         """The chosen layer, the data to threshold (the plane in view if lazy), a note.
 
         Only the plane in view of a lazy layer is read here; other data is read by the job.
@@ -195,11 +228,23 @@ class ThresholdWidget(Container):
         layer = self.image.value
         if layer is None:
             raise SegLabInputError("Choose an image layer to threshold (open one first).")
+        data = layer.data[0] if layer.multiscale else layer.data
         if is_lazy(layer) and layer.ndim > 2:
             plane, index = plane_in_view(layer, self.viewer)
             note = f"preview of plane {index}; use 'Apply to whole volume' for every plane"
-            return layer, plane, note
-        return layer, layer.data[0] if layer.multiscale else layer.data, ""
+            shape = tuple(data.shape[:-1] if layer.rgb else data.shape)
+            return Source(layer, plane, note, index, shape)
+        return Source(layer, data, "")
+
+    def is_open(self, layer: napari.layers.Layer) -> bool:
+        """Whether `layer` is still in the viewer; if not, say that its result is dropped."""
+        if layer in self.viewer.layers:
+            return True
+        self.summary.value = (
+            f"The image {layer.name!r} was closed during the computation: its result was dropped."
+        )
+        show_warning(self.summary.value)
+        return False
 
     def threshold_options(self, shape: tuple[int, ...], method: ThresholdMethod | None = None):
         """The :class:`ThresholdOptions` the controls describe, for data of `shape`.
@@ -285,20 +330,22 @@ class ThresholdWidget(Container):
             reported in napari's notifications).
         """
         try:
-            layer, source, note = self.source()
-            options = self.threshold_options(source.shape)
+            source = self.source()
+            options = self.threshold_options(source.data.shape)
         except SegLabInputError as err:
             show_error(str(err))
             return None
 
         def apply(output) -> None:
             result, mask, hist = output
-            self.show_result(layer, result, mask, note)
+            if not self.is_open(source.layer):
+                return
+            self.show_result(source, result, mask)
             self.histogram.set_data(*hist, () if result.value is None else result.value)
 
         return self.start(
             threshold_job,
-            source,
+            source.data,
             options,
             self.cleanup_options(),
             on_returned=apply,
@@ -307,15 +354,18 @@ class ThresholdWidget(Container):
             block=block,
         )
 
-    def show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
+    def show_result(self, source: Source, result: ThresholdResult, mask: np.ndarray) -> None:
         """Make `result` (with its cleaned `mask`) current: output layer and summary."""
         self.result = result
+        layer = source.layer
         cleaned = {k: v for k, v in self.cleanup_options().items() if v}
         show_output(
             self.viewer,
             mask,
             name=f"{layer.name} {result.method.value}",
             like=layer,
+            plane=source.plane,
+            shape=source.shape,
             colors=FOREGROUND_COLOR,
             role="threshold",
             metadata={
@@ -324,16 +374,15 @@ class ThresholdWidget(Container):
                 "foreground": result.foreground.value,
                 "threshold": result.value,
                 "clean_up": cleaned,
-                "note": note,
+                "note": source.note,
             },
         )
         text = f"{METHOD_NAMES[result.method]} threshold: {shown(result.value)}"
-        if result.value is not None and np.ndim(result.value):
-            text += f" ({np.size(result.value)} planes)"
         text += f"; foreground {result.foreground.value}"
         if result.foreground is Foreground.DARK and result.value is not None:
             text += " (pixels <= threshold)"
-        self.summary.value = text + (f"\n{note}" if note else "")
+        notes = [n for n in (result.note, source.note) if n]
+        self.summary.value = "\n".join([text, *notes])
 
     # ---- try all (see TryAllPanel) --------------------------------------------------------
     @property
