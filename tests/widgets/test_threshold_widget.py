@@ -428,3 +428,30 @@ def test_even_median_and_wide_integer_range_in_the_gui(make_napari_viewer, wait,
     wait(widget)
     assert "256 equal bins" in widget.summary.value
     assert viewer.layers["wide otsu"].data[66:126, 66:190].all()
+
+
+def test_panel_fits_a_laptop_with_every_score_visible(make_napari_viewer, qtbot, wait):
+    from qtpy.QtWidgets import QApplication, QScrollArea
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("napari-seglab", "kesm")
+    viewer.window.resize(1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.foreground.value = Foreground.DARK
+    widget.ground_truth.value = viewer.layers["KESM ground truth"]
+    widget.try_all()
+    wait(widget)
+    QApplication.processEvents()
+    # the dock scrolls vertically when short: every control stays reachable ...
+    scroll = widget.native.findChild(QScrollArea)
+    assert scroll is not None and scroll.widget().isAncestorOf(widget.run_button.native)
+    assert scroll.viewport().width() >= scroll.widget().minimumSizeHint().width()
+    # ... and the table shows MCC, F1 and IoU of all eight methods without scrolling
+    table = widget.table.native
+    header = table.horizontalHeader()
+    iou = widget.table.value["columns"].index("IoU")
+    assert (
+        header.sectionViewportPosition(iou) + header.sectionSize(iou) <= table.viewport().width()
+    )
+    assert not table.horizontalScrollBar().isVisible()
+    assert not table.verticalScrollBar().isVisible() and table.rowCount() == 8

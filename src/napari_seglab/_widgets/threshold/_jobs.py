@@ -6,7 +6,7 @@ only drive :mod:`napari_seglab.core.threshold` and :func:`napari_seglab.core.cle
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,24 @@ from ...core.threshold import (
     threshold,
 )
 
-__all__ = ["clean_job", "shown", "threshold_job", "try_all_job"]
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["Source", "clean_job", "shown", "threshold_job", "try_all_job"]
+
+
+class Source(NamedTuple):
+    """What a run reads: the layer, its data (or the plane in view), and where it goes.
+
+    ``plane`` and ``shape`` are set for a lazy stack: the output layer then has the stack's
+    (grayscale) ``shape`` with only ``plane`` filled, so it shows on that plane only.
+    """
+
+    layer: napari.layers.Image
+    data: Any
+    note: str
+    plane: tuple[int, ...] | None = None
+    shape: tuple[int, ...] | None = None
 
 
 def _histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,8 @@ from ._jobs import clean_job, try_all_job
 from ._table import METHOD_NAMES, MethodTable
 
 if TYPE_CHECKING:
-    from .widget import Source, ThresholdWidget
+    from ._jobs import Source
+    from .widget import ThresholdWidget
 
 __all__ = ["FOREGROUND_COLOR", "TryAllPanel"]
 
@@ -59,9 +60,11 @@ class TryAllPanel(Container):
         self.try_all_button = PushButton(text="Try all global methods")
         self.use_button = PushButton(text="Use selected method", enabled=False)
         self.table = MethodTable(on_select=self._show_method_plane, on_activate=self._use_row)
-        super().__init__(
-            widgets=[self.ground_truth, self.try_all_button, self.table, self.use_button],
-            labels=True,
+        truth_row = Container(widgets=[self.ground_truth], labels=True)
+        truth_row.margins = (0, 0, 0, 0)
+        super().__init__(  # no label column: the table uses the panel's whole width
+            widgets=[truth_row, self.try_all_button, self.table, self.use_button],
+            labels=False,
         )
         self.margins = (0, 0, 0, 0)
         self.try_all_button.changed.connect(self.try_all)

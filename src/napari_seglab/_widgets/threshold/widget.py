@@ -17,7 +17,7 @@ is the job of "Apply to whole volume".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import (
@@ -41,7 +41,8 @@ from ...core.threshold import (
 )
 from .._histogram import HistogramPlot
 from .._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
-from ._jobs import shown, threshold_job
+from ._jobs import Source, shown, threshold_job
+from ._layout import scroll_body
 from ._table import METHOD_NAMES
 from .try_all import FOREGROUND_COLOR, TryAllPanel
 
@@ -49,20 +50,6 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["ThresholdWidget"]
-
-
-class Source(NamedTuple):
-    """What a run reads: the layer, its data (or the plane in view), and where it goes.
-
-    ``plane`` and ``shape`` are set for a lazy stack: the output layer then has the stack's
-    (grayscale) ``shape`` with only ``plane`` filled, so it shows on that plane only.
-    """
-
-    layer: napari.layers.Image
-    data: Any
-    note: str
-    plane: tuple[int, ...] | None = None
-    shape: tuple[int, ...] | None = None
 
 
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
@@ -112,7 +99,7 @@ class ThresholdWidget(Container):
         self.try_all_panel = panel = TryAllPanel(self)
         self.ground_truth, self.table = panel.ground_truth, panel.table
         self.try_all_button, self.use_button = panel.try_all_button, panel.use_button
-        super().__init__(
+        body = Container(
             widgets=[
                 self.image,
                 self.colour,
@@ -131,7 +118,9 @@ class ThresholdWidget(Container):
             ]
         )
         # magicgui has no plot widget: the histogram goes in below the summary
-        self.native.layout().insertWidget(self.index(self.summary) + 1, self.histogram)
+        body.native.layout().insertWidget(body.index(self.summary) + 1, self.histogram)
+        super().__init__(widgets=[body])
+        scroll_body(self, body)  # every control reachable on a laptop screen
         self.image.changed.connect(self._update_visibility)
         self.method.changed.connect(self._update_visibility)
         self.colour.changed.connect(self._update_visibility)
