@@ -455,3 +455,16 @@ def test_panel_fits_a_laptop_with_every_score_visible(make_napari_viewer, qtbot,
     )
     assert not table.horizontalScrollBar().isVisible()
     assert not table.verticalScrollBar().isVisible() and table.rowCount() == 8
+
+
+def test_a_manual_value_outside_the_image_says_the_mask_is_empty(kesm_viewer, widget, wait):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.method.value = ThresholdMethod.MANUAL
+    widget.value.value = 1000  # above every pixel of an 8-bit image
+    widget.run()
+    wait(widget)
+    assert "no pixel is foreground" in widget.summary.value
+    widget.foreground.value = Foreground.DARK
+    widget.run()
+    wait(widget)
+    assert "every pixel is foreground" in widget.summary.value

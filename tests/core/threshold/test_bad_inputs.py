@@ -114,3 +114,49 @@ def test_try_all_with_a_real_truth_ranks_without_warning(kesm):
     _, truth = load_kesm()
     result = try_all_thresholds(kesm, ground_truth=truth, foreground="dark")
     assert result.ranked and result.warning == ""
+
+
+def test_half_floats_give_the_same_threshold_lazily(kesm):
+    half = kesm.astype(np.float16)  # lazily the histogram was of float16 bins: 175.25
+    assert threshold(da.from_array(half, chunks=128)).value == threshold(half).value
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "high"])
+def test_a_manual_value_that_is_no_finite_number_is_refused(kesm, value):
+    with pytest.raises(SegLabInputError, match="manual threshold must be a"):
+        threshold(kesm, "manual", value=value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"method": "multi_otsu", "classes": 3.5}, "number of classes must be a whole number"),
+        ({"method": "sauvola", "window_size": "15"}, "window size must be a whole number"),
+    ],
+)
+def test_counts_must_be_whole_numbers(kesm, options, message):
+    with pytest.raises(SegLabInputError, match=message):
+        threshold(kesm, **options)
+    assert threshold(kesm, "niblack", window_size=15.0).mask.shape == kesm.shape
+
+
+def test_multi_otsu_with_more_classes_than_values_says_choose_fewer():
+    three = np.tile(np.array([0, 1, 2], np.uint8), (10, 10))
+    for image in (three, da.from_array(three, chunks=5)):
+        with pytest.raises(SegLabInputError, match=r"into 5 classes: .* Choose fewer classes"):
+            threshold(image, "multi_otsu", classes=5)
+
+
+def test_a_median_wider_than_the_image_is_refused(kesm):
+    # (a MemoryError from scipy's footprint before)
+    for image in (kesm, da.from_array(kesm, chunks=256)):
+        with pytest.raises(SegLabInputError, match="median size 2001 is larger than the image"):
+            threshold(image, median_size=2001)
+
+
+def test_a_local_method_on_a_plane_chunked_stack_suggests_per_plane(kesm):
+    stack = da.from_array(np.stack([kesm, kesm // 2, kesm // 3]), chunks=(1, 256, 256))
+    with pytest.raises(SegLabInputError, match=r"per_plane=True"):
+        threshold(stack, "sauvola")
+    mask = threshold(stack, "sauvola", per_plane=True).mask.compute()
+    np.testing.assert_array_equal(mask[1], threshold(kesm // 2, "sauvola").mask)

@@ -370,7 +370,12 @@ class ThresholdWidget(Container):
         text += f"; foreground {result.foreground.value}"
         if result.foreground is Foreground.DARK and result.value is not None:
             text += " (pixels <= threshold)"
+        side = {0: "no pixel is foreground", 2: "every pixel is foreground"}.get(
+            int(mask.max()) + int(mask.min()) if mask.size else 0
+        )
         notes = [n for n in (result.note, source.note) if n]
+        if side is not None and result.value is not None:  # e.g. a manual value out of range
+            notes.insert(0, f"{side}: check the threshold and the foreground side")
         self.summary.value = "\n".join([text, *notes])
 
     # ---- try all (see TryAllPanel) --------------------------------------------------------

@@ -7,9 +7,9 @@ as keywords (``threshold(image, "otsu", foreground="dark", median_size=3)``).
 
 Modules: :mod:`._choices` (method and foreground names), :mod:`._methods` (options, the
 scikit-image table, values from an image or a histogram), :mod:`._eager` (median,
-preparation, threshold), :mod:`._lazy` (the same on dask arrays), :mod:`._histogram`
-(histograms, bounded for wide integer ranges), :mod:`._try_all` (every method compared),
-:mod:`._results` (what they return).
+preparation, threshold), :mod:`._median` (its window), :mod:`._lazy` (the same on dask
+arrays), :mod:`._histogram` (histograms, bounded for wide integer ranges), :mod:`._try_all`
+(every method compared), :mod:`._results` (what they return).
 """
 
 from ._choices import GLOBAL_METHODS, Foreground, ThresholdMethod

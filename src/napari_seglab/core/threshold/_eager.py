@@ -18,10 +18,10 @@ from .._validation import as_image, to_grayscale
 from . import _lazy
 from ._choices import ThresholdMethod
 from ._histogram import binning_note
+from ._median import median_window
 from ._methods import (
     ThresholdOptions,
     apply_threshold,
-    median_window,
     value_from_image,
 )
 from ._results import ThresholdResult
@@ -57,7 +57,7 @@ def median_filter(image: ArrayLike, size: int = 3, *, ndim: int = 2) -> Any:
     if is_lazy(image):
         return _lazy.median_filter(image, size, ndim=ndim)
     arr = as_image(image, allow_constant=True)
-    window = median_window(size, ndim, arr.ndim)
+    window = median_window(size, ndim, arr.shape)
     if window is None:
         return arr
     from scipy import ndimage as ndi

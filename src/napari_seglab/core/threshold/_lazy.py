@@ -23,10 +23,10 @@ from .._blocks import check_chunks, halo_depth
 from .._validation import SegLabInputError, check_lazy_image, to_grayscale
 from ._choices import ThresholdMethod
 from ._histogram import binning_note, hist_ranges, histogram, means
+from ._median import median_window
 from ._methods import (
     ThresholdOptions,
     apply_threshold,
-    median_window,
     value_from_histogram,
     value_from_image,
 )
@@ -64,7 +64,7 @@ def median_filter(image: da.Array, size: int = 3, *, ndim: int = 2) -> da.Array:
     0
     """
     image = check_lazy_image(image)
-    window = median_window(size, ndim, image.ndim)
+    window = median_window(size, ndim, image.shape)
     if window is None:
         return image
     from scipy import ndimage as ndi
@@ -85,6 +85,8 @@ def prepare_image(image: da.Array, options: ThresholdOptions) -> da.Array:
     """Grayscale conversion, checks and the median filter of a dask array, all lazy."""
     image = check_lazy_image(image)
     gray = check_lazy_image(to_grayscale(image, rgb=options.rgb, channel=options.channel))
+    if gray.dtype == np.float16:  # as in memory (scipy's filters do not take half floats)
+        gray = gray.astype(np.float32)
     return median_filter(gray, options.median_size, ndim=options.median_ndim)
 
 
@@ -99,7 +101,14 @@ def _local_mask(prepared: da.Array, options: ThresholdOptions) -> da.Array:
     depth = halo_depth(
         prepared, {axis: (d if axis >= lead_ndim else 0) for axis in range(prepared.ndim)}
     )
-    check_chunks(prepared, depth, f"{options.method.value} with a window of {2 * d + 1}")
+    try:
+        check_chunks(prepared, depth, f"{options.method.value} with a window of {2 * d + 1}")
+    except SegLabInputError as err:
+        if lead_ndim or prepared.ndim < 3:
+            raise
+        raise SegLabInputError(  # a stack of planes chunked plane by plane, most likely
+            f"{err} Or threshold each plane on its own (per_plane=True): the window is then 2D."
+        ) from None
 
     def local(block: np.ndarray) -> np.ndarray:
         out = np.empty(block.shape, np.uint8)

@@ -25,6 +25,7 @@ from ._histogram import (
     li_from_histogram,
     triangle_from_histogram,
 )
+from ._median import check_median_size
 
 __all__ = [
     "GLOBAL_METHODS",
@@ -32,8 +33,6 @@ __all__ = [
     "ThresholdMethod",
     "ThresholdOptions",
     "apply_threshold",
-    "check_median_size",
-    "median_window",
     "value_from_histogram",
     "value_from_image",
 ]
@@ -50,6 +49,40 @@ _SKIMAGE = {
     ThresholdMethod.MULTI_OTSU: "threshold_multiotsu",
 }
 """The scikit-image function (in ``skimage.filters``) of each automatic global method."""
+
+
+_METHOD_INTEGERS = {
+    ThresholdMethod.MULTI_OTSU: ("classes", "boundary"),
+    ThresholdMethod.LOCAL_MEAN: ("block_size",),
+    ThresholdMethod.NIBLACK: ("window_size",),
+    ThresholdMethod.SAUVOLA: ("window_size",),
+}
+"""The options of each method that count something (whole numbers: 15.0 is taken as 15)."""
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    shown = {"classes": "number of classes"}.get(name, name.replace("_", " "))
+    raise SegLabInputError(f"The {shown} must be a whole number, not {value!r}.")
+
+
+def _finite_value(value: Any) -> float:
+    """The manual threshold as a float: required, a number, and finite."""
+    if value is None:
+        raise SegLabInputError("The manual method needs a threshold value.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SegLabInputError(f"The manual threshold must be a number, not {value!r}.") from None
+    if not np.isfinite(number):
+        raise SegLabInputError(
+            f"The manual threshold must be a finite number, not {number}: every pixel would "
+            "be on the same side."
+        )
+    return number
 
 
 def _odd(name: str, width: int) -> None:
@@ -138,8 +171,10 @@ class ThresholdOptions:
 
     def _check_method(self) -> None:
         method = self.method
-        if method is ThresholdMethod.MANUAL and self.value is None:
-            raise SegLabInputError("The manual method needs a threshold value.")
+        if method is ThresholdMethod.MANUAL:
+            object.__setattr__(self, "value", _finite_value(self.value))
+        for name in _METHOD_INTEGERS.get(method, ()):
+            object.__setattr__(self, name, _whole(name, getattr(self, name)))
         if method is ThresholdMethod.MULTI_OTSU:
             if self.classes < 2:
                 raise SegLabInputError("Multi-Otsu needs at least 2 classes.")
@@ -214,7 +249,17 @@ def _global(options: ThresholdOptions, **data: Any) -> float:
         return float(options.value)
     function: Callable = getattr(filters, _SKIMAGE[method])
     if method is ThresholdMethod.MULTI_OTSU:
-        return float(function(classes=options.classes, **data)[options.boundary - 1])
+        try:
+            values = function(classes=options.classes, **data)
+        except ValueError as err:
+            if "different values" not in str(err):
+                raise
+            raise SegLabInputError(
+                f"multi_otsu cannot split this image into {options.classes} classes: it has "
+                "too few distinct values (or histogram bins holding pixels). Choose fewer "
+                "classes."
+            ) from err
+        return float(values[options.boundary - 1])
     return float(function(**data))
 
 
@@ -342,32 +387,3 @@ def apply_threshold(
     if Foreground(foreground) is Foreground.BRIGHT:
         return (image > value).view(np.uint8)
     return (image <= value).view(np.uint8)
-
-
-def check_median_size(size: int) -> None:
-    """Refuse a median width that is not 0 (off), 1 (off) or an odd number of pixels.
-
-    An even window has no centre pixel: scipy shifts it by half a pixel, moving every edge.
-    """
-    if isinstance(size, bool) or not isinstance(size, int | np.integer):
-        raise SegLabInputError(f"The median size must be a whole number of pixels, not {size!r}.")
-    if size < 0:
-        raise SegLabInputError(f"The median size must be 0 (off) or positive, not {size}.")
-    if size > 1 and size % 2 == 0:
-        raise SegLabInputError(
-            f"The median size must be odd (3, 5, 7 ...), not {size}: an even window has no "
-            f"centre pixel and would shift the image by half a pixel. Use {size - 1} or "
-            f"{size + 1}."
-        )
-
-
-def median_window(size: int, ndim: int, image_ndim: int) -> tuple[int, ...] | None:
-    """The median filter window over the last `ndim` of `image_ndim` axes (None: no filter)."""
-    check_median_size(size)
-    if size <= 1:
-        return None
-    if ndim not in (2, 3) or ndim > image_ndim:
-        raise SegLabInputError(
-            f"A {ndim}D median cannot run on an image with {image_ndim} dimensions."
-        )
-    return (1,) * (image_ndim - ndim) + (size,) * ndim
