@@ -468,3 +468,17 @@ def test_a_manual_value_outside_the_image_says_the_mask_is_empty(kesm_viewer, wi
     widget.run()
     wait(widget)
     assert "every pixel is foreground" in widget.summary.value
+
+
+def test_a_refused_run_does_not_leave_the_last_result_in_the_summary(kesm_viewer, widget, wait):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.run()
+    wait(widget)
+    assert widget.summary.value.startswith("Otsu threshold: 175")
+    widget.image.value = kesm_viewer.add_image(np.full((32, 32), 7, np.uint8), name="flat")
+    widget.run()  # refused in the job: constant image
+    wait(widget)
+    assert "nothing changed" in widget.summary.value and "constant" in widget.summary.value
+    widget.median_size.value = 4  # refused before the job: even
+    widget.run()
+    assert widget.summary.value.startswith("Nothing changed: The median size must be odd")

@@ -91,7 +91,7 @@ class TryAllPanel(Container):
             options = self.owner.threshold_options(source.data.shape, method=ThresholdMethod.OTSU)
             truth = self._truth_for(source.layer, source.data)
         except SegLabInputError as err:
-            show_error(str(err))
+            self.owner.refuse(str(err))
             return None
         generation = self._generation
 
@@ -144,11 +144,11 @@ class TryAllPanel(Container):
         self.table.show_result(result)  # selects the first row: highlights its threshold
         if result.warning:
             show_warning(result.warning)
-        notes = [result.warning, source.note]
-        notes += sorted({o.result.note for o in succeeded if o.result.note})
+        notes = [result.warning, source.note, *sorted({o.result.note for o in succeeded})]
         self.owner.summary.value = "\n".join(
-            [f"Try all: {len(succeeded)} of {len(result.outcomes)} methods succeeded", *notes]
-        ).strip()
+            [f"Try all: {len(succeeded)} of {len(result.outcomes)} methods succeeded"]
+            + [n for n in notes if n]
+        )
 
     def invalidate(self, *_: Any) -> None:
         """Forget the comparison: a setting it was made with has changed."""

@@ -29,7 +29,7 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from napari.utils.notifications import show_error, show_warning
+from napari.utils.notifications import show_warning
 
 from ...core import SegLabInputError
 from ...core.threshold import (
@@ -40,9 +40,10 @@ from ...core.threshold import (
     TryAllResult,
 )
 from .._histogram import HistogramPlot
-from .._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
+from .._shared import is_lazy, layer_choices, plane_in_view, show_output
 from ._jobs import Source, shown, threshold_job
 from ._layout import scroll_body
+from ._runner import JobRunner
 from ._table import METHOD_NAMES
 from .try_all import FOREGROUND_COLOR, TryAllPanel
 
@@ -57,7 +58,7 @@ METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window
 """The controls named after the ThresholdOptions field they set."""
 
 
-class ThresholdWidget(Container):
+class ThresholdWidget(JobRunner, Container):
     """Threshold an Image layer with one method, or compare every global method.
 
     Parameters
@@ -267,40 +268,6 @@ class ThresholdWidget(Container):
         }
 
     # ---- running ------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        """Whether a computation is running."""
-        return self.worker is not None
-
-    def start(self, job, *args, on_returned, what: str, steps: int, block: bool):
-        """Run a job of :mod:`._jobs` (one at a time), buttons disabled until it finishes."""
-        if self.busy:
-            show_error("SegLab is still computing; wait for it or press Cancel.")
-            return None
-        self.run_button.enabled = self.try_all_button.enabled = self.use_button.enabled = False
-        self.cancel_button.enabled = not block
-        self.worker = run_job(
-            job,
-            *args,
-            on_returned=on_returned,
-            on_finished=self._finished,
-            what=what,
-            steps=steps,
-            block=block,
-        )
-        return self.worker
-
-    def _finished(self) -> None:
-        self.worker = None
-        self.run_button.enabled = self.try_all_button.enabled = True
-        self.use_button.enabled = self.try_all_result is not None
-        self.cancel_button.enabled = False
-
-    def cancel(self) -> None:
-        """Stop the computation in progress at its next step; nothing is changed."""
-        if self.worker is not None:
-            self.worker.quit()
-
     def run(self, *, block: bool = False):
         """Threshold the chosen image with the chosen method and options.
 
@@ -322,7 +289,7 @@ class ThresholdWidget(Container):
             source = self.source()
             options = self.threshold_options(source.data.shape)
         except SegLabInputError as err:
-            show_error(str(err))
+            self.refuse(str(err))
             return None
 
         def apply(output) -> None:
