@@ -235,9 +235,28 @@ def test_lazy_layer_previews_the_plane_in_view(make_napari_viewer, wait):
     widget.run()
     wait(widget)
     out = viewer.layers["lazy otsu"]
-    assert out.data.shape == (512, 512)
-    np.testing.assert_array_equal(out.data, threshold(volume[2], "otsu").mask)
+    # the preview has the stack's dimensions: drawn on its own plane only (not on every one)
+    assert out.data.shape == volume.shape
+    np.testing.assert_array_equal(out.data[2], threshold(volume[2], "otsu").mask)
+    assert not np.asarray(out.data[0]).any() and not np.asarray(out.data[1]).any()
     assert "plane (2,)" in widget.summary.value
+
+    # another plane: filled in the same layer, the first one kept
+    viewer.dims.set_current_step(0, 0)
+    widget.run()
+    wait(widget)
+    assert viewer.layers["lazy otsu"] is out
+    np.testing.assert_array_equal(out.data[0], threshold(volume[0], "otsu").mask)
+    np.testing.assert_array_equal(out.data[2], threshold(volume[2], "otsu").mask)
+
+    # try all: one plane per method, over the stack's plane in view
+    widget.try_all()
+    wait(widget)
+    stack = viewer.layers["lazy try-all"]
+    n = len(stack.metadata["methods"])
+    assert stack.data.shape == (n, *volume.shape)
+    np.testing.assert_array_equal(stack.data[0, 0], threshold(volume[0], "otsu").mask)
+    assert not np.asarray(stack.data[:, 1]).any()
 
 
 def test_cancel_stops_try_all(make_napari_viewer, qtbot, wait):
@@ -317,3 +336,149 @@ def test_layer_lists_follow_the_viewer(kesm_viewer, widget):
     assert added in widget.image.choices and added in widget.ground_truth.choices
     kesm_viewer.layers.remove(added)
     assert added not in widget.image.choices
+
+
+def _kesm_rgb(viewer):
+    image, _ = load_kesm()
+    rgb = np.stack([image, image // 2, 255 - image], axis=-1)
+    return viewer.add_image(rgb, name="colour", rgb=True)
+
+
+def test_try_all_table_is_cleared_when_a_setting_changes(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    layer = _kesm_rgb(viewer)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.image.value = layer
+    changes = [
+        ("colour", 2),  # luminance -> blue
+        ("median_size", 3),
+        ("foreground", Foreground.DARK),
+        ("classes", 4),
+    ]
+    for name, value in changes:
+        widget.try_all()
+        wait(widget)
+        assert widget.table.shape[0] == 8 and widget.use_button.enabled
+        getattr(widget, name).value = value
+        assert widget.table.shape[0] == 0 and widget.try_all_result is None, name
+        assert not widget.use_button.enabled and "Try all" in widget.summary.value
+    # a change while Try all runs: its result is dropped, not shown as if current
+    widget.try_all()
+    widget.colour.value = 0
+    wait(widget)
+    assert widget.try_all_result is None and "dropped" in widget.summary.value
+
+
+def test_blank_planes_are_counted_not_shown_as_nan(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image, _ = load_kesm()
+    stack = np.stack([image, image, np.full_like(image, 9), image // 2, image])
+    viewer.add_image(stack, name="stack")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.per_plane.value = True
+    widget.foreground.value = Foreground.DARK
+    widget.run()
+    wait(widget)
+    assert "nan" not in widget.summary.value
+    assert "over 5 planes (1 blank)" in widget.summary.value
+    assert not viewer.layers["stack otsu"].data[2].any()
+    assert np.isfinite(widget.histogram.thresholds).all()
+    widget.try_all()
+    wait(widget)
+    assert not any("nan" in cell for cell in widget.table["threshold"])
+
+
+def test_try_all_against_an_empty_ground_truth_warns_and_ranks_nothing(kesm_viewer, widget, wait):
+    kesm_viewer.add_labels(np.zeros((512, 512), np.uint8), name="empty truth")
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.ground_truth.value = kesm_viewer.layers["empty truth"]
+    widget.try_all()
+    wait(widget)
+    assert "no foreground pixel" in widget.summary.value
+    assert "best" not in widget.table["note"]
+    assert not widget.try_all_result.ranked
+
+
+@pytest.mark.parametrize("job", ["run", "try_all"])
+def test_an_image_closed_during_a_job_gets_no_output(kesm_viewer, widget, wait, job):
+    image = kesm_viewer.layers["KESM vessels"]
+    widget.image.value = image
+    n_layers = len(kesm_viewer.layers)
+    getattr(widget, job)()
+    kesm_viewer.layers.remove(image)  # before the job's result comes back
+    wait(widget)
+    assert len(kesm_viewer.layers) == n_layers - 1
+    assert "was closed during the computation" in widget.summary.value
+    assert widget.run_button.enabled
+
+
+def test_even_median_and_wide_integer_range_in_the_gui(make_napari_viewer, wait, notifications):
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    wide = rng.integers(0, 10**9, (256, 256), dtype=np.int32)
+    wide[64:128, 64:192] += 10**9
+    viewer.add_image(wide, name="wide")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.median_size.value = 4
+    assert widget.run() is None and widget.try_all() is None
+    assert "median size must be odd" in notifications.errors()[-1]
+    assert len(viewer.layers) == 1
+    widget.median_size.value = 3
+    widget.run()
+    wait(widget)
+    assert "256 equal bins" in widget.summary.value
+    assert viewer.layers["wide otsu"].data[66:126, 66:190].all()
+
+
+def test_panel_fits_a_laptop_with_every_score_visible(make_napari_viewer, qtbot, wait):
+    from qtpy.QtWidgets import QApplication, QScrollArea
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample("napari-seglab", "kesm")
+    viewer.window.resize(1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+    widget.foreground.value = Foreground.DARK
+    widget.ground_truth.value = viewer.layers["KESM ground truth"]
+    widget.try_all()
+    wait(widget)
+    QApplication.processEvents()
+    # the dock scrolls vertically when short: every control stays reachable ...
+    scroll = widget.native.findChild(QScrollArea)
+    assert scroll is not None and scroll.widget().isAncestorOf(widget.run_button.native)
+    assert scroll.viewport().width() >= scroll.widget().minimumSizeHint().width()
+    # ... and the table shows MCC, F1 and IoU of all eight methods without scrolling
+    table = widget.table.native
+    header = table.horizontalHeader()
+    iou = widget.table.value["columns"].index("IoU")
+    assert (
+        header.sectionViewportPosition(iou) + header.sectionSize(iou) <= table.viewport().width()
+    )
+    assert not table.horizontalScrollBar().isVisible()
+    assert not table.verticalScrollBar().isVisible() and table.rowCount() == 8
+
+
+def test_a_manual_value_outside_the_image_says_the_mask_is_empty(kesm_viewer, widget, wait):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.method.value = ThresholdMethod.MANUAL
+    widget.value.value = 1000  # above every pixel of an 8-bit image
+    widget.run()
+    wait(widget)
+    assert "no pixel is foreground" in widget.summary.value
+    widget.foreground.value = Foreground.DARK
+    widget.run()
+    wait(widget)
+    assert "every pixel is foreground" in widget.summary.value
+
+
+def test_a_refused_run_does_not_leave_the_last_result_in_the_summary(kesm_viewer, widget, wait):
+    widget.image.value = kesm_viewer.layers["KESM vessels"]
+    widget.run()
+    wait(widget)
+    assert widget.summary.value.startswith("Otsu threshold: 175")
+    widget.image.value = kesm_viewer.add_image(np.full((32, 32), 7, np.uint8), name="flat")
+    widget.run()  # refused in the job: constant image
+    wait(widget)
+    assert "nothing changed" in widget.summary.value and "constant" in widget.summary.value
+    widget.median_size.value = 4  # refused before the job: even
+    widget.run()
+    assert widget.summary.value.startswith("Nothing changed: The median size must be odd")

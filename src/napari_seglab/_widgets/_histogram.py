@@ -45,12 +45,8 @@ class HistogramPlot(QWidget):
         """
         self.counts = np.asarray(counts, dtype=float)
         self.edges = np.asarray(edges, dtype=float)
-        self.thresholds = np.unique(np.ravel(np.asarray(thresholds, dtype=float)))
-        self.highlight = (
-            self.thresholds
-            if highlight is None
-            else np.unique(np.ravel(np.asarray(highlight, dtype=float)))
-        )
+        self.thresholds = _values(thresholds)
+        self.highlight = self.thresholds if highlight is None else _values(highlight)
         self.update()
 
     def paintEvent(self, event) -> None:
@@ -80,3 +76,9 @@ class HistogramPlot(QWidget):
         painter.drawText(QRectF(0, height, width, 12), Qt.AlignmentFlag.AlignLeft, f"{lo:.4g}")
         painter.drawText(QRectF(0, height, width, 12), Qt.AlignmentFlag.AlignRight, f"{hi:.4g}")
         painter.end()
+
+
+def _values(values) -> np.ndarray:
+    """Distinct threshold values to draw (NaN, the threshold of a blank plane, is not drawn)."""
+    flat = np.ravel(np.asarray(values, dtype=float))
+    return np.unique(flat[~np.isnan(flat)])

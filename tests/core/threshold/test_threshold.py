@@ -230,7 +230,7 @@ def test_half_float_images_are_accepted():
         ({"median_size": -1}, "median size must be 0"),
         ({"median_ndim": 4}, "median_ndim must be 2 or 3"),
         ({"plane_ndim": 1}, "plane_ndim must be 2 or 3"),
-        ({"method": "fancy"}, "Unknown method 'fancy'"),
+        ({"method": "fancy"}, "Unknown threshold method 'fancy'"),
         ({"foreground": "grey"}, "Unknown foreground"),
     ],
 )

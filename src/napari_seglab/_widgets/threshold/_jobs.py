@@ -6,7 +6,7 @@ only drive :mod:`napari_seglab.core.threshold` and :func:`napari_seglab.core.cle
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -19,7 +19,24 @@ from ...core.threshold import (
     threshold,
 )
 
-__all__ = ["clean_job", "shown", "threshold_job", "try_all_job"]
+if TYPE_CHECKING:
+    import napari
+
+__all__ = ["Source", "clean_job", "shown", "threshold_job", "try_all_job"]
+
+
+class Source(NamedTuple):
+    """What a run reads: the layer, its data (or the plane in view), and where it goes.
+
+    ``plane`` and ``shape`` are set for a lazy stack: the output layer then has the stack's
+    (grayscale) ``shape`` with only ``plane`` filled, so it shows on that plane only.
+    """
+
+    layer: napari.layers.Image
+    data: Any
+    note: str
+    plane: tuple[int, ...] | None = None
+    shape: tuple[int, ...] | None = None
 
 
 def _histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,13 +81,31 @@ def clean_job(mask: np.ndarray, clean: dict):
     return _cleaned(mask, clean)
 
 
-def shown(value: float | np.ndarray | None) -> str:
-    """A threshold as the widget writes it: one value, a range over planes, or "local"."""
+def shown(value: float | np.ndarray | None, *, short: bool = False) -> str:
+    """A threshold as the widget writes it: one value, a range over planes, or "local".
+
+    Blank (constant) planes have a NaN threshold: they are counted, never shown as "nan".
+    `short` (the table's cells) leaves out the number of planes.
+
+    Examples
+    --------
+    >>> shown(np.array([175.0, np.nan, 190.0]))
+    '175 to 190 over 3 planes (1 blank)'
+    >>> shown(np.array([175.0, np.nan, 190.0]), short=True)
+    '175 to 190'
+    """
     if value is None:
         return "local"
     if np.ndim(value) == 0:
         return f"{float(value):.6g}"
-    values = np.asarray(value)
-    if values.min() == values.max():
-        return f"{values.min():.6g}"
-    return f"{values.min():.6g} to {values.max():.6g}"
+    values = np.ravel(np.asarray(value, dtype=float))
+    finite = values[~np.isnan(values)]
+    blank = values.size - finite.size
+    if finite.size == 0:
+        return f"none: all {values.size} planes are blank"
+    lo, hi = finite.min(), finite.max()
+    text = f"{lo:.6g}" if lo == hi else f"{lo:.6g} to {hi:.6g}"
+    if short:
+        return text
+    text += f" over {values.size} planes"
+    return text + (f" ({blank} blank)" if blank else "")

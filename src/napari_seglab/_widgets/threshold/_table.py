@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from magicgui.widgets import Table
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QStyledItemDelegate
 
-from ...core.threshold import ThresholdMethod, TryAllResult
+from ...core.threshold import GLOBAL_METHODS, ThresholdMethod, TryAllResult
 from ._jobs import shown
 
 __all__ = ["METHOD_NAMES", "MethodTable"]
@@ -43,11 +44,33 @@ class MethodTable(Table):
     def __init__(
         self, *, on_select: Callable[[int], None], on_activate: Callable[[int], None]
     ) -> None:
-        super().__init__(value=self._value([]), label=" ")
+        super().__init__(value=self._value([]), label="")
         self.read_only = True
         self.tooltip = "Double-click a method to make it the current result"
-        self.min_height, self.max_height = 200, 320  # every global method, no empty stretch
         table = self.native  # selection is Qt's: magicgui's Table has no selection API
+        # Every score column visible, no horizontal scrolling: rank is the row order (no row
+        # numbers), rows are compact, and a long note is cut (in full in its tooltip).
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.horizontalHeader().setMinimumSectionSize(24)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setWordWrap(False)
+        # Column widths from a row of the widest usual values, fixed (cells are cut, with
+        # their text in a tooltip): the dock is made wide enough for them from the start.
+        self.value = self._value(
+            [["Multi-Otsu", "-0.0000e+00", "-0.0000", "0.0000", "0.0000", "best"]]
+        )
+        table.resizeColumnsToContents()
+        header = table.horizontalHeader()
+        self._widths = [header.sectionSize(i) for i in range(len(COLUMNS))]
+        note = header.fontMetrics().horizontalAdvance("best  ") + 8
+        table.setMinimumWidth(sum(self._widths[:-1]) + note + 2 * table.frameWidth())
+        self._set_rows([])
+        rows = len(GLOBAL_METHODS)  # every global method without scrolling
+        height = header.sizeHint().height() + rows * table.verticalHeader().defaultSectionSize()
+        self.min_height = self.max_height = height + 2 * table.frameWidth() + 6
         # Show the cells as written ("0.0973"), not re-formatted as numbers ("9.730e-02").
         table.setItemDelegate(QStyledItemDelegate(table))
         table.setSelectionBehavior(table.SelectionBehavior.SelectRows)
@@ -72,17 +95,25 @@ class MethodTable(Table):
             rows.append(
                 [
                     METHOD_NAMES[outcome.method],
-                    "" if outcome.result is None else shown(outcome.result.value),
+                    "" if outcome.result is None else shown(outcome.result.value, short=True),
                     "" if scores is None else f"{scores.mcc:.4f}",
                     "" if scores is None else f"{scores.f1:.4f}",
                     "" if scores is None else f"{scores.iou:.4f}",
                     outcome.error or ("best" if result.ranked and i == 0 else ""),
                 ]
             )
-        self.value = self._value(rows)
-        self.native.resizeColumnsToContents()
+        self._set_rows(rows)
+        table = self.native
+        for row, cells in enumerate(rows):  # a cut cell (a failure's reason) in full on hover
+            for column, text in enumerate(cells):
+                table.item(row, column).setToolTip(text)
         if rows:
-            self.native.selectRow(0)
+            table.selectRow(0)
+
+    def _set_rows(self, rows: list[list[str]]) -> None:
+        self.value = self._value(rows)  # (magicgui resets the column widths)
+        for column, width in enumerate(self._widths[:-1]):  # the note takes what is left
+            self.native.setColumnWidth(column, width)
 
     @property
     def selected_row(self) -> int | None:

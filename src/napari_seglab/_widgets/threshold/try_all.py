@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, PushButton
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 from ...core import SegLabInputError
 from ...core._validation import check_same_shape
@@ -22,8 +22,7 @@ from ._jobs import clean_job, try_all_job
 from ._table import METHOD_NAMES, MethodTable
 
 if TYPE_CHECKING:
-    import napari
-
+    from ._jobs import Source
     from .widget import ThresholdWidget
 
 __all__ = ["FOREGROUND_COLOR", "TryAllPanel"]
@@ -50,7 +49,8 @@ class TryAllPanel(Container):
 
         self.owner = owner
         self.result: TryAllResult | None = None
-        self._source: tuple[napari.layers.Image, str] | None = None  # (image, note)
+        self._source: Source | None = None  # what the result was computed from
+        self._generation = 0  # counts the changes of settings (see invalidate)
         self.ground_truth = ComboBox(
             label="ground truth",
             choices=layer_choices(owner.viewer, napari.layers.Labels, napari.layers.Image),
@@ -60,9 +60,11 @@ class TryAllPanel(Container):
         self.try_all_button = PushButton(text="Try all global methods")
         self.use_button = PushButton(text="Use selected method", enabled=False)
         self.table = MethodTable(on_select=self._show_method_plane, on_activate=self._use_row)
-        super().__init__(
-            widgets=[self.ground_truth, self.try_all_button, self.table, self.use_button],
-            labels=True,
+        truth_row = Container(widgets=[self.ground_truth], labels=True)
+        truth_row.margins = (0, 0, 0, 0)
+        super().__init__(  # no label column: the table uses the panel's whole width
+            widgets=[truth_row, self.try_all_button, self.table, self.use_button],
+            labels=False,
         )
         self.margins = (0, 0, 0, 0)
         self.try_all_button.changed.connect(self.try_all)
@@ -84,42 +86,28 @@ class TryAllPanel(Container):
         GeneratorWorker or None
         """
         try:
-            layer, source, note = self.owner.source()
+            source = self.owner.source()
             # Any global method: each method's own options are checked with its outcome.
-            options = self.owner.threshold_options(source.shape, method=ThresholdMethod.OTSU)
-            truth = self._truth_for(layer, source)
+            options = self.owner.threshold_options(source.data.shape, method=ThresholdMethod.OTSU)
+            truth = self._truth_for(source.layer, source.data)
         except SegLabInputError as err:
-            show_error(str(err))
+            self.owner.refuse(str(err))
             return None
+        generation = self._generation
 
         def apply(output) -> None:
-            result, stack, hist = output
-            self.result = result
-            self._source = (layer, note)
-            succeeded = [o for o in result.outcomes if o.result is not None]
-            if succeeded:
-                show_output(
-                    self.owner.viewer,
-                    stack,
-                    name=f"{layer.name} try-all",
-                    like=layer,
-                    colors=FOREGROUND_COLOR,
-                    leading_axes=("method",),
-                    role="try-all",
-                    metadata={
-                        "source": layer.name,
-                        "methods": [o.method.value for o in succeeded],
-                        "thresholds": [o.result.value for o in succeeded],
-                        "note": note,
-                    },
+            if generation != self._generation:
+                self.owner.summary.value = (
+                    "The settings changed during 'Try all': its result was dropped; "
+                    "press 'Try all global methods' again."
                 )
-            values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
-            self.owner.histogram.set_data(*hist, np.concatenate(values) if values else ())
-            self.table.show_result(result)  # selects the first row: highlights its threshold
+                return
+            if self.owner.is_open(source.layer):
+                self._show(source, *output)
 
         return self.owner.start(
             try_all_job,
-            source,
+            source.data,
             truth,
             options,
             on_returned=apply,
@@ -127,6 +115,50 @@ class TryAllPanel(Container):
             steps=len(GLOBAL_METHODS) + 1,
             block=block,
         )
+
+    def _show(self, source: Source, result: TryAllResult, stack, hist) -> None:
+        """Show a comparison: the stacked masks, the table, the thresholds, any warning."""
+        layer = source.layer
+        self.result, self._source = result, source
+        succeeded = [o for o in result.outcomes if o.result is not None]
+        if succeeded:
+            show_output(
+                self.owner.viewer,
+                stack,
+                name=f"{layer.name} try-all",
+                like=layer,
+                plane=None if source.plane is None else (slice(None), *source.plane),
+                shape=None if source.shape is None else (len(succeeded), *source.shape),
+                colors=FOREGROUND_COLOR,
+                leading_axes=("method",),
+                role="try-all",
+                metadata={
+                    "source": layer.name,
+                    "methods": [o.method.value for o in succeeded],
+                    "thresholds": [o.result.value for o in succeeded],
+                    "note": source.note,
+                },
+            )
+        values = [np.ravel(o.result.value) for o in succeeded if o.result.value is not None]
+        self.owner.histogram.set_data(*hist, np.concatenate(values) if values else ())
+        self.table.show_result(result)  # selects the first row: highlights its threshold
+        if result.warning:
+            show_warning(result.warning)
+        notes = [result.warning, source.note, *sorted({o.result.note for o in succeeded})]
+        self.owner.summary.value = "\n".join(
+            [f"Try all: {len(succeeded)} of {len(result.outcomes)} methods succeeded"]
+            + [n for n in notes if n]
+        )
+
+    def invalidate(self, *_: Any) -> None:
+        """Forget the comparison: a setting it was made with has changed."""
+        self._generation += 1
+        if self.result is None:
+            return
+        self.result, self._source = None, None
+        self.table.show_result(None)
+        self.use_button.enabled = False
+        self.owner.summary.value = "The settings changed: press 'Try all global methods' again."
 
     def _truth_for(self, layer, source: Any) -> Any:
         """The ground truth's data (read by the job), its shape checked against the image."""
@@ -148,7 +180,7 @@ class TryAllPanel(Container):
         if self.result is None or self._source is None:
             return
         outcome = self.result.outcomes[row]
-        name = f"{self._source[0].name} try-all"
+        name = f"{self._source.layer.name} try-all"
         if outcome.result is None or name not in self.owner.viewer.layers:
             return
         self._highlight(outcome.result.value)
@@ -201,14 +233,16 @@ class TryAllPanel(Container):
         if outcome.result is None:
             show_error(f"{METHOD_NAMES[outcome.method]} failed on this image: {outcome.error}")
             return None
-        layer, note = self._source
-        if layer not in self.owner.viewer.layers:
-            show_error(f"The image {layer.name!r} is no longer open.")
+        source = self._source
+        if source.layer not in self.owner.viewer.layers:
+            show_error(f"The image {source.layer.name!r} is no longer open.")
             return None
 
         def apply(mask: np.ndarray) -> None:
+            if not self.owner.is_open(source.layer):
+                return
             self.owner.method.value = outcome.method
-            self.owner.show_result(layer, outcome.result, mask, note)
+            self.owner.show_result(source, outcome.result, mask)
             self._highlight(outcome.result.value)
 
         return self.owner.start(

@@ -29,7 +29,7 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_warning
 
 from ...core import SegLabInputError
 from ...core.threshold import (
@@ -40,8 +40,10 @@ from ...core.threshold import (
     TryAllResult,
 )
 from .._histogram import HistogramPlot
-from .._shared import is_lazy, layer_choices, plane_in_view, run_job, show_output
-from ._jobs import shown, threshold_job
+from .._shared import is_lazy, layer_choices, plane_in_view, show_output
+from ._jobs import Source, shown, threshold_job
+from ._layout import scroll_body
+from ._runner import JobRunner
 from ._table import METHOD_NAMES
 from .try_all import FOREGROUND_COLOR, TryAllPanel
 
@@ -50,12 +52,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ThresholdWidget"]
 
+
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
 METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
 """The controls named after the ThresholdOptions field they set."""
 
 
-class ThresholdWidget(Container):
+class ThresholdWidget(JobRunner, Container):
     """Threshold an Image layer with one method, or compare every global method.
 
     Parameters
@@ -97,7 +100,7 @@ class ThresholdWidget(Container):
         self.try_all_panel = panel = TryAllPanel(self)
         self.ground_truth, self.table = panel.ground_truth, panel.table
         self.try_all_button, self.use_button = panel.try_all_button, panel.use_button
-        super().__init__(
+        body = Container(
             widgets=[
                 self.image,
                 self.colour,
@@ -116,14 +119,33 @@ class ThresholdWidget(Container):
             ]
         )
         # magicgui has no plot widget: the histogram goes in below the summary
-        self.native.layout().insertWidget(self.index(self.summary) + 1, self.histogram)
+        body.native.layout().insertWidget(body.index(self.summary) + 1, self.histogram)
+        super().__init__(widgets=[body])
+        scroll_body(self, body)  # every control reachable on a laptop screen
         self.image.changed.connect(self._update_visibility)
         self.method.changed.connect(self._update_visibility)
         self.colour.changed.connect(self._update_visibility)
         self.per_plane.changed.connect(self._update_visibility)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
+        for control in self.try_all_inputs():  # a comparison of other settings is stale
+            control.changed.connect(panel.invalidate)
         self._update_visibility()
+
+    def try_all_inputs(self) -> list:
+        """The controls whose values a "Try all" comparison depends on."""
+        return [
+            self.image,
+            self.colour,
+            self.median_size,
+            self.median_3d,
+            self.foreground,
+            self.classes,
+            self.boundary,
+            self.per_plane,
+            self.plane_3d,
+            self.ground_truth,
+        ]
 
     def _make_controls(self, viewer: napari.Viewer) -> None:
         import napari.layers
@@ -164,6 +186,7 @@ class ThresholdWidget(Container):
         self.run_button = PushButton(text="Threshold")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.summary = Label(value="")
+        self.summary.native.setWordWrap(True)
 
     # ---- options ------------------------------------------------------------------------
     def _update_visibility(self, *_: Any) -> None:
@@ -187,7 +210,7 @@ class ThresholdWidget(Container):
             if not lo <= self.value.value <= hi:
                 self.value.value = (lo + hi) / 2
 
-    def source(self) -> tuple[napari.layers.Image, Any, str]:
+    def source(self) -> Source:
         """The chosen layer, the data to threshold (the plane in view if lazy), a note.
 
         Only the plane in view of a lazy layer is read here; other data is read by the job.
@@ -195,11 +218,23 @@ class ThresholdWidget(Container):
         layer = self.image.value
         if layer is None:
             raise SegLabInputError("Choose an image layer to threshold (open one first).")
+        data = layer.data[0] if layer.multiscale else layer.data
         if is_lazy(layer) and layer.ndim > 2:
             plane, index = plane_in_view(layer, self.viewer)
             note = f"preview of plane {index}; use 'Apply to whole volume' for every plane"
-            return layer, plane, note
-        return layer, layer.data[0] if layer.multiscale else layer.data, ""
+            shape = tuple(data.shape[:-1] if layer.rgb else data.shape)
+            return Source(layer, plane, note, index, shape)
+        return Source(layer, data, "")
+
+    def is_open(self, layer: napari.layers.Layer) -> bool:
+        """Whether `layer` is still in the viewer; if not, say that its result is dropped."""
+        if layer in self.viewer.layers:
+            return True
+        self.summary.value = (
+            f"The image {layer.name!r} was closed during the computation: its result was dropped."
+        )
+        show_warning(self.summary.value)
+        return False
 
     def threshold_options(self, shape: tuple[int, ...], method: ThresholdMethod | None = None):
         """The :class:`ThresholdOptions` the controls describe, for data of `shape`.
@@ -233,40 +268,6 @@ class ThresholdWidget(Container):
         }
 
     # ---- running ------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        """Whether a computation is running."""
-        return self.worker is not None
-
-    def start(self, job, *args, on_returned, what: str, steps: int, block: bool):
-        """Run a job of :mod:`._jobs` (one at a time), buttons disabled until it finishes."""
-        if self.busy:
-            show_error("SegLab is still computing; wait for it or press Cancel.")
-            return None
-        self.run_button.enabled = self.try_all_button.enabled = self.use_button.enabled = False
-        self.cancel_button.enabled = not block
-        self.worker = run_job(
-            job,
-            *args,
-            on_returned=on_returned,
-            on_finished=self._finished,
-            what=what,
-            steps=steps,
-            block=block,
-        )
-        return self.worker
-
-    def _finished(self) -> None:
-        self.worker = None
-        self.run_button.enabled = self.try_all_button.enabled = True
-        self.use_button.enabled = self.try_all_result is not None
-        self.cancel_button.enabled = False
-
-    def cancel(self) -> None:
-        """Stop the computation in progress at its next step; nothing is changed."""
-        if self.worker is not None:
-            self.worker.quit()
-
     def run(self, *, block: bool = False):
         """Threshold the chosen image with the chosen method and options.
 
@@ -285,20 +286,22 @@ class ThresholdWidget(Container):
             reported in napari's notifications).
         """
         try:
-            layer, source, note = self.source()
-            options = self.threshold_options(source.shape)
+            source = self.source()
+            options = self.threshold_options(source.data.shape)
         except SegLabInputError as err:
-            show_error(str(err))
+            self.refuse(str(err))
             return None
 
         def apply(output) -> None:
             result, mask, hist = output
-            self.show_result(layer, result, mask, note)
+            if not self.is_open(source.layer):
+                return
+            self.show_result(source, result, mask)
             self.histogram.set_data(*hist, () if result.value is None else result.value)
 
         return self.start(
             threshold_job,
-            source,
+            source.data,
             options,
             self.cleanup_options(),
             on_returned=apply,
@@ -307,15 +310,18 @@ class ThresholdWidget(Container):
             block=block,
         )
 
-    def show_result(self, layer, result: ThresholdResult, mask: np.ndarray, note: str) -> None:
+    def show_result(self, source: Source, result: ThresholdResult, mask: np.ndarray) -> None:
         """Make `result` (with its cleaned `mask`) current: output layer and summary."""
         self.result = result
+        layer = source.layer
         cleaned = {k: v for k, v in self.cleanup_options().items() if v}
         show_output(
             self.viewer,
             mask,
             name=f"{layer.name} {result.method.value}",
             like=layer,
+            plane=source.plane,
+            shape=source.shape,
             colors=FOREGROUND_COLOR,
             role="threshold",
             metadata={
@@ -324,16 +330,20 @@ class ThresholdWidget(Container):
                 "foreground": result.foreground.value,
                 "threshold": result.value,
                 "clean_up": cleaned,
-                "note": note,
+                "note": source.note,
             },
         )
         text = f"{METHOD_NAMES[result.method]} threshold: {shown(result.value)}"
-        if result.value is not None and np.ndim(result.value):
-            text += f" ({np.size(result.value)} planes)"
         text += f"; foreground {result.foreground.value}"
         if result.foreground is Foreground.DARK and result.value is not None:
             text += " (pixels <= threshold)"
-        self.summary.value = text + (f"\n{note}" if note else "")
+        side = {0: "no pixel is foreground", 2: "every pixel is foreground"}.get(
+            int(mask.max()) + int(mask.min()) if mask.size else 0
+        )
+        notes = [n for n in (result.note, source.note) if n]
+        if side is not None and result.value is not None:  # e.g. a manual value out of range
+            notes.insert(0, f"{side}: check the threshold and the foreground side")
+        self.summary.value = "\n".join([text, *notes])
 
     # ---- try all (see TryAllPanel) --------------------------------------------------------
     @property

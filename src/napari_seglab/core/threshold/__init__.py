@@ -5,18 +5,17 @@ chunk (:mod:`._lazy`, :mod:`._histogram`) with the same result as in memory. Eve
 of a threshold is one :class:`ThresholdOptions`; the public functions also take its fields
 as keywords (``threshold(image, "otsu", foreground="dark", median_size=3)``).
 
-Modules: :mod:`._methods` (methods, options, the scikit-image table, values from an image
-or a histogram), :mod:`._eager` (median, preparation, threshold), :mod:`._lazy` (the same on
-dask arrays), :mod:`._histogram` (histograms of dask arrays), :mod:`._try_all` (every method
-compared), :mod:`._results` (what they return).
+Modules: :mod:`._choices` (method and foreground names), :mod:`._methods` (options, the
+scikit-image table, values from an image or a histogram), :mod:`._eager` (median,
+preparation, threshold), :mod:`._median` (its window), :mod:`._lazy` (the same on dask
+arrays), :mod:`._histogram` (histograms, bounded for wide integer ranges), :mod:`._try_all`
+(every method compared), :mod:`._results` (what they return).
 """
 
+from ._choices import GLOBAL_METHODS, Foreground, ThresholdMethod
 from ._eager import median_filter, prepare_image, threshold
 from ._histogram import histogram
 from ._methods import (
-    GLOBAL_METHODS,
-    Foreground,
-    ThresholdMethod,
     ThresholdOptions,
     apply_threshold,
     value_from_histogram,

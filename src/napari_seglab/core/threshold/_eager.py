@@ -16,11 +16,12 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import as_image, to_grayscale
 from . import _lazy
+from ._choices import ThresholdMethod
+from ._histogram import binning_note
+from ._median import median_window
 from ._methods import (
-    ThresholdMethod,
     ThresholdOptions,
     apply_threshold,
-    median_window,
     value_from_image,
 )
 from ._results import ThresholdResult
@@ -56,7 +57,7 @@ def median_filter(image: ArrayLike, size: int = 3, *, ndim: int = 2) -> Any:
     if is_lazy(image):
         return _lazy.median_filter(image, size, ndim=ndim)
     arr = as_image(image, allow_constant=True)
-    window = median_window(size, ndim, arr.ndim)
+    window = median_window(size, ndim, arr.shape)
     if window is None:
         return arr
     from scipy import ndimage as ndi
@@ -106,18 +107,26 @@ def threshold_prepared(prepared: np.ndarray, options: ThresholdOptions) -> Thres
         # background, and its threshold is NaN, instead of failing the whole stack.
         values = np.full(prepared.shape[: prepared.ndim - options.plane_ndim], np.nan)
         mask = np.zeros(prepared.shape, dtype=np.uint8)
+        ranges = []
         for idx in np.ndindex(*values.shape):
             plane = prepared[idx]
+            ranges.append((plane.min(), plane.max()))
             if method is not ThresholdMethod.MANUAL and plane.min() == plane.max():
                 continue
             value = value_from_image(plane, options)
             mask[idx] = apply_threshold(plane, value, foreground)
             if method.is_global:
                 values[idx] = value
-        return ThresholdResult(mask, method, foreground, values if method.is_global else None)
+        note = binning_note(prepared.dtype, ranges) if method.uses_histogram else ""
+        return ThresholdResult(
+            mask, method, foreground, values if method.is_global else None, note
+        )
     value = value_from_image(prepared, options)
     mask = apply_threshold(prepared, value, foreground)
-    return ThresholdResult(mask, method, foreground, value if method.is_global else None)
+    note = ""
+    if method.uses_histogram:
+        note = binning_note(prepared.dtype, [(prepared.min(), prepared.max())])
+    return ThresholdResult(mask, method, foreground, value if method.is_global else None, note)
 
 
 def threshold(

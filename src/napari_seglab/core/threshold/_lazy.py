@@ -21,12 +21,12 @@ import numpy as np
 
 from .._blocks import check_chunks, halo_depth
 from .._validation import SegLabInputError, check_lazy_image, to_grayscale
-from ._histogram import histogram, means
+from ._choices import ThresholdMethod
+from ._histogram import binning_note, hist_ranges, histogram, means
+from ._median import median_window
 from ._methods import (
-    ThresholdMethod,
     ThresholdOptions,
     apply_threshold,
-    median_window,
     value_from_histogram,
     value_from_image,
 )
@@ -64,7 +64,7 @@ def median_filter(image: da.Array, size: int = 3, *, ndim: int = 2) -> da.Array:
     0
     """
     image = check_lazy_image(image)
-    window = median_window(size, ndim, image.ndim)
+    window = median_window(size, ndim, image.shape)
     if window is None:
         return image
     from scipy import ndimage as ndi
@@ -85,6 +85,8 @@ def prepare_image(image: da.Array, options: ThresholdOptions) -> da.Array:
     """Grayscale conversion, checks and the median filter of a dask array, all lazy."""
     image = check_lazy_image(image)
     gray = check_lazy_image(to_grayscale(image, rgb=options.rgb, channel=options.channel))
+    if gray.dtype == np.float16:  # as in memory (scipy's filters do not take half floats)
+        gray = gray.astype(np.float32)
     return median_filter(gray, options.median_size, ndim=options.median_ndim)
 
 
@@ -99,7 +101,14 @@ def _local_mask(prepared: da.Array, options: ThresholdOptions) -> da.Array:
     depth = halo_depth(
         prepared, {axis: (d if axis >= lead_ndim else 0) for axis in range(prepared.ndim)}
     )
-    check_chunks(prepared, depth, f"{options.method.value} with a window of {2 * d + 1}")
+    try:
+        check_chunks(prepared, depth, f"{options.method.value} with a window of {2 * d + 1}")
+    except SegLabInputError as err:
+        if lead_ndim or prepared.ndim < 3:
+            raise
+        raise SegLabInputError(  # a stack of planes chunked plane by plane, most likely
+            f"{err} Or threshold each plane on its own (per_plane=True): the window is then 2D."
+        ) from None
 
     def local(block: np.ndarray) -> np.ndarray:
         out = np.empty(block.shape, np.uint8)
@@ -109,6 +118,11 @@ def _local_mask(prepared: da.Array, options: ThresholdOptions) -> da.Array:
         return out
 
     return prepared.map_overlap(local, depth=depth, boundary="none", dtype=np.uint8)
+
+
+def _blank(counts: np.ndarray) -> bool:
+    """Whether a histogram is that of a constant image (all pixels in one bin)."""
+    return np.count_nonzero(counts) <= 1
 
 
 @dataclass
@@ -140,10 +154,11 @@ class GlobalSource:
         if any(m is not ThresholdMethod.MANUAL for m in self.methods):
             plane_ndim = self.options.plane_ndim if self.lead_ndim else None
             self.hists = histogram(self.prepared, plane_ndim=plane_ndim)
-            if self.lead_ndim == 0 and self.hists[0][0].size == 1:
+            if self.lead_ndim == 0 and _blank(self.hists[0][0]):
+                # (a float image's only bin centre is not its value: say none)
+                shown = f" (every pixel is {self.hists[0][1][0]})" if self.integer else ""
                 raise SegLabInputError(
-                    f"The image is constant (every pixel is {self.hists[0][1][0]!r}): there "
-                    "is nothing to separate."
+                    f"The image is constant{shown}: there is nothing to separate."
                 )
         self.means = None
         if ThresholdMethod.MEAN in self.methods:
@@ -154,9 +169,12 @@ class GlobalSource:
         n = int(np.prod(self.prepared.shape[: self.lead_ndim]))
         if options.method is ThresholdMethod.MANUAL:
             return np.full(n, float(options.value))
+        # A blank (constant) plane stays background with a NaN threshold, as in memory.
         return np.array(
             [
-                value_from_histogram(
+                np.nan
+                if _blank(counts)
+                else value_from_histogram(
                     counts,
                     centers,
                     options,
@@ -172,9 +190,12 @@ class GlobalSource:
         values = self.values(options)
         prepared, lead_ndim, foreground = self.prepared, self.lead_ndim, options.foreground
         method = options.method
+        note = ""
+        if method.uses_histogram:
+            note = binning_note(prepared.dtype, hist_ranges(self.hists))
         if lead_ndim == 0:
             mask = prepared.map_blocks(apply_threshold, values[0], foreground, dtype=np.uint8)
-            return ThresholdResult(mask, method, foreground, float(values[0]))
+            return ThresholdResult(mask, method, foreground, float(values[0]), note)
         plane_values = values.reshape(prepared.shape[:lead_ndim])
         trailing = (1,) * (prepared.ndim - lead_ndim)
 
@@ -184,7 +205,7 @@ class GlobalSource:
             return apply_threshold(block, t.reshape(t.shape + trailing), foreground)
 
         mask = prepared.map_blocks(per_plane_block, dtype=np.uint8)
-        return ThresholdResult(mask, method, foreground, plane_values.astype(float))
+        return ThresholdResult(mask, method, foreground, plane_values.astype(float), note)
 
 
 def threshold_prepared(prepared: da.Array, options: ThresholdOptions) -> ThresholdResult:

@@ -13,13 +13,19 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from .._validation import SegLabInputError
-from ._histogram import li_from_histogram, triangle_from_histogram
+from ._choices import GLOBAL_METHODS, Foreground, ThresholdMethod
+from ._histogram import (
+    exact_mean,
+    integer_histogram,
+    li_from_histogram,
+    triangle_from_histogram,
+)
+from ._median import check_median_size
 
 __all__ = [
     "GLOBAL_METHODS",
@@ -27,52 +33,10 @@ __all__ = [
     "ThresholdMethod",
     "ThresholdOptions",
     "apply_threshold",
-    "median_window",
     "value_from_histogram",
     "value_from_image",
 ]
 
-
-class Foreground(StrEnum):
-    """Whether the objects of interest are brighter or darker than their surroundings."""
-
-    BRIGHT = "bright"
-    DARK = "dark"
-
-
-class ThresholdMethod(StrEnum):
-    """Threshold methods: the automatic global ones, a manual value, and three local ones."""
-
-    OTSU = "otsu"
-    LI = "li"
-    YEN = "yen"
-    TRIANGLE = "triangle"
-    ISODATA = "isodata"
-    MEAN = "mean"
-    MINIMUM = "minimum"
-    MULTI_OTSU = "multi_otsu"
-    MANUAL = "manual"
-    LOCAL_MEAN = "local_mean"
-    NIBLACK = "niblack"
-    SAUVOLA = "sauvola"
-
-    @property
-    def is_global(self) -> bool:
-        """True for the methods that give one value per image (or per plane)."""
-        return self in GLOBAL_METHODS or self is ThresholdMethod.MANUAL
-
-
-GLOBAL_METHODS: tuple[ThresholdMethod, ...] = (
-    ThresholdMethod.OTSU,
-    ThresholdMethod.LI,
-    ThresholdMethod.YEN,
-    ThresholdMethod.TRIANGLE,
-    ThresholdMethod.ISODATA,
-    ThresholdMethod.MEAN,
-    ThresholdMethod.MINIMUM,
-    ThresholdMethod.MULTI_OTSU,
-)
-"""The automatic global methods that :func:`try_all_thresholds` compares."""
 
 _SKIMAGE = {
     ThresholdMethod.OTSU: "threshold_otsu",
@@ -85,6 +49,40 @@ _SKIMAGE = {
     ThresholdMethod.MULTI_OTSU: "threshold_multiotsu",
 }
 """The scikit-image function (in ``skimage.filters``) of each automatic global method."""
+
+
+_METHOD_INTEGERS = {
+    ThresholdMethod.MULTI_OTSU: ("classes", "boundary"),
+    ThresholdMethod.LOCAL_MEAN: ("block_size",),
+    ThresholdMethod.NIBLACK: ("window_size",),
+    ThresholdMethod.SAUVOLA: ("window_size",),
+}
+"""The options of each method that count something (whole numbers: 15.0 is taken as 15)."""
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    shown = {"classes": "number of classes"}.get(name, name.replace("_", " "))
+    raise SegLabInputError(f"The {shown} must be a whole number, not {value!r}.")
+
+
+def _finite_value(value: Any) -> float:
+    """The manual threshold as a float: required, a number, and finite."""
+    if value is None:
+        raise SegLabInputError("The manual method needs a threshold value.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SegLabInputError(f"The manual threshold must be a number, not {value!r}.") from None
+    if not np.isfinite(number):
+        raise SegLabInputError(
+            f"The manual threshold must be a finite number, not {number}: every pixel would "
+            "be on the same side."
+        )
+    return number
 
 
 def _odd(name: str, width: int) -> None:
@@ -163,18 +161,9 @@ class ThresholdOptions:
     k: float = 0.2
 
     def __post_init__(self) -> None:
-        for name, kind in (("method", ThresholdMethod), ("foreground", Foreground)):
-            try:
-                object.__setattr__(self, name, kind(getattr(self, name)))
-            except ValueError:
-                known = ", ".join(repr(m.value) for m in kind)
-                raise SegLabInputError(
-                    f"Unknown {name} {getattr(self, name)!r}; choose one of {known}."
-                ) from None
-        if self.median_size < 0:
-            raise SegLabInputError(
-                f"The median size must be 0 (off) or positive, not {self.median_size}."
-            )
+        object.__setattr__(self, "method", ThresholdMethod(self.method))
+        object.__setattr__(self, "foreground", Foreground(self.foreground))
+        check_median_size(self.median_size)
         for name in ("median_ndim", "plane_ndim"):
             if getattr(self, name) not in (2, 3):
                 raise SegLabInputError(f"{name} must be 2 or 3, not {getattr(self, name)}.")
@@ -182,8 +171,10 @@ class ThresholdOptions:
 
     def _check_method(self) -> None:
         method = self.method
-        if method is ThresholdMethod.MANUAL and self.value is None:
-            raise SegLabInputError("The manual method needs a threshold value.")
+        if method is ThresholdMethod.MANUAL:
+            object.__setattr__(self, "value", _finite_value(self.value))
+        for name in _METHOD_INTEGERS.get(method, ()):
+            object.__setattr__(self, name, _whole(name, getattr(self, name)))
         if method is ThresholdMethod.MULTI_OTSU:
             if self.classes < 2:
                 raise SegLabInputError("Multi-Otsu needs at least 2 classes.")
@@ -258,7 +249,17 @@ def _global(options: ThresholdOptions, **data: Any) -> float:
         return float(options.value)
     function: Callable = getattr(filters, _SKIMAGE[method])
     if method is ThresholdMethod.MULTI_OTSU:
-        return float(function(classes=options.classes, **data)[options.boundary - 1])
+        try:
+            values = function(classes=options.classes, **data)
+        except ValueError as err:
+            if "different values" not in str(err):
+                raise
+            raise SegLabInputError(
+                f"multi_otsu cannot split this image into {options.classes} classes: it has "
+                "too few distinct values (or histogram bins holding pixels). Choose fewer "
+                "classes."
+            ) from err
+        return float(values[options.boundary - 1])
     return float(function(**data))
 
 
@@ -300,7 +301,12 @@ def value_from_image(image: np.ndarray, options: ThresholdOptions) -> float | np
             return filters.threshold_niblack(image, window_size=options.window_size, k=options.k)
         if method is ThresholdMethod.SAUVOLA:
             return filters.threshold_sauvola(image, window_size=options.window_size, k=options.k)
-        return _global(options, image=image)
+        if method is ThresholdMethod.MANUAL or not np.issubdtype(image.dtype, np.integer):
+            return _global(options, image=image)
+        if method is ThresholdMethod.MEAN:
+            return exact_mean(image)  # numpy's mean may overflow for int64 / uint64
+        # Our own histogram (as lazily): scikit-image's counts every value from 0 up.
+        return value_from_histogram(*integer_histogram(image), options, integer=True)
 
 
 def value_from_histogram(
@@ -335,6 +341,7 @@ def value_from_histogram(
     with _clear_errors(method):
         if method is ThresholdMethod.MEAN:
             return float(mean)
+        _check_precision(centers)
         if method is ThresholdMethod.LI:
             if not integer:
                 raise SegLabInputError(
@@ -345,6 +352,20 @@ def value_from_histogram(
         if method is ThresholdMethod.TRIANGLE:
             return triangle_from_histogram(counts, centers)
         return _global(options, hist=(counts, centers))
+
+
+def _check_precision(centers: np.ndarray) -> None:
+    """Refuse bins too narrow to tell apart in float64 (integers far beyond 2**53)."""
+    if centers.size < 2:
+        return
+    width = float(centers[1]) - float(centers[0]) if centers.dtype.kind == "f" else 1.0
+    largest = max(abs(float(centers[0])), abs(float(centers[-1])))
+    if np.spacing(largest) >= width:
+        raise SegLabInputError(
+            f"The pixel values (up to {largest:.3g}) are too large for their small range to "
+            "be thresholded in floating point. Subtract an offset first, e.g. "
+            "image - image.min()."
+        )
 
 
 def apply_threshold(
@@ -366,16 +387,3 @@ def apply_threshold(
     if Foreground(foreground) is Foreground.BRIGHT:
         return (image > value).view(np.uint8)
     return (image <= value).view(np.uint8)
-
-
-def median_window(size: int, ndim: int, image_ndim: int) -> tuple[int, ...] | None:
-    """The median filter window over the last `ndim` of `image_ndim` axes (None: no filter)."""
-    if size < 0:
-        raise SegLabInputError(f"The median size must be 0 (off) or positive, not {size}.")
-    if size <= 1:
-        return None
-    if ndim not in (2, 3) or ndim > image_ndim:
-        raise SegLabInputError(
-            f"A {ndim}D median cannot run on an image with {image_ndim} dimensions."
-        )
-    return (1,) * (image_ndim - ndim) + (size,) * ndim

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import SegLabInputError
-from ._methods import Foreground, ThresholdMethod
+from ._choices import Foreground, ThresholdMethod
 
 __all__ = ["MethodOutcome", "ThresholdResult", "TryAllResult"]
 
@@ -28,12 +28,16 @@ class ThresholdResult:
         value per plane (shape of the leading axes) with ``per_plane=True`` (NaN for a blank,
         constant plane, which is left as background), ``None`` for local methods (whose
         threshold differs at every pixel).
+    note : str
+        What the user should know about how the value was found (empty if nothing): e.g.
+        that an integer image of a wide range was thresholded from 256 bins.
     """
 
     mask: np.ndarray
     method: ThresholdMethod
     foreground: Foreground
     value: float | np.ndarray | None
+    note: str = ""
 
     def describe(self) -> str:
         """A one-line summary such as ``"otsu: 175 (foreground dark)"``."""
@@ -50,7 +54,8 @@ class ThresholdResult:
                 shown = f"{np.nanmin(vals):.6g} to {np.nanmax(vals):.6g} over {vals.size} planes"
             if 0 < blank < vals.size:
                 shown += f" ({blank} blank, left as background)"
-        return f"{self.method.value}: {shown} (foreground {self.foreground.value})"
+        text = f"{self.method.value}: {shown} (foreground {self.foreground.value})"
+        return f"{text}; {self.note}" if self.note else text
 
 
 @dataclass(frozen=True)
@@ -76,29 +81,44 @@ class MethodOutcome:
 
 @dataclass(frozen=True)
 class TryAllResult:
-    """The outcome of every global method, best first when a ground truth was given."""
+    """The outcome of every global method, best first when a ground truth was given.
+
+    Attributes
+    ----------
+    outcomes : list of MethodOutcome
+        Best first when `ranked`, else in the order the methods were run.
+    ranked : bool
+        Whether the outcomes were ranked against a ground truth.
+    warning : str
+        Why the scores cannot rank the methods (empty if they can): a ground truth without
+        foreground, or without background, makes MCC meaningless. The outcomes are then
+        left unranked (with their scores).
+    """
 
     outcomes: list[MethodOutcome] = field(default_factory=list)
     ranked: bool = False
+    warning: str = ""
 
     @classmethod
     def from_outcomes(cls, outcomes: Sequence[MethodOutcome]) -> TryAllResult:
         """Collect outcomes, ranked by MCC, then F1 (failures last) if they were scored."""
-        ranked = any(o.evaluation is not None for o in outcomes)
-        if ranked:
-            outcomes = sorted(
-                outcomes,
-                key=lambda o: (
-                    o.evaluation is None,
-                    -(o.evaluation.scores.mcc if o.evaluation else 0.0),
-                    -(o.evaluation.scores.f1 if o.evaluation else 0.0),
-                ),
-            )
-        return cls(list(outcomes), ranked=ranked)
+        scored = [o.evaluation for o in outcomes if o.evaluation is not None]
+        warning = _truth_warning(scored[0].counts) if scored else ""
+        if not scored or warning:
+            return cls(list(outcomes), ranked=False, warning=warning)
+        outcomes = sorted(
+            outcomes,
+            key=lambda o: (
+                o.evaluation is None,
+                -(o.evaluation.scores.mcc if o.evaluation else 0.0),
+                -(o.evaluation.scores.f1 if o.evaluation else 0.0),
+            ),
+        )
+        return cls(list(outcomes), ranked=True)
 
     @property
     def best(self) -> MethodOutcome:
-        """The best-scoring method (by MCC, then F1), or the first that succeeded."""
+        """The best-scoring method (by MCC, then F1), or the first that succeeded (unranked)."""
         for outcome in self.outcomes:
             if outcome.result is not None:
                 return outcome
@@ -127,3 +147,20 @@ class TryAllResult:
                 row.update(mcc=scores.mcc, f1=scores.f1, iou=scores.iou)
             rows.append(row)
         return rows
+
+
+def _truth_warning(counts: object) -> str:
+    """Why a ground truth with these confusion counts cannot rank methods ("" if it can)."""
+    positives = counts.tp + counts.fn
+    negatives = counts.tn + counts.fp
+    if positives == 0:
+        return (
+            "The ground truth has no foreground pixel, so the scores cannot rank the methods; "
+            "choose the ground truth of this image (or paint one)."
+        )
+    if negatives == 0:
+        return (
+            "The ground truth is foreground everywhere, so the scores cannot rank the "
+            "methods; choose the ground truth of this image."
+        )
+    return ""

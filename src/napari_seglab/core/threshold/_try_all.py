@@ -17,7 +17,8 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import SegLabInputError, as_mask, check_same_shape
 from . import _eager, _lazy
-from ._methods import GLOBAL_METHODS, ThresholdMethod, ThresholdOptions
+from ._choices import GLOBAL_METHODS, ThresholdMethod
+from ._methods import ThresholdOptions
 from ._results import MethodOutcome, ThresholdResult, TryAllResult
 
 __all__ = ["iter_try_all", "try_all_thresholds"]
