@@ -1,108 +1,40 @@
-"""Validation widget: compare a segmentation with a ground truth, pixel and object level.
-
-A thin shell over :func:`napari_seglab.core.metrics.evaluate` and
-:func:`napari_seglab.core.metrics.confusion_masks`, computed off the GUI thread. It adds four
-Labels layers ``"<prediction> TP"``, ``"... FP"``, ``"... FN"``, ``"... TN"`` (updated in place
-when re-run; TN hidden by default) and fills a metrics table, with a column per plane for 3D
-or time data after the total. Lazy layers (dask, zarr) are compared chunk by chunk: nothing is
-loaded whole, and their confusion layers stay lazy (object metrics need in-memory layers).
-"""
+"""The Validate panel: pickers, run, confusion layers and tables (see the package docstring)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, Table
 from napari.utils.notifications import show_error, show_info
 
-from ..core import SegLabInputError
-from ..core.metrics import Evaluation, confusion_masks, evaluate
-from ._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
+from ...core import SegLabInputError
+from ...core.metrics import Evaluation, confusion_masks, evaluate
+from .._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
+from . import foreground
+from .tables import CLASSES, MEANING, Palette, metrics_table, objects_table
 
 if TYPE_CHECKING:
     import napari
 
-__all__ = ["Palette", "ValidationWidget"]
+__all__ = ["ValidationWidget"]
 
-CLASSES = ("TP", "FP", "FN", "TN")
-MEANING = {
-    "TP": "true positive: foreground in both",
-    "FP": "false positive: predicted only",
-    "FN": "false negative: ground truth only (missed)",
-    "TN": "true negative: background in both",
-}
-
-METRIC_NAMES = {
-    "tp": "TP",
-    "fp": "FP",
-    "fn": "FN",
-    "tn": "TN",
-    "accuracy": "accuracy",
-    "precision": "precision",
-    "recall": "recall (sensitivity)",
-    "specificity": "specificity",
-    "f1": "F1 (Dice)",
-    "iou": "IoU (Jaccard)",
-    "mcc": "MCC",
-    "balanced_accuracy": "balanced accuracy",
-}
-"""Rows of the metrics table: keys of :meth:`Evaluation.rows` -> names shown."""
+ROLE = "confusion"  # the ROLE_KEY value of the TP / FP / FN / TN layers
 
 
-class Palette(Enum):
-    """Colours of the TP / FP / FN / TN layers."""
-
-    ARTICLE = "article (cyan, magenta, yellow, black)"
-    OKABE_ITO = "Okabe-Ito (colour-blind safe)"
-
-    @property
-    def colors(self) -> dict[str, str]:
-        """Class name -> hex colour."""
-        if self is Palette.ARTICLE:
-            return {"TP": "#00ffff", "FP": "#ff00ff", "FN": "#ffff00", "TN": "#000000"}
-        # Okabe & Ito (2008): blue / orange is safe for every common colour-vision deficiency
-        return {"TP": "#0072B2", "FP": "#E69F00", "FN": "#CC79A7", "TN": "#000000"}
-
-
-def _evaluation_job(prediction: Any, truth: Any, iou_threshold: float):
+def _evaluation_job(prediction: Any, truth: Any, options: dict):
     prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
-    evaluation = evaluate(prediction, truth, iou_threshold=iou_threshold)
+    evaluation = evaluate(prediction, truth, **options)
     yield
-    masks = confusion_masks(prediction, truth)  # lazy for a lazy input
+    chosen = options["foreground_class"]
+    masks = confusion_masks(prediction, truth, foreground_class=chosen)  # lazy if lazy input
     return evaluation, masks
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def _metrics_table(evaluation: Evaluation) -> dict:
-    """One row per metric; columns: the total first, then each plane of a stack."""
-    rows = list(evaluation.rows())
-    rows = rows[-1:] + rows[:-1]
-    return {
-        "data": [[_format(row[key]) for row in rows] for key in METRIC_NAMES],
-        "index": list(METRIC_NAMES.values()),
-        "columns": [r["plane"] if r["plane"] == "total" else f"plane {r['plane']}" for r in rows],
-    }
-
-
-def _objects_table(evaluation: Evaluation) -> dict:
-    """One row per object metric, or one row saying why there are none."""
-    if evaluation.objects is None:
-        values = {"(not computed)": "object metrics need layers in memory"}
-    else:
-        values = {k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()}
-    return {"data": [[v] for v in values.values()], "index": list(values), "columns": ["value"]}
-
-
 class ValidationWidget(Container):
-    """Compare a prediction (Labels or Image, non-zero = foreground) with a ground truth.
+    """Compare a prediction (a Labels layer: a mask, or labels with a chosen foreground class)
+    with a ground truth (a binary mask, Labels or Image layer).
 
     Parameters
     ----------
@@ -133,10 +65,24 @@ class ValidationWidget(Container):
         self.result: Evaluation | None = None
         self.worker = None
         self._names: tuple[str, ...] = ()
-        kinds = (napari.layers.Labels, napari.layers.Image)
-        choices = layer_choices(napari_viewer, *kinds, exclude_role="confusion")
-        self.prediction = ComboBox(label="prediction", choices=choices)
-        self.ground_truth = ComboBox(label="ground truth", choices=choices)
+        self._values: list[int] | None = []  # the prediction's non-zero values, None: unknown
+        self.needs_foreground_class = False  # whether the prediction may not be a mask
+        labels, image = napari.layers.Labels, napari.layers.Image
+        # A raw image is never offered as the prediction: only Labels layers (see docs).
+        self.prediction = ComboBox(
+            label="prediction", choices=layer_choices(napari_viewer, labels, exclude_role=ROLE)
+        )
+        self.ground_truth = ComboBox(
+            label="ground truth",
+            choices=layer_choices(napari_viewer, labels, image, exclude_role=ROLE),
+        )
+        self.foreground_class = ComboBox(
+            label="foreground class",
+            choices=foreground.choices_for([]),
+            visible=False,
+            tooltip="The prediction has several values: which of them is the foreground? "
+            "A class of a classifier's segmentation, or 'any object' for instance labels.",
+        )
         self.iou_threshold = FloatSpinBox(
             label="object IoU ≥", value=0.5, min=0.01, max=1.0, step=0.05
         )
@@ -157,6 +103,7 @@ class ValidationWidget(Container):
         super().__init__(
             widgets=[
                 self.prediction,
+                self.foreground_class,
                 self.ground_truth,
                 self.iou_threshold,
                 self.palette,
@@ -168,11 +115,13 @@ class ValidationWidget(Container):
             ]
         )
         self.run_button.changed.connect(self.run)
+        self.prediction.changed.connect(self._update_foreground)
         self.palette.changed.connect(self._apply_palette)
         self.copy_button.changed.connect(self.copy_to_clipboard)
         self.export_button.changed.connect(self._ask_export)
         super().reset_choices()
         self._suggest()
+        self._update_foreground()
         self._update_legend()
 
     def reset_choices(self, *_: Any) -> None:
@@ -185,6 +134,7 @@ class ValidationWidget(Container):
         added = [layer for layer in self.prediction.choices if id(layer) not in before]
         if added:
             self._suggest(added[-1])
+        self._update_foreground()
 
     def _suggest(self, new_layer=None) -> None:
         """Pre-select a sensible prediction and ground truth.
@@ -197,7 +147,7 @@ class ValidationWidget(Container):
         layers = list(self.prediction.choices)
         truth = self.ground_truth.value
         if truth is None or truth is self.prediction.value or new_layer is None:
-            named = [layer for layer in layers if "truth" in layer.name.lower()]
+            named = [x for x in self.ground_truth.choices if "truth" in x.name.lower()]
             if named:
                 self.ground_truth.value = truth = named[-1]
         made_by_seglab = new_layer is not None and new_layer.metadata.get(ROLE_KEY) in (
@@ -215,21 +165,55 @@ class ValidationWidget(Container):
             if labels:
                 self.prediction.value = labels[-1]
 
+    def _update_foreground(self, *_: Any) -> None:
+        """Offer the foreground-class choice when the prediction is not known to be a mask.
+
+        The choice made is kept while it is still offered (e.g. after painting).
+        """
+        layer = self.prediction.value
+        data = None if layer is None else self._data(layer)
+        values = [] if data is None else foreground.known_values(data)
+        self._values = values
+        needed = values is None or len(values) > 1
+        before = self.foreground_class.value
+        self.foreground_class.choices = foreground.choices_for(values if needed else [])
+        offered = list(self.foreground_class.choices)
+        self.foreground_class.value = before if needed and before in offered else foreground.ASK
+        self.foreground_class.visible = self.needs_foreground_class = needed
+
+    def _chosen_class(self) -> int | str | None:
+        """The foreground class for the core (None: the prediction must be a mask)."""
+        self._update_foreground()  # the prediction may have been painted since
+        chosen = self.foreground_class.value if self.needs_foreground_class else None
+        if chosen == foreground.ASK and self._values is not None:  # known: several values
+            name = self.prediction.value.name
+            raise SegLabInputError(
+                f"The prediction {name!r} holds {foreground.shown_values(self._values)}: it is "
+                "not a mask. Choose its foreground class above (a class of a classifier's "
+                "segmentation, or 'any object' for instance labels)."
+            )
+        return None if chosen == foreground.ASK else chosen
+
     @property
     def busy(self) -> bool:
         """Whether an evaluation is running."""
         return self.worker is not None
 
     @staticmethod
-    def _array(layer, role: str) -> Any:
+    def _data(layer) -> Any:
+        """The layer's data (its full resolution), not read."""
+        return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+    def _array(self, layer, role: str) -> Any:
         """The layer's data, not read (a lazy layer is computed chunk by chunk in the job)."""
         if layer is None:
-            raise SegLabInputError(f"Choose a {role} layer (a Labels or Image layer).")
+            kinds = "a Labels layer" if role == "prediction" else "a Labels or Image layer"
+            raise SegLabInputError(f"Choose a {role} layer ({kinds}).")
         if getattr(layer, "rgb", False):
             raise SegLabInputError(
                 f"The {role} {layer.name!r} is an RGB image; a mask or label image is needed."
             )
-        return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+        return self._data(layer)
 
     def run(self, *, block: bool = False):
         """Evaluate the prediction against the ground truth; show layers and tables.
@@ -253,20 +237,28 @@ class ValidationWidget(Container):
             prediction = self._array(prediction_layer, "prediction")
             truth = self._array(truth_layer, "ground truth")
             if prediction_layer is truth_layer:
-                raise SegLabInputError("Prediction and ground truth are the same layer.")
+                raise SegLabInputError(
+                    f"Prediction and ground truth are the same layer {truth_layer.name!r}: "
+                    "choose a segmentation as the prediction (make one with Threshold or "
+                    "Pixel classifier first)."
+                )
             if prediction.shape != truth.shape:
                 raise SegLabInputError(
                     f"The prediction {prediction_layer.name!r} has shape {prediction.shape} but "
                     f"the ground truth {truth_layer.name!r} has shape {truth.shape}; they must "
                     "cover the same pixels."
                 )
+            options = {
+                "foreground_class": self._chosen_class(),
+                "iou_threshold": self.iou_threshold.value,
+            }
         except SegLabInputError as err:
             show_error(str(err))
             return None
 
         def apply(output) -> None:
             evaluation, masks = output
-            self._show(prediction_layer, truth_layer, evaluation, masks)
+            self._show(prediction_layer, truth_layer, evaluation, masks, options)
 
         def finished() -> None:
             self.worker = None
@@ -277,7 +269,7 @@ class ValidationWidget(Container):
             _evaluation_job,
             prediction,
             truth,
-            self.iou_threshold.value,
+            options,
             on_returned=apply,
             on_finished=finished,
             what="Validate",
@@ -286,11 +278,12 @@ class ValidationWidget(Container):
         )
         return self.worker
 
-    def _show(self, prediction_layer, truth_layer, evaluation: Evaluation, masks: dict) -> None:
+    def _show(self, prediction_layer, truth_layer, evaluation, masks, options) -> None:
         self.result = evaluation
         colors = self.palette.value.colors
         totals = next(row for row in evaluation.rows() if row["plane"] == "total")
         metrics = {**totals, "prediction": prediction_layer.name, "truth": truth_layer.name}
+        metrics["foreground_class"] = options["foreground_class"]
         if evaluation.objects is not None:
             metrics["objects"] = asdict(evaluation.objects)
         counts = asdict(evaluation.counts)
@@ -298,7 +291,8 @@ class ValidationWidget(Container):
         for key in CLASSES:
             name = f"{prediction_layer.name} {key}"
             previous = next((lay for lay in self.viewer.layers if lay.name == name), None)
-            visible = previous.visible if previous is not None else key != "TN"
+            again = previous is not None and name in self._names  # the user's choice stays
+            visible = previous.visible if again else key != "TN"
             show_output(
                 self.viewer,
                 masks[key],
@@ -313,21 +307,28 @@ class ValidationWidget(Container):
                     "pixels": [counts[key.lower()]],
                     "meaning": [MEANING[key]],
                 },
-                role="confusion",
+                role=ROLE,
                 metadata={"class": key, "metrics": metrics},
             )
             names.append(name)
         self._names = tuple(names)
+        self._hide_earlier(names)
         self._fill_tables(evaluation)
         self._update_legend()
         self.copy_button.enabled = self.export_button.enabled = True
 
+    def _hide_earlier(self, names: list[str]) -> None:
+        """Hide SegLab's confusion layers of other predictions (a user's layers are left)."""
+        for layer in self.viewer.layers:
+            if layer.metadata.get(ROLE_KEY) == ROLE and layer.name not in names:
+                layer.visible = False
+
     def _fill_tables(self, evaluation: Evaluation) -> None:
-        self.table.value = _metrics_table(evaluation)
-        self.objects_table.value = _objects_table(evaluation)
+        self.table.value = metrics_table(evaluation)
+        self.objects_table.value = objects_table(evaluation)
 
     def _apply_palette(self, *_: Any) -> None:
-        from ._layers import label_colormap
+        from .._layers import label_colormap
 
         colors = self.palette.value.colors
         for name in self._names:
