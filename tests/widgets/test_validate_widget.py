@@ -255,6 +255,7 @@ def test_class_ids_need_a_chosen_foreground_class(kesm_viewer, wait, notificatio
     assert (counts.tp, counts.fp, counts.fn, counts.tn) == (5595, 122, 1863, 254564)
     assert kesm_viewer.layers["classes TP"].metadata["metrics"]["foreground_class"] == 2
     assert int(kesm_viewer.layers["classes FP"].data.sum()) == 122
+    assert widget.foreground_class.value == 2  # the choice survives the layers added
     widget.prediction.value = kesm_viewer.layers["mask"]
     assert not widget.needs_foreground_class
     np.testing.assert_array_equal(truth, kesm_viewer.layers["KESM ground truth"].data)

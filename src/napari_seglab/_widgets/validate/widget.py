@@ -78,7 +78,7 @@ class ValidationWidget(Container):
         )
         self.foreground_class = ComboBox(
             label="foreground class",
-            choices=foreground.choices_for([]),
+            choices=self._class_choices,
             visible=False,
             tooltip="The prediction has several values: which of them is the foreground? "
             "A class of a classifier's segmentation, or 'any object' for instance labels.",
@@ -176,10 +176,15 @@ class ValidationWidget(Container):
         self._values = values
         needed = values is None or len(values) > 1
         before = self.foreground_class.value
-        self.foreground_class.choices = foreground.choices_for(values if needed else [])
+        self.needs_foreground_class = needed
+        self.foreground_class.reset_choices()
         offered = list(self.foreground_class.choices)
         self.foreground_class.value = before if needed and before in offered else foreground.ASK
-        self.foreground_class.visible = self.needs_foreground_class = needed
+        self.foreground_class.visible = needed
+
+    def _class_choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
+        """The foreground-class choices for the prediction (a magicgui choices callable)."""
+        return foreground.choices_for(self._values if self.needs_foreground_class else [])
 
     def _chosen_class(self) -> int | str | None:
         """The foreground class for the core (None: the prediction must be a mask)."""
