@@ -334,3 +334,33 @@ def test_f1_mcc_iou_are_visible_without_scrolling_at_1080p(kesm_viewer, qtbot, w
         row = rows[name]
         assert 0 <= table.rowViewportPosition(row) <= viewport - table.rowHeight(row), name
     assert window.height() <= 1080  # the panel fits a 1080p screen
+
+
+def test_a_layer_deleted_while_validating_gets_no_confusion_layers(kesm_viewer, wait):
+    widget = open_validate(kesm_viewer)
+    image = kesm_viewer.layers["KESM vessels"].data
+    kesm_viewer.add_labels(threshold(image, "otsu", foreground="dark").mask, name="otsu")
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()  # the result is applied in the event loop, after the layer is gone
+    kesm_viewer.layers.remove("otsu")
+    wait(widget)
+    assert not any(layer.name.startswith("otsu") for layer in kesm_viewer.layers)
+    assert widget.result is None
+
+
+def test_an_empty_ground_truth_is_said(make_napari_viewer, wait):
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10:20, 10:20] = 1
+    viewer.add_labels(np.zeros_like(mask), name="empty truth")
+    viewer.add_labels(mask, name="pred")
+    widget.prediction.value = viewer.layers["pred"]
+    widget.ground_truth.value = viewer.layers["empty truth"]
+    widget.run()
+    wait(widget)
+    assert "no foreground pixel" in str(notification_manager.records[-1].message)
+    assert widget.result.scores.f1 == 0.0

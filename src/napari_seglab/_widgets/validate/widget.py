@@ -263,7 +263,18 @@ class ValidationWidget(Container):
 
         def apply(output) -> None:
             evaluation, masks = output
+            gone = [x.name for x in (prediction_layer, truth_layer) if x not in self.viewer.layers]
+            if gone:  # deleted while validating: nothing is added for it
+                show_info(f"Validation discarded: {gone[0]!r} was removed from the viewer.")
+                return
             self._show(prediction_layer, truth_layer, evaluation, masks, options)
+            counts = evaluation.counts
+            if counts.tp + counts.fn == 0:
+                show_info(
+                    f"The ground truth {truth_layer.name!r} has no foreground pixel: precision, "
+                    "recall and F1 are 0 (or 1 if nothing is predicted) by convention; see "
+                    "docs/metrics.md."
+                )
 
         def finished() -> None:
             self.worker = None
