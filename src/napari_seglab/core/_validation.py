@@ -284,7 +284,8 @@ def several_values_error(name: str, values: str) -> SegLabInputError:
     """
     return SegLabInputError(
         f"The {name} holds {values}; a binary mask is needed (0 = background, one value = "
-        "foreground). If every non-zero pixel is foreground, pass `mask > 0`."
+        "foreground). For instance labels (one id per object) pass `mask > 0`, for class "
+        "ids `mask == N`; a raw image is not a ground truth (annotate or segment it first)."
     )
 
 

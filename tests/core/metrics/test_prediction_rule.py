@@ -115,3 +115,10 @@ def test_shape_mismatch_says_what_it_looks_like(pred_shape, truth_shape, hint):
     for p in (pred, lazy(pred, 256)):
         with pytest.raises(SegLabInputError, match=hint):
             evaluate(p, truth)
+
+
+def test_a_raw_image_as_ground_truth_is_not_told_to_pass_mask_gt_0(kesm):
+    image, _, mask = kesm
+    for truth in (image, lazy(image)):
+        with pytest.raises(SegLabInputError, match="a raw image is not a ground truth"):
+            evaluate(mask, truth)
