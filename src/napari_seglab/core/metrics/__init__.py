@@ -2,19 +2,33 @@
 
 :func:`evaluate` and :func:`confusion_masks` take numpy or dask arrays; with a dask array the
 confusion counts are exact integers summed over the chunks and the masks are lazy
-(:mod:`._lazy`). Object matching needs the whole arrays in memory.
+(:mod:`._lazy`). Object matching needs the whole arrays in memory: :func:`match_objects` at
+one IoU threshold, :func:`score_instances` one to one over the thresholds 0.5:0.05:0.95 (DSB
+score, panoptic quality; :mod:`._instances`).
 """
 
 from ._evaluate import Evaluation, confusion_masks, evaluate
+from ._instances import (
+    THRESHOLDS,
+    InstanceMatch,
+    InstanceScores,
+    instance_labels,
+    score_instances,
+)
 from ._objects import ObjectMetrics, match_objects
 from ._scores import ConfusionCounts, Scores
 
 __all__ = [
+    "THRESHOLDS",
     "ConfusionCounts",
     "Evaluation",
+    "InstanceMatch",
+    "InstanceScores",
     "ObjectMetrics",
     "Scores",
     "confusion_masks",
     "evaluate",
+    "instance_labels",
     "match_objects",
+    "score_instances",
 ]
