@@ -4,9 +4,11 @@
 confusion counts are exact integers summed over the chunks and the masks are lazy
 (:mod:`._lazy`). Object matching needs the whole arrays in memory: :func:`match_objects` at
 one IoU threshold, :func:`score_instances` one to one over the thresholds 0.5:0.05:0.95 (DSB
-score, panoptic quality; :mod:`._instances`).
+score, panoptic quality; :mod:`._instances`); :func:`boundary_scores` gives boundary F1, NSD,
+Hausdorff, HD95, ASSD and clDice honouring the pixel spacing (:mod:`._boundary`).
 """
 
+from ._boundary import BoundaryScores, boundary_scores, cl_dice
 from ._evaluate import Evaluation, confusion_masks, evaluate
 from ._instances import (
     THRESHOLDS,
@@ -20,12 +22,15 @@ from ._scores import ConfusionCounts, Scores
 
 __all__ = [
     "THRESHOLDS",
+    "BoundaryScores",
     "ConfusionCounts",
     "Evaluation",
     "InstanceMatch",
     "InstanceScores",
     "ObjectMetrics",
     "Scores",
+    "boundary_scores",
+    "cl_dice",
     "confusion_masks",
     "evaluate",
     "instance_labels",
