@@ -91,3 +91,15 @@ def test_bad_inputs():
         boundary_scores(SQUARE * np.arange(8, dtype=np.uint8), SQUARE)
     with pytest.raises(SegLabInputError, match="shape"):
         boundary_scores(SQUARE[:, :7], SQUARE)
+
+
+def test_kesm_reference_numbers_of_docs_metrics_md():
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    s = boundary_scores(mask, truth, tolerance=1.0)
+    assert (round(s.boundary_f1, 4), round(s.nsd, 4), round(s.cl_dice, 4)) == (
+        0.8331,
+        0.8305,
+        0.8777,
+    )
+    assert (round(s.hausdorff, 2), round(s.hd95, 2), round(s.assd, 2)) == (41.63, 11.09, 1.52)

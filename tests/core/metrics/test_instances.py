@@ -128,3 +128,15 @@ def test_instance_labels_keeps_ids_and_labels_masks():
     labels, n = instance_labels(np.array([[0, 5, 5, 9]] * 2))
     assert n == 2 and labels.max() == 2
     assert instance_labels(np.array([[0, 255, 0, 255]] * 2))[1] == 2
+
+
+def test_kesm_reference_numbers_of_docs_metrics_md():
+    from napari_seglab import load_kesm
+    from napari_seglab.core import threshold
+
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    scores = score_instances(mask, truth)
+    assert (scores.n_true, scores.n_predicted) == (75, 66)
+    assert (round(scores.dsb_score, 4), round(scores.at(0.5).f1, 4)) == (0.2543, 0.6241)
+    assert round(scores.at(0.5).pq, 4) == 0.4914
