@@ -364,3 +364,25 @@ def test_an_empty_ground_truth_is_said(make_napari_viewer, wait):
     wait(widget)
     assert "no foreground pixel" in str(notification_manager.records[-1].message)
     assert widget.result.scores.f1 == 0.0
+
+
+def test_instance_and_boundary_families_in_the_objects_table(kesm_viewer, wait):
+    """Issue 10: DSB score, PQ, boundary F1 and clDice next to the pixel scores."""
+    image = kesm_viewer.layers["KESM vessels"].data
+    widget = open_validate(kesm_viewer)
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    kesm_viewer.add_labels(mask, name="otsu")
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()
+    wait(widget)
+    rows = widget.objects_table.to_dict("dict")["value"]
+    assert rows["DSB score (IoU 0.5:0.95)"] == "0.2543" and rows["PQ (IoU 0.5)"] == "0.4914"
+    assert rows["boundary F1 (1)"] == "0.8331" and rows["clDice"] == "0.8777"
+    assert widget.objects_table.row_headers[0] == "DSB score (IoU 0.5:0.95)"
+    assert "clDice\t0.877" in widget.table_text()
+    for box in widget.family_boxes.values():
+        box.value = False
+    widget.run()
+    wait(widget)
+    assert widget.objects_table.row_headers[0] == "n true" and widget.families == {}

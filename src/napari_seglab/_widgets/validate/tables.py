@@ -8,7 +8,16 @@ from typing import Any
 
 from ...core.metrics import Evaluation
 
-__all__ = ["CLASSES", "MEANING", "METRIC_NAMES", "Palette", "metrics_table", "objects_table"]
+__all__ = [
+    "CLASSES",
+    "MEANING",
+    "METRIC_NAMES",
+    "Palette",
+    "legend_html",
+    "metrics_table",
+    "objects_table",
+    "table_text",
+]
 
 CLASSES = ("TP", "FP", "FN", "TN")
 MEANING = {
@@ -68,10 +77,40 @@ def metrics_table(evaluation: Evaluation) -> dict:
     }
 
 
-def objects_table(evaluation: Evaluation) -> dict:
-    """One row per object metric, or one row saying why there are none."""
+def objects_table(evaluation: Evaluation, families: dict[str, float] | None = None) -> dict:
+    """The instance and boundary scores first, then the object metrics (or why there are none)."""
+    values = {name: _format(float(v)) for name, v in (families or {}).items()}
     if evaluation.objects is None:
-        values = {"(not computed)": "object metrics need layers in memory"}
+        values["(not computed)"] = "object and boundary metrics need layers in memory"
     else:
-        values = {k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()}
+        values.update(
+            {k.replace("_", " "): _format(v) for k, v in asdict(evaluation.objects).items()}
+        )
     return {"data": [[v] for v in values.values()], "index": list(values), "columns": ["value"]}
+
+
+def legend_html(colors: dict[str, str], evaluation: Evaluation | None) -> str:
+    """The TP / FP / FN / TN legend: a colour swatch, the count (once known), the meaning."""
+    counts = asdict(evaluation.counts) if evaluation is not None else {}
+    lines = []
+    for key in CLASSES:
+        count = f" {counts[key.lower()]:,}" if counts else ""
+        swatch = f'<span style="color:{colors[key]}; background:#808080">&#9632;</span>'
+        lines.append(f"{swatch} <b>{key}</b>{count} &mdash; {MEANING[key]}")
+    return "<br>".join(lines)
+
+
+def table_text(evaluation: Evaluation | None, families: dict[str, float]) -> str:
+    """Every score as tab-separated text (pastes into a spreadsheet); empty before a run."""
+    if evaluation is None:
+        return ""
+    rows = list(evaluation.rows())
+    lines = ["\t".join(rows[0])]
+    lines += ["\t".join(str(v) for v in row.values()) for row in rows]
+    extra = dict(families)
+    if evaluation.objects is not None:
+        extra.update(asdict(evaluation.objects))
+    if extra:
+        lines.append("")
+        lines += [f"{k}\t{v}" for k, v in extra.items()]
+    return "\n".join(lines)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, Table
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, Table
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QApplication
 
 from ...core import SegLabInputError
 from ...core.metrics import Evaluation, confusion_masks, evaluate
 from .._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
 from . import foreground
-from .tables import CLASSES, MEANING, Palette, metrics_table, objects_table
+from .export import ExportMixin
+from .families import FAMILIES, family_scores
+from .tables import (
+    CLASSES,
+    MEANING,
+    Palette,
+    legend_html,
+    metrics_table,
+    objects_table,
+)
 
 if TYPE_CHECKING:
     import napari
@@ -23,16 +32,18 @@ __all__ = ["ValidationWidget"]
 ROLE = "confusion"  # the ROLE_KEY value of the TP / FP / FN / TN layers
 
 
-def _evaluation_job(prediction: Any, truth: Any, options: dict):
+def _evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
     prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
     evaluation = evaluate(prediction, truth, **options)
     yield
     chosen = options["foreground_class"]
     masks = confusion_masks(prediction, truth, foreground_class=chosen)  # lazy if lazy input
-    return evaluation, masks
+    yield
+    families = family_scores(prediction, truth, foreground_class=chosen, **extra)
+    return evaluation, masks, families
 
 
-class ValidationWidget(Container):
+class ValidationWidget(ExportMixin, Container):
     """Compare a prediction (a Labels layer: a mask, or labels with a chosen foreground class)
     with a ground truth (a binary mask, Labels or Image layer).
 
@@ -89,6 +100,10 @@ class ValidationWidget(Container):
         self.palette = ComboBox(
             label="colours", choices=[(p.value, p) for p in Palette], value=Palette.ARTICLE
         )
+        self.family_boxes = {
+            key: CheckBox(text=text, value=True) for key, text in FAMILIES.items()
+        }
+        self.families: dict[str, float] = {}  # the last instance and boundary scores
         self.run_button = PushButton(text="Validate")
         self.legend = Label(value="")
         self.copy_button = PushButton(text="Copy table", enabled=False)
@@ -97,8 +112,12 @@ class ValidationWidget(Container):
         self.objects_table = Table(label="objects")
         for table in (self.table, self.objects_table):
             table.read_only = True
-        self.table.min_height = 260
-        self.objects_table.min_height = 120
+        # F1, IoU and MCC are the first rows; the heights fit a 1366 x 768 screen, and show
+        # more rows on a screen of 1080 pixels or more.
+        screen = QApplication.primaryScreen()
+        tall = screen is not None and screen.availableGeometry().height() >= 1000
+        self.table.min_height = 330 if tall else 220
+        self.objects_table.min_height = 130 if tall else 100
 
         super().__init__(
             widgets=[
@@ -107,6 +126,9 @@ class ValidationWidget(Container):
                 self.ground_truth,
                 self.iou_threshold,
                 self.palette,
+                Container(
+                    widgets=list(self.family_boxes.values()), layout="horizontal", labels=False
+                ),
                 self.run_button,
                 self.legend,
                 Container(widgets=[self.copy_button, self.export_button], layout="horizontal"),
@@ -257,12 +279,16 @@ class ValidationWidget(Container):
                 "foreground_class": self._chosen_class(),
                 "iou_threshold": self.iou_threshold.value,
             }
+            extra = {
+                "families": tuple(k for k, box in self.family_boxes.items() if box.value),
+                "spacing": tuple(float(v) for v in prediction_layer.scale[-prediction.ndim :]),
+            }
         except SegLabInputError as err:
             show_error(str(err))
             return None
 
         def apply(output) -> None:
-            evaluation, masks = output
+            evaluation, masks, self.families = output
             gone = [x.name for x in (prediction_layer, truth_layer) if x not in self.viewer.layers]
             if gone:  # deleted while validating: nothing is added for it
                 show_info(f"Validation discarded: {gone[0]!r} was removed from the viewer.")
@@ -286,10 +312,11 @@ class ValidationWidget(Container):
             prediction,
             truth,
             options,
+            extra,
             on_returned=apply,
             on_finished=finished,
             what="Validate",
-            steps=2,
+            steps=3,
             block=block,
         )
         return self.worker
@@ -341,7 +368,7 @@ class ValidationWidget(Container):
 
     def _fill_tables(self, evaluation: Evaluation) -> None:
         self.table.value = metrics_table(evaluation)
-        self.objects_table.value = objects_table(evaluation)
+        self.objects_table.value = objects_table(evaluation, self.families)
 
     def _apply_palette(self, *_: Any) -> None:
         from .._layers import label_colormap
@@ -354,55 +381,4 @@ class ValidationWidget(Container):
         self._update_legend()
 
     def _update_legend(self) -> None:
-        colors = self.palette.value.colors
-        counts = asdict(self.result.counts) if self.result is not None else {}
-        lines = []
-        for key in CLASSES:
-            count = f" {counts[key.lower()]:,}" if counts else ""
-            swatch = f'<span style="color:{colors[key]}; background:#808080">&#9632;</span>'
-            lines.append(f"{swatch} <b>{key}</b>{count} &mdash; {MEANING[key]}")
-        self.legend.value = "<br>".join(lines)
-
-    def table_text(self) -> str:
-        """The metrics table (and object metrics) as tab-separated text."""
-        if self.result is None:
-            return ""
-        rows = list(self.result.rows())
-        lines = ["\t".join(rows[0])]
-        lines += ["\t".join(str(v) for v in row.values()) for row in rows]
-        if self.result.objects is not None:
-            lines.append("")
-            lines += [f"{k}\t{v}" for k, v in asdict(self.result.objects).items()]
-        return "\n".join(lines)
-
-    def copy_to_clipboard(self) -> None:
-        """Copy the metrics as tab-separated text (pastes into a spreadsheet)."""
-        from qtpy.QtWidgets import QApplication
-
-        if self.result is None:
-            show_error("Validate first: there are no metrics to copy.")
-            return
-        QApplication.clipboard().setText(self.table_text())
-        show_info("Metrics copied to the clipboard.")
-
-    def export_csv(self, path: str | Path) -> Path | None:
-        """Write the metrics to a CSV file (see :meth:`Evaluation.to_csv`).
-
-        Returns
-        -------
-        pathlib.Path or None
-            The file written, or None if there is nothing to export yet.
-        """
-        if self.result is None:
-            show_error("Validate first: there are no metrics to export.")
-            return None
-        return self.result.to_csv(path)
-
-    def _ask_export(self) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getSaveFileName(
-            self.native, "Export metrics", "metrics.csv", "CSV files (*.csv)"
-        )
-        if path:
-            self.export_csv(path)
+        self.legend.value = legend_html(self.palette.value.colors, self.result)
