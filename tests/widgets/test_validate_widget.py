@@ -3,6 +3,7 @@ import csv
 import numpy as np
 import pytest
 from qtpy.QtWidgets import QApplication
+from scipy import ndimage as ndi
 
 from napari_seglab import evaluate, load_kesm, threshold
 from napari_seglab._widgets.threshold import ThresholdWidget
@@ -381,6 +382,14 @@ def test_instance_and_boundary_families_in_the_objects_table(kesm_viewer, wait):
     assert rows["boundary F1 (1)"] == "0.8331" and rows["clDice"] == "0.8777"
     assert widget.objects_table.row_headers[0] == "DSB score (IoU 0.5:0.95)"
     assert "clDice\t0.877" in widget.table_text()
+    outcome = {
+        k: kesm_viewer.layers[f"otsu {k} objects"] for k in ("matched", "spurious", "missed")
+    }
+    assert not any(layer.visible for layer in outcome.values())  # toggled on by the user
+    matched = widget.result.objects.matched  # one to one at IoU 0.5, as the object table
+    assert ndi.label(outcome["matched"].data)[1] >= matched > 0
+    assert outcome["missed"].data.any() and outcome["spurious"].data.any()
+    widget.palette.value = Palette.OKABE_ITO  # the palette leaves the object layers alone
     for box in widget.family_boxes.values():
         box.value = False
     widget.run()

@@ -140,3 +140,20 @@ def test_kesm_reference_numbers_of_docs_metrics_md():
     assert (scores.n_true, scores.n_predicted) == (75, 66)
     assert (round(scores.dsb_score, 4), round(scores.at(0.5).f1, 4)) == (0.2543, 0.6241)
     assert round(scores.at(0.5).pq, 4) == 0.4914
+
+
+def test_object_outcomes_agree_with_the_counts(shared_data):
+    from napari_seglab.core.metrics import object_outcomes
+
+    truth = iio.imread(
+        shared_data / "dsb2018_fluo_nuclei" / "labels" / "003cee89357d_instances.tif"
+    )
+    pred = np.roll(np.where(ndi.binary_erosion(truth > 0), truth, 0), 2, axis=1)
+    for t in (0.5, 0.8):
+        out = object_outcomes(pred, truth, iou_threshold=t)
+        match = score_instances(pred, truth, thresholds=(t,)).at(t)
+        counted = {k: len(np.unique(v)) - 1 for k, v in out.items()}
+        assert counted == {"matched": match.tp, "spurious": match.fp, "missed": match.fn}
+        assert not (out["matched"].astype(bool) & out["spurious"].astype(bool)).any()
+    with pytest.raises(SegLabInputError, match="IoU threshold"):
+        object_outcomes(pred, truth, iou_threshold=0)

@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 
 from ...core._blocks import is_lazy
-from ...core.metrics import boundary_scores, score_instances
+from ...core.metrics import boundary_scores, object_outcomes, score_instances
 
-__all__ = ["FAMILIES", "family_scores"]
+__all__ = ["FAMILIES", "OUTCOME_COLORS", "family_scores", "object_layers"]
+
+OUTCOME_COLORS = {"matched": "#009E73", "spurious": "#D55E00", "missed": "#F0E442"}
+"""Okabe-Ito green, vermilion and yellow for the matched, spurious and missed objects."""
 
 FAMILIES = {"instances": "instances (DSB, PQ)", "boundary": "boundary (F1, HD95, clDice)"}
 """Family key -> check box text."""
@@ -38,10 +41,7 @@ def family_scores(
         return {}
     rows: dict[str, float] = {}
     if "instances" in families:
-        pred = prediction
-        if foreground_class not in (None, "any"):
-            pred = np.asarray(prediction) == foreground_class
-        scores = score_instances(pred, np.asarray(truth) != 0)
+        scores = score_instances(_objects_of(prediction, foreground_class), np.asarray(truth) != 0)
         rows["DSB score (IoU 0.5:0.95)"] = scores.dsb_score
         rows["PQ (IoU 0.5)"] = scores.at(0.5).pq
         rows["instance F1 (IoU 0.5)"] = scores.at(0.5).f1
@@ -62,3 +62,29 @@ def family_scores(
         rows["ASSD"] = b.assd
         rows["Hausdorff"] = b.hausdorff
     return rows
+
+
+def _objects_of(prediction: Any, foreground_class: int | str | None) -> Any:
+    """The prediction whose objects are scored: its labels with "any", else its foreground."""
+    if foreground_class in (None, "any"):
+        return prediction
+    return np.asarray(prediction) == foreground_class
+
+
+def object_layers(
+    prediction: Any,
+    truth: Any,
+    *,
+    families: tuple[str, ...],
+    foreground_class: int | str | None,
+    iou_threshold: float,
+) -> dict[str, np.ndarray]:
+    """Masks (uint8) of the matched, spurious and missed objects; empty if not scored."""
+    if "instances" not in families or is_lazy(prediction) or is_lazy(truth):
+        return {}
+    outcomes = object_outcomes(
+        _objects_of(prediction, foreground_class),
+        np.asarray(truth) != 0,
+        iou_threshold=iou_threshold,
+    )
+    return {key: (labels > 0).view(np.uint8) for key, labels in outcomes.items()}

@@ -14,7 +14,8 @@ from ...core.metrics import Evaluation, confusion_masks, evaluate
 from .._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
 from . import foreground
 from .export import ExportMixin
-from .families import FAMILIES, family_scores
+from .families import FAMILIES, family_scores, object_layers
+from .layers import ROLE, hide_earlier, show_objects
 from .tables import (
     CLASSES,
     MEANING,
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ValidationWidget"]
 
-ROLE = "confusion"  # the ROLE_KEY value of the TP / FP / FN / TN layers
-
 
 def _evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
     prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
@@ -40,7 +39,14 @@ def _evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
     masks = confusion_masks(prediction, truth, foreground_class=chosen)  # lazy if lazy input
     yield
     families = family_scores(prediction, truth, foreground_class=chosen, **extra)
-    return evaluation, masks, families
+    objects = object_layers(
+        prediction,
+        truth,
+        families=extra["families"],
+        foreground_class=chosen,
+        iou_threshold=options["iou_threshold"],
+    )
+    return evaluation, masks, families, objects
 
 
 class ValidationWidget(ExportMixin, Container):
@@ -288,12 +294,12 @@ class ValidationWidget(ExportMixin, Container):
             return None
 
         def apply(output) -> None:
-            evaluation, masks, self.families = output
+            evaluation, masks, self.families, objects = output
             gone = [x.name for x in (prediction_layer, truth_layer) if x not in self.viewer.layers]
             if gone:  # deleted while validating: nothing is added for it
                 show_info(f"Validation discarded: {gone[0]!r} was removed from the viewer.")
                 return
-            self._show(prediction_layer, truth_layer, evaluation, masks, options)
+            self._show(prediction_layer, truth_layer, evaluation, masks, options, objects)
             counts = evaluation.counts
             if counts.tp + counts.fn == 0:
                 show_info(
@@ -321,7 +327,7 @@ class ValidationWidget(ExportMixin, Container):
         )
         return self.worker
 
-    def _show(self, prediction_layer, truth_layer, evaluation, masks, options) -> None:
+    def _show(self, prediction_layer, truth_layer, evaluation, masks, options, objects) -> None:
         self.result = evaluation
         colors = self.palette.value.colors
         totals = next(row for row in evaluation.rows() if row["plane"] == "total")
@@ -354,17 +360,12 @@ class ValidationWidget(ExportMixin, Container):
                 metadata={"class": key, "metrics": metrics},
             )
             names.append(name)
+        names += show_objects(self.viewer, prediction_layer, objects, metrics, self._names)
         self._names = tuple(names)
-        self._hide_earlier(names)
+        hide_earlier(self.viewer, names)
         self._fill_tables(evaluation)
         self._update_legend()
         self.copy_button.enabled = self.export_button.enabled = True
-
-    def _hide_earlier(self, names: list[str]) -> None:
-        """Hide SegLab's confusion layers of other predictions (a user's layers are left)."""
-        for layer in self.viewer.layers:
-            if layer.metadata.get(ROLE_KEY) == ROLE and layer.name not in names:
-                layer.visible = False
 
     def _fill_tables(self, evaluation: Evaluation) -> None:
         self.table.value = metrics_table(evaluation)
@@ -374,9 +375,8 @@ class ValidationWidget(ExportMixin, Container):
         from .._layers import label_colormap
 
         colors = self.palette.value.colors
-        for name in self._names:
-            if name in self.viewer.layers:
-                layer = self.viewer.layers[name]
+        for layer in self.viewer.layers:
+            if layer.name in self._names and "class" in layer.metadata:  # TP / FP / FN / TN
                 layer.colormap = label_colormap({1: colors[layer.metadata["class"]]})
         self._update_legend()
 

@@ -17,6 +17,7 @@ from ._instances import (
     InstanceMatch,
     InstanceScores,
     instance_labels,
+    object_outcomes,
     score_instances,
 )
 from ._objects import ObjectMetrics, match_objects
@@ -40,5 +41,6 @@ __all__ = [
     "evaluate",
     "instance_labels",
     "match_objects",
+    "object_outcomes",
     "score_instances",
 ]

@@ -20,7 +20,14 @@ from .._validation import SegLabInputError, check_same_shape
 from ._objects import _pair_ious, check_in_memory
 from ._scores import ratio
 
-__all__ = ["THRESHOLDS", "InstanceMatch", "InstanceScores", "instance_labels", "score_instances"]
+__all__ = [
+    "THRESHOLDS",
+    "InstanceMatch",
+    "InstanceScores",
+    "instance_labels",
+    "object_outcomes",
+    "score_instances",
+]
 
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 """The IoU thresholds 0.5:0.05:0.95 of the DSB 2018 score and of COCO."""
@@ -139,19 +146,25 @@ def _iou_matrix(pred: np.ndarray, n_pred: int, truth: np.ndarray, n_true: int) -
     return matrix
 
 
-def _match(iou: np.ndarray, threshold: float) -> InstanceMatch:
-    """One-to-one matching at `threshold`: most pairs with IoU >= t, then the most IoU."""
+def _assign(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Matched (true, predicted) object indices: most pairs with IoU >= t, then most IoU."""
     n_true, n_pred = iou.shape
-    matched = np.zeros(0)
-    if n_true and n_pred:
-        from scipy.optimize import linear_sum_assignment
+    if not (n_true and n_pred):
+        return np.zeros(0, int), np.zeros(0, int)
+    from scipy.optimize import linear_sum_assignment
 
-        # Each pair above the threshold is worth 1 plus less than 1 / min(n) for its IoU,
-        # so the number of matches comes first and the IoU only breaks ties.
-        cost = -(iou >= threshold).astype(float) - iou / (2 * min(n_true, n_pred))
-        rows, cols = linear_sum_assignment(cost)
-        matched = iou[rows, cols]
-        matched = matched[matched >= threshold]
+    # Each pair above the threshold is worth 1 plus less than 1 / min(n) for its IoU, so the
+    # number of matches comes first and the IoU only breaks ties.
+    cost = -(iou >= threshold).astype(float) - iou / (2 * min(n_true, n_pred))
+    rows, cols = linear_sum_assignment(cost)
+    keep = iou[rows, cols] >= threshold
+    return rows[keep], cols[keep]
+
+
+def _match(iou: np.ndarray, threshold: float) -> InstanceMatch:
+    """The scores of the one-to-one matching at `threshold`."""
+    n_true, n_pred = iou.shape
+    matched = iou[_assign(iou, threshold)]
     tp = int(matched.size)
     fp, fn = n_pred - tp, n_true - tp
     nothing = 1.0 if n_true == n_pred == 0 else 0.0
@@ -210,3 +223,52 @@ def score_instances(
     matches = tuple(_match(iou, t) for t in sorted(thresholds))
     dsb = float(np.mean([m.accuracy for m in matches]))
     return InstanceScores(n_true, n_pred, matches, dsb)
+
+
+def object_outcomes(
+    prediction: ArrayLike, ground_truth: ArrayLike, *, iou_threshold: float = 0.5
+) -> dict[str, np.ndarray]:
+    """Which objects matched, at one IoU threshold (for overlay layers).
+
+    Parameters
+    ----------
+    prediction, ground_truth : array_like
+        As in :func:`score_instances`.
+    iou_threshold : float
+        In (0, 1].
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``"matched"``: the predicted objects matched one to one (TP), ``"spurious"``: the
+        other predicted objects (FP), ``"missed"``: the true objects without a match (FN);
+        each an int32 labels image (objects numbered 1..n as in :func:`instance_labels`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.zeros((4, 8), np.uint8); truth[:, :4] = 1; truth[:, 4:] = 2
+    >>> out = object_outcomes(truth > 0, truth)  # one merged object over two nuclei
+    >>> [int(out[k].astype(bool).sum()) for k in ("matched", "spurious", "missed")]
+    [32, 0, 16]
+    """
+    check_in_memory(prediction, ground_truth)
+    if not 0 < iou_threshold <= 1:
+        raise SegLabInputError(f"The IoU threshold must be in (0, 1], not {iou_threshold}.")
+    pred, truth = np.asarray(prediction), np.asarray(ground_truth)
+    check_same_shape(pred, truth, ("prediction", "ground truth"))
+    pred_labels, n_pred = instance_labels(pred, "prediction")
+    true_labels, n_true = instance_labels(truth, "ground truth")
+    rows, cols = _assign(_iou_matrix(pred_labels, n_pred, true_labels, n_true), iou_threshold)
+    pred_ok = np.zeros(n_pred + 1, bool)
+    pred_ok[cols + 1] = True
+    true_ok = np.zeros(n_true + 1, bool)
+    true_ok[rows + 1] = True
+    true_ok[0] = True  # the background is never "missed"
+    return {
+        "matched": np.where(pred_ok[pred_labels], pred_labels, 0).astype(np.int32),
+        "spurious": np.where(~pred_ok[pred_labels] & (pred_labels > 0), pred_labels, 0).astype(
+            np.int32
+        ),
+        "missed": np.where(~true_ok[true_labels], true_labels, 0).astype(np.int32),
+    }
