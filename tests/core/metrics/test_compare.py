@@ -52,6 +52,8 @@ def test_lazy_pixel_only_and_bad_input(kesm):
         {"otsu": da.from_array(masks["otsu"], chunks=128)}, truth, objects_and_boundaries=False
     )
     assert lazy.rows[0]["tp"] == 5595 and "boundary_f1" not in lazy.rows[0]
+    with pytest.raises(SegLabInputError, match="whole arrays in memory"):
+        compare_predictions({"otsu": da.from_array(masks["otsu"], chunks=128)}, truth)
     with pytest.raises(SegLabInputError, match="at least one"):
         compare_predictions({}, truth)
     with pytest.raises(SegLabInputError, match="choose one of"):

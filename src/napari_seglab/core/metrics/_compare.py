@@ -15,6 +15,7 @@ from .._validation import SegLabInputError
 from ._boundary import boundary_scores
 from ._evaluate import evaluate
 from ._instances import score_instances
+from ._objects import check_in_memory
 from ._scores import Scores
 
 __all__ = ["RANKABLE", "Comparison", "compare_predictions"]
@@ -103,6 +104,9 @@ def compare_predictions(
         raise SegLabInputError(f"Cannot rank by {rank_by!r}; choose one of {', '.join(RANKABLE)}.")
     if not objects_and_boundaries and rank_by not in {f.name for f in fields(Scores)}:
         raise SegLabInputError(f"Ranking by {rank_by!r} needs objects_and_boundaries=True.")
+    if objects_and_boundaries:  # refused before any chunk is read
+        for prediction in predictions.values():
+            check_in_memory(prediction, ground_truth)
     truth = ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth)
     options = dict(foreground_classes or {})
     rows = [
