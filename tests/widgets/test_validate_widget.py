@@ -3,6 +3,7 @@ import csv
 import numpy as np
 import pytest
 from qtpy.QtWidgets import QApplication
+from scipy import ndimage as ndi
 
 from napari_seglab import evaluate, load_kesm, threshold
 from napari_seglab._widgets.threshold import ThresholdWidget
@@ -210,3 +211,187 @@ def test_lazy_layers_are_compared_chunk_by_chunk(make_napari_viewer, wait):
     tp = viewer.layers["lazy pred TP"]
     assert isinstance(tp.data, da.Array)
     np.testing.assert_array_equal(np.asarray(tp.data[0]), (mask & truth).astype(np.uint8))
+
+
+# --- issue 9: the prediction rule, stale confusion layers, a panel that fits ----------------
+
+
+def open_validate(viewer):
+    return viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")[1]
+
+
+def test_raw_image_is_never_offered_as_the_prediction(kesm_viewer):
+    """Issue 9 item 4: with only the image and the truth open, the image was pre-selected."""
+    import napari.layers
+
+    widget = open_validate(kesm_viewer)
+    assert widget.prediction.value is not kesm_viewer.layers["KESM vessels"]
+    assert all(isinstance(x, napari.layers.Labels) for x in widget.prediction.choices)
+    # a ground truth may still be an Image layer (e.g. a 0/255 PNG opened as an image)
+    kesm_viewer.add_image(kesm_viewer.layers["KESM ground truth"].data * 255, name="truth png")
+    assert kesm_viewer.layers["truth png"] in widget.ground_truth.choices
+
+
+def test_class_ids_need_a_chosen_foreground_class(kesm_viewer, wait, notifications):
+    """Issue 9 item 4: class ids 1, 2 scored F1 0.055 (every non-zero pixel foreground)."""
+    image, truth = (kesm_viewer.layers[n].data for n in ("KESM vessels", "KESM ground truth"))
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    widget = open_validate(kesm_viewer)
+    kesm_viewer.add_labels(mask, name="mask")
+    assert not widget.needs_foreground_class  # a mask needs no choice
+    kesm_viewer.add_labels(np.where(mask != 0, 2, 1).astype(np.uint8), name="classes")
+    widget.prediction.value = kesm_viewer.layers["classes"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    assert widget.needs_foreground_class
+    assert "class 2" in [widget.foreground_class.native.itemText(i) for i in range(4)]
+    names = [layer.name for layer in kesm_viewer.layers]
+    assert widget.run() is None
+    assert "Choose its foreground class" in notifications.errors()[-1]
+    assert [layer.name for layer in kesm_viewer.layers] == names and widget.result is None
+
+    widget.foreground_class.value = 2
+    widget.run_button.native.click()
+    wait(widget)
+    counts = widget.result.counts
+    assert (counts.tp, counts.fp, counts.fn, counts.tn) == (5595, 122, 1863, 254564)
+    assert kesm_viewer.layers["classes TP"].metadata["metrics"]["foreground_class"] == 2
+    assert int(kesm_viewer.layers["classes FP"].data.sum()) == 122
+    assert widget.foreground_class.value == 2  # the choice survives the layers added
+    widget.prediction.value = kesm_viewer.layers["mask"]
+    assert not widget.needs_foreground_class
+    np.testing.assert_array_equal(truth, kesm_viewer.layers["KESM ground truth"].data)
+
+
+def test_instance_labels_as_any_object_and_a_lazy_labels_layer(
+    make_napari_viewer, shared_data, wait
+):
+    import dask.array as da
+    import imageio.v3 as iio
+
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    labels = iio.imread(
+        shared_data / "dsb2018_fluo_nuclei" / "labels" / "003cee89357d_instances.tif"
+    )
+    viewer.add_labels((labels > 0).astype(np.uint8), name="truth")
+    viewer.add_labels(labels, name="nuclei")
+    widget.prediction.value = viewer.layers["nuclei"]
+    widget.foreground_class.value = "any"
+    widget.run()
+    wait(widget)
+    assert widget.result.scores.f1 == 1.0
+    assert widget.result.objects.n_predicted == len(np.unique(labels)) - 1
+
+    viewer.add_labels(da.from_array(labels, chunks=128), name="lazy nuclei")
+    widget.prediction.value = viewer.layers["lazy nuclei"]
+    assert widget.needs_foreground_class  # values unknown until read: a choice is offered
+    widget.foreground_class.value = "any"
+    widget.run()
+    wait(widget)
+    assert widget.result.scores.f1 == 1.0
+
+
+def test_confusion_layers_of_an_earlier_prediction_are_hidden(kesm_viewer, wait):
+    """Issue 9 item 9: validating another prediction left the old TP/FP/FN layers shown."""
+    image = kesm_viewer.layers["KESM vessels"].data
+    widget = open_validate(kesm_viewer)
+    kesm_viewer.add_labels(threshold(image, "otsu", foreground="dark").mask, name="otsu")
+    kesm_viewer.add_labels(threshold(image, "li", foreground="dark").mask, name="li")
+    kesm_viewer.add_labels(np.zeros(image.shape, np.uint8), name="notes TP")  # the user's
+    for name in ("otsu", "li"):
+        widget.prediction.value = kesm_viewer.layers[name]
+        widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+        widget.run()
+        wait(widget)
+    shown = {layer.name for layer in kesm_viewer.layers if layer.visible}
+    assert {"li TP", "li FP", "li FN"} <= shown and "li TN" not in shown
+    assert not shown & {f"otsu {k}" for k in CLASSES}
+    assert "notes TP" in shown and "otsu" in shown  # users' layers are left alone
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.run()
+    wait(widget)
+    assert kesm_viewer.layers["otsu TP"].visible and not kesm_viewer.layers["li TP"].visible
+
+
+def test_f1_mcc_iou_are_visible_without_scrolling_at_1080p(kesm_viewer, qtbot, wait):
+    """Issue 9 item 6: F1 and MCC hid below the metrics table's scrollbar."""
+    window = kesm_viewer.window._qt_window
+    kesm_viewer.window._qt_viewer.canvas.native.hide()  # no OpenGL drawing under Xvfb
+    window.setGeometry(0, 0, 1920, 1080)
+    window.show()
+    widget = open_validate(kesm_viewer)
+    image = kesm_viewer.layers["KESM vessels"].data
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    kesm_viewer.add_labels(np.stack([mask, mask, mask]), name="stack")
+    kesm_viewer.add_labels(np.stack([mask, mask, mask]), name="stack truth")
+    widget.ground_truth.value = kesm_viewer.layers["stack truth"]
+    widget.run()
+    wait(widget)
+    qtbot.wait(50)
+    table = widget.table.native
+    rows = {table.verticalHeaderItem(r).text(): r for r in range(table.rowCount())}
+    viewport = table.viewport().height()
+    for name in ("F1 (Dice)", "MCC", "IoU (Jaccard)"):
+        row = rows[name]
+        assert 0 <= table.rowViewportPosition(row) <= viewport - table.rowHeight(row), name
+    assert window.height() <= 1080  # the panel fits a 1080p screen
+
+
+def test_a_layer_deleted_while_validating_gets_no_confusion_layers(kesm_viewer, wait):
+    widget = open_validate(kesm_viewer)
+    image = kesm_viewer.layers["KESM vessels"].data
+    kesm_viewer.add_labels(threshold(image, "otsu", foreground="dark").mask, name="otsu")
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()  # the result is applied in the event loop, after the layer is gone
+    kesm_viewer.layers.remove("otsu")
+    wait(widget)
+    assert not any(layer.name.startswith("otsu") for layer in kesm_viewer.layers)
+    assert widget.result is None
+
+
+def test_an_empty_ground_truth_is_said(make_napari_viewer, wait):
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10:20, 10:20] = 1
+    viewer.add_labels(np.zeros_like(mask), name="empty truth")
+    viewer.add_labels(mask, name="pred")
+    widget.prediction.value = viewer.layers["pred"]
+    widget.ground_truth.value = viewer.layers["empty truth"]
+    widget.run()
+    wait(widget)
+    assert "no foreground pixel" in str(notification_manager.records[-1].message)
+    assert widget.result.scores.f1 == 0.0
+
+
+def test_instance_and_boundary_families_in_the_objects_table(kesm_viewer, wait):
+    """Issue 10: DSB score, PQ, boundary F1 and clDice next to the pixel scores."""
+    image = kesm_viewer.layers["KESM vessels"].data
+    widget = open_validate(kesm_viewer)
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    kesm_viewer.add_labels(mask, name="otsu")
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()
+    wait(widget)
+    rows = widget.objects_table.to_dict("dict")["value"]
+    assert rows["DSB score (IoU 0.5:0.95)"] == "0.2543" and rows["PQ (IoU 0.5)"] == "0.4914"
+    assert rows["boundary F1 (1)"] == "0.8331" and rows["clDice"] == "0.8777"
+    assert widget.objects_table.row_headers[0] == "DSB score (IoU 0.5:0.95)"
+    assert "clDice\t0.877" in widget.table_text()
+    outcome = {
+        k: kesm_viewer.layers[f"otsu {k} objects"] for k in ("matched", "spurious", "missed")
+    }
+    assert not any(layer.visible for layer in outcome.values())  # toggled on by the user
+    matched = widget.result.objects.matched  # one to one at IoU 0.5, as the object table
+    assert ndi.label(outcome["matched"].data)[1] >= matched > 0
+    assert outcome["missed"].data.any() and outcome["spurious"].data.any()
+    widget.palette.value = Palette.OKABE_ITO  # the palette leaves the object layers alone
+    for box in widget.family_boxes.values():
+        box.value = False
+    widget.run()
+    wait(widget)
+    assert widget.objects_table.row_headers[0] == "n true" and widget.families == {}

@@ -20,6 +20,7 @@ __all__ = [
     "SegLabInputError",
     "as_image",
     "as_mask",
+    "check_clean_size",
     "check_colour",
     "check_labels",
     "check_lazy_image",
@@ -193,12 +194,34 @@ def is_binary(arr: np.ndarray, foreground: np.ndarray | None = None) -> bool:
 
 
 def check_same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
-    """Raise :class:`SegLabInputError` unless `a` and `b` have the same shape."""
-    if a.shape != b.shape:
-        raise SegLabInputError(
-            f"The {names[0]} has shape {a.shape} but the {names[1]} has shape {b.shape}; "
-            "they must cover the same pixels."
-        )
+    """Raise :class:`SegLabInputError` unless `a` and `b` have the same shape.
+
+    The message adds a hint when one array looks like an RGB version of the other, or a
+    stack of planes of the other's shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_same_shape(np.zeros((2, 4, 4)), np.zeros((4, 4)), ("prediction", "truth"))
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: The prediction has shape (2, 4, 4) ...
+    """
+    if a.shape == b.shape:
+        return
+    hint = ""
+    for (x, y), (nx, ny) in (((a, b), names), ((b, a), names[::-1])):
+        if x.shape[:-1] == y.shape and x.shape[-1] in (3, 4):
+            hint = f" The {nx} looks like an RGB image: convert it to one channel first."
+        elif x.ndim > y.ndim and x.shape[x.ndim - y.ndim :] == y.shape:
+            hint = (
+                f" The {nx} is a stack of planes of the {ny}'s shape: compare one plane "
+                f"(e.g. `{nx.replace(' ', '_')}[0]`) or give a {ny} for every plane."
+            )
+    raise SegLabInputError(
+        f"The {names[0]} has shape {a.shape} but the {names[1]} has shape {b.shape}; "
+        f"they must cover the same pixels.{hint}"
+    )
 
 
 def fingerprint(*arrays: np.ndarray) -> bytes:
@@ -261,7 +284,8 @@ def several_values_error(name: str, values: str) -> SegLabInputError:
     """
     return SegLabInputError(
         f"The {name} holds {values}; a binary mask is needed (0 = background, one value = "
-        "foreground). If every non-zero pixel is foreground, pass `mask > 0`."
+        "foreground). For instance labels (one id per object) pass `mask > 0`, for class "
+        "ids `mask == N`; a raw image is not a ground truth (annotate or segment it first)."
     )
 
 
@@ -316,3 +340,25 @@ def check_labels(labels: np.ndarray | da.Array, connectivity: int) -> None:
         raise SegLabInputError(
             f"Connectivity must be 1 to {labels.ndim} for {labels.ndim}D data, not {connectivity}."
         )
+
+
+def check_clean_size(size: object, what: str) -> int:
+    """Check a clean-up size (`what` names it in the message): a whole number, 0 or more.
+
+    0 and 1 switch the step off. Returns the size as a Python int.
+
+    Examples
+    --------
+    >>> check_clean_size(64, "object size")
+    64
+    >>> check_clean_size(-5, "object size")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    napari_seglab.core._validation.SegLabInputError: The object size must be a whole number ...
+    """
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+        raise SegLabInputError(
+            f"The {what} must be a whole number of pixels (voxels in 3D), 0 or more "
+            f"(0 or 1 = off), not {size!r}."
+        )
+    return int(size)

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
-from .._validation import check_labels, is_binary
+from .._validation import check_clean_size, check_labels, is_binary
 from . import _lazy
 
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
@@ -22,7 +22,8 @@ def remove_small_objects(
     labels : array_like
         Binary mask or label image (0 = background), 2D or 3D.
     smaller_than : int
-        Objects of fewer pixels than this are set to 0. 0 or 1 removes nothing.
+        Objects of fewer pixels than this are set to 0. 0 or 1 removes nothing; a negative
+        or fractional size is refused.
     connectivity : int
         1 = objects touch through faces only (4-neighbours in 2D, 6 in 3D); up to ``ndim`` =
         also through corners (8 in 2D, 26 in 3D). For a label image each label is one object.
@@ -39,6 +40,7 @@ def remove_small_objects(
     >>> int(remove_small_objects(mask, 2).sum())
     9
     """
+    smaller_than = check_clean_size(smaller_than, "object size")
     if is_lazy(labels):  # global object sizes across chunks
         return _lazy.remove_small_objects(labels, smaller_than, connectivity=connectivity)
     arr = np.asarray(labels)
@@ -65,7 +67,8 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     labels : array_like
         Binary mask or label image (0 = background), 2D or 3D.
     smaller_than : int
-        Holes of fewer pixels than this are filled. 0 or 1 fills nothing.
+        Holes of fewer pixels than this are filled. 0 or 1 fills nothing; a negative or
+        fractional size is refused.
     connectivity : int
         How hole pixels connect to each other (see :func:`remove_small_objects`).
 
@@ -82,6 +85,7 @@ def fill_small_holes(labels: ArrayLike, smaller_than: int, *, connectivity: int 
     >>> int(fill_small_holes(ring, 2).min())
     1
     """
+    smaller_than = check_clean_size(smaller_than, "hole size")
     if is_lazy(labels):  # global hole sizes across chunks
         return _lazy.fill_small_holes(labels, smaller_than, connectivity=connectivity)
     arr = np.asarray(labels)
@@ -133,6 +137,8 @@ def clean_up(
     numpy.ndarray
         A new array; the input is never modified.
     """
+    remove_smaller_than = check_clean_size(remove_smaller_than, "object size")
+    fill_holes_smaller_than = check_clean_size(fill_holes_smaller_than, "hole size")
     if is_lazy(labels):  # both steps in the same passes over the chunks
         return _lazy.clean_up(
             labels,

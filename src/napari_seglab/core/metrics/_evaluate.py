@@ -16,9 +16,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
-from .._validation import as_mask, check_same_shape
+from .._validation import as_mask, check_lazy_mask, check_same_shape
 from . import _lazy
 from ._objects import ObjectMetrics, check_in_memory, match_objects
+from ._prediction import ANY, check_foreground_class, prediction_mask
 from ._scores import ConfusionCounts, Scores, confusion_classes, counts_per_plane, plane_sums
 
 __all__ = ["Evaluation", "confusion_masks", "evaluate"]
@@ -86,6 +87,7 @@ def evaluate(
     prediction: ArrayLike,
     ground_truth: ArrayLike,
     *,
+    foreground_class: int | str | None = None,
     objects: bool | None = None,
     iou_threshold: float = 0.5,
 ) -> Evaluation:
@@ -94,9 +96,15 @@ def evaluate(
     Parameters
     ----------
     prediction : array_like or dask.array.Array
-        Binary mask or label image (non-zero = foreground), 2D or more.
+        A mask (bool, or 0 and one other value such as 1 or 255), or a labels image with
+        `foreground_class`; 2D or more. A raw image or a probability map is refused.
     ground_truth : array_like or dask.array.Array
         Binary mask of the same shape: bool, 0/1 or 0/255 (any single non-zero value).
+    foreground_class : int or {"any"}, optional
+        Which pixels of a labels image are foreground: those equal to this class (e.g. 2 for
+        the classifier's second class), or ``"any"``: every non-zero pixel (instance labels,
+        one id per object; their objects stay separate in the object matching). None (the
+        default): the prediction must be a mask.
     objects : bool, optional
         Also compute object-level metrics (connected components matched by IoU). None (the
         default): for in-memory arrays only. True with a dask input raises: object matching
@@ -115,8 +123,9 @@ def evaluate(
     Raises
     ------
     SegLabInputError
-        If the shapes differ, the ground truth holds several labels, or `objects` is True
-        with a dask input.
+        If the shapes differ, the ground truth holds several labels, the prediction is not a
+        mask and no `foreground_class` is given (or no pixel has it), or `objects` is True
+        with a dask input. With a dask input the values are checked as the chunks are read.
 
     Examples
     --------
@@ -131,33 +140,43 @@ def evaluate(
     """
     if objects:
         check_in_memory(prediction, ground_truth)
+    prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
+    foreground_class = check_foreground_class(foreground_class, prediction.dtype)
     object_metrics = None
     if is_lazy(prediction) or is_lazy(ground_truth):
-        sums = _lazy.plane_sums(prediction, ground_truth)
+        sums = _lazy.plane_sums(prediction, ground_truth, foreground_class)
     else:
-        pred_arr, pred, truth = _masks(prediction, ground_truth)
+        pred_arr, pred, truth = _masks(prediction, ground_truth, foreground_class)
         sums = plane_sums(pred, truth)
-        if objects is not False:
-            object_metrics = match_objects(pred_arr, truth, iou_threshold=iou_threshold)
+        if objects is not False:  # instance labels keep their objects, else components
+            objects_of = pred_arr if foreground_class == ANY else pred
+            object_metrics = match_objects(objects_of, truth, iou_threshold=iou_threshold)
     shape = np.shape(prediction)
     counts, planes = counts_per_plane(sums, shape[-2] * shape[-1])
     return Evaluation(counts, counts.scores(), planes, object_metrics)
 
 
-def _masks(prediction: ArrayLike, ground_truth: ArrayLike) -> tuple[np.ndarray, ...]:
+def _masks(
+    prediction: ArrayLike, ground_truth: ArrayLike, foreground_class: Any
+) -> tuple[np.ndarray, ...]:
     """The prediction as given and as a mask, and the ground truth as a binary mask."""
     pred_arr, truth_arr = np.asarray(prediction), np.asarray(ground_truth)
     check_same_shape(pred_arr, truth_arr, ("prediction", "ground truth"))
-    pred = as_mask(pred_arr, name="prediction")
+    check_lazy_mask(pred_arr, "prediction")  # the form: numeric, 2D or more
+    pred = prediction_mask(pred_arr, foreground_class)
     return pred_arr, pred, as_mask(truth_arr, name="ground truth", binary=True)
 
 
-def confusion_masks(prediction: ArrayLike, ground_truth: ArrayLike) -> dict[str, Any]:
+def confusion_masks(
+    prediction: ArrayLike, ground_truth: ArrayLike, *, foreground_class: int | str | None = None
+) -> dict[str, Any]:
     """Where each pixel falls in the confusion matrix.
 
     Parameters
     ----------
     prediction, ground_truth : array_like or dask.array.Array
+        As in :func:`evaluate`.
+    foreground_class : int or {"any"}, optional
         As in :func:`evaluate`.
 
     Returns
@@ -166,7 +185,7 @@ def confusion_masks(prediction: ArrayLike, ground_truth: ArrayLike) -> dict[str,
         Keys ``"TP"``, ``"FP"``, ``"FN"``, ``"TN"``; uint8 masks (1 where the pixel is of
         that kind) of the input's shape. With a dask input they are dask arrays, computed
         chunk by chunk when read (a chunk of the ground truth holding several non-zero
-        values is refused then).
+        values, or of a prediction that is not a mask, is refused then).
 
     Examples
     --------
@@ -175,7 +194,9 @@ def confusion_masks(prediction: ArrayLike, ground_truth: ArrayLike) -> dict[str,
     >>> masks["FP"].tolist()
     [[0, 0], [1, 0]]
     """
+    prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
+    foreground_class = check_foreground_class(foreground_class, prediction.dtype)
     if is_lazy(prediction) or is_lazy(ground_truth):
-        return _lazy.confusion_masks(prediction, ground_truth)
-    _, pred, truth = _masks(prediction, ground_truth)
+        return _lazy.confusion_masks(prediction, ground_truth, foreground_class)
+    _, pred, truth = _masks(prediction, ground_truth, foreground_class)
     return {key: mask.view(np.uint8) for key, mask in confusion_classes(pred, truth).items()}

@@ -13,6 +13,13 @@ from .._validation import (
     nan_values_error,
     several_values_error,
 )
+from ._prediction import (
+    ANY,
+    check_foreground_class,
+    class_absent_error,
+    foreground_of,
+    not_a_mask_error,
+)
 from ._scores import confusion_classes
 from ._scores import plane_sums as block_plane_sums
 
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["confusion_masks", "plane_sums"]
 
-_STATS = 7  # numbers kept per plane of each chunk, see plane_sums
+_STATS = 9  # numbers kept per plane of each chunk, see plane_sums
 
 
 def _as_dask(prediction: Any, ground_truth: Any) -> tuple[da.Array, da.Array]:
@@ -36,11 +43,17 @@ def _as_dask(prediction: Any, ground_truth: Any) -> tuple[da.Array, da.Array]:
     return pred, truth.rechunk(pred.chunks)
 
 
-def plane_sums(prediction: Any, ground_truth: Any) -> np.ndarray:
+def _value_range(block: np.ndarray) -> tuple[float, float]:
+    """Lowest and highest non-zero value of a chunk (inf, -inf if it has none)."""
+    values = block[block != 0]
+    return (values.min(), values.max()) if values.size else (np.inf, -np.inf)
+
+
+def plane_sums(prediction: Any, ground_truth: Any, foreground_class: Any = None) -> np.ndarray:
     """:func:`._scores.plane_sums` of two arrays, at least one of them dask, chunk by chunk.
 
-    Each chunk is read once, a bounded batch of chunks at a time; the ground truth's
-    non-zero values are checked on the way (a binary mask is needed).
+    Each chunk is read once, a bounded batch of chunks at a time; the ground truth's and the
+    prediction's non-zero values are checked on the way (see :mod:`._prediction`).
 
     Returns
     -------
@@ -59,19 +72,19 @@ def plane_sums(prediction: Any, ground_truth: Any) -> np.ndarray:
     import dask.array as da
 
     pred, truth = _as_dask(prediction, ground_truth)
+    chosen = check_foreground_class(foreground_class, pred.dtype)
     lead = pred.ndim - 2
 
     def stats(p_block: np.ndarray, t_block: np.ndarray) -> np.ndarray:
         # Everything from one pair of chunks in one task, so each chunk is read once: per
-        # plane TP, predicted, true; the truth's lowest and highest non-zero value; NaNs.
-        t = t_block != 0
+        # plane TP, predicted, true; NaNs; the truth's and the prediction's lowest and
+        # highest non-zero value.
         out = np.zeros((*p_block.shape[:lead], 1, 1, _STATS))
-        out[..., 0, 0, :3] = block_plane_sums(p_block != 0, t)
-        values = t_block[t]
-        out[..., 0, 0, 3] = values.min() if values.size else np.inf
-        out[..., 0, 0, 4] = values.max() if values.size else -np.inf
+        out[..., 0, 0, :3] = block_plane_sums(foreground_of(p_block, chosen), t_block != 0)
+        out[..., 0, 0, 3:5] = _value_range(t_block)
         out[..., 0, 0, 5] = _nan_count(p_block)
         out[..., 0, 0, 6] = _nan_count(t_block)
+        out[..., 0, 0, 7:9] = _value_range(p_block)
         return out
 
     tasks = da.map_blocks(
@@ -103,7 +116,19 @@ def plane_sums(prediction: Any, ground_truth: Any) -> np.ndarray:
             "ground truth", f"different non-zero values (from {t_low:g} to {t_high:g})"
         )
     # Each block's counts are below 2**53, so float64 holds them exactly.
-    return per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
+    sums = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
+    _check_prediction(pred.dtype, chosen, per_block[..., 7].min(), per_block[..., 8].max(), sums)
+    return sums
+
+
+def _check_prediction(dtype, chosen: Any, low: float, high: float, sums: np.ndarray) -> None:
+    """Refuse a non-mask prediction without a class, or a class that no pixel has."""
+    if not np.isfinite(high):  # an empty prediction
+        return
+    if chosen is None and low != high:
+        raise not_a_mask_error(dtype, low, high)
+    if chosen not in (None, ANY) and not sums[..., 1].any():
+        raise class_absent_error(chosen, low, high)
 
 
 def _nan_count(block: np.ndarray) -> np.ndarray | int:
@@ -113,20 +138,26 @@ def _nan_count(block: np.ndarray) -> np.ndarray | int:
     return np.count_nonzero(np.isnan(block), axis=(-2, -1))
 
 
-def _classes_of_block(p_block: np.ndarray, t_block: np.ndarray, *, key: str) -> np.ndarray:
+def _classes_of_block(
+    p_block: np.ndarray, t_block: np.ndarray, *, key: str, chosen: Any
+) -> np.ndarray:
     for block, name in ((p_block, "prediction"), (t_block, "ground truth")):
         if np.any(_nan_count(block)):
             raise nan_values_error(name)
-    t = t_block != 0
-    values = t_block[t]
-    if values.size and values.min() != values.max():
+    t_low, t_high = _value_range(t_block)
+    if np.isfinite(t_high) and t_low != t_high:
         raise several_values_error(
-            "ground truth", f"different non-zero values (from {values.min()} to {values.max()})"
+            "ground truth", f"different non-zero values (from {t_low} to {t_high})"
         )
-    return confusion_classes(p_block != 0, t)[key].view(np.uint8)
+    p_low, p_high = _value_range(p_block)
+    if chosen is None and np.isfinite(p_high) and p_low != p_high:
+        raise not_a_mask_error(p_block.dtype, p_low, p_high)
+    return confusion_classes(foreground_of(p_block, chosen), t_block != 0)[key].view(np.uint8)
 
 
-def confusion_masks(prediction: Any, ground_truth: Any) -> dict[str, da.Array]:
+def confusion_masks(
+    prediction: Any, ground_truth: Any, foreground_class: Any = None
+) -> dict[str, da.Array]:
     """:func:`napari_seglab.core.metrics.confusion_masks` when either input is a dask array.
 
     Returns
@@ -144,7 +175,8 @@ def confusion_masks(prediction: Any, ground_truth: Any) -> dict[str, da.Array]:
     import dask.array as da
 
     pred, truth = _as_dask(prediction, ground_truth)
+    chosen = check_foreground_class(foreground_class, pred.dtype)
     return {
-        key: da.map_blocks(_classes_of_block, pred, truth, key=key, dtype=np.uint8)
+        key: da.map_blocks(_classes_of_block, pred, truth, key=key, chosen=chosen, dtype=np.uint8)
         for key in ("TP", "FP", "FN", "TN")
     }

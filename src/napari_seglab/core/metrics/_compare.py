@@ -1,0 +1,117 @@
+"""Compare several predictions on one ground truth: one row each, best first."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._blocks import is_lazy
+from .._validation import SegLabInputError
+from ._boundary import boundary_scores
+from ._evaluate import evaluate
+from ._instances import score_instances
+from ._objects import check_in_memory
+from ._scores import Scores
+
+__all__ = ["RANKABLE", "Comparison", "compare_predictions"]
+
+RANKABLE = (
+    *(f.name for f in fields(Scores)),
+    "dsb_score",
+    "pq",
+    "boundary_f1",
+    "nsd",
+    "cl_dice",
+)
+"""Metrics a comparison can be ranked by (higher is better for every one)."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What :func:`compare_predictions` returns: ``rows`` best first by ``rank_by``."""
+
+    rank_by: str
+    rows: tuple[dict[str, Any], ...]
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the rows (one per prediction, best first) to a CSV file; returns the path."""
+        path = Path(path)
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
+            writer.writeheader()
+            writer.writerows(self.rows)
+        return path
+
+
+def _row(name: str, prediction: Any, truth: Any, options: dict, boundary: bool) -> dict:
+    chosen = options.get(name)
+    prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
+    result = evaluate(prediction, truth, foreground_class=chosen, objects=False)
+    row: dict[str, Any] = {"prediction": name, **asdict(result.counts), **asdict(result.scores)}
+    if boundary:
+        pred = prediction if chosen in (None, "any") else prediction == chosen
+        instances = score_instances(pred, truth != 0)
+        row.update(dsb_score=instances.dsb_score, pq=instances.at(0.5).pq)
+        b = boundary_scores(prediction, truth, foreground_class=chosen)
+        row.update(boundary_f1=b.boundary_f1, nsd=b.nsd, cl_dice=b.cl_dice, hd95=b.hd95)
+    return row
+
+
+def compare_predictions(
+    predictions: Mapping[str, Any],
+    ground_truth: Any,
+    *,
+    rank_by: str = "mcc",
+    foreground_classes: Mapping[str, int | str] | None = None,
+    objects_and_boundaries: bool = True,
+) -> Comparison:
+    """Score several predictions (e.g. Otsu, Yen, the classifier) on one ground truth.
+
+    Parameters
+    ----------
+    predictions : mapping of str to array_like
+        Name -> prediction, each as in :func:`napari_seglab.core.metrics.evaluate`.
+    ground_truth : array_like
+        A binary mask of the same shape.
+    rank_by : str
+        One of :data:`RANKABLE`; ties keep the given order.
+    foreground_classes : mapping of str to int or "any", optional
+        The foreground class of the predictions that are labels images.
+    objects_and_boundaries : bool
+        Also DSB score, PQ (IoU 0.5), boundary F1, NSD (1 pixel), clDice and HD95 (arrays in
+        memory only); False: pixel scores only (any input, dask too).
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.zeros((8, 8), np.uint8); truth[2:6, 2:6] = 1
+    >>> result = compare_predictions({"shifted": np.roll(truth, 1, 0), "same": truth}, truth)
+    >>> [row["prediction"] for row in result.rows]
+    ['same', 'shifted']
+    """
+    if not predictions:
+        raise SegLabInputError("Give at least one prediction to compare.")
+    if rank_by not in RANKABLE:
+        raise SegLabInputError(f"Cannot rank by {rank_by!r}; choose one of {', '.join(RANKABLE)}.")
+    if not objects_and_boundaries and rank_by not in {f.name for f in fields(Scores)}:
+        raise SegLabInputError(f"Ranking by {rank_by!r} needs objects_and_boundaries=True.")
+    if objects_and_boundaries:  # refused before any chunk is read
+        for prediction in predictions.values():
+            check_in_memory(prediction, ground_truth)
+    truth = ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth)
+    options = dict(foreground_classes or {})
+    rows = [
+        _row(name, pred, truth, options, objects_and_boundaries)
+        for name, pred in predictions.items()
+    ]
+    rows.sort(key=lambda row: -row[rank_by])
+    return Comparison(rank_by, tuple(rows))

@@ -1,0 +1,64 @@
+"""Several predictions on one ground truth, best first (issue 10 "Compare methods")."""
+
+from __future__ import annotations
+
+import csv
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from napari_seglab import load_kesm
+from napari_seglab.core import SegLabInputError, threshold
+from napari_seglab.core.metrics import compare_predictions, evaluate
+
+
+@pytest.fixture(scope="module")
+def kesm():
+    image, truth = load_kesm()
+    masks = {
+        m: threshold(image, m, foreground="dark", median_size=3).mask
+        for m in ("otsu", "li", "yen")
+    }
+    return truth, masks
+
+
+def test_rows_best_first_with_the_same_numbers_as_evaluate(kesm, tmp_path):
+    truth, masks = kesm
+    classes = np.where(masks["otsu"] != 0, 2, 1).astype(np.uint8)
+    result = compare_predictions(
+        {**masks, "classifier": classes}, truth, foreground_classes={"classifier": 2}
+    )
+    mcc = [row["mcc"] for row in result.rows]
+    assert mcc == sorted(mcc, reverse=True)
+    by_name = {row["prediction"]: row for row in result.rows}
+    for name, mask in masks.items():
+        assert by_name[name]["mcc"] == evaluate(mask, truth).scores.mcc
+    assert by_name["classifier"]["tp"] == 5595 and by_name["otsu"]["cl_dice"] == pytest.approx(
+        0.8777, abs=5e-5
+    )
+    ranked = compare_predictions(masks, truth, rank_by="boundary_f1")
+    assert [r["boundary_f1"] for r in ranked.rows] == sorted(
+        (r["boundary_f1"] for r in ranked.rows), reverse=True
+    )
+    with result.to_csv(tmp_path / "compare.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["prediction"] for r in rows] == [r["prediction"] for r in result.rows]
+
+
+def test_lazy_pixel_only_and_bad_input(kesm):
+    truth, masks = kesm
+    lazy = compare_predictions(
+        {"otsu": da.from_array(masks["otsu"], chunks=128)}, truth, objects_and_boundaries=False
+    )
+    assert lazy.rows[0]["tp"] == 5595 and "boundary_f1" not in lazy.rows[0]
+    with pytest.raises(SegLabInputError, match="whole arrays in memory"):
+        compare_predictions({"otsu": da.from_array(masks["otsu"], chunks=128)}, truth)
+    with pytest.raises(SegLabInputError, match="at least one"):
+        compare_predictions({}, truth)
+    with pytest.raises(SegLabInputError, match="choose one of"):
+        compare_predictions(masks, truth, rank_by="speed")
+    with pytest.raises(SegLabInputError, match="needs objects_and_boundaries"):
+        compare_predictions(masks, truth, rank_by="cl_dice", objects_and_boundaries=False)
+    with pytest.raises(SegLabInputError, match="not a mask"):
+        compare_predictions({"raw": load_kesm()[0]}, truth)
