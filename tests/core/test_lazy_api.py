@@ -126,6 +126,11 @@ def _calls() -> dict[str, Callable[[], object]]:
         "label_objects.watershed": lambda: sl.label_objects(lazy("mask"), method="watershed"),
         "measure_objects": lambda: sl.measure_objects(lazy("truth"), lazy("image")),
         "cluster": lambda: sl.cluster(lazy("image"), 3),
+        "score_instances": lambda: sl.score_instances(lazy("mask"), lazy("truth")),
+        "boundary_scores": lambda: sl.boundary_scores(lazy("mask"), lazy("truth")),
+        "compare_predictions": lambda: sl.compare_predictions(
+            {"mask": lazy("mask")}, lazy("truth")
+        ),
         "edges": lambda: sl.edges(lazy("image"), "sobel"),
     }
 
@@ -140,11 +145,13 @@ def _tmp_output():
 # Public names that take no image array (values, settings, files, results, errors).
 NO_ARRAY_INPUT = {
     "GLOBAL_METHODS",
+    "BoundaryScores",
     "Cancelled",
     "ClusterOptions",
     "ClusterResult",
     "ClusterUnits",
     "ColourSpace",
+    "Comparison",
     "ConfusionCounts",
     "EdgeDirection",
     "EdgeMethod",
@@ -153,6 +160,7 @@ NO_ARRAY_INPUT = {
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "InstanceScores",
     "ObjectLabels",
     "ObjectMetrics",
     "ObjectTable",

@@ -19,13 +19,19 @@ from .cluster import ClusterOptions, ClusterResult, ClusterUnits, ColourSpace, c
 from .edges import EdgeDirection, EdgeMethod, EdgeOptions, EdgeSmoothing, edges
 from .io import open_image, save
 from .metrics import (
+    BoundaryScores,
+    Comparison,
     ConfusionCounts,
     Evaluation,
+    InstanceScores,
     ObjectMetrics,
     Scores,
+    boundary_scores,
+    compare_predictions,
     confusion_masks,
     evaluate,
     match_objects,
+    score_instances,
 )
 from .objects import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
 from .threshold import (
@@ -42,11 +48,13 @@ from .threshold import (
 
 __all__ = [
     "GLOBAL_METHODS",
+    "BoundaryScores",
     "Cancelled",
     "ClusterOptions",
     "ClusterResult",
     "ClusterUnits",
     "ColourSpace",
+    "Comparison",
     "ConfusionCounts",
     "EdgeDirection",
     "EdgeMethod",
@@ -55,6 +63,7 @@ __all__ = [
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "InstanceScores",
     "ObjectLabels",
     "ObjectMetrics",
     "ObjectTable",
@@ -69,8 +78,10 @@ __all__ = [
     "ThresholdResult",
     "TrainingCache",
     "TryAllResult",
+    "boundary_scores",
     "clean_up",
     "cluster",
+    "compare_predictions",
     "compute_features",
     "confusion_masks",
     "edges",
@@ -84,6 +95,7 @@ __all__ = [
     "open_image",
     "remove_small_objects",
     "save",
+    "score_instances",
     "threshold",
     "to_grayscale",
     "try_all_thresholds",
