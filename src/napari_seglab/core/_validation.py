@@ -87,7 +87,7 @@ def as_image(image: ArrayLike, *, name: str = "image", allow_constant: bool = Fa
         )
     if not allow_constant and arr.min() == arr.max():
         raise SegLabInputError(
-            f"The {name} is constant (every pixel is {arr.flat[0]!r}): "
+            f"The {name} is constant (every pixel is {arr.flat[0].item()!r}): "
             "there is nothing to separate."
         )
     return arr
