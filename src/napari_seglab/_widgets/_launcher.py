@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def open_viewer(*, demo: bool = False, show: bool = True):
-    """Open napari with the KESM sample and the Threshold and Validate widgets docked.
+    """Open napari with the KESM sample and the Threshold and Validate widgets docked (tabbed).
 
     Parameters
     ----------
@@ -71,7 +71,10 @@ def open_viewer(*, demo: bool = False, show: bool = True):
     viewer = napari.Viewer(title="SegLab", show=show)
     viewer.open_sample("napari-seglab", "kesm")
     _, threshold_widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
-    _, validation_widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")
+    # Tabbed with Threshold: the two panels stacked would not fit a 1080-pixel-high screen.
+    validation_dock, validation_widget = viewer.window.add_plugin_dock_widget(
+        "napari-seglab", "Validate", tabify=True
+    )
     if demo:
         image = viewer.layers["KESM vessels"]
         threshold_widget.image.value = image
@@ -84,6 +87,7 @@ def open_viewer(*, demo: bool = False, show: bool = True):
         validation_widget.run(block=True)
         viewer.layers["KESM vessels otsu"].visible = False
         viewer.layers.selection.active = image
+        validation_dock.raise_()  # show the scores of the example
     return viewer, threshold_widget, validation_widget
 
 
