@@ -560,3 +560,88 @@ def test_opened_through_the_plugin_manifest_follows_the_layer_list(qtbot, make_n
     viewer.layers.remove(layer)
     assert layer not in widget.controls.image.choices
     widget.close()
+
+
+@pytest.fixture
+def plugin_kesm(qtbot, make_napari_viewer):
+    """The KESM sample (image, ground truth) and the widget opened from napari's plugin menu."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-seglab", "kesm")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+    yield viewer, widget, viewer.layers["KESM vessels"], viewer.layers["KESM ground truth"]
+    widget.controls.live.value = False
+    widget.cancel()
+    wait_idle(qtbot, widget)
+
+
+def test_panel_starts_on_the_open_image_and_never_on_the_ground_truth(plugin_kesm, errors):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    assert c.image.value is image
+    assert c.training.value is None  # the ground truth is not a training layer...
+    assert truth in c.training.choices  # ...unless the user chooses it
+    training = widget.add_training_layer()
+    assert training is not None and c.training.value == training
+    assert not errors()
+    # a second image: its own training layer is made, the first one's is not offered
+    other = viewer.add_image(image.data[:64, :64], name="crop")
+    viewer.layers.selection.active = other
+    c.image.value = other
+    assert c.training.value is None
+
+
+def test_renaming_the_image_keeps_the_selection_and_the_training_link(qtbot, plugin_kesm):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    image.name = "renamed"
+    assert c.image.value is image
+    c.training.value = None
+    c.image.value = None
+    c.image.value = image
+    assert c.training.value == training  # found by identity, not by its old name
+    assert widget.add_training_layer() == training  # not a second one
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status
+    assert "renamed segmentation" in viewer.layers
+
+
+def test_outputs_are_never_offered_as_the_training_layer(qtbot, plugin_kesm):
+    viewer, widget, _, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    widget.train()
+    wait_idle(qtbot, widget)
+    segmentation = viewer.layers["KESM vessels segmentation"]
+    assert segmentation not in widget.controls.training.choices
+    viewer.layers.remove(training)
+    assert widget.controls.training.value is None
+
+
+def test_a_refused_run_shows_its_reason_in_the_status(qtbot, plugin_kesm, errors):
+    _, widget, image, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    widget.train()
+    wait_idle(qtbot, widget)
+    image.data = 255 - image.data
+    widget.predict("all")
+    wait_idle(qtbot, widget)
+    assert "edited after the classifier was trained" in errors()[-1]
+    assert "edited after the classifier was trained" in widget.status
+    assert widget.predict("other") is None  # refused before starting
+    assert widget.status == errors()[-1]
+
+
+def test_outputs_of_an_image_deleted_during_the_run_are_dropped(qtbot, plugin_kesm):
+    viewer, widget, image, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    names = [layer.name for layer in viewer.layers]
+    assert widget.train() is not None
+    viewer.layers.remove(image)
+    wait_idle(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == [n for n in names if n != "KESM vessels"]
+    assert "was removed" in widget.status

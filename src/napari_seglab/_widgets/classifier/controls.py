@@ -63,14 +63,21 @@ def _layer_picker(kind: str, label: str, **options: Any) -> ComboBox:
 class Controls:
     """The widgets of the classifier panel, public so that scripts and tests can set them."""
 
-    def __init__(self) -> None:
+    def __init__(self, viewer: Any = None) -> None:
+        self._viewer = viewer
         # image and strokes
         self.image = _layer_picker("Image", "Image", nullable=True)
         self.channels = Select(label="More channels", choices=self._channel_choices)
         self.channels.tooltip = (
             "Other Image layers of the same shape to use as extra channels (optional)."
         )
-        self.training = _layer_picker("Labels", "Training layer")
+        self.training = ComboBox(
+            label="Training layer", choices=self._training_choices, nullable=True
+        )
+        self.training.tooltip = (
+            "The Labels layer of strokes. A ground truth or another Labels layer can be "
+            "chosen here, but is never picked by itself; outputs are not offered."
+        )
         self.add_button = PushButton(text="Add training layer")
         self.classes = LineEdit(label="Classes", value=", ".join(DEFAULT_CLASSES))
         self.classes.tooltip = "Names of label 1, 2, ... in the training layer, comma-separated."
@@ -165,6 +172,17 @@ class Controls:
             and not layer.rgb
             and ROLE_KEY not in layer.metadata
             and tuple(layer.data.shape) == tuple(image.data.shape)
+        ]
+
+    def _training_choices(self, _widget: Any = None) -> list:
+        """The viewer's Labels layers, without SegLab's outputs."""
+        from napari.layers import Labels
+
+        layers = [] if self._viewer is None else self._viewer.layers
+        return [
+            (layer.name, layer)
+            for layer in layers
+            if isinstance(layer, Labels) and ROLE_KEY not in layer.metadata
         ]
 
     def _class_choices(self, _widget: Any = None) -> list[tuple[str, int]]:

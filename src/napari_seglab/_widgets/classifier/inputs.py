@@ -58,13 +58,11 @@ class Inputs:
             )
         items = [Training(source, chosen.data, chosen.name)]
         if self.controls.all_training.value:
-            images = {x.name: x for x in self.controls.image.choices if x is not None}
+            images = [x for x in self.controls.image.choices if x is not None]
             for layer in self.labels_layers():
-                names = linked_images(layer)
-                if layer is chosen or not names or not all(n in images for n in names):
-                    continue
-                image = ImageSource.of(*(images[n] for n in names))
-                items.append(Training(image, layer.data, layer.name))
+                linked = linked_images(layer, images)
+                if layer is not chosen and linked:
+                    items.append(Training(ImageSource.of(*linked), layer.data, layer.name))
         return items
 
     def training_inputs(self) -> tuple[list[Training], dict]:
