@@ -645,3 +645,14 @@ def test_outputs_of_an_image_deleted_during_the_run_are_dropped(qtbot, plugin_ke
     wait_idle(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == [n for n in names if n != "KESM vessels"]
     assert "was removed" in widget.status
+
+
+def test_a_stray_label_is_refused_in_the_status(qtbot, plugin_kesm, errors):
+    viewer, widget, _, truth = plugin_kesm
+    training = widget.add_training_layer()
+    strokes = stroke_disks(truth.data, per_class=6)
+    strokes[:3, :3] = 255
+    paint(training, strokes)
+    assert widget.train() is None
+    assert "Label 255 is painted" in errors()[-1] and "Label 255" in widget.status
+    assert "KESM vessels segmentation" not in viewer.layers

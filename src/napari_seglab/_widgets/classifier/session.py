@@ -290,4 +290,12 @@ def _painted_classes(training, annotations, class_names: list[str]) -> dict[int,
             f"Only class {label} ({name_of(label)}) is painted; paint strokes of at least one "
             "more class."
         )
+    unnamed = [int(i) for i in painted if class_names and i > len(class_names)]
+    if unnamed:
+        named = ", ".join(f"{i} = {n}" for i, n in enumerate(class_names, start=1))
+        raise SegLabInputError(
+            f"Label {', '.join(map(str, unnamed))} is painted in '{training[0].name}' (or "
+            f"another training layer) but has no class name ({named}): add its name to "
+            "Classes, or erase those strokes."
+        )
     return {int(i): name_of(int(i)) for i in painted}

@@ -5,12 +5,14 @@
 :mod:`._tiles`); :class:`TrainingCache` keeps painted pixels' features between trainings and
 :class:`PlanePreview` a plane's for live previews; a dask image is classified chunk by chunk
 (:mod:`._lazy`). The compiled (numba) kernels: :mod:`._correlate`, :mod:`._derivatives`
-(filters), :mod:`._forest` (training) and :mod:`._traversal` (prediction).
+(filters), :mod:`._forest` (training) and :mod:`._traversal` (prediction), compiled once after
+installing and loaded by each new process: :func:`warm_up` does both ahead of time.
 """
 
 from ._model import PixelClassifier, Segmentation
 from ._preview import PlanePreview
 from ._training import TrainingCache
+from ._warmup import compiled_code_cached, warm_up
 from .features import FeatureSettings, compute_features, feature_names
 
 
@@ -37,8 +39,10 @@ __all__ = [
     "PlanePreview",
     "Segmentation",
     "TrainingCache",
+    "compiled_code_cached",
     "compiled_code_loaded",
     "compute_features",
     "feature_names",
     "load_compiled_code",
+    "warm_up",
 ]

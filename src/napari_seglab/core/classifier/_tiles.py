@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import SegLabInputError, as_image
 from ._filters import region_features, strip_axis
+from ._warmup import notice_compiling
 
 if TYPE_CHECKING:
     from .features import FeatureSettings
@@ -70,6 +71,7 @@ def channels_first(
             "(e.g. np.asarray(image[k]) for plane k)."
         )
     arr = as_image(image, name=name, allow_constant=True)
+    notice_compiling()  # every computation on an image comes here first
     if channel_axis is None:
         arr = arr[np.newaxis]
     else:
