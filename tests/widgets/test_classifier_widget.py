@@ -656,3 +656,17 @@ def test_a_stray_label_is_refused_in_the_status(qtbot, plugin_kesm, errors):
     assert widget.train() is None
     assert "Label 255 is painted" in errors()[-1] and "Label 255" in widget.status
     assert "KESM vessels segmentation" not in viewer.layers
+
+
+def test_the_panel_fits_a_laptop_screen(plugin_kesm):
+    from qtpy.QtWidgets import QScrollArea
+    from superqt import QCollapsible
+
+    _, widget, _, _ = plugin_kesm
+    scroll = widget.native.findChild(QScrollArea)
+    assert scroll is not None  # unfolded, every control stays reachable
+    content = scroll.widget()
+    assert content.sizeHint().height() <= 650, content.sizeHint().height()  # folded: fits 1366 x 768 (it needed 962 px)
+    folds = content.findChildren(QCollapsible)
+    assert [f.text() for f in folds] == ["Features", "Forest", "Outputs and feature importance"]
+    assert not any(f.isExpanded() for f in folds)

@@ -25,9 +25,10 @@ from magicgui.widgets import (
 )
 
 from ...core._validation import SegLabInputError
-from ...core.classifier import FeatureSettings, compiled_code_loaded
+from ...core.classifier import FeatureSettings
 from .._shared import ROLE_KEY
 from .plans import Forest, Scope
+from .warmup import warm_up_done
 
 if TYPE_CHECKING:
     from ...core.classifier import PixelClassifier
@@ -106,7 +107,7 @@ class Controls:
         self.save_button = PushButton(text="Save classifier...")
         self.load_button = PushButton(text="Load classifier...")
         self.status.native.setWordWrap(True)
-        self.channels.native.setMaximumHeight(70)
+        self.channels.native.setMaximumHeight(56)
         self.importance.native.setMinimumHeight(170)
         self.foreground.value = self.probability_of.value = self.default_foreground()
 
@@ -128,34 +129,45 @@ class Controls:
         self.depth = SpinBox(label="Max depth", value=10, min=1, max=100)
         self.balance = CheckBox(text="Balance classes", value=True)
 
-    def rows(self) -> list[Widget]:
-        """The panel, top to bottom."""
+    def sections(self) -> list[tuple[str | None, list[Widget]]]:
+        """The panel, top to bottom: (title of a collapsible section or None, its widgets).
+
+        What every run needs stays open; features, forest and outputs fold away (the panel
+        then fits a laptop screen).
+        """
 
         def row(*widgets: Widget) -> Container:
             return Container(widgets=widgets, layout="horizontal", labels=False)
 
         return [
-            self.image,
-            self.channels,
-            self.training,
-            row(self.add_button, self.all_training),
-            self.classes,
-            self.families,
-            self.scales,
-            self.features_3d,
-            self.trees,
-            self.depth,
-            self.balance,
-            row(self.train_button, self.live),
-            self.scope,
-            self.target,
-            row(self.apply_button, self.cancel_button),
-            self.progress,
-            self.status,
-            self.probability_of,
-            self.foreground,
-            self.importance,
-            row(self.save_button, self.load_button),
+            (
+                None,
+                [
+                    self.image,
+                    self.channels,
+                    self.training,
+                    row(self.add_button, self.all_training),
+                    self.classes,
+                ],
+            ),
+            ("Features", [self.families, self.scales, self.features_3d]),
+            ("Forest", [self.trees, self.depth, self.balance]),
+            (
+                None,
+                [
+                    row(self.train_button, self.live),
+                    self.scope,
+                    self.target,
+                    row(self.apply_button, self.cancel_button),
+                    self.progress,
+                    self.status,
+                ],
+            ),
+            (
+                "Outputs and feature importance",
+                [self.probability_of, self.foreground, self.importance],
+            ),
+            (None, [row(self.save_button, self.load_button)]),
         ]
 
     # ------------------------------------------------------------------ choices
@@ -216,10 +228,10 @@ class Controls:
         if running:
             c.progress.value = 0
             c.status.value = "Updating..." if live else "Working..."
-            if not compiled_code_loaded():
+            if not warm_up_done():
                 c.status.value += (
-                    " (the first run loads SegLab's compiled code; just after installing, "
-                    "compiling it takes up to a minute, once)"
+                    " (waiting for SegLab's compiled code, prepared in the background: "
+                    "up to a minute once after installing, a second otherwise)"
                 )
 
     # ------------------------------------------------------------------ settings

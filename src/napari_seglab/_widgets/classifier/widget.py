@@ -25,7 +25,6 @@ from magicgui.widgets import Container
 from psygnal import Signal
 
 from ...core._validation import SegLabInputError
-from ...core.classifier import load_compiled_code
 from .._layers import label_colormap
 from .._shared import report_error
 from .controls import Controls
@@ -36,6 +35,7 @@ from .live import LiveUpdate
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .warmup import start_warm_up
 
 if TYPE_CHECKING:
     import napari
@@ -67,10 +67,10 @@ class ClassifierWidget(Container):
     shown = Signal(object)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
-        # Import the classifier's compiled kernels now, while the user opens the widget: an
-        # import inside the worker thread would hold the interpreter lock and freeze the GUI.
-        load_compiled_code()
+        super().__init__(labels=False)
+        # Compile (once after installing, in another process) and load the classifier's
+        # kernels in the background now, while the user opens images and paints.
+        start_warm_up()
         self._viewer = napari_viewer
         self._session = ClassifierSession()
         self._controls = c = Controls(napari_viewer)
@@ -88,7 +88,7 @@ class ClassifierWidget(Container):
             start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
             cancel=self.cancel,
         )
-        self.extend(c.rows())
+        self._sections = _build(self.native, c.sections())
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
@@ -257,7 +257,8 @@ class ClassifierWidget(Container):
 
     def reset_choices(self, *_: Any) -> None:
         """Refresh the layer pickers (napari calls it when layers come and go)."""
-        super().reset_choices()
+        for section in self._sections:
+            section.reset_choices()
         image = self._controls.image
         if image.value is None:  # start on the image in view rather than on nothing
             choices = [x for x in image.choices if x is not None]
@@ -361,6 +362,44 @@ class ClassifierWidget(Container):
                 self._controls.progress.value = 0
         self._controls.show_running(False)
         self._live.finished()
+
+
+def _build(parent: Any, sections: list) -> list[Container]:
+    """Lay the sections out in a scroll area in `parent`: open ones, then folded ones.
+
+    Folded, the panel fits a 1366 x 768 screen; unfolded, it scrolls (up and down only), so
+    every control stays reachable.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+    from superqt import QCollapsible
+
+    content = QWidget()
+    layout = QVBoxLayout(content)
+    layout.setContentsMargins(0, 0, 0, 0)
+    built = []
+    for title, widgets in sections:
+        section = Container(widgets=widgets, labels=True)
+        if title is None:
+            layout.addWidget(section.native)
+        else:
+            fold = QCollapsible(title, content)
+            fold.addWidget(section.native)
+            fold.layout().setSpacing(0)
+            fold.layout().setContentsMargins(0, 0, 0, 0)
+            fold.collapse(animate=False)
+            layout.addWidget(fold)
+        built.append(section)
+    layout.addStretch()
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    bar = scroll.verticalScrollBar().sizeHint().width()
+    scroll.setMinimumWidth(content.minimumSizeHint().width() + bar + 4)
+    parent.layout().setContentsMargins(0, 0, 0, 0)
+    parent.layout().addWidget(scroll)
+    return built
 
 
 def _ask_path(parent: Any, *, save: bool, then: Any) -> None:

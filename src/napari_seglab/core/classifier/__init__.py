@@ -15,24 +15,6 @@ from ._training import TrainingCache
 from ._warmup import compiled_code_cached, warm_up
 from .features import FeatureSettings, compute_features, feature_names
 
-
-def load_compiled_code() -> None:
-    """Import the classifier's compiled (numba) kernels now, e.g. when a widget opens.
-
-    Importing them inside a worker thread would hold the interpreter lock while numba loads
-    (or, just after installing, compiles) them, and freeze a GUI.
-    """
-    from . import _correlate, _derivatives, _forest, _traversal  # noqa: F401
-
-
-def compiled_code_loaded() -> bool:
-    """Whether this session has already loaded the forest's compiled traversal."""
-    import sys
-
-    traversal = sys.modules.get(f"{__name__}._traversal")
-    return traversal is not None and traversal.is_compiled()
-
-
 __all__ = [
     "FeatureSettings",
     "PixelClassifier",
@@ -40,9 +22,7 @@ __all__ = [
     "Segmentation",
     "TrainingCache",
     "compiled_code_cached",
-    "compiled_code_loaded",
     "compute_features",
     "feature_names",
-    "load_compiled_code",
     "warm_up",
 ]
