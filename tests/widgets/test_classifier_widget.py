@@ -671,3 +671,37 @@ def test_the_panel_fits_a_laptop_screen(plugin_kesm):
     folds = content.findChildren(QCollapsible)
     assert [f.text() for f in folds] == ["Features", "Forest", "Outputs and feature importance"]
     assert not any(f.isExpanded() for f in folds)
+
+
+def test_classes_emptied_or_twice_are_refused_without_a_traceback(plugin_kesm, errors):
+    viewer, widget, _, truth = plugin_kesm
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))
+    widget.controls.classes.value = ""  # raised inside the signal before
+    assert widget.train() is None
+    assert "Type the class names in 'Classes'" in errors()[-1]
+    widget.controls.classes.value = "cell, cell"
+    assert widget.train() is None
+    assert "'cell' is given twice" in errors()[-1]
+    assert "KESM vessels segmentation" not in viewer.layers
+
+
+def test_train_on_all_skips_training_layers_of_another_kind(qtbot, plugin_kesm, errors):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))  # 2D, grey
+    rgb = viewer.add_image(np.stack([image.data] * 3, -1), name="rgb", rgb=True)
+    c.image.value = rgb
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))
+    assert widget.train() is not None  # refused before: the grey layer has 1 channel
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status and widget.classifier.n_channels == 3
+    stack = viewer.add_image(np.stack([image.data[:64, :64]] * 4), name="stack")
+    c.image.value = stack
+    strokes = np.zeros((4, 64, 64), np.uint8)
+    strokes[:, :64] = stroke_disks(truth.data[:64, :64], per_class=4)
+    paint(widget.add_training_layer(), strokes)
+    c.features_3d.value = True  # the 2D training layers cannot join 3D features
+    c.scales.value = "1"
+    assert widget.train() is not None
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status, errors()

@@ -289,7 +289,9 @@ class ClassifierWidget(Container):
         c = self._controls
         c.probability_of.reset_choices()
         c.foreground.reset_choices()
-        c.foreground.value = c.probability_of.value = c.default_foreground()
+        default = c.default_foreground()
+        if default is not None:  # no classes typed (yet): training says what is missing
+            c.foreground.value = c.probability_of.value = default
         training = c.training.value
         if training is not None and is_training_layer(training):
             top = max(len(self.class_names), max_label(training.data), 2)
