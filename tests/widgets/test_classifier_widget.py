@@ -705,3 +705,85 @@ def test_train_on_all_skips_training_layers_of_another_kind(qtbot, plugin_kesm, 
     assert widget.train() is not None
     wait_idle(qtbot, widget)
     assert "Trained on" in widget.status, errors()
+
+
+GAP_PROBE = r"""
+import json, sys, time
+import numpy as np
+import napari
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
+import napari_seglab
+from napari_seglab._widgets.classifier.warmup import warm_up_done
+
+viewer = napari.Viewer(show=True)
+image, truth = napari_seglab.load_kesm()
+layer = viewer.add_image(image, name="KESM")
+strokes = np.zeros(truth.shape, np.uint8)
+strokes[truth == 0] = 1
+strokes[truth > 0] = 2
+strokes[::2] = 0
+strokes[:, ::2] = 0
+viewer.add_labels(strokes, name="strokes", metadata={"seglab_training_for": ["KESM"]})
+app = QApplication.instance()
+ticks = []
+timer = QTimer()
+timer.setInterval(20)
+timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+timer.start()
+
+
+def spin(done, limit=600.0):
+    end = time.perf_counter() + limit
+    while not done() and time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def worst(since):
+    ticks.append(time.perf_counter())
+    return max(np.diff([since, *[t for t in ticks if t >= since]])) * 1000
+
+
+spin(lambda: len(ticks) > 5)
+_, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+start = time.perf_counter()
+spin(warm_up_done)
+spin(lambda: time.perf_counter() > start + 3)
+phases = {"warm_up_s": time.perf_counter() - start, "warm_up_gap_ms": worst(start)}
+for phase in ("first_train", "second_train"):
+    start = time.perf_counter()
+    widget.train()
+    spin(lambda: not widget.busy)
+    phases[phase + "_s"] = time.perf_counter() - start
+    spin(lambda: time.perf_counter() > start + phases[phase + "_s"] + 0.3)
+    phases[phase + "_gap_ms"] = worst(start)
+phases["status"] = widget.status
+sys.stdout.write(json.dumps(phases) + "\n")
+viewer.close()
+"""
+
+
+def test_the_event_loop_keeps_running_while_the_code_loads_and_trains(tmp_path):
+    """In a new process (as a new napari session): a 20 ms QTimer through the warm-up that
+    opening the widget starts, a first training and a second one. Before the warm-up, the
+    first training loaded (or compiled) the code in the worker, freezing the GUI 1.0-1.4 s."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(GAP_PROBE)
+    env = {**os.environ, "NAPARI_APPLICATION_GUI_NOTIFICATION_LEVEL": "error"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    phases = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Trained on" in phases["status"]
+    # loading the cached code in a thread: each kernel holds the interpreter lock while it
+    # loads (measured 250-470 ms on the 2-core test machine; 200 ms is the aim)
+    assert phases["warm_up_gap_ms"] < 1000, phases
+    # a training once the output layers exist: the GUI never waits for the classifier
+    assert phases["second_train_gap_ms"] < 200, phases
