@@ -32,6 +32,7 @@ from .inputs import Inputs
 from .jobs import max_label
 from .layers import default_image, is_training_layer, linked_images, show_result, training_layer
 from .live import LiveUpdate
+from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
@@ -88,7 +89,7 @@ class ClassifierWidget(Container):
             start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
             cancel=self.cancel,
         )
-        self._sections = _build(self.native, c.sections())
+        self._sections = build_panel(self.native, c.sections())
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
@@ -364,44 +365,6 @@ class ClassifierWidget(Container):
                 self._controls.progress.value = 0
         self._controls.show_running(False)
         self._live.finished()
-
-
-def _build(parent: Any, sections: list) -> list[Container]:
-    """Lay the sections out in a scroll area in `parent`: open ones, then folded ones.
-
-    Folded, the panel fits a 1366 x 768 screen; unfolded, it scrolls (up and down only), so
-    every control stays reachable.
-    """
-    from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
-    from superqt import QCollapsible
-
-    content = QWidget()
-    layout = QVBoxLayout(content)
-    layout.setContentsMargins(0, 0, 0, 0)
-    built = []
-    for title, widgets in sections:
-        section = Container(widgets=widgets, labels=True)
-        if title is None:
-            layout.addWidget(section.native)
-        else:
-            fold = QCollapsible(title, content)
-            fold.addWidget(section.native)
-            fold.layout().setSpacing(0)
-            fold.layout().setContentsMargins(0, 0, 0, 0)
-            fold.collapse(animate=False)
-            layout.addWidget(fold)
-        built.append(section)
-    layout.addStretch()
-    scroll = QScrollArea()
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    scroll.setWidget(content)
-    bar = scroll.verticalScrollBar().sizeHint().width()
-    scroll.setMinimumWidth(content.minimumSizeHint().width() + bar + 4)
-    parent.layout().setContentsMargins(0, 0, 0, 0)
-    parent.layout().addWidget(scroll)
-    return built
 
 
 def _ask_path(parent: Any, *, save: bool, then: Any) -> None:
