@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 
 from ...core._validation import SegLabInputError
 from .._layers import label_colormap
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from ...core.classifier import PixelClassifier
 
 __all__ = ["ClassifierWidget"]
+
+WARM_UP_DELAY_MS = 1000
 
 
 class ClassifierWidget(Container):
@@ -71,7 +74,7 @@ class ClassifierWidget(Container):
         super().__init__(labels=False)
         # Compile (once after installing, in another process) and load the classifier's
         # kernels in the background now, while the user opens images and paints.
-        start_warm_up()
+        QTimer.singleShot(WARM_UP_DELAY_MS, start_warm_up)  # after the panel first shows
         self._viewer = napari_viewer
         self._session = ClassifierSession()
         self._controls = c = Controls(napari_viewer)
