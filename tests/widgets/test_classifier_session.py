@@ -219,3 +219,14 @@ def test_the_session_needs_no_qt():
 def test_docstring_examples():
     failures, _ = doctest.testmod(session_module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+def test_a_painted_label_without_a_name_is_refused(kesm):
+    image, truth = kesm
+    source = ImageSource(names=("KESM",), arrays=(image,))
+    strokes = stroke_disks(truth)
+    strokes[:3, :3] = 255  # e.g. painted with a label picked by mistake
+    with pytest.raises(SegLabInputError, match=r"Label 255 is painted .* no class name"):
+        ClassifierSession().plan_training(
+            [Training(source, strokes)], settings=SETTINGS, class_names=["tissue", "vessel"]
+        )

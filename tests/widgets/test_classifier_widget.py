@@ -560,3 +560,233 @@ def test_opened_through_the_plugin_manifest_follows_the_layer_list(qtbot, make_n
     viewer.layers.remove(layer)
     assert layer not in widget.controls.image.choices
     widget.close()
+
+
+@pytest.fixture
+def plugin_kesm(qtbot, make_napari_viewer):
+    """The KESM sample (image, ground truth) and the widget opened from napari's plugin menu."""
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-seglab", "kesm")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+    yield viewer, widget, viewer.layers["KESM vessels"], viewer.layers["KESM ground truth"]
+    widget.controls.live.value = False
+    widget.cancel()
+    wait_idle(qtbot, widget)
+
+
+def test_panel_starts_on_the_open_image_and_never_on_the_ground_truth(plugin_kesm, errors):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    assert c.image.value is image
+    assert c.training.value is None  # the ground truth is not a training layer...
+    assert truth in c.training.choices  # ...unless the user chooses it
+    training = widget.add_training_layer()
+    assert training is not None and c.training.value == training
+    assert not errors()
+    # a second image: its own training layer is made, the first one's is not offered
+    other = viewer.add_image(image.data[:64, :64], name="crop")
+    viewer.layers.selection.active = other
+    c.image.value = other
+    assert c.training.value is None
+
+
+def test_renaming_the_image_keeps_the_selection_and_the_training_link(qtbot, plugin_kesm):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    image.name = "renamed"
+    assert c.image.value is image
+    c.training.value = None
+    c.image.value = None
+    c.image.value = image
+    assert c.training.value == training  # found by identity, not by its old name
+    assert widget.add_training_layer() == training  # not a second one
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status
+    assert "renamed segmentation" in viewer.layers
+
+
+def test_outputs_are_never_offered_as_the_training_layer(qtbot, plugin_kesm):
+    viewer, widget, _, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    widget.train()
+    wait_idle(qtbot, widget)
+    segmentation = viewer.layers["KESM vessels segmentation"]
+    assert segmentation not in widget.controls.training.choices
+    viewer.layers.remove(training)
+    assert widget.controls.training.value is None
+
+
+def test_a_refused_run_shows_its_reason_in_the_status(qtbot, plugin_kesm, errors):
+    _, widget, image, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    widget.train()
+    wait_idle(qtbot, widget)
+    image.data = 255 - image.data
+    widget.predict("all")
+    wait_idle(qtbot, widget)
+    assert "edited after the classifier was trained" in errors()[-1]
+    assert "edited after the classifier was trained" in widget.status
+    assert widget.predict("other") is None  # refused before starting
+    assert widget.status == errors()[-1]
+
+
+def test_outputs_of_an_image_deleted_during_the_run_are_dropped(qtbot, plugin_kesm):
+    viewer, widget, image, truth = plugin_kesm
+    training = widget.add_training_layer()
+    paint(training, stroke_disks(truth.data, per_class=6))
+    names = [layer.name for layer in viewer.layers]
+    assert widget.train() is not None
+    viewer.layers.remove(image)
+    wait_idle(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == [n for n in names if n != "KESM vessels"]
+    assert "was removed" in widget.status
+
+
+def test_a_stray_label_is_refused_in_the_status(qtbot, plugin_kesm, errors):
+    viewer, widget, _, truth = plugin_kesm
+    training = widget.add_training_layer()
+    strokes = stroke_disks(truth.data, per_class=6)
+    strokes[:3, :3] = 255
+    paint(training, strokes)
+    assert widget.train() is None
+    assert "Label 255 is painted" in errors()[-1] and "Label 255" in widget.status
+    assert "KESM vessels segmentation" not in viewer.layers
+
+
+def test_the_panel_fits_a_laptop_screen(plugin_kesm):
+    from qtpy.QtWidgets import QScrollArea
+    from superqt import QCollapsible
+
+    _, widget, _, _ = plugin_kesm
+    scroll = widget.native.findChild(QScrollArea)
+    assert scroll is not None  # unfolded, every control stays reachable
+    content = scroll.widget()
+    height = content.sizeHint().height()
+    assert height <= 650, height  # folded: fits 1366 x 768 (it needed 962 px)
+    folds = content.findChildren(QCollapsible)
+    assert [f.text() for f in folds] == ["Features", "Forest", "Outputs and feature importance"]
+    assert not any(f.isExpanded() for f in folds)
+
+
+def test_classes_emptied_or_twice_are_refused_without_a_traceback(plugin_kesm, errors):
+    viewer, widget, _, truth = plugin_kesm
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))
+    widget.controls.classes.value = ""  # raised inside the signal before
+    assert widget.train() is None
+    assert "Type the class names in 'Classes'" in errors()[-1]
+    widget.controls.classes.value = "cell, cell"
+    assert widget.train() is None
+    assert "'cell' is given twice" in errors()[-1]
+    assert "KESM vessels segmentation" not in viewer.layers
+
+
+def test_train_on_all_skips_training_layers_of_another_kind(qtbot, plugin_kesm, errors):
+    viewer, widget, image, truth = plugin_kesm
+    c = widget.controls
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))  # 2D, grey
+    rgb = viewer.add_image(np.stack([image.data] * 3, -1), name="rgb", rgb=True)
+    c.image.value = rgb
+    paint(widget.add_training_layer(), stroke_disks(truth.data, per_class=6))
+    assert widget.train() is not None  # refused before: the grey layer has 1 channel
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status and widget.classifier.n_channels == 3
+    stack = viewer.add_image(np.stack([image.data[:64, :64]] * 4), name="stack")
+    c.image.value = stack
+    strokes = np.zeros((4, 64, 64), np.uint8)
+    strokes[:, :64] = stroke_disks(truth.data[:64, :64], per_class=4)
+    paint(widget.add_training_layer(), strokes)
+    c.features_3d.value = True  # the 2D training layers cannot join 3D features
+    c.scales.value = "1"
+    assert widget.train() is not None
+    wait_idle(qtbot, widget)
+    assert "Trained on" in widget.status, errors()
+
+
+GAP_PROBE = r"""
+import json, sys, time
+import numpy as np
+import napari
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
+import napari_seglab
+from napari_seglab._widgets.classifier.warmup import warm_up_done
+
+viewer = napari.Viewer(show=True)
+image, truth = napari_seglab.load_kesm()
+layer = viewer.add_image(image, name="KESM")
+strokes = np.zeros(truth.shape, np.uint8)
+strokes[truth == 0] = 1
+strokes[truth > 0] = 2
+strokes[::2] = 0
+strokes[:, ::2] = 0
+viewer.add_labels(strokes, name="strokes", metadata={"seglab_training_for": ["KESM"]})
+app = QApplication.instance()
+ticks = []
+timer = QTimer()
+timer.setInterval(20)
+timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+timer.start()
+
+
+def spin(done, limit=600.0):
+    end = time.perf_counter() + limit
+    while not done() and time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def worst(since):
+    # the two largest gaps (ms) since `since`, largest last
+    ticks.append(time.perf_counter())
+    gaps = np.diff([since, *[t for t in ticks if t >= since]]) * 1000
+    return sorted(gaps.tolist())[-2:]
+
+
+spin(lambda: len(ticks) > 5)
+_, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+start = time.perf_counter()
+spin(warm_up_done)
+spin(lambda: time.perf_counter() > start + 3)
+phases = {"warm_up_s": time.perf_counter() - start, "warm_up_gap_ms": worst(start)}
+for phase in ("first_train", "second_train"):
+    start = time.perf_counter()
+    widget.train()
+    spin(lambda: not widget.busy)
+    phases[phase + "_s"] = time.perf_counter() - start
+    spin(lambda: time.perf_counter() > start + phases[phase + "_s"] + 0.3)
+    phases[phase + "_gap_ms"] = worst(start)
+phases["status"] = widget.status
+sys.stdout.write(json.dumps(phases) + "\n")
+viewer.close()
+"""
+
+
+def test_the_event_loop_keeps_running_while_the_code_loads_and_trains(tmp_path):
+    """In a new process (as a new napari session): a 20 ms QTimer through the warm-up that
+    opening the widget starts, a first training and a second one. Before the warm-up, the
+    first training loaded (or compiled) the code in the worker, freezing the GUI 1.0-1.4 s."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(GAP_PROBE)
+    env = {**os.environ, "NAPARI_APPLICATION_GUI_NOTIFICATION_LEVEL": "error"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    phases = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "Trained on" in phases["status"]
+    # loading the cached code in a thread: each kernel holds the interpreter lock while it
+    # loads (measured 250-470 ms on the 2-core test machine; 200 ms is the aim)
+    assert phases["warm_up_gap_ms"][-1] < 1000, phases
+    # a training once the output layers exist: the GUI never waits for the classifier (the
+    # machine is shared: one late tick may be the OS scheduler's, the next must be < 200 ms)
+    assert phases["second_train_gap_ms"][0] < 200, phases

@@ -25,9 +25,10 @@ from magicgui.widgets import (
 )
 
 from ...core._validation import SegLabInputError
-from ...core.classifier import FeatureSettings, compiled_code_loaded
+from ...core.classifier import FeatureSettings
 from .._shared import ROLE_KEY
 from .plans import Forest, Scope
+from .warmup import warm_up_done
 
 if TYPE_CHECKING:
     from ...core.classifier import PixelClassifier
@@ -63,14 +64,21 @@ def _layer_picker(kind: str, label: str, **options: Any) -> ComboBox:
 class Controls:
     """The widgets of the classifier panel, public so that scripts and tests can set them."""
 
-    def __init__(self) -> None:
+    def __init__(self, viewer: Any = None) -> None:
+        self._viewer = viewer
         # image and strokes
         self.image = _layer_picker("Image", "Image", nullable=True)
         self.channels = Select(label="More channels", choices=self._channel_choices)
         self.channels.tooltip = (
             "Other Image layers of the same shape to use as extra channels (optional)."
         )
-        self.training = _layer_picker("Labels", "Training layer")
+        self.training = ComboBox(
+            label="Training layer", choices=self._training_choices, nullable=True
+        )
+        self.training.tooltip = (
+            "The Labels layer of strokes. A ground truth or another Labels layer can be "
+            "chosen here, but is never picked by itself; outputs are not offered."
+        )
         self.add_button = PushButton(text="Add training layer")
         self.classes = LineEdit(label="Classes", value=", ".join(DEFAULT_CLASSES))
         self.classes.tooltip = "Names of label 1, 2, ... in the training layer, comma-separated."
@@ -99,7 +107,7 @@ class Controls:
         self.save_button = PushButton(text="Save classifier...")
         self.load_button = PushButton(text="Load classifier...")
         self.status.native.setWordWrap(True)
-        self.channels.native.setMaximumHeight(70)
+        self.channels.native.setMaximumHeight(56)
         self.importance.native.setMinimumHeight(170)
         self.foreground.value = self.probability_of.value = self.default_foreground()
 
@@ -121,34 +129,45 @@ class Controls:
         self.depth = SpinBox(label="Max depth", value=10, min=1, max=100)
         self.balance = CheckBox(text="Balance classes", value=True)
 
-    def rows(self) -> list[Widget]:
-        """The panel, top to bottom."""
+    def sections(self) -> list[tuple[str | None, list[Widget]]]:
+        """The panel, top to bottom: (title of a collapsible section or None, its widgets).
+
+        What every run needs stays open; features, forest and outputs fold away (the panel
+        then fits a laptop screen).
+        """
 
         def row(*widgets: Widget) -> Container:
             return Container(widgets=widgets, layout="horizontal", labels=False)
 
         return [
-            self.image,
-            self.channels,
-            self.training,
-            row(self.add_button, self.all_training),
-            self.classes,
-            self.families,
-            self.scales,
-            self.features_3d,
-            self.trees,
-            self.depth,
-            self.balance,
-            row(self.train_button, self.live),
-            self.scope,
-            self.target,
-            row(self.apply_button, self.cancel_button),
-            self.progress,
-            self.status,
-            self.probability_of,
-            self.foreground,
-            self.importance,
-            row(self.save_button, self.load_button),
+            (
+                None,
+                [
+                    self.image,
+                    self.channels,
+                    self.training,
+                    row(self.add_button, self.all_training),
+                    self.classes,
+                ],
+            ),
+            ("Features", [self.families, self.scales, self.features_3d]),
+            ("Forest", [self.trees, self.depth, self.balance]),
+            (
+                None,
+                [
+                    row(self.train_button, self.live),
+                    self.scope,
+                    self.target,
+                    row(self.apply_button, self.cancel_button),
+                    self.progress,
+                    self.status,
+                ],
+            ),
+            (
+                "Outputs and feature importance",
+                [self.probability_of, self.foreground, self.importance],
+            ),
+            (None, [row(self.save_button, self.load_button)]),
         ]
 
     # ------------------------------------------------------------------ choices
@@ -165,6 +184,17 @@ class Controls:
             and not layer.rgb
             and ROLE_KEY not in layer.metadata
             and tuple(layer.data.shape) == tuple(image.data.shape)
+        ]
+
+    def _training_choices(self, _widget: Any = None) -> list:
+        """The viewer's Labels layers, without SegLab's outputs."""
+        from napari.layers import Labels
+
+        layers = [] if self._viewer is None else self._viewer.layers
+        return [
+            (layer.name, layer)
+            for layer in layers
+            if isinstance(layer, Labels) and ROLE_KEY not in layer.metadata
         ]
 
     def _class_choices(self, _widget: Any = None) -> list[tuple[str, int]]:
@@ -198,10 +228,10 @@ class Controls:
         if running:
             c.progress.value = 0
             c.status.value = "Updating..." if live else "Working..."
-            if not compiled_code_loaded():
+            if not warm_up_done():
                 c.status.value += (
-                    " (the first run loads SegLab's compiled code; just after installing, "
-                    "compiling it takes up to a minute, once)"
+                    " (waiting for SegLab's compiled code, prepared in the background: "
+                    "up to a minute once after installing, a second otherwise)"
                 )
 
     # ------------------------------------------------------------------ settings

@@ -58,14 +58,21 @@ class Inputs:
             )
         items = [Training(source, chosen.data, chosen.name)]
         if self.controls.all_training.value:
-            images = {x.name: x for x in self.controls.image.choices if x is not None}
+            images = [x for x in self.controls.image.choices if x is not None]
             for layer in self.labels_layers():
-                names = linked_images(layer)
-                if layer is chosen or not names or not all(n in images for n in names):
+                linked = linked_images(layer, images)
+                if layer == chosen or not linked:
                     continue
-                image = ImageSource.of(*(images[n] for n in names))
-                items.append(Training(image, layer.data, layer.name))
+                image = ImageSource.of(*linked)
+                if self._same_kind(image, source):
+                    items.append(Training(image, layer.data, layer.name))
         return items
+
+    def _same_kind(self, image: ImageSource, source: ImageSource) -> bool:
+        """Whether strokes on `image` can train with those on `source`: same channels, and
+        enough spatial axes for the features (a 2D image does not join 3D features)."""
+        ndim = 3 if self.controls.features_3d.value else 2
+        return image.n_channels == source.n_channels and len(image.spatial_shape) >= ndim
 
     def training_inputs(self) -> tuple[list[Training], dict]:
         """The strokes to learn from, and the settings, features and plane to show."""
@@ -82,11 +89,19 @@ class Inputs:
     def training_plan(self, *, live: bool) -> Plan | None:
         """Plan a training (a live update: None when the plane in view is up to date)."""
         c = self.controls
+        names = c.class_names
+        if not names:
+            raise SegLabInputError(
+                "Type the class names in 'Classes' (label 1, 2, ...), e.g. background, foreground."
+            )
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SegLabInputError(f"Class names must differ: '{twice[0]}' is given twice.")
         training, options = self.training_inputs()
         return self.session.plan_training(
             training,
             **options,
-            class_names=c.class_names,
+            class_names=names,
             live=live,
             probability_of=c.probability_of.value,
             foreground=c.foreground.value,

@@ -71,9 +71,9 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
 
 def _fit(classifier: PixelClassifier, train: TrainPlan) -> Generator[None, None, dict]:
     """Fit on the painted planes (each read once); their digests, to notice later edits."""
-    images, annotations, read = [], [], {}  # read: image names -> {plane index: plane}
+    images, annotations, read = [], [], {}  # read: image key -> {plane index: plane}
     for image, strokes in zip(train.images, train.annotations, strict=True):
-        planes = read.setdefault(image.names, {})
+        planes = read.setdefault(image.key, {})
         for index in sorted(strokes):
             if index not in planes:
                 planes[index] = image.array(index)
@@ -90,7 +90,7 @@ def _fit(classifier: PixelClassifier, train: TrainPlan) -> Generator[None, None,
 
 
 def _check_unedited(source: ImageSource, digests: dict) -> None:
-    parts, digest = digests[source.names]
+    parts, digest = digests[source.key]
     if fingerprint(*(source.array(index) for index in parts)) != digest:
         raise SegLabInputError(
             f"The image '{source.name}' was edited after the classifier was trained on it: "
@@ -127,7 +127,7 @@ def _preview(plan: Plan, piece, classifier: PixelClassifier):
     source, plane = plan.target.source, plan.target.plane
     _, reader, crop = piece
     data = reader()
-    key = (source.names, plane, classifier.features, fingerprint(data))
+    key = (source.key, plane, classifier.features, fingerprint(data))
     kept = plan.preview
     if kept is None or kept.key != key:
         n_features = len(feature_names(classifier.features, source.n_channels))

@@ -66,6 +66,9 @@ class ImageSource:
         Pixel size along each spatial axis (the anisotropy of 3D features).
     multiscale : bool
         A pyramid, which the classifier refuses (see :meth:`check`).
+    ids : tuple, optional
+        Identities of the arrays' layers (napari's ``unique_id``), which survive a rename;
+        the session tells images apart by them (by the names without them).
     """
 
     names: tuple[str, ...]
@@ -73,6 +76,7 @@ class ImageSource:
     rgb: bool = False
     scale: tuple[float, ...] | None = None
     multiscale: bool = False
+    ids: tuple = ()
 
     @classmethod
     def of(cls, *layers: Any) -> ImageSource:
@@ -83,11 +87,17 @@ class ImageSource:
             rgb=bool(layers[0].rgb),
             scale=tuple(float(s) for s in layers[0].scale),
             multiscale=any(layer.multiscale for layer in layers),
+            ids=tuple(layer.unique_id for layer in layers),
         )
 
     @property
     def name(self) -> str:
         return self.names[0]
+
+    @property
+    def key(self) -> tuple:
+        """What tells this image apart: its layers' ids, else its names."""
+        return self.ids or self.names
 
     @property
     def lazy(self) -> bool:
@@ -166,7 +176,7 @@ class Request:
     """What a live update brings up to date: strokes and settings, image, plane."""
 
     key: bytes
-    names: tuple[str, ...]
+    image: tuple  # the image's key (ImageSource.key)
     plane: tuple[int, ...] | None
 
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtCore import QObject, Signal
 
+from ...core._validation import Cancelled
 from .jobs import run
+from .warmup import start_warm_up
 
 if TYPE_CHECKING:
     from superqt.utils import GeneratorWorker
@@ -32,6 +34,17 @@ class Job:
     request: Request | None
     cancel: threading.Event
     worker: GeneratorWorker | None = None
+
+
+def _when_ready(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None]):
+    """:func:`.jobs.run`, once the warm-up has loaded the compiled code (compiling or loading
+    it here would hold the interpreter lock and freeze the GUI)."""
+    ready = start_warm_up()
+    while not ready.wait(0.05):
+        if cancel():
+            raise Cancelled("Cancelled while waiting for the compiled code.")
+        yield None
+    return (yield from run(plan, cancel, progress))
 
 
 class _Relay(QObject):
@@ -80,7 +93,7 @@ class Runner:
             live=plan.live, request=plan.request if plan.live else None, cancel=threading.Event()
         )
         worker = create_worker(
-            run,
+            _when_ready,
             plan,
             job.cancel.is_set,
             self._relay.progressed.emit,

@@ -71,7 +71,7 @@ class ClassifierSession:
     def __init__(self) -> None:
         self._classifier: PixelClassifier | None = None
         self._trained_key: bytes | None = None  # strokes + settings the classifier was fit on
-        # image names -> (planes read, their digest) at training, to notice later edits
+        # image keys -> (planes read, their digest) at training, to notice later edits
         self._digests: dict[tuple[str, ...], tuple[list, bytes]] = {}
         self._live_plane: tuple | None = None  # (names, plane) of the latest full plane result
         self._preview: KeptPreview | None = None  # features kept while painting
@@ -127,7 +127,7 @@ class ClassifierSession:
         request = self._request(training, annotations, settings, forest, plane)
         train = None
         if live and request.key == self._trained_key:
-            if self._classifier is None or self._live_plane == (request.names, plane):
+            if self._classifier is None or self._live_plane == (request.image, plane):
                 return None
         else:
             names = _painted_classes(training, annotations, list(class_names))
@@ -168,17 +168,17 @@ class ClassifierSession:
             target=Target(image, plane),
             classifier=self._classifier,
             digests=self._digests,
-            check_edit=image.names in self._digests,
+            check_edit=image.key in self._digests,
             probability_of=probability_of,
             foreground=foreground,
         )
 
     def _request(self, training, annotations, settings, forest, plane) -> Request:
         planes = [(index, p) for strokes in annotations for index, p in strokes.items()]
-        names = [t.image.names for t in training]
+        names = [t.image.key for t in training]
         extra = repr((settings, forest, names, [i for i, _ in planes]))
         key = fingerprint(*(p for _, p in planes)) + extra.encode()
-        return Request(key, training[0].image.names, plane)
+        return Request(key, training[0].image.key, plane)
 
     # ------------------------------------------------------------------ results
     def accept(self, result: Result, *, keep_preview: bool = True) -> None:
@@ -194,7 +194,7 @@ class ClassifierSession:
             self._digests = result.digests
         for output in result.outputs:
             if output.plane is not None and output.probability is not None:
-                self._live_plane = (output.source.names, output.plane)
+                self._live_plane = (output.source.key, output.plane)
 
     def complete(
         self,
@@ -289,5 +289,13 @@ def _painted_classes(training, annotations, class_names: list[str]) -> dict[int,
         raise SegLabInputError(
             f"Only class {label} ({name_of(label)}) is painted; paint strokes of at least one "
             "more class."
+        )
+    unnamed = [int(i) for i in painted if class_names and i > len(class_names)]
+    if unnamed:
+        named = ", ".join(f"{i} = {n}" for i, n in enumerate(class_names, start=1))
+        raise SegLabInputError(
+            f"Label {', '.join(map(str, unnamed))} is painted in '{training[0].name}' (or "
+            f"another training layer) but has no class name ({named}): add its name to "
+            "Classes, or erase those strokes."
         )
     return {int(i): name_of(int(i)) for i in painted}

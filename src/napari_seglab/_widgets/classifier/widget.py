@@ -23,19 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 
 from ...core._validation import SegLabInputError
-from ...core.classifier import load_compiled_code
 from .._layers import label_colormap
-from .._shared import ROLE_KEY, report_error
+from .._shared import report_error
 from .controls import Controls
 from .inputs import Inputs
 from .jobs import max_label
-from .layers import linked_images, show_result, training_layer
+from .layers import default_image, is_training_layer, linked_images, show_result, training_layer
 from .live import LiveUpdate
+from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .warmup import start_warm_up
 
 if TYPE_CHECKING:
     import napari
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from ...core.classifier import PixelClassifier
 
 __all__ = ["ClassifierWidget"]
+
+WARM_UP_DELAY_MS = 1000
 
 
 class ClassifierWidget(Container):
@@ -67,13 +71,13 @@ class ClassifierWidget(Container):
     shown = Signal(object)
 
     def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
-        # Import the classifier's compiled kernels now, while the user opens the widget: an
-        # import inside the worker thread would hold the interpreter lock and freeze the GUI.
-        load_compiled_code()
+        super().__init__(labels=False)
+        # Compile (once after installing, in another process) and load the classifier's
+        # kernels in the background now, while the user opens images and paints.
+        QTimer.singleShot(WARM_UP_DELAY_MS, start_warm_up)  # after the panel first shows
         self._viewer = napari_viewer
         self._session = ClassifierSession()
-        self._controls = c = Controls()
+        self._controls = c = Controls(napari_viewer)
         self._inputs = Inputs(c, napari_viewer, self._session)
         self._runner = Runner(
             on_result=self._on_result,
@@ -88,7 +92,7 @@ class ClassifierWidget(Container):
             start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
             cancel=self.cancel,
         )
-        self.extend(c.rows())
+        self._sections = build_panel(self.native, c.sections())
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
@@ -152,7 +156,7 @@ class ClassifierWidget(Container):
         try:
             layers = self._inputs.image_layers()
         except SegLabInputError as err:
-            report_error(err, what="Adding a training layer")
+            self._refuse(str(err))
             return None
         layer = training_layer(self._viewer, layers, colors=c.class_colors())
         spatial = layer.data.shape
@@ -199,7 +203,7 @@ class ClassifierWidget(Container):
             scope = Scope.parse(scope)
         except ValueError:
             names = [s.name.lower() for s in Scope]
-            _refuse(f"Unknown scope {scope!r}; use one of {names}.")
+            self._refuse(f"Unknown scope {scope!r}; use one of {names}.")
             return None
         if image is not None:
             self._controls.target.reset_choices()
@@ -220,12 +224,12 @@ class ClassifierWidget(Container):
             Whether it was saved; the reason is shown as an error otherwise.
         """
         if self.classifier is None:
-            _refuse("There is no classifier to save yet: train one first.")
+            self._refuse("There is no classifier to save yet: train one first.")
             return False
         try:
             self._session.save(path)
         except (OSError, SegLabInputError) as err:
-            _refuse(f"Could not save the classifier to {path}: {err}")
+            self._refuse(f"Could not save the classifier to {path}: {err}")
             return False
         self._controls.status.value = f"Saved to {Path(path).name}."
         return True
@@ -244,7 +248,7 @@ class ClassifierWidget(Container):
         try:
             classifier = self._session.load(path)
         except (OSError, SegLabInputError, ValueError) as err:
-            _refuse(f"Could not load {path}: {err}")
+            self._refuse(f"Could not load {path}: {err}")
             return False
         self._live.stop()
         self._controls.show_settings(classifier)
@@ -257,9 +261,13 @@ class ClassifierWidget(Container):
 
     def reset_choices(self, *_: Any) -> None:
         """Refresh the layer pickers (napari calls it when layers come and go)."""
-        super().reset_choices()
-        labels = self._inputs.labels_layers()
-        self._live.watch([x for x in labels if ROLE_KEY not in x.metadata])
+        for section in self._sections:
+            section.reset_choices()
+        image = self._controls.image
+        if image.value is None:  # start on the image in view rather than on nothing
+            choices = [x for x in image.choices if x is not None]
+            image.value = default_image(self._viewer, choices)
+        self._live.watch(self._inputs.labels_layers())
 
     # ------------------------------------------------------------------ layers
     def _disconnect(self, _obj: Any = None) -> None:
@@ -270,21 +278,26 @@ class ClassifierWidget(Container):
 
     def _on_image_changed(self, _value: Any = None) -> None:
         self._controls.channels.reset_choices()
-        image = self._controls.image.value
-        if image is None:
-            return
-        for layer in self._inputs.labels_layers():
-            if (linked_images(layer) or [None])[0] == image.name:
-                self._controls.training.value = layer
-                break
+        c = self._controls
+        image = c.image.value
+        images = [x for x in c.image.choices if x is not None]
+        linked = [
+            x
+            for x in self._inputs.labels_layers()
+            if (linked_images(x, images) or [None])[0] == image
+        ]
+        if c.training.value not in linked:  # the strokes of this image, or none yet
+            c.training.value = linked[0] if linked and image is not None else None
 
     def _on_classes_changed(self, _value: Any = None) -> None:
         c = self._controls
         c.probability_of.reset_choices()
         c.foreground.reset_choices()
-        c.foreground.value = c.probability_of.value = c.default_foreground()
+        default = c.default_foreground()
+        if default is not None:  # no classes typed (yet): training says what is missing
+            c.foreground.value = c.probability_of.value = default
         training = c.training.value
-        if training is not None and linked_images(training):
+        if training is not None and is_training_layer(training):
             top = max(len(self.class_names), max_label(training.data), 2)
             training.colormap = label_colormap(c.class_colors(top))
 
@@ -299,7 +312,8 @@ class ClassifierWidget(Container):
     def _start(self, make_plan, *, live: bool = False) -> GeneratorWorker | None:
         if self.busy:
             if not live:
-                _refuse("The classifier is busy with another run: wait for it or press Cancel.")
+                busy = "The classifier is busy with another run: wait for it or press Cancel."
+                report_error(SegLabInputError(busy), what="")
             return None
         try:
             plan = make_plan()
@@ -307,13 +321,18 @@ class ClassifierWidget(Container):
             if live:
                 self._controls.status.value = str(err)
             else:
-                _refuse(str(err))
+                self._refuse(str(err))
             return None
         if plan is None:  # live update with nothing new to do
             return None
         worker = self._runner.start(plan)
         self._controls.show_running(True, live=live)
         return worker
+
+    def _refuse(self, message: str) -> None:
+        """Show why a request was refused (nothing was changed), also in the status line."""
+        report_error(SegLabInputError(message), what="")
+        self._controls.status.value = message
 
     def _set_progress(self, fraction: float) -> None:
         self._controls.progress.value = round(100 * min(max(fraction, 0.0), 1.0))
@@ -323,18 +342,24 @@ class ClassifierWidget(Container):
         if result.classifier is not None:
             self._controls.show_importance(result.classifier)
         active = self._viewer.layers.selection.active
-        show_result(self._viewer, result)
+        dropped = show_result(self._viewer, result)
         if active is not None and active in self._viewer.layers:
             self._viewer.layers.selection.active = active  # keep the brush on the strokes
         self._controls.progress.value = 100
         self._controls.status.value = result.message
+        if dropped:
+            self._controls.status.value = (
+                f"'{dropped[0]}' was removed from the viewer during the run: its results were "
+                "dropped." + (" The classifier is trained." if result.classifier else "")
+            )
         self.shown.emit(result)
 
     def _on_error(self, job: Job, err: Exception) -> None:
-        if job.live and isinstance(err, SegLabInputError):
-            self._controls.status.value = str(err)
-        else:
+        refused = isinstance(err, SegLabInputError)
+        if not (job.live and refused):
             report_error(err, what="The classifier")
+        what = "" if refused else f"The classifier failed: {type(err).__name__}: "
+        self._controls.status.value = f"{what}{err}"
 
     def _on_finished(self, job: Job) -> None:
         if job.cancel.is_set():
@@ -343,11 +368,6 @@ class ClassifierWidget(Container):
                 self._controls.progress.value = 0
         self._controls.show_running(False)
         self._live.finished()
-
-
-def _refuse(message: str) -> None:
-    """Show why a request was refused (nothing was changed)."""
-    report_error(SegLabInputError(message), what="")
 
 
 def _ask_path(parent: Any, *, save: bool, then: Any) -> None:

@@ -5,31 +5,15 @@
 :mod:`._tiles`); :class:`TrainingCache` keeps painted pixels' features between trainings and
 :class:`PlanePreview` a plane's for live previews; a dask image is classified chunk by chunk
 (:mod:`._lazy`). The compiled (numba) kernels: :mod:`._correlate`, :mod:`._derivatives`
-(filters), :mod:`._forest` (training) and :mod:`._traversal` (prediction).
+(filters), :mod:`._forest` (training) and :mod:`._traversal` (prediction), compiled once after
+installing and loaded by each new process: :func:`warm_up` does both ahead of time.
 """
 
 from ._model import PixelClassifier, Segmentation
 from ._preview import PlanePreview
 from ._training import TrainingCache
+from ._warmup import compiled_code_cached, warm_up
 from .features import FeatureSettings, compute_features, feature_names
-
-
-def load_compiled_code() -> None:
-    """Import the classifier's compiled (numba) kernels now, e.g. when a widget opens.
-
-    Importing them inside a worker thread would hold the interpreter lock while numba loads
-    (or, just after installing, compiles) them, and freeze a GUI.
-    """
-    from . import _correlate, _derivatives, _forest, _traversal  # noqa: F401
-
-
-def compiled_code_loaded() -> bool:
-    """Whether this session has already loaded the forest's compiled traversal."""
-    import sys
-
-    traversal = sys.modules.get(f"{__name__}._traversal")
-    return traversal is not None and traversal.is_compiled()
-
 
 __all__ = [
     "FeatureSettings",
@@ -37,8 +21,8 @@ __all__ = [
     "PlanePreview",
     "Segmentation",
     "TrainingCache",
-    "compiled_code_loaded",
+    "compiled_code_cached",
     "compute_features",
     "feature_names",
-    "load_compiled_code",
+    "warm_up",
 ]

@@ -22,7 +22,8 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from . import _lazy, _model_file
 from ._apply import Segmentation, classify, classify_image, feature_rows
-from ._training import TrainingCache, grow_forest, training_rows
+from ._tiles import NOT_GIVEN, channel_axis_of
+from ._training import TrainingCache, check_named, grow_forest, training_rows
 from .features import FeatureSettings, feature_names
 
 __all__ = ["PixelClassifier", "Segmentation"]
@@ -145,7 +146,7 @@ class PixelClassifier:
         images: ArrayLike | Sequence[ArrayLike],
         annotations: ArrayLike | Sequence[ArrayLike],
         *,
-        channel_axis: int | None = None,
+        channel_axis: int | None = NOT_GIVEN,
         cache: TrainingCache | None = None,
     ) -> PixelClassifier:
         """Train on the painted pixels of one or several images.
@@ -158,8 +159,10 @@ class PixelClassifier:
             (volumes, in 3D) holding strokes are read, around the strokes.
         annotations : array_like or list of array_like
             Integer labels of each image's spatial shape: 0 = not annotated, 1..255 = classes.
-        channel_axis : int, optional
-            Channel axis of the images (``-1`` for RGB).
+        channel_axis : int or None, optional
+            Channel axis of the images (``-1`` for RGB). Not given, an image of shape
+            ``(..., Y, X, 3 or 4)`` is refused as looking RGB(A): pass ``-1`` for its colours,
+            or ``None`` explicitly if its last axis is spatial.
         cache : TrainingCache, optional
             Keeps the painted pixels' features for the next training (while painting): only
             newly painted pixels then need features. The result is the same without it.
@@ -172,12 +175,16 @@ class PixelClassifier:
         Raises
         ------
         SegLabInputError
-            No strokes, only one class painted, annotations of another shape, NaN in an
-            image, or images with different channel counts.
+            No strokes, only one class painted, a painted class missing from `class_names`
+            (when given), annotations of another shape, NaN in an image, images with
+            different channel counts, or an RGB-looking image without `channel_axis`.
         """
+        first = images[0] if isinstance(images, list | tuple) and images else images
+        channel_axis = channel_axis_of(first, channel_axis)
         x, y, n_channels = self._training_arrays(
             images, annotations, channel_axis=channel_axis, cache=cache
         )
+        check_named(self.class_names, y)
         return self._fit_arrays(x, y, n_channels)
 
     def _training_arrays(
@@ -229,7 +236,7 @@ class PixelClassifier:
         self,
         image: ArrayLike,
         *,
-        channel_axis: int | None = None,
+        channel_axis: int | None = NOT_GIVEN,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> np.ndarray:
@@ -260,6 +267,7 @@ class PixelClassifier:
         Cancelled
             When `cancel()` returned True.
         """
+        channel_axis = channel_axis_of(image, channel_axis)
         if is_lazy(image):
             return _lazy.predict(self, image, channel_axis=channel_axis)
         self._check_fitted()
@@ -276,7 +284,7 @@ class PixelClassifier:
         self,
         image: ArrayLike,
         *,
-        channel_axis: int | None = None,
+        channel_axis: int | None = NOT_GIVEN,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> np.ndarray:
@@ -292,7 +300,7 @@ class PixelClassifier:
         self,
         image: ArrayLike,
         *,
-        channel_axis: int | None = None,
+        channel_axis: int | None = NOT_GIVEN,
         progress: Callable[[int, int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> Segmentation:
@@ -307,6 +315,7 @@ class PixelClassifier:
             when computed together, e.g. ``dask.compute(*result[:3])``).
         """
         classes = tuple(int(c) for c in self.classes_) if self.is_fitted else ()
+        channel_axis = channel_axis_of(image, channel_axis)
         if is_lazy(image):
             return Segmentation(*_lazy.segment(self, image, channel_axis=channel_axis), classes)
         self._check_fitted()

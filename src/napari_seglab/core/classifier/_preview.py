@@ -9,7 +9,7 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from ._filters import region_features
 from ._model import PixelClassifier, Segmentation
-from ._tiles import channels_first
+from ._tiles import NOT_GIVEN, channel_axis_of, channels_first
 from .features import FeatureSettings, feature_names
 
 __all__ = ["PlanePreview"]
@@ -62,7 +62,7 @@ class PlanePreview:
         image: ArrayLike,
         settings: FeatureSettings,
         *,
-        channel_axis: int | None = None,
+        channel_axis: int | None = NOT_GIVEN,
         plane: int | None = None,
         max_pixels: int = 2**20,
     ) -> None:
@@ -71,7 +71,7 @@ class PlanePreview:
                 "A PlanePreview needs its plane (or slab) in memory, not a dask array: pass "
                 "np.asarray(image[k]) for plane k (with the planes around it for 3D features)."
             )
-        source = channels_first(image, settings, channel_axis)
+        source = channels_first(image, settings, channel_axis_of(image, channel_axis))
         spatial = source.shape[1:]
         if len(spatial) != settings.ndim:
             raise SegLabInputError(

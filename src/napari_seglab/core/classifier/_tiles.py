@@ -15,13 +15,50 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import SegLabInputError, as_image
 from ._filters import region_features, strip_axis
+from ._warmup import notice_compiling
 
 if TYPE_CHECKING:
     from .features import FeatureSettings
 
-__all__ = ["channels_first", "iter_tiles", "masked_features", "strips"]
+__all__ = [
+    "NOT_GIVEN",
+    "channel_axis_of",
+    "channels_first",
+    "iter_tiles",
+    "masked_features",
+    "strips",
+]
 
 _STRIP_VOXELS = 1 << 19
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "None"  # as the signatures read: no channel axis unless the image looks RGB
+
+
+#: The default `channel_axis`: None, but an image that looks RGB(A) is refused.
+NOT_GIVEN = _NotGiven()
+
+
+def channel_axis_of(image: ArrayLike, channel_axis: int | _NotGiven | None) -> int | None:
+    """The channel axis to use; refuses an RGB(A)-looking image passed without one.
+
+    An image of shape ``(Y, X, 3)`` or ``(Y, X, 4)`` (or ``(..., Y, X, 3)``) is almost always
+    colour: read as it is, it would be a stack of 3 planes along its last axis. Without
+    `channel_axis`, such an image is refused; ``channel_axis=-1`` uses the colours as
+    channels, and an explicit ``channel_axis=None`` keeps the last axis spatial.
+    """
+    if not isinstance(channel_axis, _NotGiven):
+        return channel_axis
+    shape = tuple(getattr(image, "shape", None) or np.shape(image))
+    if len(shape) >= 3 and shape[-1] in (3, 4) and min(shape[-3:-1]) > 4 * shape[-1]:
+        raise SegLabInputError(
+            f"The image has shape {shape}: its last axis of {shape[-1]} looks like RGB(A) "
+            "colours, which would be read as planes of a volume. Pass channel_axis=-1 to use "
+            "the colours as channels (or channel_axis=None if its last axis really is spatial)."
+        )
+    return None
 
 
 def channels_first(
@@ -34,6 +71,7 @@ def channels_first(
             "(e.g. np.asarray(image[k]) for plane k)."
         )
     arr = as_image(image, name=name, allow_constant=True)
+    notice_compiling()  # every computation on an image comes here first
     if channel_axis is None:
         arr = arr[np.newaxis]
     else:

@@ -20,7 +20,7 @@ from ._model_file import kernel_forest
 from ._tiles import channels_first, masked_features
 from .features import FeatureSettings
 
-__all__ = ["TrainingCache", "grow_forest", "training_rows"]
+__all__ = ["TrainingCache", "check_named", "grow_forest", "training_rows"]
 
 
 class TrainingCache:
@@ -229,6 +229,24 @@ def _box(mask: np.ndarray, halo: np.ndarray, shape: tuple[int, ...]) -> tuple[sl
     if strip_axis([b.stop - b.start for b in box]) != whole_axis:
         box[whole_axis] = slice(0, shape[whole_axis])
     return tuple(box)
+
+
+def check_named(class_names: dict[int, str], y: np.ndarray) -> None:
+    """Refuse painted classes without a name when names were given (e.g. a stray 255)."""
+    if not class_names:
+        return
+    unnamed = sorted(set(distinct(y)) - set(class_names))
+    if unnamed:
+        named = ", ".join(f"{i} = {n}" for i, n in sorted(class_names.items()))
+        raise SegLabInputError(
+            f"Label(s) {', '.join(map(str, unnamed))} are painted but have no class name "
+            f"(named: {named}): name them too, or erase those strokes."
+        )
+
+
+def distinct(y: np.ndarray) -> list[int]:
+    """The distinct class ids of training rows."""
+    return [int(v) for v in np.unique(y)]
 
 
 def _check_shape(shape: tuple[int, ...], spatial: tuple[int, ...], name: str) -> None:

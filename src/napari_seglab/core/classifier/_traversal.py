@@ -10,7 +10,7 @@ from numba import njit, prange, uint32, uint64
 
 from ._numba import LAUNCH
 
-__all__ = ["forest_votes", "is_compiled"]
+__all__ = ["forest_votes"]
 
 _BLOCK = 256
 _CHUNK = 2
@@ -135,8 +135,3 @@ def forest_votes(
             early,
         )
     return out
-
-
-def is_compiled() -> bool:
-    """Whether this session has already loaded (or compiled) the traversal."""
-    return bool(_forest_votes.signatures)

@@ -37,7 +37,7 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from ._filters import DOG_RATIO, GABOR_ANGLES, STRUCTURE_OUTER, radius, region_features
 from ._lazy import map_with_halo
-from ._tiles import channels_first, iter_tiles, masked_features
+from ._tiles import NOT_GIVEN, channel_axis_of, channels_first, iter_tiles, masked_features
 
 __all__ = ["FAMILIES", "FeatureSettings", "compute_features", "feature_names"]
 
@@ -244,7 +244,7 @@ def compute_features(
     image: ArrayLike,
     settings: FeatureSettings | None = None,
     *,
-    channel_axis: int | None = None,
+    channel_axis: int | None = NOT_GIVEN,
     mask: ArrayLike | None = None,
     dtype: DTypeLike = np.float32,
     progress: Callable[[int, int], None] | None = None,
@@ -292,6 +292,7 @@ def compute_features(
     (64, 80, 8)
     """
     settings = FeatureSettings() if settings is None else settings
+    channel_axis = channel_axis_of(image, channel_axis)
     if is_lazy(image):
         return _lazy_features(image, settings, channel_axis, mask, dtype)
     source = channels_first(image, settings, channel_axis)
