@@ -458,3 +458,11 @@ def test_every_output_is_checked_before_reading_anything(sample, capsys, monkeyp
         ]:
             code, _, err = run([*step, target], capsys)
             assert code == 2 and message in err and "Traceback" not in err, (step, err)
+
+
+def test_warmup_leaves_the_classifier_code_ready(capsys):
+    from napari_seglab.core.classifier import compiled_code_cached
+
+    assert cli.main(["warmup"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("done") and compiled_code_cached()

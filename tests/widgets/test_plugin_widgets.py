@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from magicgui.widgets import Widget
 from npe2 import PluginManifest
@@ -24,3 +25,16 @@ def test_widget_opens_from_the_plugin_menu(kesm_viewer, name):
     widget.reset_choices()  # what napari does when layers change: must not fail
     kesm_viewer.layers.remove("KESM ground truth")
     widget.reset_choices()
+
+
+def test_an_image_output_of_three_values_per_pixel_is_not_taken_for_rgb(kesm_viewer):
+    from napari_seglab._widgets._shared import show_output
+
+    like = kesm_viewer.layers["KESM vessels"]
+    values = np.zeros((*like.data.shape, 3), np.float32)
+    layer = show_output(kesm_viewer, values, name="three", like=like, role="test", kind="image")
+    assert not layer.rgb and layer.ndim == 3
+    again = show_output(
+        kesm_viewer, values + 1, name="three", like=like, role="test", kind="image"
+    )
+    assert again is layer and layer.data.max() == 1

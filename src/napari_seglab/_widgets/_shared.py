@@ -175,6 +175,8 @@ def show_output(
     import napari.layers
 
     layer_type = {"labels": napari.layers.Labels, "image": napari.layers.Image}[kind]
+    # A (Y, X, 3) result is three values per pixel, not a colour (set when the layer is made).
+    made_with = {"rgb": False} if kind == "image" else {}
     full_shape = tuple(np.shape(data)) if plane is None else tuple(shape)
     if colors is not None:
         kwargs["colormap"] = label_colormap(colors)
@@ -206,7 +208,7 @@ def show_output(
     if existing is not None:
         index = viewer.layers.index(existing)
         viewer.layers.remove(existing)
-    layer = layer_type(data, name=name, metadata=meta, **kwargs)
+    layer = layer_type(data, name=name, metadata=meta, **made_with, **kwargs)
     viewer.layers.insert(index, layer)
     return layer
 

@@ -157,7 +157,9 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seglab {__version__}")
     steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
 
-    for add_step in (_add_threshold, _add_clean, _add_classify, _add_evaluate, _add_sample):
+    for add_step in (
+        _add_threshold, _add_clean, _add_classify, _add_evaluate, _add_sample, _add_warmup
+    ):  # fmt: skip
         add_step(steps)
     return parser
 
@@ -343,3 +345,12 @@ def _add_sample(steps: Any) -> None:
         description="Write kesm_grayscale.png and kesm_groundtruth.png (0/255) to a folder.",
     )
     sa.add_argument("folder", type=Path, nargs="?", default=Path("."))
+
+
+def _add_warmup(steps: Any) -> None:
+    steps.add_parser(
+        "warmup",
+        help="compile the pixel classifier's code now (once after installing, up to a minute)",
+        description="Compile (just after installing) or load the pixel classifier's compiled "
+        "code, so that the first training in napari, Python or seglab classify starts at once.",
+    )

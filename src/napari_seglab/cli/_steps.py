@@ -305,10 +305,23 @@ def _sample(args: argparse.Namespace) -> None:
         _say(f"wrote {args.folder / name}")
 
 
+def _warmup(args: argparse.Namespace) -> None:
+    from ..core.classifier import compiled_code_cached, warm_up
+
+    _say(
+        "loading the compiled code..."
+        if compiled_code_cached()
+        else "compiling (up to a minute)..."
+    )
+    warm_up()
+    _say("done: the pixel classifier starts at once from now on")
+
+
 STEPS = {
     "threshold": _threshold,
     "clean": _clean,
     "classify": _classify,
     "evaluate": _evaluate,
     "sample": _sample,
+    "warmup": _warmup,
 }
