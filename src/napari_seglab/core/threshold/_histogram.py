@@ -127,6 +127,12 @@ def _values(first: int, length: int) -> np.ndarray:
 
 def _offsets(flat: np.ndarray, first: int) -> np.ndarray:
     """``flat - first`` without overflow, for integer values in a narrow range above `first`."""
+    if first == 0 and flat.dtype.kind == "u" and flat.dtype.itemsize < 8:
+        return flat  # bincount takes it as it is (no copy)
+    if flat.dtype.itemsize < 8:  # the difference fits in intp: one copy, subtracted in place
+        out = flat.astype(np.intp)
+        out -= first
+        return out
     wide = np.uint64 if np.issubdtype(flat.dtype, np.unsignedinteger) else np.int64
     return (flat.astype(wide) - wide(first)).astype(np.intp)
 
