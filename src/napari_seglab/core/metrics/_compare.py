@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from ._boundary import boundary_scores
 from ._evaluate import evaluate
-from ._instances import score_instances
+from ._instances import InstanceScores, score_instances
 from ._objects import check_in_memory, check_truth_objects
 from ._scores import Scores
 
@@ -35,10 +35,13 @@ RANKABLE = (
 
 @dataclass(frozen=True)
 class Comparison:
-    """What :func:`compare_predictions` returns: ``rows`` best first by ``rank_by``."""
+    """What :func:`compare_predictions` returns: ``rows`` best first by ``rank_by``, and
+    ``instances``: name -> :class:`InstanceScores` (every IoU threshold, e.g. for a plot of F1
+    against the threshold) when objects were scored."""
 
     rank_by: str
     rows: tuple[dict[str, Any], ...]
+    instances: Mapping[str, InstanceScores] = field(default_factory=dict)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows (one per prediction, best first) to a CSV file; returns the path."""
@@ -52,7 +55,7 @@ class Comparison:
 
 def _row(
     name: str, prediction: Any, truth: Any, chosen: Any, truth_objects: str, boundary: bool
-) -> dict:
+) -> tuple[dict, InstanceScores | None]:
     labels = truth_objects == "labels"
     prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
     result = evaluate(
@@ -70,7 +73,8 @@ def _row(
         )
         b = boundary_scores(prediction, truth != 0, foreground_class=chosen)
         row.update(boundary_f1=b.boundary_f1, nsd=b.nsd, cl_dice=b.cl_dice, hd95=b.hd95)
-    return row
+        return row, instances
+    return row, None
 
 
 def compare_predictions(
@@ -126,9 +130,13 @@ def compare_predictions(
     truth = ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth)
     options = dict(foreground_classes or {})
     check_truth_objects(truth_objects)
-    rows = [
-        _row(name, pred, truth, options.get(name), truth_objects, objects_and_boundaries)
-        for name, pred in predictions.items()
-    ]
+    rows, instances = [], {}
+    for name, pred in predictions.items():
+        row, scores = _row(
+            name, pred, truth, options.get(name), truth_objects, objects_and_boundaries
+        )
+        rows.append(row)
+        if scores is not None:
+            instances[name] = scores
     rows.sort(key=lambda row: -row[rank_by])
-    return Comparison(rank_by, tuple(rows))
+    return Comparison(rank_by, tuple(rows), instances)
