@@ -425,6 +425,7 @@ def test_several_predictions_best_first_csv_and_f1_plot(
     widget.compare_box.value = True
     panel = widget.comparison
     assert not panel.native.isHidden() and widget.objects_table.native.isHidden()
+    assert widget.table.native.isHidden()
     panel.predictions.value = [viewer.layers["otsu"], viewer.layers["otsu watershed"]]
     panel.rank_by.value = "dsb_score"
     panel.run()

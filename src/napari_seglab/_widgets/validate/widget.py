@@ -114,8 +114,8 @@ class ValidationWidget(ExportMixin, Container):
         # more rows on a screen of 1080 pixels or more.
         screen = QApplication.primaryScreen()
         tall = screen is not None and screen.availableGeometry().height() >= 1000
-        self.table.min_height = 330 if tall else 220
-        self.objects_table.min_height = 130 if tall else 100
+        self.table.min_height = 330 if tall else 180
+        self.objects_table.min_height = 130 if tall else 90
 
         super().__init__(
             widgets=[
@@ -224,9 +224,10 @@ class ValidationWidget(ExportMixin, Container):
         return None if chosen == foreground.ASK else chosen
 
     def _toggle_comparison(self, shown: bool) -> None:
-        """Show the comparison below the tables, which give it their room."""
+        """Show the comparison in place of the tables (it has F1, MCC, IoU, boundary F1 and
+        the DSB score of every prediction), so that the panel keeps its height."""
         self.comparison.visible = shown
-        self.objects_table.visible = not shown
+        self.table.visible = self.objects_table.visible = not shown
 
     def truth_objects(self) -> str:
         """``"labels"`` or ``"components"``, as the core's ``truth_objects``."""
