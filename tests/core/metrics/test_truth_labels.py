@@ -28,8 +28,9 @@ def test_touching_true_objects_stay_separate():
 
 
 def test_a_labels_truth_without_the_option_names_it():
-    with pytest.raises(SegLabInputError, match="2 different non-zero values"):
+    with pytest.raises(SegLabInputError, match="2 different non-zero values") as err:
         evaluate(_touching() > 0, _touching())
+    assert "truth_objects='labels'" in str(err.value)
 
 
 @pytest.mark.parametrize(

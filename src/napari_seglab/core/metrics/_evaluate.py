@@ -206,7 +206,21 @@ def _masks(
     check_same_shape(pred_arr, truth_arr, ("prediction", "ground truth"))
     check_lazy_mask(pred_arr, "prediction")  # the form: numeric, 2D or more
     pred = prediction_mask(pred_arr, foreground_class)
-    return pred_arr, pred, as_mask(truth_arr, name="ground truth", binary=True)
+    return pred_arr, pred, _truth_mask(truth_arr)
+
+
+def _truth_mask(truth: np.ndarray) -> np.ndarray:
+    """A binary ground truth; one with several labels is refused naming ``truth_objects``."""
+    try:
+        return as_mask(truth, name="ground truth", binary=True)
+    except SegLabInputError as err:
+        values = truth[truth != 0] if np.issubdtype(truth.dtype, np.integer) else truth[:0]
+        if values.size and values.min() >= 0 and values.min() != values.max():
+            raise SegLabInputError(
+                f"{err} If it is an instance labels image, pass truth_objects='labels' (in "
+                "Validate: tick 'ground truth is instance labels')."
+            ) from None
+        raise
 
 
 def confusion_masks(
