@@ -434,7 +434,7 @@ def test_several_predictions_best_first_csv_and_f1_plot(
     assert names == ["otsu watershed", "otsu"]
     expected = compare_dsb(split, truth)
     assert panel.comparison.rows[0]["dsb_score"] == pytest.approx(expected)
-    assert panel.table.to_dict("list")["prediction"] == names
+    assert [panel.table.data[i, 0] for i in range(2)] == names
     assert panel.plot.title == "otsu watershed" and panel.plot.f1.size == 10
     path = widget.export_comparison_csv(tmp_path / "comparison.csv")
     with path.open() as fh:

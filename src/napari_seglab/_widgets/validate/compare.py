@@ -20,8 +20,17 @@ if TYPE_CHECKING:
 
 __all__ = ["COLUMNS", "ComparisonPanel"]
 
-COLUMNS = ("prediction", "f1", "mcc", "iou", "boundary_f1", "dsb_score", "pq", "hd95")
-"""Columns of the comparison table (the CSV holds every score)."""
+COLUMNS = {
+    "prediction": "prediction",
+    "f1": "F1",
+    "mcc": "MCC",
+    "iou": "IoU",
+    "boundary_f1": "bound. F1",
+    "dsb_score": "DSB",
+    "pq": "PQ",
+    "hd95": "HD95",
+}
+"""Columns of the comparison table: score key -> header (the CSV holds every score)."""
 
 
 def _comparison_job(predictions: dict, truth: Any, options: dict):
@@ -49,15 +58,16 @@ class ComparisonPanel(Container):
         self.predictions = Select(
             label="compare",
             choices=layer_choices(viewer, napari.layers.Labels, exclude_role=ROLE),
-            tooltip="Several predictions (Ctrl+click): one row each, best first",
+            tooltip="Predictions to compare (Ctrl+click): one row each, best first",
         )
-        self.predictions.native.setMaximumHeight(70)
+        self.predictions.native.setMaximumHeight(60)
         self.rank_by = ComboBox(label="rank by", choices=list(RANKABLE), value="mcc")
         self.compare_button = PushButton(text="Compare")
         self.export_button = PushButton(text="Export comparison CSV…", enabled=False)
         self.table = Table(label="comparison")
         self.table.read_only = True
         self.table.min_height = 110
+        self.table.native.verticalHeader().hide()
         self.plot = F1Plot()
         super().__init__(
             widgets=[
@@ -67,7 +77,8 @@ class ComparisonPanel(Container):
                 ),
                 self.table,
                 self.export_button,
-            ]
+            ],
+            labels=False,  # the table takes the panel's whole width
         )
         self.native.layout().addWidget(self.plot)
         self.compare_button.changed.connect(self.run)
@@ -156,8 +167,9 @@ class ComparisonPanel(Container):
         self.table.value = {
             "data": [[_cell(row.get(c, "")) for c in COLUMNS] for row in comparison.rows],
             "index": [str(i + 1) for i in range(len(comparison.rows))],
-            "columns": list(COLUMNS),
+            "columns": list(COLUMNS.values()),
         }
+        self.table.native.resizeColumnsToContents()
         self.export_button.enabled = True
         self._plot(comparison.rows[0]["prediction"])
 
@@ -197,4 +209,4 @@ class ComparisonPanel(Container):
 
 
 def _cell(value: Any) -> Any:
-    return f"{value:.4f}" if isinstance(value, float) else value
+    return f"{value:.3f}" if isinstance(value, float) else value

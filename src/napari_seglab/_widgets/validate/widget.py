@@ -106,6 +106,9 @@ class ValidationWidget(ExportMixin, Container):
         self.legend = Label(value="")
         self.copy_button = PushButton(text="Copy table", enabled=False)
         self.export_button = PushButton(text="Export CSV…", enabled=False)
+        self._buttons = Container(
+            widgets=[self.copy_button, self.export_button], layout="horizontal"
+        )
         self.table = Table(label="metrics")
         self.objects_table = Table(label="objects")
         for table in (self.table, self.objects_table):
@@ -130,7 +133,7 @@ class ValidationWidget(ExportMixin, Container):
                 ),
                 self.run_button,
                 self.legend,
-                Container(widgets=[self.copy_button, self.export_button], layout="horizontal"),
+                self._buttons,
                 self.table,
                 self.objects_table,
                 self.compare_box,
@@ -224,10 +227,11 @@ class ValidationWidget(ExportMixin, Container):
         return None if chosen == foreground.ASK else chosen
 
     def _toggle_comparison(self, shown: bool) -> None:
-        """Show the comparison in place of the tables (it has F1, MCC, IoU, boundary F1 and
-        the DSB score of every prediction), so that the panel keeps its height."""
+        """Show the comparison in place of the tables, legend and buttons (it has F1, MCC,
+        IoU, boundary F1 and the DSB score of every prediction): the panel keeps its height."""
         self.comparison.visible = shown
-        self.table.visible = self.objects_table.visible = not shown
+        for part in (self.table, self.objects_table, self.legend, self._buttons):
+            part.visible = not shown
 
     def truth_objects(self) -> str:
         """``"labels"`` or ``"components"``, as the core's ``truth_objects``."""
