@@ -164,18 +164,39 @@ def _iou_matrix(pred: np.ndarray, n_pred: int, truth: np.ndarray, n_true: int) -
 
 
 def _assign(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Matched (true, predicted) object indices: most pairs with IoU >= t, then most IoU."""
-    n_true, n_pred = iou.shape
-    if not (n_true and n_pred):
+    """Matched (true, predicted) object indices: most pairs with IoU >= t, then most IoU.
+
+    Only the objects with a pair at or above the threshold enter the assignment. From 0.5 up,
+    an object with a pair of IoU > 0.5 has no other pair at or above 0.5, so those pairs are
+    matched as they are and only ties at exactly 0.5 go to the Hungarian assignment.
+    """
+    rows, cols = np.nonzero(iou >= threshold)
+    if threshold < 0.5 or rows.size == 0:
+        return _hungarian(iou, rows, cols, threshold)
+    shared = (np.bincount(rows)[rows] > 1) | (np.bincount(cols)[cols] > 1)
+    tied_rows, tied_cols = _hungarian(iou, rows[shared], cols[shared], threshold)
+    return (
+        np.concatenate([rows[~shared], tied_rows]),
+        np.concatenate([cols[~shared], tied_cols]),
+    )
+
+
+def _hungarian(
+    iou: np.ndarray, rows: np.ndarray, cols: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The assignment among the objects of the pairs (`rows`, `cols`) at or above `threshold`."""
+    if rows.size == 0:
         return np.zeros(0, int), np.zeros(0, int)
     from scipy.optimize import linear_sum_assignment
 
+    true_ids, pred_ids = np.unique(rows), np.unique(cols)
+    sub = iou[np.ix_(true_ids, pred_ids)]
     # Each pair above the threshold is worth 1 plus less than 1 / min(n) for its IoU, so the
     # number of matches comes first and the IoU only breaks ties.
-    cost = -(iou >= threshold).astype(float) - iou / (2 * min(n_true, n_pred))
-    rows, cols = linear_sum_assignment(cost)
-    keep = iou[rows, cols] >= threshold
-    return rows[keep], cols[keep]
+    cost = -(sub >= threshold).astype(float) - sub / (2 * min(sub.shape))
+    r, c = linear_sum_assignment(cost)
+    keep = sub[r, c] >= threshold
+    return true_ids[r[keep]], pred_ids[c[keep]]
 
 
 def _match(iou: np.ndarray, threshold: float) -> InstanceMatch:
