@@ -4,6 +4,7 @@ Run from the repository root (not part of the test suite)::
 
     python benchmarks/bench_metrics.py           # 2048^2 with ~5 000 objects, 64 x 1024^2
     python benchmarks/bench_metrics.py --quick   # 1024^2 with ~1 250 objects, 16 x 512^2
+    python benchmarks/bench_metrics.py --only 2D # the measurements whose name has "2D"
 
 Each pair (SegLab, reference) runs in the same process, alternating, ``--repeats`` times; the
 table gives the median seconds of each and their ratio, and the load average at the start.
@@ -103,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="only the measurements whose name has this")
     args = parser.parse_args()
     from skimage.metrics import hausdorff_distance
 
@@ -117,48 +119,45 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f}; {size}^2 with {truth.max()} objects, "
         f"volume {shape}, median of {r}"
     )
-    rows = [
-        pair(
+    print("| measurement | SegLab s | reference s | ratio |", flush=True)
+    print("|---|---:|---:|---:|", flush=True)
+    cases = [
+        (
             "2D pixel counts: evaluate vs numpy bincount",
             lambda: evaluate(pm, tm, objects=False),
             lambda: direct_confusion(pm, tm),
-            r,
         ),
-        pair(
+        (
             "2D instances: score_instances vs dense IoU + linear_sum_assignment",
             lambda: score_instances(pred, truth),
             lambda: direct_matching(pred, truth),
-            r,
         ),
-        pair(
+        (
             "2D boundary_scores (all) vs skimage hausdorff_distance",
             lambda: boundary_scores(pm, tm),
             lambda: hausdorff_distance(pm, tm),
-            r,
         ),
-        pair(
+        (
             "2D boundary_scores (all) vs direct EDT HD95 + ASSD",
             lambda: boundary_scores(pm, tm),
             lambda: direct_surface(pm, tm),
-            r,
         ),
-        pair(
+        (
             "3D pixel counts: evaluate vs numpy bincount",
             lambda: evaluate(vp, vt, objects=False),
             lambda: direct_confusion(vp, vt),
-            r,
         ),
-        pair(
+        (
             "3D boundary_scores (all) vs direct EDT HD95 + ASSD",
             lambda: boundary_scores(vp, vt),
             lambda: direct_surface(vp, vt),
-            r,
         ),
     ]
-    print("| measurement | SegLab s | reference s | ratio |")
-    print("|---|---:|---:|---:|")
-    for name, ours, ref in rows:
-        print(f"| {name} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} |")
+    if args.only:
+        cases = [case for case in cases if args.only in case[0]]
+    for case in cases:  # each row printed as soon as measured
+        name, ours, ref = pair(*case, r)
+        print(f"| {name} | {ours:.3f} | {ref:.3f} | {ours / ref:.2f} |", flush=True)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
