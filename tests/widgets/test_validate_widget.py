@@ -488,3 +488,23 @@ def test_an_instance_labels_ground_truth_in_validate(make_napari_viewer, shared_
     assert widget.families["DSB score (IoU 0.5:0.95)"] == pytest.approx(
         compare_dsb(truth > 0, truth)
     )
+
+
+def test_a_stack_gets_per_plane_dsb_scores(make_napari_viewer, wait):
+    """A time-lapse of one disc per frame, the prediction right in frame 0 only."""
+    yy, xx = np.mgrid[:32, :32]
+    disc = ((yy - 16) ** 2 + (xx - 16) ** 2 < 64).astype(np.uint8)
+    truth = np.stack([disc, disc])
+    pred = np.stack([disc, np.zeros_like(disc)])
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(pred, name="pred")
+    widget.ground_truth.value = viewer.layers["truth"]
+    widget.prediction.value = viewer.layers["pred"]
+    widget.run()
+    wait(widget)
+    # one volume object of IoU 0.5: matched at t = 0.5 only
+    assert widget.families["DSB score (IoU 0.5:0.95)"] == pytest.approx(0.1)
+    assert widget.families["DSB score, per plane (mean)"] == 0.5  # frame 0: 1, frame 1: 0
+    assert widget.families["DSB score, per plane (pooled)"] == 0.5  # 1 TP, 1 FN

@@ -43,7 +43,10 @@ def family_scores(
 
     Instances: the prediction's labels with ``"any"``, else the components of its foreground;
     the ground truth's components, or its labels with ``truth_objects="labels"``. Boundary:
-    at a tolerance of one pixel (the smallest pixel size of `spacing`, in its units).
+    at a tolerance of one pixel (the smallest pixel size of `spacing`, in its units). For a
+    stack (3D or more) the instance scores are of the volume (objects connect across planes),
+    and the DSB score is also given per 2D plane (a time-lapse): the mean of the planes' scores
+    and that of the counts pooled over the planes.
     """
     if not families or is_lazy(prediction) or is_lazy(truth):
         return {}
@@ -53,6 +56,14 @@ def family_scores(
             _objects_of(prediction, foreground_class), _truth_objects(truth, truth_objects)
         )
         rows["DSB score (IoU 0.5:0.95)"] = scores.dsb_score
+        if np.ndim(prediction) >= 3:  # a stack may be a time-lapse: each plane on its own too
+            planes = score_instances(
+                _objects_of(prediction, foreground_class),
+                _truth_objects(truth, truth_objects),
+                per_plane=True,
+            )
+            rows["DSB score, per plane (mean)"] = planes.mean_plane_dsb_score
+            rows["DSB score, per plane (pooled)"] = planes.dsb_score
         rows["PQ (IoU 0.5)"] = scores.at(0.5).pq
         rows["instance F1 (IoU 0.5)"] = scores.at(0.5).f1
         rows["instance F1 (IoU 0.75)"] = scores.at(0.75).f1
