@@ -395,3 +395,116 @@ def test_instance_and_boundary_families_in_the_objects_table(kesm_viewer, wait):
     widget.run()
     wait(widget)
     assert widget.objects_table.row_headers[0] == "n true" and widget.families == {}
+
+
+def test_several_predictions_best_first_csv_and_f1_plot(
+    make_napari_viewer, shared_data, wait, tmp_path, notifications
+):
+    """DSB nuclei: the instance labels ground truth, Otsu components vs Otsu watershed."""
+    import imageio.v3 as iio
+
+    from napari_seglab import label_objects
+
+    folder = shared_data / "dsb2018_fluo_nuclei"
+    image = iio.imread(folder / "images" / "003cee89357d.png")
+    truth = iio.imread(folder / "labels" / "003cee89357d_instances.tif")
+    mask = threshold(image, "otsu", foreground="bright").mask
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    viewer.add_labels(truth, name="nuclei truth")
+    viewer.add_labels(mask.astype(np.uint8), name="otsu")
+    split = label_objects(mask, method="watershed", min_distance=7, min_size=20).labels
+    viewer.add_labels(split, name="otsu watershed")
+    widget.ground_truth.value = viewer.layers["nuclei truth"]
+    assert widget.export_comparison_csv(tmp_path / "none.csv") is None  # nothing yet: said
+    assert "Compare first" in notifications.errors()[-1]
+    widget.truth_labels.value = True
+    widget.prediction.value = viewer.layers["otsu watershed"]
+    widget.foreground_class.value = "any"
+    assert widget.comparison.native.isHidden()  # folded away until asked for
+    widget.compare_box.value = True
+    panel = widget.comparison
+    assert not panel.native.isHidden() and widget.objects_table.native.isHidden()
+    assert widget.table.native.isHidden()
+    panel.predictions.value = [viewer.layers["otsu"], viewer.layers["otsu watershed"]]
+    panel.rank_by.value = "dsb_score"
+    panel.run()
+    wait(panel)
+    names = [row["prediction"] for row in panel.comparison.rows]
+    assert names == ["otsu watershed", "otsu"]
+    expected = compare_dsb(split, truth)
+    assert panel.comparison.rows[0]["dsb_score"] == pytest.approx(expected)
+    assert [panel.table.data[i, 0] for i in range(2)] == names
+    assert panel.plot.title == "otsu watershed" and panel.plot.f1.size == 10
+    path = widget.export_comparison_csv(tmp_path / "comparison.csv")
+    with path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["prediction"] for r in rows] == names
+    assert {"mcc", "dsb_score", "pq", "boundary_f1", "hd95", "cl_dice"} <= set(rows[0])
+    panel.rank_by.value = "mcc"  # re-ranked without recomputing
+    assert [row["prediction"] for row in panel.comparison.rows] == sorted(
+        names, key=lambda n: -{r["prediction"]: float(r["mcc"]) for r in rows}[n]
+    )
+
+
+def compare_dsb(prediction, truth) -> float:
+    from napari_seglab import score_instances
+
+    return score_instances(prediction, truth).dsb_score
+
+
+def test_comparison_bad_inputs_are_said(kesm_viewer, wait, notifications):
+    widget = kesm_viewer.window.add_plugin_dock_widget("napari-seglab", "Validate")[1]
+    panel = widget.comparison
+    panel.predictions.value = []
+    assert panel.run() is None and "Choose the predictions" in notifications.errors()[-1]
+    truth = kesm_viewer.layers["KESM ground truth"]
+    panel.predictions.value = [truth]
+    widget.ground_truth.value = truth
+    assert panel.run() is None and "is the ground truth" in notifications.errors()[-1]
+    kesm_viewer.add_labels(np.zeros((3, 3), np.uint8), name="small")
+    panel.predictions.value = [kesm_viewer.layers["small"]]
+    assert panel.run() is None and "same pixels" in notifications.errors()[-1]
+    assert panel.comparison is None
+
+
+def test_an_instance_labels_ground_truth_in_validate(make_napari_viewer, shared_data, wait):
+    import imageio.v3 as iio
+
+    truth = iio.imread(
+        shared_data / "dsb2018_fluo_nuclei" / "labels" / "003cee89357d_instances.tif"
+    )
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    viewer.add_labels(truth, name="nuclei truth")
+    viewer.add_labels((truth > 0).astype(np.uint8), name="merged")
+    widget.ground_truth.value = viewer.layers["nuclei truth"]
+    widget.prediction.value = viewer.layers["merged"]
+    widget.truth_labels.value = True
+    widget.run()
+    wait(widget)
+    assert widget.result.scores.f1 == 1.0
+    assert widget.result.objects.n_true == len(np.unique(truth)) - 1
+    assert widget.families["DSB score (IoU 0.5:0.95)"] == pytest.approx(
+        compare_dsb(truth > 0, truth)
+    )
+
+
+def test_a_stack_gets_per_plane_dsb_scores(make_napari_viewer, wait):
+    """A time-lapse of one disc per frame, the prediction right in frame 0 only."""
+    yy, xx = np.mgrid[:32, :32]
+    disc = ((yy - 16) ** 2 + (xx - 16) ** 2 < 64).astype(np.uint8)
+    truth = np.stack([disc, disc])
+    pred = np.stack([disc, np.zeros_like(disc)])
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(pred, name="pred")
+    widget.ground_truth.value = viewer.layers["truth"]
+    widget.prediction.value = viewer.layers["pred"]
+    widget.run()
+    wait(widget)
+    # one volume object of IoU 0.5: matched at t = 0.5 only
+    assert widget.families["DSB score (IoU 0.5:0.95)"] == pytest.approx(0.1)
+    assert widget.families["DSB score, per plane (mean)"] == 0.5  # frame 0: 1, frame 1: 0
+    assert widget.families["DSB score, per plane (pooled)"] == 0.5  # 1 TP, 1 FN

@@ -62,3 +62,20 @@ def test_lazy_pixel_only_and_bad_input(kesm):
         compare_predictions(masks, truth, rank_by="cl_dice", objects_and_boundaries=False)
     with pytest.raises(SegLabInputError, match="not a mask"):
         compare_predictions({"raw": load_kesm()[0]}, truth)
+
+
+def test_an_instance_labels_truth_keeps_touching_objects_apart():
+    truth = np.zeros((8, 8), np.uint16)
+    truth[:, :4], truth[:, 4:] = 1, 2
+    merged = (truth > 0).astype(np.uint8)
+    result = compare_predictions(
+        {"merged": merged, "split": truth},
+        truth,
+        rank_by="dsb_score",
+        foreground_classes={"split": "any"},
+        truth_objects="labels",
+    )
+    rows = {row["prediction"]: row for row in result.rows}
+    assert result.rows[0]["prediction"] == "split"
+    assert rows["split"]["dsb_score"] == 1.0 and rows["merged"]["instance_f1_75"] == 0.0
+    assert rows["merged"]["f1"] == 1.0  # the pixels agree

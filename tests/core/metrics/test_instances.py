@@ -157,3 +157,63 @@ def test_object_outcomes_agree_with_the_counts(shared_data):
         assert not (out["matched"].astype(bool) & out["spurious"].astype(bool)).any()
     with pytest.raises(SegLabInputError, match="IoU threshold"):
         object_outcomes(pred, truth, iou_threshold=0)
+
+
+def test_per_plane_scores_each_plane_and_pools_the_counts():
+    truth = np.zeros((2, 4, 8), np.uint8)
+    truth[:, :, :4], truth[:, :, 4:] = 1, 2
+    pred = truth.copy()
+    pred[1] = truth[1] > 0  # plane 1: both nuclei merged into one object
+    scores = score_instances(pred, truth, per_plane=True)
+    assert [index for index, _ in scores.planes] == [(0,), (1,)]
+    assert scores.planes[0][1].dsb_score == 1.0
+    assert scores.planes[1][1].at(0.5).tp == 1
+    assert (scores.n_true, scores.n_predicted) == (4, 3)
+    pooled = scores.at(0.55)
+    assert (pooled.tp, pooled.fp, pooled.fn) == (2, 1, 2)
+    assert scores.mean_plane_dsb_score == pytest.approx((1.0 + 0.05) / 2)
+
+
+def test_per_plane_keeps_time_points_apart():
+    """The same object in two frames is two objects, not one volume object."""
+    truth = np.zeros((2, 6, 6), np.uint8)
+    truth[:, 1:4, 1:4] = 1
+    volume = score_instances(truth, truth)
+    assert volume.n_true == 1 and not volume.planes
+    assert score_instances(truth, truth, per_plane=True).n_true == 2
+
+
+def test_per_plane_needs_a_stack():
+    with pytest.raises(SegLabInputError, match="per_plane needs a stack"):
+        score_instances(np.ones((4, 4), np.uint8), np.ones((4, 4), np.uint8), per_plane=True)
+
+
+def _dense_reference(pred, truth, t):
+    """One Hungarian assignment over every object (the rule, without the shortcut)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from napari_seglab.core.metrics._instances import _iou_matrix
+
+    p, n_p = instance_labels(pred, "prediction")
+    g, n_t = instance_labels(truth)
+    iou = _iou_matrix(p, n_p, g, n_t)
+    r, c = linear_sum_assignment(-(iou >= t).astype(float) - iou / (2 * min(iou.shape)))
+    return int((iou[r, c] >= t).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_assignment_shortcut_equals_one_full_assignment(seed):
+    """From IoU 0.5 up only ties at exactly 0.5 are assigned; same TP as the full rule."""
+    rng = np.random.default_rng(seed)
+    truth = np.zeros((64, 64), np.int32)
+    for i in range(40):
+        y, x = rng.integers(0, 60, 2)
+        truth[y : y + rng.integers(2, 9), x : x + rng.integers(2, 9)] = i + 1
+    pred = np.roll(truth, (rng.integers(0, 2), rng.integers(0, 2)), axis=(0, 1))
+    pred[:, ::7] = 0  # cut some objects
+    halves = truth.copy()
+    halves[truth > 0] = 1  # merges: IoU ties at 0.5 where two equal objects touch
+    for prediction in (pred, halves):
+        scores = score_instances(prediction, truth, thresholds=(0.3, 0.5, 0.7))
+        for t in (0.3, 0.5, 0.7):
+            assert scores.at(t).tp == _dense_reference(prediction, truth, t)

@@ -10,11 +10,12 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QApplication
 
 from ...core import SegLabInputError
-from ...core.metrics import Evaluation, confusion_masks, evaluate
-from .._shared import ROLE_KEY, layer_choices, numpy_or_dask, run_job, show_output
+from ...core.metrics import Evaluation
+from .._shared import ROLE_KEY, layer_choices, run_job, show_output
 from . import foreground
+from .compare import ComparisonPanel
 from .export import ExportMixin
-from .families import FAMILIES, family_scores, object_layers
+from .families import FAMILIES, evaluation_job
 from .layers import ROLE, hide_earlier, show_objects
 from .tables import (
     CLASSES,
@@ -29,24 +30,6 @@ if TYPE_CHECKING:
     import napari
 
 __all__ = ["ValidationWidget"]
-
-
-def _evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
-    prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
-    evaluation = evaluate(prediction, truth, **options)
-    yield
-    chosen = options["foreground_class"]
-    masks = confusion_masks(prediction, truth, foreground_class=chosen)  # lazy if lazy input
-    yield
-    families = family_scores(prediction, truth, foreground_class=chosen, **extra)
-    objects = object_layers(
-        prediction,
-        truth,
-        families=extra["families"],
-        foreground_class=chosen,
-        iou_threshold=options["iou_threshold"],
-    )
-    return evaluation, masks, families, objects
 
 
 class ValidationWidget(ExportMixin, Container):
@@ -100,6 +83,12 @@ class ValidationWidget(ExportMixin, Container):
             tooltip="The prediction has several values: which of them is the foreground? "
             "A class of a classifier's segmentation, or 'any object' for instance labels.",
         )
+        self.truth_labels = CheckBox(
+            text="ground truth is instance labels (one id per object)",
+            value=False,
+            tooltip="Its objects are its labels (touching ones stay separate) and its pixels "
+            "> 0 are the foreground. Off: a binary mask, whose objects are its components.",
+        )
         self.iou_threshold = FloatSpinBox(
             label="object IoU ≥", value=0.5, min=0.01, max=1.0, step=0.05
         )
@@ -111,9 +100,15 @@ class ValidationWidget(ExportMixin, Container):
         }
         self.families: dict[str, float] = {}  # the last instance and boundary scores
         self.run_button = PushButton(text="Validate")
+        self.comparison = ComparisonPanel(self)
+        self.comparison.visible = False
+        self.compare_box = CheckBox(text="compare several predictions…", value=False)
         self.legend = Label(value="")
         self.copy_button = PushButton(text="Copy table", enabled=False)
         self.export_button = PushButton(text="Export CSV…", enabled=False)
+        self._buttons = Container(
+            widgets=[self.copy_button, self.export_button], layout="horizontal"
+        )
         self.table = Table(label="metrics")
         self.objects_table = Table(label="objects")
         for table in (self.table, self.objects_table):
@@ -122,14 +117,15 @@ class ValidationWidget(ExportMixin, Container):
         # more rows on a screen of 1080 pixels or more.
         screen = QApplication.primaryScreen()
         tall = screen is not None and screen.availableGeometry().height() >= 1000
-        self.table.min_height = 330 if tall else 220
-        self.objects_table.min_height = 130 if tall else 100
+        self.table.min_height = 330 if tall else 180
+        self.objects_table.min_height = 130 if tall else 90
 
         super().__init__(
             widgets=[
                 self.prediction,
                 self.foreground_class,
                 self.ground_truth,
+                self.truth_labels,
                 self.iou_threshold,
                 self.palette,
                 Container(
@@ -137,12 +133,15 @@ class ValidationWidget(ExportMixin, Container):
                 ),
                 self.run_button,
                 self.legend,
-                Container(widgets=[self.copy_button, self.export_button], layout="horizontal"),
+                self._buttons,
                 self.table,
                 self.objects_table,
+                self.compare_box,
+                self.comparison,
             ]
         )
         self.run_button.changed.connect(self.run)
+        self.compare_box.changed.connect(self._toggle_comparison)
         self.prediction.changed.connect(self._update_foreground)
         self.palette.changed.connect(self._apply_palette)
         self.copy_button.changed.connect(self.copy_to_clipboard)
@@ -227,6 +226,21 @@ class ValidationWidget(ExportMixin, Container):
             )
         return None if chosen == foreground.ASK else chosen
 
+    def _toggle_comparison(self, shown: bool) -> None:
+        """Show the comparison in place of the tables, legend and buttons (it has F1, MCC,
+        IoU, boundary F1 and the DSB score of every prediction): the panel keeps its height."""
+        self.comparison.visible = shown
+        for part in (self.table, self.objects_table, self.legend, self._buttons):
+            part.visible = not shown
+
+    def truth_objects(self) -> str:
+        """``"labels"`` or ``"components"``, as the core's ``truth_objects``."""
+        return "labels" if self.truth_labels.value else "components"
+
+    def export_comparison_csv(self, path):
+        """Write the last comparison to a CSV file (see :class:`ComparisonPanel`)."""
+        return self.comparison.export_comparison_csv(path)
+
     @property
     def busy(self) -> bool:
         """Whether an evaluation is running."""
@@ -284,6 +298,7 @@ class ValidationWidget(ExportMixin, Container):
             options = {
                 "foreground_class": self._chosen_class(),
                 "iou_threshold": self.iou_threshold.value,
+                "truth_objects": self.truth_objects(),
             }
             extra = {
                 "families": tuple(k for k, box in self.family_boxes.items() if box.value),
@@ -314,7 +329,7 @@ class ValidationWidget(ExportMixin, Container):
 
         self.run_button.enabled = False
         self.worker = run_job(
-            _evaluation_job,
+            evaluation_job,
             prediction,
             truth,
             options,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,8 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from ._boundary import boundary_scores
 from ._evaluate import evaluate
-from ._instances import score_instances
-from ._objects import check_in_memory
+from ._instances import InstanceScores, score_instances
+from ._objects import check_in_memory, check_truth_objects
 from ._scores import Scores
 
 __all__ = ["RANKABLE", "Comparison", "compare_predictions"]
@@ -24,6 +24,8 @@ RANKABLE = (
     *(f.name for f in fields(Scores)),
     "dsb_score",
     "pq",
+    "instance_f1_50",
+    "instance_f1_75",
     "boundary_f1",
     "nsd",
     "cl_dice",
@@ -33,10 +35,13 @@ RANKABLE = (
 
 @dataclass(frozen=True)
 class Comparison:
-    """What :func:`compare_predictions` returns: ``rows`` best first by ``rank_by``."""
+    """What :func:`compare_predictions` returns: ``rows`` best first by ``rank_by``, and
+    ``instances``: name -> :class:`InstanceScores` (every IoU threshold, e.g. for a plot of F1
+    against the threshold) when objects were scored."""
 
     rank_by: str
     rows: tuple[dict[str, Any], ...]
+    instances: Mapping[str, InstanceScores] = field(default_factory=dict)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the rows (one per prediction, best first) to a CSV file; returns the path."""
@@ -48,18 +53,28 @@ class Comparison:
         return path
 
 
-def _row(name: str, prediction: Any, truth: Any, options: dict, boundary: bool) -> dict:
-    chosen = options.get(name)
+def _row(
+    name: str, prediction: Any, truth: Any, chosen: Any, truth_objects: str, boundary: bool
+) -> tuple[dict, InstanceScores | None]:
+    labels = truth_objects == "labels"
     prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
-    result = evaluate(prediction, truth, foreground_class=chosen, objects=False)
+    result = evaluate(
+        prediction, truth, foreground_class=chosen, objects=False, truth_objects=truth_objects
+    )
     row: dict[str, Any] = {"prediction": name, **asdict(result.counts), **asdict(result.scores)}
     if boundary:
         pred = prediction if chosen in (None, "any") else prediction == chosen
-        instances = score_instances(pred, truth != 0)
-        row.update(dsb_score=instances.dsb_score, pq=instances.at(0.5).pq)
-        b = boundary_scores(prediction, truth, foreground_class=chosen)
+        instances = score_instances(pred, truth if labels else truth != 0)
+        row.update(
+            dsb_score=instances.dsb_score,
+            pq=instances.at(0.5).pq,
+            instance_f1_50=instances.at(0.5).f1,
+            instance_f1_75=instances.at(0.75).f1,
+        )
+        b = boundary_scores(prediction, truth != 0, foreground_class=chosen)
         row.update(boundary_f1=b.boundary_f1, nsd=b.nsd, cl_dice=b.cl_dice, hd95=b.hd95)
-    return row
+        return row, instances
+    return row, None
 
 
 def compare_predictions(
@@ -69,6 +84,7 @@ def compare_predictions(
     rank_by: str = "mcc",
     foreground_classes: Mapping[str, int | str] | None = None,
     objects_and_boundaries: bool = True,
+    truth_objects: str = "components",
 ) -> Comparison:
     """Score several predictions (e.g. Otsu, Yen, the classifier) on one ground truth.
 
@@ -83,8 +99,12 @@ def compare_predictions(
     foreground_classes : mapping of str to int or "any", optional
         The foreground class of the predictions that are labels images.
     objects_and_boundaries : bool
-        Also DSB score, PQ (IoU 0.5), boundary F1, NSD (1 pixel), clDice and HD95 (arrays in
-        memory only); False: pixel scores only (any input, dask too).
+        Also DSB score, PQ and instance F1 (IoU 0.5; ``instance_f1_75`` at 0.75), boundary F1,
+        NSD (1 pixel), clDice and HD95 (arrays in memory only); False: pixel scores only (any
+        input, dask too).
+    truth_objects : {"components", "labels"}
+        The ground truth is a mask (its objects are its connected components) or an instance
+        labels image (its objects are its labels), as in :func:`evaluate`.
 
     Returns
     -------
@@ -109,9 +129,14 @@ def compare_predictions(
             check_in_memory(prediction, ground_truth)
     truth = ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth)
     options = dict(foreground_classes or {})
-    rows = [
-        _row(name, pred, truth, options, objects_and_boundaries)
-        for name, pred in predictions.items()
-    ]
+    check_truth_objects(truth_objects)
+    rows, instances = [], {}
+    for name, pred in predictions.items():
+        row, scores = _row(
+            name, pred, truth, options.get(name), truth_objects, objects_and_boundaries
+        )
+        rows.append(row)
+        if scores is not None:
+            instances[name] = scores
     rows.sort(key=lambda row: -row[rank_by])
-    return Comparison(rank_by, tuple(rows))
+    return Comparison(rank_by, tuple(rows), instances)

@@ -16,9 +16,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
-from .._validation import as_mask, check_lazy_mask, check_same_shape
+from .._validation import SegLabInputError, as_mask, check_lazy_mask, check_same_shape
 from . import _lazy
-from ._objects import ObjectMetrics, check_in_memory, match_objects
+from ._instances import instance_labels
+from ._objects import ObjectMetrics, check_in_memory, check_truth_objects, match_objects
 from ._prediction import ANY, check_foreground_class, prediction_mask
 from ._scores import ConfusionCounts, Scores, confusion_classes, counts_per_plane, plane_sums
 
@@ -90,6 +91,7 @@ def evaluate(
     foreground_class: int | str | None = None,
     objects: bool | None = None,
     iou_threshold: float = 0.5,
+    truth_objects: str = "components",
 ) -> Evaluation:
     """Compare a segmentation with a ground truth, pixel by pixel and object by object.
 
@@ -99,7 +101,8 @@ def evaluate(
         A mask (bool, or 0 and one other value such as 1 or 255), or a labels image with
         `foreground_class`; 2D or more. A raw image or a probability map is refused.
     ground_truth : array_like or dask.array.Array
-        Binary mask of the same shape: bool, 0/1 or 0/255 (any single non-zero value).
+        Of the same shape: a binary mask (bool, 0/1 or 0/255: any single non-zero value), or
+        with ``truth_objects="labels"`` an instance labels image (non-negative integers).
     foreground_class : int or {"any"}, optional
         Which pixels of a labels image are foreground: those equal to this class (e.g. 2 for
         the classifier's second class), or ``"any"``: every non-zero pixel (instance labels,
@@ -111,6 +114,15 @@ def evaluate(
         needs the whole arrays, load them explicitly (``numpy.asarray``) if they fit.
     iou_threshold : float
         For the object matching, see :func:`match_objects`.
+    truth_objects : {"components", "labels"}
+        What the ground truth is. ``"components"`` (the default): a binary mask, whose objects
+        are its connected components; a ground truth with several non-zero values is refused,
+        because it may as well hold classes as objects. ``"labels"``: an instance labels image
+        (one id per object, e.g. the DSB 2018 ``labels/``): its objects are its labels, so
+        touching objects stay separate, and the pixel metrics use ``ground_truth > 0``. There
+        is no guessing between the two: a multi-class ground truth must be made a mask by the
+        caller (``truth == N``). With a dask ground truth the labels are not checked for
+        negative values (every non-zero pixel is foreground).
 
     Returns
     -------
@@ -140,20 +152,50 @@ def evaluate(
     """
     if objects:
         check_in_memory(prediction, ground_truth)
+    ground_truth = _truth_foreground(ground_truth, check_truth_objects(truth_objects))
     prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
     foreground_class = check_foreground_class(foreground_class, prediction.dtype)
     object_metrics = None
-    if is_lazy(prediction) or is_lazy(ground_truth):
-        sums = _lazy.plane_sums(prediction, ground_truth, foreground_class)
+    if is_lazy(prediction) or is_lazy(ground_truth.mask):
+        sums = _lazy.plane_sums(prediction, ground_truth.mask, foreground_class)
     else:
-        pred_arr, pred, truth = _masks(prediction, ground_truth, foreground_class)
+        pred_arr, pred, truth = _masks(prediction, ground_truth.mask, foreground_class)
         sums = plane_sums(pred, truth)
         if objects is not False:  # instance labels keep their objects, else components
             objects_of = pred_arr if foreground_class == ANY else pred
-            object_metrics = match_objects(objects_of, truth, iou_threshold=iou_threshold)
+            object_metrics = match_objects(
+                objects_of,
+                truth if ground_truth.labels is None else ground_truth.labels,
+                iou_threshold=iou_threshold,
+                truth_objects=truth_objects,
+            )
     shape = np.shape(prediction)
     counts, planes = counts_per_plane(sums, shape[-2] * shape[-1])
     return Evaluation(counts, counts.scores(), planes, object_metrics)
+
+
+@dataclass(frozen=True)
+class _Truth:
+    """The ground truth for the pixel counts (`mask`) and, if instance labels, its `labels`."""
+
+    mask: Any
+    labels: np.ndarray | None = None
+
+
+def _truth_foreground(ground_truth: Any, truth_objects: str) -> _Truth:
+    """The ground truth as given (a mask) or, for instance labels, checked and ``!= 0``."""
+    if truth_objects == "components":
+        return _Truth(ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth))
+    if is_lazy(ground_truth):
+        if not np.issubdtype(ground_truth.dtype, np.integer):
+            raise SegLabInputError(
+                f"The ground truth has data type {ground_truth.dtype}; instance labels "
+                "(truth_objects='labels') are integers."
+            )
+        return _Truth(ground_truth != 0)
+    labels = np.asarray(ground_truth)
+    instance_labels(labels, "ground truth")  # integers, not negative, 2D or more
+    return _Truth(labels != 0, labels)
 
 
 def _masks(
@@ -164,7 +206,21 @@ def _masks(
     check_same_shape(pred_arr, truth_arr, ("prediction", "ground truth"))
     check_lazy_mask(pred_arr, "prediction")  # the form: numeric, 2D or more
     pred = prediction_mask(pred_arr, foreground_class)
-    return pred_arr, pred, as_mask(truth_arr, name="ground truth", binary=True)
+    return pred_arr, pred, _truth_mask(truth_arr)
+
+
+def _truth_mask(truth: np.ndarray) -> np.ndarray:
+    """A binary ground truth; one with several labels is refused naming ``truth_objects``."""
+    try:
+        return as_mask(truth, name="ground truth", binary=True)
+    except SegLabInputError as err:
+        values = truth[truth != 0] if np.issubdtype(truth.dtype, np.integer) else truth[:0]
+        if values.size and values.min() >= 0 and values.min() != values.max():
+            raise SegLabInputError(
+                f"{err} If it is an instance labels image, pass truth_objects='labels' (in "
+                "Validate: tick 'ground truth is instance labels')."
+            ) from None
+        raise
 
 
 def confusion_masks(

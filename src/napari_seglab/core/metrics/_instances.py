@@ -67,12 +67,26 @@ class InstanceScores:
         One per threshold, in increasing order.
     dsb_score : float
         Mean of the matches' ``accuracy`` (the DSB 2018 score).
+    planes : tuple
+        With ``per_plane=True``: ``(index, InstanceScores)`` for each 2D plane (``index`` the
+        tuple of leading-axis indices); then the counts above are the sums over the planes
+        (TP, FP, FN pooled, the matched IoUs summed) and the scores are of those sums. Empty
+        otherwise.
     """
 
     n_true: int
     n_predicted: int
     matches: tuple[InstanceMatch, ...]
     dsb_score: float
+    planes: tuple[tuple[tuple[int, ...], InstanceScores], ...] = ()
+
+    @property
+    def mean_plane_dsb_score(self) -> float:
+        """The mean of the planes' DSB scores (the DSB 2018 mean over images); NaN without
+        planes."""
+        if not self.planes:
+            return float("nan")
+        return float(np.mean([scores.dsb_score for _, scores in self.planes]))
 
     def at(self, threshold: float) -> InstanceMatch:
         """The match at `threshold` (one of those scored)."""
@@ -82,12 +96,15 @@ class InstanceScores:
         raise SegLabInputError(f"IoU threshold {threshold} was not scored.")
 
 
-def instance_labels(image: ArrayLike, name: str = "ground truth") -> tuple[np.ndarray, int]:
+def instance_labels(
+    image: ArrayLike, name: str = "ground truth", *, keep_labels: bool = False
+) -> tuple[np.ndarray, int]:
     """The objects of a mask or an instance labels image, as labels 1..n.
 
     A mask (bool, or 0 and one other value) gives its connected components (face
     connectivity); an image with several non-zero values keeps its labels as objects, so
-    touching objects stay separate.
+    touching objects stay separate. With `keep_labels` the labels are the objects even when
+    there is a single one (an instance labels image with one object).
 
     Returns
     -------
@@ -128,7 +145,7 @@ def instance_labels(image: ArrayLike, name: str = "ground truth") -> tuple[np.nd
     values = arr[arr != 0]
     from scipy import ndimage as ndi
 
-    if values.size == 0 or values.min() == values.max():  # a mask: its components
+    if not keep_labels and (values.size == 0 or values.min() == values.max()):  # a mask
         labels, n = ndi.label(arr != 0)
         return labels.astype(np.int64, copy=False), int(n)
     from skimage.segmentation import relabel_sequential
@@ -147,25 +164,50 @@ def _iou_matrix(pred: np.ndarray, n_pred: int, truth: np.ndarray, n_true: int) -
 
 
 def _assign(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Matched (true, predicted) object indices: most pairs with IoU >= t, then most IoU."""
-    n_true, n_pred = iou.shape
-    if not (n_true and n_pred):
+    """Matched (true, predicted) object indices: most pairs with IoU >= t, then most IoU.
+
+    Only the objects with a pair at or above the threshold enter the assignment. From 0.5 up,
+    an object with a pair of IoU > 0.5 has no other pair at or above 0.5, so those pairs are
+    matched as they are and only ties at exactly 0.5 go to the Hungarian assignment.
+    """
+    rows, cols = np.nonzero(iou >= threshold)
+    if threshold < 0.5 or rows.size == 0:
+        return _hungarian(iou, rows, cols, threshold)
+    shared = (np.bincount(rows)[rows] > 1) | (np.bincount(cols)[cols] > 1)
+    tied_rows, tied_cols = _hungarian(iou, rows[shared], cols[shared], threshold)
+    return (
+        np.concatenate([rows[~shared], tied_rows]),
+        np.concatenate([cols[~shared], tied_cols]),
+    )
+
+
+def _hungarian(
+    iou: np.ndarray, rows: np.ndarray, cols: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The assignment among the objects of the pairs (`rows`, `cols`) at or above `threshold`."""
+    if rows.size == 0:
         return np.zeros(0, int), np.zeros(0, int)
     from scipy.optimize import linear_sum_assignment
 
+    true_ids, pred_ids = np.unique(rows), np.unique(cols)
+    sub = iou[np.ix_(true_ids, pred_ids)]
     # Each pair above the threshold is worth 1 plus less than 1 / min(n) for its IoU, so the
     # number of matches comes first and the IoU only breaks ties.
-    cost = -(iou >= threshold).astype(float) - iou / (2 * min(n_true, n_pred))
-    rows, cols = linear_sum_assignment(cost)
-    keep = iou[rows, cols] >= threshold
-    return rows[keep], cols[keep]
+    cost = -(sub >= threshold).astype(float) - sub / (2 * min(sub.shape))
+    r, c = linear_sum_assignment(cost)
+    keep = sub[r, c] >= threshold
+    return true_ids[r[keep]], pred_ids[c[keep]]
 
 
 def _match(iou: np.ndarray, threshold: float) -> InstanceMatch:
     """The scores of the one-to-one matching at `threshold`."""
     n_true, n_pred = iou.shape
     matched = iou[_assign(iou, threshold)]
-    tp = int(matched.size)
+    return _scored(threshold, n_true, n_pred, int(matched.size), float(matched.sum()))
+
+
+def _scored(threshold: float, n_true: int, n_pred: int, tp: int, iou_sum: float) -> InstanceMatch:
+    """An :class:`InstanceMatch` from the counts and the sum of the matched IoUs."""
     fp, fn = n_pred - tp, n_true - tp
     nothing = 1.0 if n_true == n_pred == 0 else 0.0
     return InstanceMatch(
@@ -177,9 +219,22 @@ def _match(iou: np.ndarray, threshold: float) -> InstanceMatch:
         recall=ratio(tp, tp + fn, if_empty=nothing),
         f1=ratio(2 * tp, 2 * tp + fp + fn, if_empty=nothing),
         accuracy=ratio(tp, tp + fp + fn, if_empty=nothing),
-        mean_matched_iou=float(matched.mean()) if tp else 0.0,
-        pq=ratio(float(matched.sum()), tp + fp / 2 + fn / 2, if_empty=nothing),
+        mean_matched_iou=iou_sum / tp if tp else 0.0,
+        pq=ratio(iou_sum, tp + fp / 2 + fn / 2, if_empty=nothing),
     )
+
+
+def _pooled(planes: list[tuple[tuple[int, ...], InstanceScores]]) -> InstanceScores:
+    """The scores of the counts summed over `planes` (which hold the planes too)."""
+    n_true = sum(s.n_true for _, s in planes)
+    n_pred = sum(s.n_predicted for _, s in planes)
+    matches = []
+    for i, first in enumerate(planes[0][1].matches):
+        tp = sum(s.matches[i].tp for _, s in planes)
+        iou_sum = sum(s.matches[i].tp * s.matches[i].mean_matched_iou for _, s in planes)
+        matches.append(_scored(first.threshold, n_true, n_pred, tp, iou_sum))
+    dsb = float(np.mean([m.accuracy for m in matches]))
+    return InstanceScores(n_true, n_pred, tuple(matches), dsb, tuple(planes))
 
 
 def score_instances(
@@ -187,6 +242,7 @@ def score_instances(
     ground_truth: ArrayLike,
     *,
     thresholds: tuple[float, ...] = THRESHOLDS,
+    per_plane: bool = False,
 ) -> InstanceScores:
     """Match predicted objects to true objects one to one at each IoU threshold.
 
@@ -197,6 +253,10 @@ def score_instances(
         memory (a dask array is refused: an object may cross any chunk border).
     thresholds : tuple of float
         IoU thresholds in (0, 1]; the default is 0.5, 0.55, ..., 0.95.
+    per_plane : bool
+        Score each 2D plane on its own (a time-lapse or a stack of images, not a volume:
+        objects are labelled and matched within their plane) and pool the counts; see
+        ``InstanceScores.planes`` and ``mean_plane_dsb_score``. Needs 3D or more.
 
     Returns
     -------
@@ -217,10 +277,24 @@ def score_instances(
         raise SegLabInputError(f"IoU thresholds must be in (0, 1], not {thresholds}.")
     pred, truth = np.asarray(prediction), np.asarray(ground_truth)
     check_same_shape(pred, truth, ("prediction", "ground truth"))
+    if not per_plane:
+        return _score(pred, truth, sorted(thresholds))
+    if pred.ndim < 3:
+        raise SegLabInputError(
+            f"per_plane needs a stack (3D or more); this prediction is {pred.ndim}D."
+        )
+    planes = [
+        (index, _score(pred[index], truth[index], sorted(thresholds)))
+        for index in np.ndindex(pred.shape[:-2])
+    ]
+    return _pooled(planes)
+
+
+def _score(pred: np.ndarray, truth: np.ndarray, thresholds: list[float]) -> InstanceScores:
     pred_labels, n_pred = instance_labels(pred, "prediction")
     true_labels, n_true = instance_labels(truth, "ground truth")
     iou = _iou_matrix(pred_labels, n_pred, true_labels, n_true)
-    matches = tuple(_match(iou, t) for t in sorted(thresholds))
+    matches = tuple(_match(iou, t) for t in thresholds)
     dsb = float(np.mean([m.accuracy for m in matches]))
     return InstanceScores(n_true, n_pred, matches, dsb)
 

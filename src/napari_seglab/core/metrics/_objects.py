@@ -77,6 +77,29 @@ def _label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, int(n)
 
 
+TRUTH_OBJECTS = ("components", "labels")
+"""``truth_objects`` values: connected components of the non-zero pixels, or the labels."""
+
+
+def check_truth_objects(truth_objects: Any) -> str:
+    """Check a ``truth_objects`` value (``"components"`` or ``"labels"``)."""
+    if truth_objects not in TRUTH_OBJECTS:
+        raise SegLabInputError(
+            f"truth_objects must be 'components' (a mask ground truth) or 'labels' (an "
+            f"instance labels ground truth, one id per object), not {truth_objects!r}."
+        )
+    return truth_objects
+
+
+def truth_objects_of(truth: np.ndarray, truth_objects: str) -> tuple[np.ndarray, int]:
+    """The ground truth's objects as labels 1..n: components, or its checked labels."""
+    if check_truth_objects(truth_objects) == "components":
+        return _label(truth != 0)
+    from ._instances import instance_labels
+
+    return instance_labels(truth, "ground truth", keep_labels=True)
+
+
 def _labels_of(prediction: np.ndarray) -> tuple[np.ndarray, int]:
     """Objects of a prediction: its own labels if it has several, else connected components."""
     if np.issubdtype(prediction.dtype, np.integer) and not is_binary(prediction):
@@ -105,6 +128,7 @@ def match_objects(
     ground_truth: ArrayLike,
     *,
     iou_threshold: float = 0.5,
+    truth_objects: str = "components",
 ) -> ObjectMetrics:
     """Match predicted objects to ground-truth objects by intersection over union.
 
@@ -118,8 +142,12 @@ def match_objects(
         Masks or label images of the same shape (non-zero = foreground), in memory: a dask
         array is refused (an object may cross any chunk border), load it explicitly first.
     iou_threshold : float
-        Minimum IoU, in (0, 1], for a pair to count as a match. At 0.5 or above a match is
-        necessarily unique; below it, pairs are chosen to maximise the total IoU.
+        Minimum IoU, in (0, 1], for a pair to count as a match. Above 0.5 a match is
+        necessarily unique; at 0.5 or below (one object may then overlap two others by IoU
+        0.5 each), pairs are chosen one to one to maximise the total IoU.
+    truth_objects : {"components", "labels"}
+        The ground truth's objects: the connected components of its non-zero pixels (the
+        default), or its labels (an instance labels image: touching objects stay separate).
 
     Returns
     -------
@@ -145,11 +173,11 @@ def match_objects(
     truth = np.asarray(ground_truth)
     check_same_shape(pred, truth, ("prediction", "ground truth"))
     pred_labels, n_pred = _labels_of(pred)
-    true_labels, n_true = _label(truth != 0)
+    true_labels, n_true = truth_objects_of(truth, truth_objects)
     pairs, iou = _pair_ious(pred_labels, n_pred, true_labels, n_true)
     keep = iou >= iou_threshold
     pairs, iou = pairs[:, keep], iou[keep]
-    if iou_threshold < 0.5 and iou.size:
+    if iou_threshold <= 0.5 and iou.size:
         from scipy.optimize import linear_sum_assignment
         from scipy.sparse import coo_matrix
 
