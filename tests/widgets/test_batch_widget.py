@@ -99,7 +99,7 @@ def test_cancel_leaves_nothing(widget, qtbot, tmp_path):
     widget.cancel()
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    assert "cancelled" in widget._status.value
+    assert "cancelled" in widget.status
     assert not out.exists() and not (tmp_path / "noise.zarr.partial").exists()
     assert "noise volume" not in viewer.layers
 
@@ -119,7 +119,7 @@ def test_refused_input_is_reported(widget, tmp_path, monkeypatch):
     assert widget.run() is None
     assert len(errors) == 3
     assert "image layer" in errors[0] and ".zarr" in errors[1] and "not written by" in errors[2]
-    assert widget._status.value.startswith("not started")
+    assert widget.status.startswith("not started")
 
 
 def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
@@ -168,7 +168,7 @@ def test_output_over_the_input_store_is_refused(widget, tmp_path, monkeypatch):
             widget.set_options(image=layer, operation="threshold", output=out)
             assert widget.run() is None
     assert len(errors) == 4 and all("would destroy the image being read" in e for e in errors)
-    assert widget._status.value.startswith("not started")
+    assert widget.status.startswith("not started")
     np.testing.assert_array_equal(open_image(store).compute(), image)
 
 
@@ -193,7 +193,7 @@ def test_existing_output_is_replaced_only_after_asking(widget, qtbot, tmp_path, 
     widget.set_options(foreground="bright")
     assert widget.run() is None
     assert len(questions) == 1 and str(out) in questions[0]
-    assert "kept" in widget._status.value
+    assert "kept" in widget.status
     np.testing.assert_array_equal(open_image(out).compute(), first)
     monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     finish(widget, qtbot)
@@ -246,13 +246,13 @@ def test_refusals_and_failures_never_leave_working(widget, qtbot, tmp_path, monk
         output=tmp_path / "o.zarr",
     )  # fmt: skip
     assert widget.run() is None
-    assert "no class 3" in errors[-1] and widget._status.value.startswith("not started")
+    assert "no class 3" in errors[-1] and widget.status.startswith("not started")
     (tmp_path / "fake.npz").write_bytes(b"not a classifier")
     widget.set_options(classifier=tmp_path / "fake.npz", foreground_class=0)
     assert widget.run() is None and "fake.npz" in errors[-1]
     widget.set_options(operation="threshold")  # a constant image: refused inside the worker
     finish(widget, qtbot)
-    assert widget._status.value.startswith("failed") and "constant" in errors[-1]
+    assert widget.status.startswith("failed") and "constant" in errors[-1]
     assert not (tmp_path / "o.zarr").exists()
 
 
@@ -282,5 +282,5 @@ def test_image_removed_during_the_run(widget, qtbot, tmp_path):
     viewer.layers.remove(layer)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass
-    assert "kesm volume" not in viewer.layers and "was removed" in widget._status.value
+    assert "kesm volume" not in viewer.layers and "was removed" in widget.status
     assert (tmp_path / "m.zarr").exists()

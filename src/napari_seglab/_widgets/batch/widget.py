@@ -220,6 +220,11 @@ class BatchWidget(Container):
         )
         return answer == buttons.Yes
 
+    @property
+    def status(self) -> str:
+        """The status line: what the last run did, or why it did not start."""
+        return self._status.value
+
     def run(self, *_: Any) -> Any:
         """Start processing; returns the worker (None if the input was refused)."""
         from napari.qt.threading import create_worker
