@@ -401,15 +401,9 @@ def main() -> None:
     table = "\n".join(rows)
     print(header + "\n\n" + table)
     if options.write:
-        readme = HERE / "README.md"
-        text = readme.read_text() if readme.exists() else ""
-        begin, end = "<!-- classifier-benchmark -->", "<!-- /classifier-benchmark -->"
-        block = f"{begin}\n{header}\n\n{table}\n{end}"
-        if begin in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        readme.write_text(text)
+        from _readme import write_block
+
+        write_block("classifier-benchmark", header, table)
 
 
 if __name__ == "__main__":

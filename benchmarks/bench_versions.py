@@ -135,15 +135,9 @@ def main() -> None:
     table = "\n".join(rows)
     sys.stdout.write(header + "\n\n" + table + "\n")
     if options.write:
-        readme = HERE / "README.md"
-        text = readme.read_text()
-        begin, end = "<!-- versions-benchmark -->", "<!-- /versions-benchmark -->"
-        block = f"{begin}\n{header}\n\n{table}\n{end}"
-        if begin in text:
-            text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        readme.write_text(text)
+        from _readme import write_block
+
+        write_block("versions-benchmark", header, table)
 
 
 if __name__ == "__main__":
