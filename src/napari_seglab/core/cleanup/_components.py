@@ -17,7 +17,7 @@ from .._blocks import block_batches, core_shapes, one_per_block, overlapped, upp
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["component_tables", "selector", "structure_of"]
+__all__ = ["component_tables", "merge_components", "selector", "structure_of"]
 
 
 def _label_block(block: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
@@ -71,13 +71,13 @@ def _pairs(lower: dict, upper: dict, step: tuple[int, ...], core_shape: tuple) -
     return np.stack([key // (upper["n"] + 1), key % (upper["n"] + 1)])
 
 
-def component_tables(
+def merge_components(
     image: da.Array,
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
-    keep: Callable[[np.ndarray], np.ndarray],
-) -> dict[tuple[int, ...], np.ndarray]:
-    """Global connected components of the selected voxels; per block, which labels to keep.
+    record: Callable[[dict], dict],
+) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
+    """Label the selected voxels of every chunk and join the labels that meet across borders.
 
     ``select(extended block, block index)`` gives the voxels to label in a chunk extended by
     a one-voxel halo on its upper sides. Two labels that cover the same voxel (a halo voxel
@@ -87,11 +87,12 @@ def component_tables(
     The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
     chunk arrives, every chunk whose halo reaches into it is known, so its pairs are found
     at once and only the halos of the last plane of chunks wait in memory. Labels that
-    reach no face of their chunk are whole objects and are decided on the spot; only those
-    on faces join the global merge.
+    reach no face of their chunk are whole objects; only those on faces join the merge.
 
-    Returns, for each block index, a boolean table over that block's labels (index 0 = not
-    selected): whether ``keep(size of the label's whole object)`` holds.
+    Returns ``(blocks, component, n_nodes)``: per block index, what ``record(summary)`` kept
+    of the chunk's summary (its ``n`` labels, their voxel counts ``sizes``, index 0 =
+    background) plus its face labels ``border`` and their first node ``offset`` in the merge
+    graph; the graph component of every node; the number of nodes.
     """
     import dask
     from scipy.sparse import coo_matrix
@@ -113,24 +114,21 @@ def component_tables(
     )
     steps = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
     waiting: dict[tuple, dict] = {}  # summaries whose halos are still needed
-    tables, border, offsets, sizes, edges = {}, {}, {}, [], [np.zeros((2, 0), np.int64)]
-    total = 0
+    blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
         for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
-            table = np.asarray(keep(mine["sizes"]), bool)
-            table[0] = False
-            tables[idx], border[idx], offsets[idx] = table, mine["border"], total
+            blocks[idx] = record(mine) | {"border": mine["border"], "offset": total}
             total += mine["border"].size
-            sizes.append(mine["sizes"][mine["border"]])
             for step in steps:
                 below = tuple(i - s for i, s in zip(idx, step, strict=True))
                 if min(below) < 0:
                     continue
                 pairs = _pairs(waiting[below], mine, step, shapes[below])
-                pairs[0] = np.searchsorted(border[below], pairs[0]) + offsets[below]
-                pairs[1] = np.searchsorted(border[idx], pairs[1]) + offsets[idx]
-                edges.append(pairs)
+                pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
+                pairs[1] = np.searchsorted(mine["border"], pairs[1])
+                shift = np.array([[blocks[below]["offset"]], [blocks[idx]["offset"]]])
+                edges.append(pairs + shift)
                 last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
                 if last == idx:  # every block that overlaps its halo is done
                     del waiting[below]
@@ -138,11 +136,39 @@ def component_tables(
             waiting[idx] = mine
     edge = np.concatenate(edges, axis=1)
     graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
-    _, component = connected_components(graph, directed=False)
-    whole = np.bincount(component, weights=np.concatenate([np.zeros(0, np.int64), *sizes]))
+    return blocks, connected_components(graph, directed=False)[1], total
+
+
+def component_tables(
+    image: da.Array,
+    structure: np.ndarray,
+    select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
+    keep: Callable[[np.ndarray], np.ndarray],
+) -> dict[tuple[int, ...], np.ndarray]:
+    """Global connected components of the selected voxels; per block, which labels to keep.
+
+    The objects are those of :func:`merge_components`. Labels that reach no face of their
+    chunk are decided on the spot (only a boolean table and the face labels' sizes are kept
+    per chunk); those on faces are decided once their whole object is known.
+
+    Returns, for each block index, a boolean table over that block's labels (index 0 = not
+    selected): whether ``keep(size of the label's whole object)`` holds.
+    """
+
+    def record(summary: dict) -> dict:
+        table = np.asarray(keep(summary["sizes"]), bool)
+        table[0] = False
+        return {"table": table, "border_sizes": summary["sizes"][summary["border"]]}
+
+    blocks, component, _ = merge_components(image, structure, select, record)
+    sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
+    whole = np.bincount(component, weights=np.concatenate(sizes))
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
-    for idx, table in tables.items():
-        table[border[idx]] = kept[offsets[idx] : offsets[idx] + border[idx].size]
+    tables = {}
+    for idx, block in blocks.items():
+        border, offset = block["border"], block["offset"]
+        block["table"][border] = kept[offset : offset + border.size]
+        tables[idx] = block["table"]
     return tables
 
 

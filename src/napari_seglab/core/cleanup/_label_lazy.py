@@ -9,71 +9,17 @@ the volume; the labels image itself stays lazy and is painted chunk by chunk whe
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import block_batches, core_shapes, one_per_block, overlapped, upper_extended
-from ._components import _label_block, _pairs, _summary
+from .._blocks import core_shapes, overlapped, upper_extended
+from ._components import merge_components
 
 if TYPE_CHECKING:
     import dask.array as da
 
 __all__ = ["label_lazy"]
-
-
-def _merge(mask: da.Array, structure: np.ndarray) -> tuple[dict, np.ndarray, int]:
-    """Label every chunk and join the labels that meet across chunk borders.
-
-    Returns ``(blocks, component, n_border)``: per block index, its number of labels ``n``,
-    their voxel counts ``sizes`` (index 0 = background), its labels on faces ``border`` and
-    their first node ``offset`` in the merge graph; the graph component of every node; the
-    number of nodes. Computed a batch of chunks at a time, in C order (as in
-    :func:`._components.component_tables`), so that only the halos of the last plane of
-    chunks wait in memory.
-    """
-    import dask
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    ndim, nblocks, shapes = mask.ndim, mask.numblocks, core_shapes(mask)
-
-    def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        labels, n = _label_block(upper_extended(block, block_id, nblocks) != 0, structure)
-        return one_per_block(_summary(labels, n, shapes[block_id]), ndim)
-
-    tasks = (
-        overlapped(mask)
-        .map_blocks(summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks))
-        .to_delayed()
-    )
-    steps = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
-    waiting: dict[tuple, dict] = {}
-    blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
-    for batch in block_batches(mask):
-        for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
-            mine = result[(0,) * ndim]
-            blocks[idx] = {k: mine[k] for k in ("n", "sizes", "border")} | {"offset": total}
-            total += mine["border"].size
-            for step in steps:
-                below = tuple(i - s for i, s in zip(idx, step, strict=True))
-                if min(below) < 0:
-                    continue
-                pairs = _pairs(waiting[below], mine, step, shapes[below])
-                pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
-                pairs[1] = np.searchsorted(mine["border"], pairs[1])
-                shift = np.array([[blocks[below]["offset"]], [blocks[idx]["offset"]]])
-                edges.append(pairs + shift)
-                last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
-                if last == idx:  # every block that overlaps its halo is done
-                    del waiting[below]
-            mine["low"] = mine["sizes"] = None
-            waiting[idx] = mine
-    edge = np.concatenate(edges, axis=1)
-    graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
-    _, component = connected_components(graph, directed=False)
-    return blocks, component, total
 
 
 def _numbering(blocks: dict, component: np.ndarray, min_size: int) -> tuple[dict, int]:
@@ -146,7 +92,9 @@ def label_lazy(
 
     from ._label import relabel
 
-    blocks, component, _ = _merge(mask, structure)
+    blocks, component, _ = merge_components(
+        mask, structure, lambda ext, _: ext != 0, lambda s: {"n": s["n"], "sizes": s["sizes"]}
+    )
     tables, n = _numbering(blocks, component, min_size)
     nblocks, shapes = mask.numblocks, core_shapes(mask)
     dtype = next(iter(tables.values())).dtype
