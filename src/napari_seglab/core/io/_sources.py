@@ -83,8 +83,23 @@ def input_paths(data: Any) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def _zarr_root(path: Path) -> Path:
+    """The outermost zarr group holding `path` (an OME-Zarr level lies inside its image)."""
+    from ._read import is_zarr_store
+
+    root = path
+    for parent in path.parents:
+        if not is_zarr_store(parent):
+            break
+        root = parent
+    return root
+
+
 def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> None:
     """Refuse an `output` that is, holds or lies inside one of the `inputs`.
+
+    An input inside a zarr group (a level of an OME-Zarr pyramid) stands for the whole
+    group: nothing is written into an input's store, e.g. beside its levels.
 
     Raises
     ------
@@ -93,7 +108,7 @@ def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> Non
     """
     out = Path(output).resolve()
     for given in inputs:
-        source = Path(given).resolve()
+        source = _zarr_root(Path(given).resolve())
         if not source.exists():  # nothing to destroy (a missing input is refused elsewhere)
             continue
         if out == source or out in source.parents or source in out.parents:
