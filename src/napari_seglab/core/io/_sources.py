@@ -108,7 +108,7 @@ def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> Non
     """
     out = Path(output).resolve()
     for given in inputs:
-        source = _zarr_root(Path(given).resolve())
+        source = Path(given).resolve()
         if not source.exists():  # nothing to destroy (a missing input is refused elsewhere)
             continue
         if out == source or out in source.parents or source in out.parents:
@@ -116,4 +116,11 @@ def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> Non
             raise SegLabInputError(
                 f"The output {output} {how} the input {source}: writing it would destroy the "
                 "image being read. Choose an output path outside the input."
+            )
+        root = _zarr_root(source)
+        if root in out.parents:
+            raise SegLabInputError(
+                f"The output {output} lies inside the zarr group {root} of the input "
+                f"{source}: SegLab never writes into an input's store. Choose an output path "
+                "outside it."
             )
