@@ -71,6 +71,8 @@ class ImageMetadata:
         The shape of every level of the pyramid (one entry for a single image).
     channel : int or None
         The channel read from a store with a channel axis.
+    channels : int
+        How many channels the store has (0: no channel axis).
     name : str or None
         The image's name in the store.
 
@@ -91,6 +93,7 @@ class ImageMetadata:
     level: int = 0
     levels: tuple[tuple[int, ...], ...] = ()
     channel: int | None = None
+    channels: int = 0
     name: str | None = None
 
     @property
@@ -276,6 +279,7 @@ def _pick_channel(
         translation=drop(meta.translation),
         levels=tuple(drop(shape) for shape in meta.levels),
         channel=index,
+        channels=count,
     )
     return [level[cut] for level in data], meta
 
