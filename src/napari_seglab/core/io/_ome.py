@@ -206,10 +206,25 @@ def _transforms(dataset: dict, ndim: int, path: Path) -> tuple[tuple, tuple]:
     return tuple(float(v) for v in scale), tuple(float(v) for v in translation)
 
 
-def _axes(node_axes: list | None, ndim: int, path: Path) -> tuple[list, list, list]:
-    """Names, types and units of the axes, checked as the NGFF specification and SegLab need."""
+def _axes_problem(axes: list[dict]) -> str | None:
+    """What makes NGFF axes unusable (order and types as ome-zarr checks them), or None."""
     from ome_zarr.axes import Axes
 
+    try:
+        Axes(axes).validate()
+    except ValueError as err:
+        return str(err)
+    names = [a.get("name") for a in axes]
+    if len(set(names)) < len(names):
+        return f"the axis names {', '.join(map(str, names))} repeat"
+    types = [a.get("type") or _TYPES.get(str(a.get("name"))) for a in axes]
+    if not 1 <= types.count("space") <= 3:
+        return f"{types.count('space')} space axes (1 to 3 are possible)"
+    return None
+
+
+def _axes(node_axes: list | None, ndim: int, path: Path) -> tuple[list, list, list]:
+    """Names, types and units of the axes, checked as the NGFF specification and SegLab need."""
     if not node_axes:
         raise SegLabInputError(
             f"{path} is an OME-Zarr store of a version before 0.4 (no axes metadata); "
@@ -222,17 +237,19 @@ def _axes(node_axes: list | None, ndim: int, path: Path) -> tuple[list, list, li
             f"({', '.join(a.get('name', '?') for a in axes)}) but the image has {ndim} "
             "dimensions; the metadata does not match the data. Fix or rewrite the store."
         )
-    try:
-        Axes(axes).validate()
-    except ValueError as err:
-        raise SegLabInputError(f"{path}: unsupported OME-Zarr axes ({err}).") from None
-    names = [str(a["name"]) for a in axes]
-    types = [a.get("type") or _TYPES.get(a["name"]) for a in axes]
+    names = [str(a.get("name")) for a in axes]
+    types = [a.get("type") or _TYPES.get(n) for a, n in zip(axes, names, strict=True)]
     odd = [f"{n} ({t})" for n, t in zip(names, types, strict=True) if t not in _TYPES.values()]
     if odd:
         raise SegLabInputError(
             f"{path} has axes SegLab cannot use: {', '.join(odd)}. It reads time, channel and "
             "up to 3 space axes."
+        )
+    problem = _axes_problem(axes)
+    if problem is not None:
+        raise SegLabInputError(
+            f"{path}: unsupported OME-Zarr axes {', '.join(names)} ({problem}). SegLab reads "
+            "the NGFF order: time, channel, then up to 3 space axes."
         )
     return names, types, [a.get("unit") for a in axes]
 
@@ -375,9 +392,9 @@ def downsample(previous: da.Array, factor: tuple[int, ...], *, labels: bool) -> 
     """The next level, lazily: nearest sample for labels (never averaged), mean for images."""
     from ome_zarr.dask_utils import downscale_nearest, local_mean
 
-    if labels:
-        return downscale_nearest(previous, factor)
     shape = tuple(n // f for n, f in zip(previous.shape, factor, strict=True))
+    if labels:  # the first of every f pixels; a last, incomplete group is left out
+        return downscale_nearest(previous, factor)[tuple(slice(0, n) for n in shape)]
     return local_mean(previous, shape)
 
 
@@ -438,13 +455,10 @@ def check_metadata(meta: Any, shape: tuple[int, ...]) -> ImageMetadata:
         raise SegLabInputError(
             "SegLab writes one channel per OME-Zarr store; the metadata has a channel axis."
         )
-    from ome_zarr.axes import Axes
-
-    try:
-        Axes(meta.axes_json()).validate()
-    except ValueError as err:
+    problem = _axes_problem(meta.axes_json())
+    if problem is not None:
         raise SegLabInputError(
             f"A result with the axes {', '.join(meta.axes)} cannot be written as OME-Zarr "
-            f"({err}); write it as .zarr or .tif instead."
-        ) from None
+            f"({problem}); write it as .zarr or .tif instead."
+        )
     return meta
