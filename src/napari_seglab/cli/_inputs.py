@@ -46,7 +46,7 @@ def open_input(args: argparse.Namespace, path: Path, name: str) -> Any:
     ``--chunks`` (refused if it has other dimensions). Its ``metadata`` is kept."""
     from ..core.io import open_image
 
-    image = open_image(path, level=args.level, channel=args.channel)
+    image = open_image(path, level=args.level, channel=args.ome_channel)
     chunks = args.chunks
     if chunks is not None:
         if len(chunks) != image.ndim:

@@ -155,6 +155,7 @@ def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
     )
     parser.add_argument(
         "--channel",
+        dest="ome_channel",  # not ThresholdOptions.channel, the channel of an RGB image
         type=_not_negative,
         metavar="N",
         help="channel of an OME-Zarr input with several channels (its axis c); for an RGB "
