@@ -31,7 +31,7 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):
-    image, truth = sl.load_kesm()
+    image, _ = sl.load_kesm()
     code, out, _ = run(
         ["threshold", "kesm_grayscale.png", "-o", "vessels.ome.zarr", "--method", "otsu",
          "--foreground", "dark", "--median", "3", "--chunks", "100,120"],
@@ -42,7 +42,9 @@ def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):
     written = open_image("vessels.ome.zarr")
     np.testing.assert_array_equal(written.compute(), expected)
     assert written.metadata.levels == ((512, 512), (256, 256)) and written.metadata.labels
-    np.testing.assert_array_equal(open_image("vessels.ome.zarr", level=1).compute(), expected[::2, ::2])
+    np.testing.assert_array_equal(
+        open_image("vessels.ome.zarr", level=1).compute(), expected[::2, ::2]
+    )
     assert zarr.open_group("vessels.ome.zarr").attrs["seglab"]["step"] == "threshold"
 
     code, out, _ = run(["evaluate", "vessels.ome.zarr", "kesm_groundtruth.png"], capsys)
@@ -56,9 +58,7 @@ def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):
     assert code == 0
     clean = sl.clean_up(expected, remove_smaller_than=30, fill_holes_smaller_than=30)
     np.testing.assert_array_equal(open_image("clean.ome.zarr").compute(), clean)
-    np.testing.assert_array_equal(
-        open_image("clean.ome.zarr", level=2).compute(), clean[::4, ::4]
-    )
+    np.testing.assert_array_equal(open_image("clean.ome.zarr", level=2).compute(), clean[::4, ::4])
 
 
 def test_classify_writes_ome_zarr(sample, capsys):
@@ -70,9 +70,10 @@ def test_classify_writes_ome_zarr(sample, capsys):
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=4)
     classifier.fit(image, strokes).save("vessels.npz")
     code, out, _ = run(
-        ["classify", "kesm_grayscale.png", "-o", "classes.ome.zarr", "--classifier", "vessels.npz"],
+        ["classify", "kesm_grayscale.png", "-o", "classes.ome.zarr", "--classifier",
+         "vessels.npz"],
         capsys,
-    )
+    )  # fmt: skip
     assert code == 0, out
     classes = classifier.predict(image)
     np.testing.assert_array_equal(open_image("classes.ome.zarr").compute(), classes)

@@ -77,7 +77,7 @@ def test_reads_ngff_04_stores_too(tmp_path):
 def test_a_channel_of_a_5d_store(tmp_path):
     data = RNG.integers(0, 255, (2, 3, 4, 32, 32), dtype=np.uint8)
     path = ome_store(tmp_path / "tczyx.ome.zarr", data, "tczyx", (1.0, 1.0, 1.5, 0.5, 0.5))
-    with pytest.raises(sl.SegLabInputError, match="has 3 channels .* choose one with channel="):
+    with pytest.raises(sl.SegLabInputError, match=r"has 3 channels .* choose one with channel="):
         open_image(path)
     np.testing.assert_array_equal(open_image(path, channel=2).compute(), data[:, 2])
     image = open_image(path, channel=2, level=1)
@@ -206,7 +206,7 @@ def test_level_and_channel_of_a_plain_image(tmp_path):
 def test_a_listed_level_that_is_missing(volume_store):
     path, _ = volume_store
     shutil.rmtree(path / "s1")
-    with pytest.raises(sl.SegLabInputError, match="lists the levels s0, s1, s2, but s1 is missing"):
+    with pytest.raises(sl.SegLabInputError, match="lists the levels s0, s1, s2, but s1 is"):
         open_image(path)
 
 
@@ -252,12 +252,15 @@ def test_bad_output_settings_are_refused_before_any_work(tmp_path):
     data = da.zeros((40, 40), chunks=20, dtype=np.uint8)
     with pytest.raises(sl.SegLabInputError, match="halve 5 times at most, so choose 1 to 6"):
         save(data, tmp_path / "a.ome.zarr", levels=7)
-    with pytest.raises(sl.SegLabInputError, match="metadata has 3 axes .* result has 2"):
+    with pytest.raises(sl.SegLabInputError, match=r"metadata has 3 axes .* result has 2"):
         save(data, tmp_path / "a.ome.zarr", metadata=ImageMetadata.default((3, 40, 40)))
     meta = ImageMetadata.default((40, 40, 40))
     data = da.zeros((40, 40, 40), chunks=20, dtype=np.uint8)
     with pytest.raises(sl.SegLabInputError, match="cannot be written as OME-Zarr"):
         save(data, tmp_path / "a.ome.zarr", metadata=replace(meta, axes=("x", "y", "x")))
     with pytest.raises(sl.SegLabInputError, match="'time' axis must be first"):
-        save(data, tmp_path / "a.ome.zarr", metadata=replace(meta, types=("space", "time", "space")))
+        time_second = replace(meta, types=("space", "time", "space"))
+        save(data, tmp_path / "a.ome.zarr", metadata=time_second)
+    with pytest.raises(sl.SegLabInputError, match="3 axes, 2 types"):
+        replace(meta, types=("space", "space"))
     assert not any(tmp_path.iterdir())

@@ -96,6 +96,15 @@ class ImageMetadata:
     channels: int = 0
     name: str | None = None
 
+    def __post_init__(self) -> None:
+        values = (self.axes, self.types, self.scale, self.units, self.translation)
+        if {len(v) for v in values} != {len(self.axes)}:
+            raise SegLabInputError(
+                f"ImageMetadata needs one type, scale, unit and translation per axis; it has "
+                f"{len(self.axes)} axes, {len(self.types)} types, {len(self.scale)} scales, "
+                f"{len(self.units)} units and {len(self.translation)} translations."
+            )
+
     @property
     def ndim(self) -> int:
         """The number of axes."""
@@ -279,8 +288,7 @@ def _pick_channel(
     index = 0 if channel is None else channel
     if not 0 <= index < count:
         raise SegLabInputError(
-            f"channel={channel}: {path} has {count} channel{'s' * (count > 1)} "
-            f"(0 to {count - 1})."
+            f"channel={channel}: {path} has {count} channel{'s' * (count > 1)} (0 to {count - 1})."
         )
     cut = (slice(None),) * axis + (index,)
 
@@ -383,9 +391,7 @@ def level_factors(shape: tuple[int, ...], meta: ImageMetadata, levels: int | Non
             f"{tuple(shape)}: its planes halve {most} times at most, so choose 1 to "
             f"{most + 1} levels."
         )
-    return [
-        tuple(2**n if i in space else 1 for i in range(len(shape))) for n in range(levels)
-    ]
+    return [tuple(2**n if i in space else 1 for i in range(len(shape))) for n in range(levels)]
 
 
 def downsample(previous: da.Array, factor: tuple[int, ...], *, labels: bool) -> da.Array:
@@ -417,7 +423,9 @@ def write_ome_metadata(
     datasets = []
     for name, factor in zip(names, factors, strict=True):
         scale = [s * f for s, f in zip(meta.scale, factor, strict=True)]
-        shift = [0.0 if labels else (f - 1) / 2 * s for s, f in zip(meta.scale, factor)]
+        shift = [
+            0.0 if labels else (f - 1) / 2 * s for s, f in zip(meta.scale, factor, strict=True)
+        ]
         translation = [t + d for t, d in zip(meta.translation, shift, strict=True)]
         datasets.append(
             {

@@ -194,7 +194,9 @@ def _write_ome_zarr(
     meta, labels, levels = pyramid
     factors = level_factors(array.shape, meta, levels)
     names = [str(i) for i in range(len(factors))]
-    sizes = [float(np.prod([n // f for n, f in zip(array.shape, fs)])) for fs in factors]
+    sizes = [
+        float(np.prod([n // f for n, f in zip(array.shape, fs, strict=True)])) for fs in factors
+    ]
     before = np.concatenate([[0.0], np.cumsum(sizes)]) / sum(sizes)
     chunks = tuple(max(c) for c in array.chunks)
     group = zarr.open_group(path, mode="w", zarr_format=3)
@@ -210,7 +212,9 @@ def _write_ome_zarr(
             previous = da.from_zarr(zarr.open_array(path / names[i - 1], mode="r"))
             step = tuple(f // p for f, p in zip(factors[i], factors[i - 1], strict=True))
             level = downsample(previous, step, labels=labels)
-            level = level.rechunk(tuple(min(c, n) for c, n in zip(chunks, level.shape)))
+            level = level.rechunk(
+                tuple(min(c, n) for c, n in zip(chunks, level.shape, strict=True))
+            )
         _write_zarr(level, path / name, None, overall, cancel)
     write_ome_metadata(group, meta, names, factors, labels=labels)
     if attrs:
