@@ -264,3 +264,14 @@ def test_bad_output_settings_are_refused_before_any_work(tmp_path):
     with pytest.raises(sl.SegLabInputError, match="3 axes, 2 types"):
         replace(meta, types=("space", "space"))
     assert not any(tmp_path.iterdir())
+
+
+def test_progress_over_all_levels_and_cancel_leaves_nothing(tmp_path):
+    data = da.from_array(RNG.integers(0, 2, (256, 256), dtype=np.uint8), chunks=64)
+    seen: list[tuple[int, int]] = []
+    save(data, tmp_path / "p.ome.zarr", levels=3, progress=lambda d, t: seen.append((d, t)))
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1] == (1000, 1000) and {t for _, t in seen} == {1000}
+    with pytest.raises(sl.Cancelled):
+        save(data, tmp_path / "c.ome.zarr", levels=3, cancel=lambda: True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.ome.zarr"]
