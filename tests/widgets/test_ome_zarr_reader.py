@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import dask.array as da
 import numpy as np
+import pytest
 import zarr
 from ome_zarr.writer import write_image
 
@@ -15,6 +16,7 @@ from napari_seglab._widgets.reader import get_reader
 UM = "micrometer"
 
 
+@pytest.mark.slow
 def test_a_written_mask_opens_as_multiscale_labels(make_napari_viewer, tmp_path):
     image, _ = sl.load_kesm()
     volume = np.stack([image, image[::-1], image[:, ::-1]])
