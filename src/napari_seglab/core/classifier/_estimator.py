@@ -23,7 +23,11 @@ def check_estimator(estimator: Any) -> None:
     """Refuse anything that is not a scikit-learn classifier (``sklearn.base.is_classifier``)."""
     from sklearn.base import is_classifier
 
-    if not is_classifier(estimator):
+    try:
+        ok = is_classifier(estimator)
+    except AttributeError:  # not an estimator at all (scikit-learn asks for its tags)
+        ok = False
+    if not ok:
         raise SegLabInputError(
             f"`estimator` must be a scikit-learn classifier (e.g. ExtraTreesClassifier(), or a "
             f"Pipeline ending in one), not {type(estimator).__name__}."
