@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.ensemble import ExtraTreesClassifier
 from test_classifier_widget import (  # noqa: F401 (fixtures)
     errors,
@@ -49,6 +50,7 @@ def test_each_model_shows_only_its_own_settings(kesm):  # noqa: F811
     assert c.forest().estimator().get_params()["logisticregression__C"] == 0.5
 
 
+@pytest.mark.slow
 def test_extra_trees_train_segment_and_round_trip_through_a_file(
     qtbot,
     kesm,  # noqa: F811
