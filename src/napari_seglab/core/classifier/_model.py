@@ -78,7 +78,8 @@ class PixelClassifier:
     class_names : dict of int to str, optional
         Names of the class ids, e.g. ``{1: "background", 2: "nucleus"}``.
     n_jobs : int, optional
-        Threads for training and prediction (default: all cores).
+        Threads for features, training and prediction (default: all cores); an `estimator`
+        trains and predicts with its own ``n_jobs``.
     max_samples : int or None
         Painted pixels each tree learns from (a bootstrap sample, as scikit-learn's
         ``max_samples``; scikit-image's trainable-segmentation example uses 5 %); ``None``
