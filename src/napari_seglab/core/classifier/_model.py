@@ -212,7 +212,8 @@ class PixelClassifier:
         SegLabInputError
             No strokes, only one class painted, a painted class missing from `class_names`
             (when given), annotations of another shape, NaN in an image, images with
-            different channel counts, or an RGB-looking image without `channel_axis`.
+            different channel counts, an RGB-looking image without `channel_axis`, or an
+            `estimator` that fails to train on the rows (its message is given).
         """
         first = images[0] if isinstance(images, list | tuple) and images else images
         channel_axis = channel_axis_of(first, channel_axis)
