@@ -318,7 +318,10 @@ def _add_classify(steps: Any) -> None:
     )
     cf.add_argument("input", type=Path, help="image to classify")
     cf.add_argument(
-        "--classifier", required=True, type=Path, help="classifier file saved by SegLab (.npz)"
+        "--classifier",
+        required=True,
+        type=Path,
+        help="classifier file saved by SegLab (.npz, or .skops for a scikit-learn model)",
     )
     cf.add_argument(
         "--channel-axis",

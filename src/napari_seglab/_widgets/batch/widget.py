@@ -72,7 +72,7 @@ class BatchWidget(Container):
         self._median = SpinBox(label="median size", min=0, max=31, value=0)
         self._remove = SpinBox(label="remove smaller than", min=0, max=10**9, value=0)
         self._fill = SpinBox(label="fill holes smaller than", min=0, max=10**9, value=0)
-        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz")
+        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz *.skops")
         self._class = SpinBox(
             label="foreground class",
             min=0,
