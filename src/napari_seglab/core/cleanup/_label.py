@@ -14,10 +14,12 @@ Imported lazily (numba takes about half a second to import); the kernels are cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
-__all__ = ["count", "label", "relabel"]
+__all__ = ["count", "label", "label_sizes", "relabel", "relabel_by_size"]
 
 
 @njit(cache=True, nogil=True)
@@ -207,13 +209,64 @@ def relabel(mask: np.ndarray, structure: np.ndarray, table: np.ndarray) -> np.nd
     >>> relabel(mask, ndi.generate_binary_structure(2, 1), table).astype(int).tolist()
     [[0, 0, 1], [0, 1, 1]]
     """
+    return relabel_by_size(mask, structure, lambda _: table)
+
+
+def relabel_by_size(
+    mask: np.ndarray, structure: np.ndarray, table_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``table_of(sizes)[labels]`` for the labels of `mask`, without making the label image.
+
+    `sizes` holds the voxels of each label ``0..n`` (as :func:`count`), counted from the
+    runs; `table_of` returns a table over the labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    >>> relabel_by_size(mask, ndi.generate_binary_structure(2, 1), lambda s: s >= 2).tolist()
+    [[True, False, True], [False, True, True]]
+    """
     runs = _runs(mask, structure)
     if runs is None:
-        return table[label(mask, structure)[0]]
-    first, start, stop, component, _ = runs
+        labels, _, sizes = label_sizes(mask, structure)
+        return table_of(sizes)[labels]
+    first, start, stop, component, n = runs
+    table = table_of(_run_sizes(mask, start, stop, component, n))
     out = np.zeros(mask.shape, table.dtype)
     _paint3(first, start, stop, table[component], _as_3d(out))
     return out
+
+
+def _run_sizes(mask: np.ndarray, start, stop, component, n: int) -> np.ndarray:
+    sizes = np.bincount(component, weights=stop - start, minlength=n + 1).astype(np.int64)
+    sizes[0] = mask.size - sizes[1:].sum()
+    return sizes
+
+
+def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`label` and the voxels of each label ``0..n`` (counted from the runs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    >>> labels, n, sizes = label_sizes(mask, ndi.generate_binary_structure(2, 1))
+    >>> n, sizes.tolist()
+    (2, [2, 1, 3])
+    """
+    runs = _runs(mask, structure)
+    if runs is None:
+        from scipy import ndimage as ndi
+
+        labels, n = ndi.label(mask, structure)
+        return labels, int(n), np.bincount(labels.ravel(), minlength=n + 1)
+    first, start, stop, component, n = runs
+    out = np.zeros(mask.shape, np.min_scalar_type(n))
+    _paint3(first, start, stop, component.astype(out.dtype), _as_3d(out))
+    return out, int(n), _run_sizes(mask, start, stop, component, n)
 
 
 def count(labels: np.ndarray, n: int) -> np.ndarray:
