@@ -58,7 +58,9 @@ def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, .
     return steps
 
 
-def _pairs(high: np.ndarray, low: np.ndarray, step: tuple, offsets: list, n_low: int) -> np.ndarray:
+def _pairs(
+    high: np.ndarray, low: np.ndarray, step: tuple, offsets: list, n_low: int
+) -> np.ndarray:
     """Label pairs (earlier chunk's, later chunk's) of face voxels that touch.
 
     `high` is the earlier chunk's last slice along the first axis the `step` moves along,
@@ -130,7 +132,9 @@ def merge_components(
     ).to_delayed()
     crossings = _crossings(structure)
     later = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
-    waiting: dict[tuple, list] = {}  # upper faces of chunks whose later neighbours are not all done
+    waiting: dict[
+        tuple, list
+    ] = {}  # upper faces of chunks whose later neighbours are not all done
     blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
         for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):

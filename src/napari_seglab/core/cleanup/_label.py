@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-__all__ = ["count", "label", "label_sizes", "relabel", "relabel_by_size"]
+__all__ = ["count", "label", "label_sizes", "relabel", "relabel_by_size", "value_range"]
 
 
 @njit(cache=True, nogil=True)
@@ -282,3 +282,35 @@ def count(labels: np.ndarray, n: int) -> np.ndarray:
     if labels.ndim not in (2, 3):
         return np.bincount(labels.ravel(), minlength=n + 1)
     return _count3(_as_3d(labels), n)
+
+
+@njit(cache=True, nogil=True)
+def _range(flat, ceiling):  # pragma: no cover - numba
+    low, high, low_fg = flat[0], flat[0], ceiling
+    for v in flat:
+        if v < low:
+            low = v
+        elif v > high:
+            high = v
+        if v != 0 and v < low_fg:
+            low_fg = v
+    return low, high, low_fg
+
+
+def value_range(block: np.ndarray) -> tuple[int, int, int]:
+    """Smallest value, largest value, smallest non-zero value (the type's largest if none)
+    of an integer or boolean array, in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_range(np.array([[0, 3], [5, 3]], np.uint8))
+    (0, 5, 3)
+    """
+    flat = block.reshape(-1)
+    if flat.dtype == bool:
+        flat = flat.view(np.uint8)
+    if flat.size == 0:
+        return 0, 0, int(np.iinfo(flat.dtype).max)
+    low, high, low_fg = _range(flat, flat.dtype.type(np.iinfo(flat.dtype).max))
+    return int(low), int(high), int(low_fg)

@@ -25,23 +25,23 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
     """Largest value, smallest non-zero value (the largest if none); negative ones refused."""
     import dask
 
-    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
+    from ._label import value_range
 
     def one(block: np.ndarray) -> np.ndarray:
-        nonzero = block[block != 0]
-        low_fg = nonzero.min() if nonzero.size else ceiling
-        return one_per_block((block.min(), block.max(), low_fg), labels.ndim)
+        return one_per_block(value_range(block), labels.ndim)
 
     tasks = labels.map_blocks(
         one, dtype=object, chunks=tuple((1,) * n for n in labels.numblocks)
     ).to_delayed()
-    found = [r[(0,) * labels.ndim] for b in block_batches(labels)
-             for r in dask.compute(*(tasks[i] for i in b))]  # fmt: skip
-    low = min(int(f[0]) for f in found)
+    low, top, low_fg = 0, 0, None
+    for batch in block_batches(labels):
+        for result in dask.compute(*(tasks[i] for i in batch)):
+            found = result[(0,) * labels.ndim]
+            low, top = min(low, found[0]), max(top, found[1])
+            low_fg = found[2] if low_fg is None else min(low_fg, found[2])
     if low < 0:
         raise negative_labels_error(low)
-    top = max(int(f[1]) for f in found)
-    return top, min(min(int(f[2]) for f in found), top)
+    return top, min(low_fg, top)
 
 
 def _clean_mask(
