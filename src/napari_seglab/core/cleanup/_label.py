@@ -218,7 +218,7 @@ def relabel_by_size(
     """``table_of(sizes)[labels]`` for the labels of `mask`, without making the label image.
 
     `sizes` holds the voxels of each label ``0..n`` (as :func:`count`), counted from the
-    runs; `table_of` returns a table over the labels.
+    runs; `table_of` returns a table over the labels (background voxels stay 0).
 
     Examples
     --------
@@ -226,7 +226,7 @@ def relabel_by_size(
     >>> from scipy import ndimage as ndi
     >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
     >>> relabel_by_size(mask, ndi.generate_binary_structure(2, 1), lambda s: s >= 2).tolist()
-    [[True, False, True], [False, True, True]]
+    [[False, False, True], [False, True, True]]
     """
     runs = _runs(mask, structure)
     if runs is None:

@@ -50,7 +50,7 @@ def chunk_stats(prediction: np.ndarray, truth: np.ndarray, foreground_class) -> 
     --------
     >>> import numpy as np
     >>> chunk_stats(np.eye(2, dtype=np.uint8), np.ones((2, 2), bool), None).tolist()
-    [[1.0, 2.0, 4.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]]
+    [2.0, 2.0, 4.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]
     """
 
     def planes(a: np.ndarray) -> np.ndarray:
