@@ -82,11 +82,14 @@ def _clean_mask(
         holes = selector(tables, structure, small)
 
     def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        # The input holds 0 and `top` only: the output is kept objects * top, holes * fill.
         mask = foreground(block, block_id)
-        out = block if kept is None else np.where(mask, block, 0).astype(block.dtype)
         filled = None if holes is None else holes(~mask, block_id)
+        if filled is not None and fill == top:
+            mask, filled = mask | filled, None
+        out = np.multiply(mask, top, dtype=block.dtype)
         if filled is not None:
-            out = np.where(filled, fill, out).astype(block.dtype)
+            out += np.multiply(filled, fill, dtype=block.dtype)  # disjoint from the objects
         return out
 
     return labels.map_blocks(one, dtype=labels.dtype)
