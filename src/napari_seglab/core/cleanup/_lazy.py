@@ -87,9 +87,9 @@ def _clean_mask(
         filled = None if holes is None else holes(~mask, block_id)
         if filled is not None and fill == top:
             mask, filled = mask | filled, None
-        out = np.multiply(mask, top, dtype=block.dtype)
-        if filled is not None:
-            out += np.multiply(filled, fill, dtype=block.dtype)  # disjoint from the objects
+        out = np.multiply(mask, block.dtype.type(top), dtype=block.dtype)
+        if filled is not None:  # disjoint from the objects
+            out += np.multiply(filled, block.dtype.type(fill), dtype=block.dtype)
         return out
 
     return labels.map_blocks(one, dtype=labels.dtype)
