@@ -116,3 +116,16 @@ def test_a_killed_worker_without_retries_leaves_no_output(volume, tmp_path):
         save(data, out)
     assert (tmp_path / "died").exists()
     assert not out.exists() and not out.with_name(out.name + ".partial").exists()
+
+
+def test_the_documented_slurm_cluster_is_made(tmp_path):
+    """docs/large-data.md's SLURM example builds its cluster (no jobs are submitted here)."""
+    from dask_jobqueue import SLURMCluster
+
+    with SLURMCluster(
+        cores=8, memory="32GiB", walltime="02:00:00", queue="normal", log_directory=tmp_path
+    ) as cluster:
+        script = cluster.job_script()
+        assert "#SBATCH -p normal" in script and "#SBATCH -t 02:00:00" in script
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert cluster.dashboard_link.startswith("http")
