@@ -117,8 +117,11 @@ def _import_outside_the_timing() -> None:
     import napari_seglab.cli  # noqa: F401
 
 
-def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> dict:
-    """The ``seglab`` commands with `workers` threads; timings, counts and peak RSS."""
+def run_chunked(
+    folder: Path, workers: int, chunks: tuple[int, ...] | None, scheduler: str | None = None
+) -> dict:
+    """The ``seglab`` commands with `workers` threads (or on the dask cluster at
+    `scheduler`); timings, counts and peak RSS."""
     import csv
 
     import dask
@@ -126,20 +129,22 @@ def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> d
 
     dask.config.set(scheduler="threads", num_workers=workers)
     chunk_option = ["--chunks", ",".join(map(str, chunks))] if chunks else []
+    cluster = ["--scheduler", scheduler] if scheduler else []
     _import_outside_the_timing()
     times = {}
     cpu = time.process_time()
     start = time.perf_counter()
     _seglab("threshold", folder / "image.zarr", "-o", folder / "mask.zarr", "--method", "otsu",
-            "--overwrite", *chunk_option)  # fmt: skip
+            "--overwrite", *chunk_option, *cluster)  # fmt: skip
     times["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("clean", folder / "mask.zarr", "-o", folder / "clean.zarr", "--overwrite",
+            *cluster,
             "--remove-smaller-than", 30, "--fill-holes-smaller-than", 30)  # fmt: skip
     times["clean"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr",
-            "--csv", folder / "scores.csv")  # fmt: skip
+            "--csv", folder / "scores.csv", *cluster)  # fmt: skip
     times["evaluate"] = time.perf_counter() - start
     with (folder / "scores.csv").open() as fh:
         total = next(row for row in csv.DictReader(fh) if row["plane"] == "total")
@@ -281,6 +286,49 @@ def run_floors(folder: Path, workers: int) -> dict:
     return out
 
 
+def run_cluster(folder: Path, n_workers: int) -> dict:
+    """:func:`run_chunked` on a ``distributed.LocalCluster`` of `n_workers` processes of
+    one thread each (started before the timing)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        return run_chunked(folder, 1, None, scheduler=cluster.scheduler_address)
+
+
+def cluster_workers(scratch: Path, rounds: int) -> None:
+    """The pipeline on 1 and 2 worker processes, alternated, on the 256 MiB volume."""
+    folder = scratch / "fits"
+    folder.mkdir()
+    make_volume(folder, (64, 2048, 2048), (64, 512, 512))
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    loads = [_load()]
+    for _ in range(rounds):
+        for n in (1, 2):
+            runs[n].append(_in_subprocess("cluster", folder, workers=n))
+            loads.append(_load())
+    assert len({tuple(r["counts"]) for rs in runs.values() for r in rs}) == 1
+    lines = ["| worker processes | total s, median (min-max) | MiB/s |", "|---|---|---|"]
+    for n, rs in runs.items():
+        totals = [sum(r["times"].values()) for r in rs]
+        lines.append(
+            f"| {n} | {_median_spread(totals)} | {np.median([_mbps(r) for r in rs]):.1f} |"
+        )
+    header = (
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
+        f"benchmarks/bench_large.py --cluster-workers`: threshold + clean + evaluate of the 256 "
+        f"MiB volume (16 MiB chunks) through `--scheduler` on a `distributed.LocalCluster` of "
+        f"1 or 2 worker processes (one thread each), alternated {rounds} times; {os.cpu_count()} "
+        "CPUs. Load average at the start and after each run: " + "; ".join(loads) + "."
+    )
+    table = "\n".join(lines)
+    print(header, table, sep="\n\n")
+    from _readme import write_block
+
+    write_block("cluster-benchmark", "### Worker processes\n\n" + header, table)
+
+
 def _median_spread(values: list[float]) -> str:
     return f"{np.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
 
@@ -412,7 +460,7 @@ def _in_subprocess(
 ) -> dict:
     """``run_<kind>`` in a fresh process; `source`: the ``src`` folder to import SegLab from."""
     extra = {"chunked": f", {workers}, {chunks!r})", "classify_chunked": f", {workers})",
-             "floors": f", {workers})"}  # fmt: skip
+             "floors": f", {workers})", "cluster": f", {workers})"}  # fmt: skip
     env = os.environ | ({"PYTHONPATH": str(source)} if source else {})
     code = (
         "import json, sys; from pathlib import Path; import bench_large as b; "
@@ -474,6 +522,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3, help="before / after rounds")
     parser.add_argument(
+        "--cluster-workers", action="store_true", help="1 against 2 worker processes"
+    )
+    parser.add_argument(
         "--rss-chunks",
         type=lambda t: tuple(int(v) for v in t.split(",")),
         help="peak RSS for these numbers of chunks (e.g. 256,4096)",
@@ -498,6 +549,9 @@ def main() -> None:
     try:
         if args.throughput:
             throughput(scratch, args.throughput.resolve(), args.rounds)
+            return
+        if args.cluster_workers:
+            cluster_workers(scratch, args.rounds)
             return
         if args.rss_chunks:
             rss_vs_chunks(scratch, args.rss_chunk, args.rss_chunks)
