@@ -98,7 +98,7 @@ def _cluster_progress(client: Any) -> Iterator[None]:
         return [ts.state for ts in dask_scheduler.tasks.values()]
 
     def report() -> None:
-        while not stop.wait(PROGRESS_EVERY):
+        while True:  # at the start, then every PROGRESS_EVERY seconds until the end
             try:
                 found = client.run_on_scheduler(states)
             except Exception:  # progress must never break the run
@@ -106,6 +106,8 @@ def _cluster_progress(client: Any) -> Iterator[None]:
             running = found.count("processing")
             waiting = len(found) - running - found.count("memory")
             sys.stderr.write(f"cluster: {running} tasks running, {waiting} waiting\n")
+            if stop.wait(PROGRESS_EVERY):
+                return
 
     thread = threading.Thread(target=report, daemon=True)
     thread.start()
