@@ -129,7 +129,7 @@ def merge_components(
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
-    ).to_delayed()
+    ).to_delayed(optimize_graph=False)
     crossings = _crossings(structure)
     later = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
     waiting: dict[

@@ -32,7 +32,7 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
 
     tasks = labels.map_blocks(
         one, dtype=object, chunks=tuple((1,) * n for n in labels.numblocks)
-    ).to_delayed()
+    ).to_delayed(optimize_graph=False)
     low, top, low_fg = 0, 0, None
     for batch in block_batches(labels):
         for result in dask.compute(*(tasks[i] for i in batch)):
