@@ -317,9 +317,9 @@ def cluster_workers(scratch: Path, rounds: int) -> None:
         )
     header = (
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
-        f"benchmarks/bench_large.py --cluster-workers`: threshold + clean + evaluate of the 256 "
+        f"benchmarks/bench_large.py --cluster-workers --rounds {rounds}`: threshold + clean + evaluate of the 256 "
         f"MiB volume (16 MiB chunks) through `--scheduler` on a `distributed.LocalCluster` of "
-        f"1 or 2 worker processes (one thread each), alternated {rounds} times; {os.cpu_count()} "
+        f"1 or 2 worker processes (one thread each), {rounds} round(s) alternated; {os.cpu_count()} "
         "CPUs. Load average at the start and after each run: " + "; ".join(loads) + "."
     )
     table = "\n".join(lines)
