@@ -317,9 +317,10 @@ def cluster_workers(scratch: Path, rounds: int) -> None:
         )
     header = (
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
-        f"benchmarks/bench_large.py --cluster-workers --rounds {rounds}`: threshold + clean + evaluate of the 256 "
-        f"MiB volume (16 MiB chunks) through `--scheduler` on a `distributed.LocalCluster` of "
-        f"1 or 2 worker processes (one thread each), {rounds} round(s) alternated; {os.cpu_count()} "
+        f"benchmarks/bench_large.py --cluster-workers --rounds {rounds}`: threshold + "
+        "clean + evaluate of the 256 MiB volume (16 MiB chunks) through `--scheduler` on a "
+        "`distributed.LocalCluster` of 1 or 2 worker processes (one thread each), "
+        f"{rounds} round(s) alternated; {os.cpu_count()} "
         "CPUs. Load average at the start and after each run: " + "; ".join(loads) + "."
     )
     table = "\n".join(lines)
