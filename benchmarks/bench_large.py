@@ -107,8 +107,21 @@ def _seglab(*args: object) -> None:
         raise RuntimeError(f"seglab {args[0]} failed with status {status}")
 
 
-def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> dict:
-    """The ``seglab`` commands with `workers` threads; timings, counts and peak RSS."""
+def _import_outside_the_timing() -> None:
+    """Import what the commands import on first use (about 2 s on a busy 2-core machine,
+    which would otherwise count as work on the small volumes)."""
+    import dask.array  # noqa: F401
+    import numba  # noqa: F401
+    import zarr  # noqa: F401
+
+    import napari_seglab.cli  # noqa: F401
+
+
+def run_chunked(
+    folder: Path, workers: int, chunks: tuple[int, ...] | None, scheduler: str | None = None
+) -> dict:
+    """The ``seglab`` commands with `workers` threads (or on the dask cluster at
+    `scheduler`); timings, counts and peak RSS."""
     import csv
 
     import dask
@@ -116,24 +129,33 @@ def run_chunked(folder: Path, workers: int, chunks: tuple[int, ...] | None) -> d
 
     dask.config.set(scheduler="threads", num_workers=workers)
     chunk_option = ["--chunks", ",".join(map(str, chunks))] if chunks else []
+    cluster = ["--scheduler", scheduler] if scheduler else []
+    _import_outside_the_timing()
     times = {}
+    cpu = time.process_time()
     start = time.perf_counter()
     _seglab("threshold", folder / "image.zarr", "-o", folder / "mask.zarr", "--method", "otsu",
-            "--overwrite", *chunk_option)  # fmt: skip
+            "--overwrite", *chunk_option, *cluster)  # fmt: skip
     times["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("clean", folder / "mask.zarr", "-o", folder / "clean.zarr", "--overwrite",
+            *cluster,
             "--remove-smaller-than", 30, "--fill-holes-smaller-than", 30)  # fmt: skip
     times["clean"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr",
-            "--csv", folder / "scores.csv")  # fmt: skip
+            "--csv", folder / "scores.csv", *cluster)  # fmt: skip
     times["evaluate"] = time.perf_counter() - start
     with (folder / "scores.csv").open() as fh:
         total = next(row for row in csv.DictReader(fh) if row["plane"] == "total")
+    cpu = time.process_time() - cpu
     mask = zarr.open_array(folder / "mask.zarr", mode="r")
+    import napari_seglab
+
     return {
         "times": times,
+        "cpu_s": cpu,
+        "package": napari_seglab.__file__,
         "counts": [int(total[k]) for k in ("tp", "fp", "fn", "tn")],
         "threshold": mask.attrs["seglab"]["threshold"],
         "nbytes": mask.nbytes,
@@ -208,6 +230,7 @@ def run_classify_chunked(folder: Path, workers: int) -> dict:
     numba.set_num_threads(workers)
     path = folder / "classifier.npz"
     _classifier(folder).predict(np.zeros((1, 64, 64), np.uint8))  # compile outside the timing
+    _import_outside_the_timing()
     start = time.perf_counter()
     _seglab("classify", folder / "image.zarr", "-o", folder / "classes.zarr", "--classifier",
             path, "--overwrite")  # fmt: skip
@@ -217,8 +240,229 @@ def run_classify_chunked(folder: Path, workers: int) -> dict:
             "checksum": int(labels.astype(np.int64).sum().compute())}  # fmt: skip
 
 
-def _in_subprocess(kind: str, folder: Path, workers: int = 2, chunks=None) -> dict:
-    extra = {"chunked": f", {workers}, {chunks!r})", "classify_chunked": f", {workers})"}
+def run_floors(folder: Path, workers: int) -> dict:
+    """What the pipeline cannot beat, on the same volume: MiB/s of input.
+
+    Reading and summing the image (`workers` threads), thresholding it at a fixed value and
+    writing the mask to zarr with zarr's defaults (`workers` threads), and labelling one
+    chunk (its mask) with ``scipy.ndimage.label``, ``cc3d.connected_components`` and
+    SegLab's labeller (one thread each, best of three).
+    """
+    import cc3d
+    import dask
+    import dask.array as da
+    import zarr
+    from scipy import ndimage as ndi
+
+    from napari_seglab.core.cleanup._label import label
+
+    dask.config.set(scheduler="threads", num_workers=workers)
+    image = da.from_zarr(str(folder / "image.zarr"))
+    mib = image.nbytes / MIB
+    out = {}
+    start = time.perf_counter()
+    image.sum().compute()
+    out["read + sum"] = mib / (time.perf_counter() - start)
+    start = time.perf_counter()
+    (image > 135).astype(np.uint8).to_zarr(str(folder / "floor.zarr"), overwrite=True)
+    out["threshold + zarr write"] = mib / (time.perf_counter() - start)
+    shutil.rmtree(folder / "floor.zarr")
+    chunk = zarr.open_array(folder / "image.zarr", mode="r")[
+        tuple(slice(0, c) for c in image.chunksize)
+    ]
+    mask = chunk > 135
+    structure = ndi.generate_binary_structure(3, 1)
+    for name, func in (
+        ("scipy.ndimage.label, one chunk", lambda: ndi.label(mask, structure)),
+        ("cc3d.connected_components, one chunk", lambda: cc3d.connected_components(mask, 6)),
+        ("SegLab's labelling, one chunk", lambda: label(mask, structure)),
+    ):
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            func()
+            best = min(best, time.perf_counter() - start)
+        out[name] = mask.nbytes / MIB / best
+    return out
+
+
+def run_cluster(folder: Path, n_workers: int) -> dict:
+    """:func:`run_chunked` on a ``distributed.LocalCluster`` of `n_workers` processes of
+    one thread each (started before the timing)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        return run_chunked(folder, 1, None, scheduler=cluster.scheduler_address)
+
+
+def cluster_workers(scratch: Path, rounds: int) -> None:
+    """The pipeline on 1 and 2 worker processes, alternated, on the 256 MiB volume."""
+    folder = scratch / "fits"
+    folder.mkdir()
+    make_volume(folder, (64, 2048, 2048), (64, 512, 512))
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    loads = [_load()]
+    for _ in range(rounds):
+        for n in (1, 2):
+            runs[n].append(_in_subprocess("cluster", folder, workers=n))
+            loads.append(_load())
+    assert len({tuple(r["counts"]) for rs in runs.values() for r in rs}) == 1
+    lines = ["| worker processes | total s, median (min-max) | MiB/s |", "|---|---|---|"]
+    for n, rs in runs.items():
+        totals = [sum(r["times"].values()) for r in rs]
+        lines.append(
+            f"| {n} | {_median_spread(totals)} | {np.median([_mbps(r) for r in rs]):.1f} |"
+        )
+    header = (
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
+        f"benchmarks/bench_large.py --cluster-workers --rounds {rounds}`: threshold + "
+        "clean + evaluate of the 256 MiB volume (16 MiB chunks) through `--scheduler` on a "
+        "`distributed.LocalCluster` of 1 or 2 worker processes (one thread each), "
+        f"{rounds} round(s) alternated; {os.cpu_count()} "
+        "CPUs. Load average at the start and after each run: " + "; ".join(loads) + "."
+    )
+    table = "\n".join(lines)
+    print(header, table, sep="\n\n")
+    from _readme import write_block
+
+    write_block("cluster-benchmark", "### Worker processes\n\n" + header, table)
+
+
+def _median_spread(values: list[float]) -> str:
+    return f"{np.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+
+
+def throughput(scratch: Path, before: Path, rounds: int) -> None:
+    """Floors, and before / after (`before`: the ``src`` folder of the earlier code)
+    alternated `rounds` times, on a 256 MiB volume in 16 MiB chunks with 2 threads; then
+    ``seglab classify`` before / after on a 16 MiB volume."""
+    after = Path(__file__).resolve().parents[1] / "src"
+    folder = scratch / "fits"
+    folder.mkdir()
+    shape, chunks = (64, 2048, 2048), (64, 512, 512)
+    make_volume(folder, shape, chunks)
+    loads = [_load()]
+    floors = _in_subprocess("floors", folder)
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    for _ in range(rounds):
+        for name, source in (("before", before), ("after", after)):
+            r = _in_subprocess("chunked", folder, workers=2, source=source)
+            assert Path(r["package"]).is_relative_to(source), r["package"]
+            runs[name].append(r)
+            loads.append(_load())
+    counts = {tuple(r["counts"]) for rs in runs.values() for r in rs}
+    assert len(counts) == 1, counts
+    numpy_run = _in_subprocess("numpy", folder)
+    assert tuple(numpy_run["counts"]) in counts
+    shutil.rmtree(folder)
+    cfolder = scratch / "classify"
+    cfolder.mkdir()
+    cshape = (16, 1024, 1024)
+    make_volume(cfolder, cshape, (16, 256, 256))
+    _classifier(cfolder)
+    classify: dict[str, list[dict]] = {"before": [], "after": []}
+    for _ in range(rounds):
+        for name, source in (("before", before), ("after", after)):
+            classify[name].append(
+                _in_subprocess("classify_chunked", cfolder, workers=2, source=source)
+            )
+            loads.append(_load())
+    assert len({r["checksum"] for rs in classify.values() for r in rs}) == 1
+    shutil.rmtree(cfolder)
+
+    def mbps(rs: list[dict]) -> list[float]:
+        return [_mbps(r) for r in rs]
+
+    lines = [
+        "| measurement | MiB/s, median (min-max) | after / before |",
+        "|---|---|---|",
+    ]
+    for name, value in floors.items():
+        per = " per thread" if "chunk" in name else ", 2 threads"
+        lines.append(f"| floor: {name}{per} | {value:.0f} | |")
+    ratio = np.median(mbps(runs["after"])) / np.median(mbps(runs["before"]))
+    for name in ("before", "after"):
+        steps = {k: [r["times"][k] for r in runs[name]] for k in runs[name][0]["times"]}
+        detail = ", ".join(f"{k} {np.median(v):.1f} s" for k, v in steps.items())
+        cpu = np.median([r["cpu_s"] for r in runs[name]])
+        lines.append(
+            f"| threshold + clean + evaluate, {name} ({detail}; CPU {cpu:.1f} s; peak RSS "
+            f"{np.median([r['rss_mib'] for r in runs[name]]):.0f} MiB) "
+            f"| {_median_spread(mbps(runs[name]))} | {(1, ratio)[name == 'after']:.2f} |"
+        )
+    c_ratio = np.median(mbps(classify["after"])) / np.median(mbps(classify["before"]))
+    for name in ("before", "after"):
+        lines.append(
+            f"| seglab classify {'x'.join(map(str, cshape))}, {name} "
+            f"| {_median_spread(mbps(classify[name]))} | {(1, c_ratio)[name == 'after']:.2f} |"
+        )
+    header = (
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
+        f"benchmarks/bench_large.py --throughput {before}`, {os.cpu_count()} CPUs; "
+        f"{'x'.join(map(str, shape))} uint8 (256 MiB) in {'x'.join(map(str, chunks))} chunks "
+        f"(16 MiB), 2 threads; before and after alternated {rounds} times, each in a fresh "
+        f"process; identical counts {list(counts.pop())} (the in-memory ones too). Load "
+        f"average (1 / 5 / 15 min) at the start {loads[0]}, after each run: "
+        + "; ".join(loads[1:])
+        + "."
+    )
+    table = "\n".join(lines)
+    print(header, table, sep="\n\n")
+    from _readme import write_block
+
+    write_block("throughput-benchmark", "### Throughput\n\n" + header, table)
+
+
+def rss_vs_chunks(scratch: Path, chunk: int, counts: tuple[int, ...]) -> None:
+    """Peak RSS of threshold + clean + evaluate (2 threads) for volumes of `counts` chunks
+    of ``chunk**3`` voxels (4 chunks deep, the rest square)."""
+    rows, loads = [], [_load()]
+    for n in counts:
+        side = round((n / 4) ** 0.5)
+        shape = (4 * chunk, side * chunk, side * chunk)
+        folder = scratch / f"chunks{n}"
+        folder.mkdir()
+        make_volume(folder, shape, (chunk,) * 3)
+        r = _in_subprocess("chunked", folder, workers=2)
+        loads.append(_load())
+        rows.append((n, shape, r))
+        shutil.rmtree(folder)
+    lines = [
+        "| chunks | volume | MiB | total s | MiB/s | peak RSS MiB | vs the first |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, shape, r in rows:
+        growth = r["rss_mib"] / rows[0][2]["rss_mib"] - 1
+        lines.append(
+            f"| {n} | {'x'.join(map(str, shape))} | {r['nbytes'] / MIB:.0f} "
+            f"| {sum(r['times'].values()):.1f} | {_mbps(r):.1f} | {r['rss_mib']:.0f} "
+            f"| {growth:+.0%} |"
+        )
+    header = (
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
+        f"benchmarks/bench_large.py --rss-chunks {','.join(map(str, counts))} --rss-chunk "
+        f"{chunk}`: threshold + clean + evaluate with 2 threads, chunks of {chunk}^3 uint8 "
+        f"voxels ({chunk**3 / MIB:.2f} MiB), each volume in a fresh process. Load average at "
+        "the start and after each run: " + "; ".join(loads) + "."
+    )
+    table = "\n".join(lines)
+    print(header, table, sep="\n\n")
+    from _readme import write_block
+
+    write_block(
+        "rss-chunks-benchmark", "### Peak RSS against the number of chunks\n\n" + header, table
+    )
+
+
+def _in_subprocess(
+    kind: str, folder: Path, workers: int = 2, chunks=None, source: Path | None = None
+) -> dict:
+    """``run_<kind>`` in a fresh process; `source`: the ``src`` folder to import SegLab from."""
+    extra = {"chunked": f", {workers}, {chunks!r})", "classify_chunked": f", {workers})",
+             "floors": f", {workers})", "cluster": f", {workers})"}  # fmt: skip
+    env = os.environ | ({"PYTHONPATH": str(source)} if source else {})
     code = (
         "import json, sys; from pathlib import Path; import bench_large as b; "
         f"r = b.run_{kind}(Path({str(folder)!r})"
@@ -231,6 +475,7 @@ def _in_subprocess(kind: str, folder: Path, workers: int = 2, chunks=None) -> di
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(done.stdout)
 
@@ -270,6 +515,22 @@ def main() -> None:
         help="what runs on the large volume: threshold + clean + evaluate, seglab classify "
         "(about 20 minutes for 4 GiB on 2 cores), or both",
     )
+    parser.add_argument(
+        "--throughput",
+        type=Path,
+        metavar="BEFORE_SRC",
+        help="floors and before / after on 256 MiB: the src folder of the earlier code",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="before / after rounds")
+    parser.add_argument(
+        "--cluster-workers", action="store_true", help="1 against 2 worker processes"
+    )
+    parser.add_argument(
+        "--rss-chunks",
+        type=lambda t: tuple(int(v) for v in t.split(",")),
+        help="peak RSS for these numbers of chunks (e.g. 256,4096)",
+    )
+    parser.add_argument("--rss-chunk", type=int, default=64, help="chunk side for --rss-chunks")
     args = parser.parse_args()
 
     if args.quick:
@@ -287,6 +548,15 @@ def main() -> None:
           f"load average (1/5/15 min) {_load()}", flush=True)  # fmt: skip
     scratch = Path(tempfile.mkdtemp(dir=args.folder, prefix="seglab-bench-"))
     try:
+        if args.throughput:
+            throughput(scratch, args.throughput.resolve(), args.rounds)
+            return
+        if args.cluster_workers:
+            cluster_workers(scratch, args.rounds)
+            return
+        if args.rss_chunks:
+            rss_vs_chunks(scratch, args.rss_chunk, args.rss_chunks)
+            return
         if args.only_big:
             _big_row(scratch, big, chunks, args.big_steps)
             return

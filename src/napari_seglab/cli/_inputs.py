@@ -84,15 +84,19 @@ def refuse_rgb(args: argparse.Namespace, image: Any, path: Path, needs: str) -> 
         )
 
 
-def _sample(image: Any) -> np.ndarray:
-    """The distinct values of a few chunks of `image` (first, middle, last): cheap."""
+def _sample(image: Any) -> list[np.ndarray]:
+    """A few chunks of `image` (first, middle, last): cheap."""
     import dask
 
     n = int(np.prod(image.numblocks))
     picks = sorted({0, n // 2, n - 1})[:SAMPLE_CHUNKS]
-    blocks = [image.blocks[np.unravel_index(i, image.numblocks)] for i in picks]
-    values = dask.compute(*[b.ravel() for b in blocks])
-    return np.unique(np.concatenate(values))
+    return list(dask.compute(*[image.blocks[np.unravel_index(i, image.numblocks)] for i in picks]))
+
+
+def _one_value_and_zero(block: np.ndarray) -> bool:
+    """Whether a chunk holds at most two values, one of them 0 (or a single value)."""
+    low, high = block.min(), block.max()
+    return low == high or (low == 0 and np.min(block, where=block != 0, initial=high) == high)
 
 
 def check_mask(image: Any, path: Path, *, labels: bool) -> None:
@@ -104,9 +108,10 @@ def check_mask(image: Any, path: Path, *, labels: bool) -> None:
     """
     if labels or image.dtype == bool or not np.issubdtype(image.dtype, np.integer):
         return
-    values = _sample(image)
-    if values.size <= 1 or (values.size == 2 and values[0] == 0):
+    blocks = _sample(image)
+    if all(_one_value_and_zero(b) for b in blocks):
         return
+    values = np.unique(np.concatenate([b.ravel() for b in blocks]))
     shown = ", ".join(str(v) for v in values[:6]) + (", ..." if values.size > 6 else "")
     raise SegLabInputError(
         f"{path.name} is not a mask: a few of its chunks already hold {values.size} "

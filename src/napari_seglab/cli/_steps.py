@@ -58,10 +58,64 @@ def progress(quiet: bool) -> Iterator[None]:
     if quiet:
         yield
         return
+    client = _cluster_client()
+    if client is not None:
+        with _cluster_progress(client):
+            yield
+        return
     from dask.diagnostics import ProgressBar
 
     with ProgressBar(out=sys.stderr):
         yield
+
+
+def _cluster_client() -> Any:
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress lines of a run on a cluster."""
+
+
+@contextlib.contextmanager
+def _cluster_progress(client: Any) -> Iterator[None]:
+    """The dashboard's address, then the scheduler's tasks (running, waiting) on stderr
+    every second while the command runs (dask's local progress bar sees no cluster's
+    tasks)."""
+    import threading
+
+    sys.stderr.write(f"dask dashboard: {client.dashboard_link}\n")
+    stop = threading.Event()
+
+    def states(dask_scheduler: Any) -> list[str]:
+        return [ts.state for ts in dask_scheduler.tasks.values()]
+
+    def report() -> None:
+        while True:  # at the start, then every PROGRESS_EVERY seconds until the end
+            try:
+                found = client.run_on_scheduler(states)
+            except Exception:  # progress must never break the run
+                return
+            running = found.count("processing")
+            waiting = len(found) - running - found.count("memory")
+            sys.stderr.write(f"cluster: {running} tasks running, {waiting} waiting\n")
+            if stop.wait(PROGRESS_EVERY):
+                return
+
+    thread = threading.Thread(target=report, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _write(args: argparse.Namespace, data: Any, attrs: dict, like: Any, *inputs: Path) -> None:

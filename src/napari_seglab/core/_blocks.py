@@ -23,19 +23,16 @@ __all__ = [
     "block_batches",
     "block_slices",
     "check_chunks",
-    "core_shapes",
     "distributed_client",
     "halo_depth",
     "is_lazy",
     "local_threads",
     "one_per_block",
-    "overlapped",
     "parallelism",
     "per_plane_reduce",
     "slabs",
     "sum_in_batches",
     "tree_reduce",
-    "upper_extended",
 ]
 
 
@@ -215,31 +212,11 @@ def block_batches(array: da.Array) -> Iterator[list[tuple[int, ...]]]:
         yield batch
 
 
-def overlapped(image: da.Array) -> da.Array:
-    """The image with a one-voxel halo around each chunk (none at the image border)."""
-    import dask.array as da
-
-    depth = {axis: int(len(c) > 1) for axis, c in enumerate(image.chunks)}
-    return da.overlap.overlap(image, depth=depth, boundary="none")
-
-
-def upper_extended(
-    block: np.ndarray, idx: tuple[int, ...], nblocks: tuple[int, ...]
-) -> np.ndarray:
-    """Drop the lower halo of an overlapped block: the chunk plus one voxel on upper sides."""
-    lower = (int(i > 0 and n > 1) for i, n in zip(idx, nblocks, strict=True))
-    return block[tuple(slice(start, None) for start in lower)]
-
-
 def one_per_block(value: Any, ndim: int) -> np.ndarray:
     """Wrap a Python object as a one-element array of `ndim` dimensions (one per block)."""
     out = np.empty((1,) * ndim, dtype=object)
     out[(0,) * ndim] = value
     return out
-
-
-def core_shapes(image: da.Array) -> dict[tuple[int, ...], tuple[int, ...]]:
-    return {idx: tuple(s.stop - s.start for s in core) for idx, core in block_slices(image.chunks)}
 
 
 def slabs(array: da.Array) -> Iterator[da.Array]:

@@ -41,6 +41,24 @@ def test_diagonal_contact_across_chunk_corner(lazy):
         assert (out.compute() == remove_small_objects(img, 2, connectivity=connectivity)).all()
 
 
+def test_anti_diagonal_contacts_across_chunk_corners(lazy):
+    # Chunks that touch only through a corner or an edge, the later one lower along an axis
+    # (steps such as (1, -1) and (1, 1, -1) between chunks).
+    img = np.zeros((64, 80), np.uint8)
+    img[31, 40] = img[32, 39] = 1
+    for connectivity, kept in ((1, 0), (2, 2)):
+        out = sl.remove_small_objects(lazy(img, (32, 40)), 2, connectivity=connectivity)
+        assert int(out.sum().compute()) == kept
+    vol = np.zeros((8, 8, 8), np.uint8)
+    vol[3, 3, 4] = vol[4, 4, 3] = 1  # only through a corner shared by eight chunks
+    vol[3, 4, 1] = vol[4, 3, 1] = 1  # through an edge
+    for connectivity in (1, 2, 3):
+        out = sl.remove_small_objects(lazy(vol, (4, 4, 4)), 2, connectivity=connectivity)
+        expected = remove_small_objects(vol, 2, connectivity=connectivity)
+        assert expected.sum() == (0, 2, 4)[connectivity - 1]
+        np.testing.assert_array_equal(out.compute(), expected)
+
+
 @pytest.mark.parametrize("connectivity", [1, 3])
 def test_fill_small_holes_across_chunks(mask, connectivity, lazy):
     expected = fill_small_holes(mask, 30, connectivity=connectivity)

@@ -1,7 +1,9 @@
 """Connected components across chunk borders: the tables the chunked clean-up keeps.
 
-Each chunk is labelled with a one-voxel overlap on its upper sides; labels that meet in the
-overlap are merged into global objects, so objects crossing chunk borders are measured whole.
+Each chunk is labelled on its own (no halo: nothing is read from its neighbours); the labels
+on its faces are kept, and labels of neighbouring chunks whose face voxels touch (through
+the neighbourhood's offsets) are merged into global objects, so objects crossing chunk
+borders are measured whole.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import block_batches, core_shapes, one_per_block, overlapped, upper_extended
+from .._blocks import block_batches, one_per_block
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -20,55 +22,72 @@ if TYPE_CHECKING:
 __all__ = ["component_tables", "merge_components", "selector", "structure_of"]
 
 
-def _label_block(block: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
-    from ._label import label  # scipy.ndimage.label's labels, faster and without the GIL
+def _summary(labels: np.ndarray, n: int, sizes: np.ndarray) -> dict:
+    """What the merge needs from a labelled chunk.
 
-    return label(block, structure)
-
-
-def _summary(labels: np.ndarray, n: int, core_shape: tuple[int, ...]) -> dict:
-    """What the merge needs from a labelled extended block.
-
-    ``low[axis]``: the labels on the chunk's first slice along `axis`; ``high[axis]``: the
-    labels on the upper halo along `axis` (``None`` at the image border); ``border``: the
-    labels that reach a face or the halo (only these can continue in another chunk);
-    ``sizes``: voxels of each label inside the chunk itself.
+    ``low[axis]`` / ``high[axis]``: the labels on the chunk's first / last slice along
+    `axis` (copies in the smallest type, so that the label image can be freed);
+    ``border``: the labels on any face (only these can continue in another chunk), sorted;
+    ``sizes``: voxels of each label.
     """
-    from ._label import count
-
-    core = tuple(slice(0, c) for c in core_shape)
-    dtype = np.min_scalar_type(n)  # faces wait for their neighbours in memory: keep small
+    dtype = np.min_scalar_type(n)
     before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
-    low = [labels[core][(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
-    high = [
-        labels[(*before[a], c)].astype(dtype) if labels.shape[a] > c else None
-        for a, c in enumerate(core_shape)
-    ]
-    faces = np.concatenate([f.ravel() for f in low + high if f is not None])
-    border = np.unique(faces)
-    border = border[border > 0].astype(np.int64)
-    sizes = count(labels[core], n)  # the chunk's own voxels only
-    return {"n": n, "sizes": sizes, "border": border, "low": low, "high": high}
+    low = [labels[(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
+    high = [labels[(*before[a], -1)].astype(dtype) for a in range(labels.ndim)]
+    border = np.unique(np.concatenate([f.ravel() for f in low + high]))
+    return {"n": n, "sizes": sizes, "border": border[border > 0], "low": low, "high": high}
 
 
-def _pairs(lower: dict, upper: dict, step: tuple[int, ...], core_shape: tuple) -> np.ndarray:
-    """Label pairs (lower block's, upper block's) that cover the same voxel.
+def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, ...]]]:
+    """Per step between neighbouring chunks, the voxel offsets that cross it.
 
-    `upper` is the block ``lower + step`` (`step` of 0s and 1s); the voxels they share are
-    the part of the lower block's upper halo inside the upper block.
+    The steps are those whose first non-zero entry is +1 (each pair of neighbours once, the
+    earlier chunk in C order first); an offset ``d`` crosses step ``s`` when ``d[a] ==
+    s[a]`` on every axis where ``s`` moves. Steps that no offset crosses are left out.
+    """
+    centre = np.array(structure.shape) // 2
+    offsets = [tuple(int(v) for v in p - centre) for p in np.argwhere(structure)]
+    steps = {}
+    for step in itertools.product((-1, 0, 1), repeat=structure.ndim):
+        if not any(step) or step[next(a for a, v in enumerate(step) if v)] != 1:
+            continue
+        moving = [a for a, v in enumerate(step) if v]
+        crossing = [d for d in offsets if all(d[a] == step[a] for a in moving)]
+        if crossing:
+            steps[step] = crossing
+    return steps
+
+
+def _pairs(
+    high: np.ndarray, low: np.ndarray, step: tuple, offsets: list, n_low: int
+) -> np.ndarray:
+    """Label pairs (earlier chunk's, later chunk's) of face voxels that touch.
+
+    `high` is the earlier chunk's last slice along the first axis the `step` moves along,
+    `low` the later chunk's first slice along it.
     """
     axis = step.index(1)
-    ours, theirs = [], []
-    for a, c in enumerate(core_shape):
-        if a == axis:
-            continue
-        ours.append(slice(c, c + 1) if step[a] else slice(0, c))
-        theirs.append(slice(0, 1) if step[a] else slice(0, c))
-    a_lab = lower["high"][axis][tuple(ours)].ravel().astype(np.int64)
-    b_lab = upper["low"][axis][tuple(theirs)].ravel().astype(np.int64)
-    both = (a_lab > 0) & (b_lab > 0)
-    key = np.unique(a_lab[both] * (upper["n"] + 1) + b_lab[both])
-    return np.stack([key // (upper["n"] + 1), key % (upper["n"] + 1)])
+    free = [a for a in range(len(step)) if a != axis]
+    keys = []
+    for d in offsets:
+        ours, theirs = [], []
+        for j, a in enumerate(free):
+            if step[a] == 1:  # the earlier chunk's last slice against the later's first
+                ours.append(slice(high.shape[j] - 1, None))
+                theirs.append(slice(0, 1))
+            elif step[a] == -1:
+                ours.append(slice(0, 1))
+                theirs.append(slice(low.shape[j] - 1, None))
+            else:  # the same extent in both: shifted by the offset
+                length = high.shape[j]
+                ours.append(slice(max(0, -d[a]), length - max(0, d[a])))
+                theirs.append(slice(max(0, d[a]), length - max(0, -d[a])))
+        a_lab = high[tuple(ours)].ravel().astype(np.int64)
+        b_lab = low[tuple(theirs)].ravel().astype(np.int64)
+        both = (a_lab > 0) & (b_lab > 0)
+        keys.append(a_lab[both] * (n_low + 1) + b_lab[both])
+    key = np.unique(np.concatenate(keys))
+    return np.stack([key // (n_low + 1), key % (n_low + 1)])
 
 
 def merge_components(
@@ -79,61 +98,65 @@ def merge_components(
 ) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
     """Label the selected voxels of every chunk and join the labels that meet across borders.
 
-    ``select(extended block, block index)`` gives the voxels to label in a chunk extended by
-    a one-voxel halo on its upper sides. Two labels that cover the same voxel (a halo voxel
-    and the neighbouring chunk's own) belong to one object. Any two touching voxels lie
-    together in some chunk's extended block, so this is exact for every connectivity.
+    ``select(chunk, block index)`` gives the voxels to label in a chunk. Two labels of
+    neighbouring chunks belong to one object when one of their face voxels is a neighbour
+    (through `structure`) of the other's; any two touching voxels of different chunks lie
+    on those chunks' faces, so this is exact for every connectivity.
 
     The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
-    chunk arrives, every chunk whose halo reaches into it is known, so its pairs are found
-    at once and only the halos of the last plane of chunks wait in memory. Labels that
-    reach no face of their chunk are whole objects; only those on faces join the merge.
+    chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
+    the upper faces of the last plane of chunks wait in memory. Labels that reach no face of
+    their chunk are whole objects; only those on faces join the merge, and only what
+    `record` keeps of the rest stays in memory.
 
     Returns ``(blocks, component, n_nodes)``: per block index, what ``record(summary)`` kept
-    of the chunk's summary (its ``n`` labels, their voxel counts ``sizes``, index 0 =
-    background) plus its face labels ``border`` and their first node ``offset`` in the merge
-    graph; the graph component of every node; the number of nodes.
+    of the chunk's summary (its ``n`` labels, their voxel counts ``sizes`` with index 0 =
+    background, its sorted face labels ``border``) plus ``border`` and the first node
+    ``offset`` of its face labels in the merge graph; the graph component of every node; the
+    number of nodes.
     """
     import dask
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    ndim = image.ndim
-    nblocks = image.numblocks
-    shapes = core_shapes(image)
+    from ._label import label_sizes
+
+    ndim, nblocks = image.ndim, image.numblocks
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        ext = upper_extended(block, block_id, nblocks)
-        labels, n = _label_block(select(ext, block_id), structure)
-        return one_per_block(_summary(labels, n, shapes[block_id]), ndim)
+        labels, n, sizes = label_sizes(select(block, block_id), structure)
+        return one_per_block(_summary(labels, n, sizes), ndim)
 
-    tasks = (
-        overlapped(image)
-        .map_blocks(summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks))
-        .to_delayed()
-    )
-    steps = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
-    waiting: dict[tuple, dict] = {}  # summaries whose halos are still needed
+    tasks = image.map_blocks(
+        summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
+    ).to_delayed(optimize_graph=False)
+    crossings = _crossings(structure)
+    later = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
+    waiting: dict[
+        tuple, list
+    ] = {}  # upper faces of chunks whose later neighbours are not all done
     blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
         for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
-            blocks[idx] = record(mine) | {"border": mine["border"], "offset": total}
-            total += mine["border"].size
-            for step in steps:
+            border = mine["border"]
+            blocks[idx] = record(mine) | {"border": border, "offset": total}
+            total += border.size
+            for step, offsets in crossings.items():
                 below = tuple(i - s for i, s in zip(idx, step, strict=True))
-                if min(below) < 0:
+                if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
                     continue
-                pairs = _pairs(waiting[below], mine, step, shapes[below])
+                axis = step.index(1)
+                pairs = _pairs(waiting[below][axis], mine["low"][axis], step, offsets, mine["n"])
                 pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
-                pairs[1] = np.searchsorted(mine["border"], pairs[1])
-                shift = np.array([[blocks[below]["offset"]], [blocks[idx]["offset"]]])
-                edges.append(pairs + shift)
+                pairs[1] = np.searchsorted(border, pairs[1])
+                edges.append(pairs + np.array([[blocks[below]["offset"]], [total - border.size]]))
+            for step in later:  # chunks whose last later neighbour this is
+                below = tuple(i - s for i, s in zip(idx, step, strict=True))
                 last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
-                if last == idx:  # every block that overlaps its halo is done
-                    del waiting[below]
-            mine["low"] = mine["sizes"] = None
-            waiting[idx] = mine
+                if last == idx:
+                    waiting.pop(below, None)
+            waiting[idx] = mine["high"]
     edge = np.concatenate(edges, axis=1)
     graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
     return blocks, connected_components(graph, directed=False)[1], total
@@ -144,21 +167,30 @@ def component_tables(
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     keep: Callable[[np.ndarray], np.ndarray],
-) -> dict[tuple[int, ...], np.ndarray]:
+) -> dict[tuple[int, ...], dict]:
     """Global connected components of the selected voxels; per block, which labels to keep.
 
     The objects are those of :func:`merge_components`. Labels that reach no face of their
-    chunk are decided on the spot (only a boolean table and the face labels' sizes are kept
-    per chunk); those on faces are decided once their whole object is known.
+    chunk are decided from their own size wherever the chunk is labelled again; only the
+    face labels' decisions are kept per chunk (and whether the chunk keeps all of its
+    labels, or none).
 
-    Returns, for each block index, a boolean table over that block's labels (index 0 = not
-    selected): whether ``keep(size of the label's whole object)`` holds.
+    Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
+    "all": every label kept, "none": no label kept}``: a label is kept when
+    ``keep(size of its whole object)`` holds.
     """
 
     def record(summary: dict) -> dict:
-        table = np.asarray(keep(summary["sizes"]), bool)
-        table[0] = False
-        return {"table": table, "border_sizes": summary["sizes"][summary["border"]]}
+        sizes, border = summary["sizes"], summary["border"]
+        inner = np.asarray(keep(sizes), bool)
+        inner[0] = False
+        inner[border] = False
+        n_inner = summary["n"] - border.size
+        return {
+            "border_sizes": sizes[border],
+            "inner_all": int(inner.sum()) == n_inner,
+            "inner_any": bool(inner.any()),
+        }
 
     blocks, component, _ = merge_components(image, structure, select, record)
     sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
@@ -167,29 +199,43 @@ def component_tables(
     tables = {}
     for idx, block in blocks.items():
         border, offset = block["border"], block["offset"]
-        block["table"][border] = kept[offset : offset + border.size]
-        tables[idx] = block["table"]
+        mine = kept[offset : offset + border.size]
+        tables[idx] = {
+            "border": border,
+            "kept": mine,
+            "all": block["inner_all"] and bool(mine.all()),
+            "none": not block["inner_any"] and not mine.any(),
+        }
     return tables
 
 
 def selector(
-    tables: dict[tuple[int, ...], np.ndarray], structure: np.ndarray
-) -> Callable[[np.ndarray, tuple[int, ...]], np.ndarray]:
-    """``f(selected voxels of an extended block, block index)``: those in kept objects.
+    tables: dict[tuple[int, ...], dict],
+    structure: np.ndarray,
+    keep: Callable[[np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, tuple[int, ...]], np.ndarray | None]:
+    """``f(selected voxels of a chunk, block index)``: those in kept objects (None: none).
 
-    Labels again only where the block holds both kept and dropped objects; the labels are
-    the same as when the tables were made (same input, same labelling).
+    Labels again only where the chunk holds both kept and dropped objects (the labels are
+    the same as when the tables were made: same input, same labelling); face labels take
+    their object's decision, the others ``keep(their size)``.
     """
 
-    def kept(chosen: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+    def kept(chosen: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray | None:
         table = tables[block_id]
-        if not table.any():
-            return np.zeros(chosen.shape, bool)
-        if table[1:].all():
+        if table["none"]:
+            return None
+        if table["all"]:
             return chosen
-        from ._label import relabel
+        from ._label import relabel_by_size
 
-        return relabel(chosen, structure, table)
+        def decide(sizes: np.ndarray) -> np.ndarray:
+            decision = np.asarray(keep(sizes), bool)
+            decision[0] = False
+            decision[table["border"]] = table["kept"]
+            return decision
+
+        return relabel_by_size(chosen, structure, decide)
 
     return kept
 

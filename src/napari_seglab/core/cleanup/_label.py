@@ -14,10 +14,12 @@ Imported lazily (numba takes about half a second to import); the kernels are cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
-__all__ = ["count", "label", "relabel"]
+__all__ = ["count", "label", "label_sizes", "relabel", "relabel_by_size", "value_range"]
 
 
 @njit(cache=True, nogil=True)
@@ -207,13 +209,64 @@ def relabel(mask: np.ndarray, structure: np.ndarray, table: np.ndarray) -> np.nd
     >>> relabel(mask, ndi.generate_binary_structure(2, 1), table).astype(int).tolist()
     [[0, 0, 1], [0, 1, 1]]
     """
+    return relabel_by_size(mask, structure, lambda _: table)
+
+
+def relabel_by_size(
+    mask: np.ndarray, structure: np.ndarray, table_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``table_of(sizes)[labels]`` for the labels of `mask`, without making the label image.
+
+    `sizes` holds the voxels of each label ``0..n`` (as :func:`count`), counted from the
+    runs; `table_of` returns a table over the labels (background voxels stay 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    >>> relabel_by_size(mask, ndi.generate_binary_structure(2, 1), lambda s: s >= 2).tolist()
+    [[False, False, True], [False, True, True]]
+    """
     runs = _runs(mask, structure)
     if runs is None:
-        return table[label(mask, structure)[0]]
-    first, start, stop, component, _ = runs
+        labels, _, sizes = label_sizes(mask, structure)
+        return table_of(sizes)[labels]
+    first, start, stop, component, n = runs
+    table = table_of(_run_sizes(mask, start, stop, component, n))
     out = np.zeros(mask.shape, table.dtype)
     _paint3(first, start, stop, table[component], _as_3d(out))
     return out
+
+
+def _run_sizes(mask: np.ndarray, start, stop, component, n: int) -> np.ndarray:
+    sizes = np.bincount(component, weights=stop - start, minlength=n + 1).astype(np.int64)
+    sizes[0] = mask.size - sizes[1:].sum()
+    return sizes
+
+
+def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`label` and the voxels of each label ``0..n`` (counted from the runs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    >>> labels, n, sizes = label_sizes(mask, ndi.generate_binary_structure(2, 1))
+    >>> n, sizes.tolist()
+    (2, [2, 1, 3])
+    """
+    runs = _runs(mask, structure)
+    if runs is None:
+        from scipy import ndimage as ndi
+
+        labels, n = ndi.label(mask, structure)
+        return labels, int(n), np.bincount(labels.ravel(), minlength=n + 1)
+    first, start, stop, component, n = runs
+    out = np.zeros(mask.shape, np.min_scalar_type(n))
+    _paint3(first, start, stop, component.astype(out.dtype), _as_3d(out))
+    return out, int(n), _run_sizes(mask, start, stop, component, n)
 
 
 def count(labels: np.ndarray, n: int) -> np.ndarray:
@@ -229,3 +282,35 @@ def count(labels: np.ndarray, n: int) -> np.ndarray:
     if labels.ndim not in (2, 3):
         return np.bincount(labels.ravel(), minlength=n + 1)
     return _count3(_as_3d(labels), n)
+
+
+@njit(cache=True, nogil=True)
+def _range(flat, ceiling):  # pragma: no cover - numba
+    low, high, low_fg = flat[0], flat[0], ceiling
+    for v in flat:
+        if v < low:
+            low = v
+        elif v > high:
+            high = v
+        if v != 0 and v < low_fg:
+            low_fg = v
+    return low, high, low_fg
+
+
+def value_range(block: np.ndarray) -> tuple[int, int, int]:
+    """Smallest value, largest value, smallest non-zero value (the type's largest if none)
+    of an integer or boolean array, in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_range(np.array([[0, 3], [5, 3]], np.uint8))
+    (0, 5, 3)
+    """
+    flat = block.reshape(-1)
+    if flat.dtype == bool:
+        flat = flat.view(np.uint8)
+    if flat.size == 0:
+        return 0, 0, int(np.iinfo(flat.dtype).max)
+    low, high, low_fg = _range(flat, flat.dtype.type(np.iinfo(flat.dtype).max))
+    return int(low), int(high), int(low_fg)

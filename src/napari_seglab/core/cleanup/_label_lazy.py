@@ -1,10 +1,10 @@
 """Connected components of a lazy (dask) mask, numbered consistently across chunk borders.
 
 The same cross-chunk merge as the clean-up's tables (:mod:`._components`): each chunk is
-labelled with a one-voxel halo on its upper sides, labels that cover the same voxel are
-joined by a union-find over the graph of such pairs, and every chunk's labels are mapped to
-global object numbers. Only the per-chunk summaries (faces, sizes) are held in memory, never
-the volume; the labels image itself stays lazy and is painted chunk by chunk when read.
+labelled on its own, labels whose face voxels touch across a chunk border are joined, and
+every chunk's labels are mapped to global object numbers. Only the face labels' numbers are
+held in memory per chunk, never the volume nor a table of every label; the labels image
+stays lazy and is painted chunk by chunk when read.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import core_shapes, overlapped, upper_extended
 from ._components import merge_components
 
 if TYPE_CHECKING:
@@ -23,33 +22,34 @@ __all__ = ["label_lazy"]
 
 
 def _numbering(blocks: dict, component: np.ndarray, min_size: int) -> tuple[dict, int]:
-    """Per block, a table from its labels to global object numbers (0 = dropped or none).
+    """Per block, what painting its labels needs; and the number of objects.
 
     Objects are numbered 1 to n in the order in which they first appear (chunks in C order,
-    labels in each chunk's order); objects of fewer than `min_size` voxels get 0.
+    labels in each chunk's order); objects of fewer than `min_size` voxels get 0. Per block
+    only its face labels' numbers are kept (``border``, ``number``), which of them appear
+    here first (``new``), and the number before the block's first new object (``base``):
+    the new objects of a chunk take ``base + 1, base + 2, ...`` in label order.
     """
-    n_components = int(component.max()) + 1 if component.size else 0
-    objects, sizes, next_free = {}, [], n_components
+    smallest = max(min_size, 1)
+    sizes = [np.zeros(0), *(block["border_sizes"] for block in blocks.values())]
+    whole = np.bincount(component, weights=np.concatenate(sizes)) if component.size else sizes[0]
+    first = np.zeros(component.size, bool)  # the node where each object first appears
+    first[np.unique(component, return_index=True)[1]] = True
+    new = first & (whole >= smallest)[component]
+    number = np.zeros(whole.size, np.int64)  # per object
+    base, tables = 0, {}
     for idx, block in blocks.items():
-        obj = np.arange(next_free, next_free + block["n"] + 1, dtype=np.int64)
-        next_free += block["n"] + 1
-        border = block["border"]
-        obj[border] = component[block["offset"] : block["offset"] + border.size]
-        objects[idx] = obj[1:]  # label 0 (background) is no object
-        sizes.append(block["sizes"][1:])
-    every = np.concatenate([np.zeros(0, np.int64), *objects.values()])
-    size = np.bincount(every, weights=np.concatenate([np.zeros(0), *sizes]), minlength=next_free)
-    kept = size >= max(min_size, 1)
-    unique, first = np.unique(every, return_index=True)
-    order = unique[np.argsort(first, kind="stable")]  # by first appearance
-    order = order[kept[order]]
-    number = np.zeros(next_free, np.int64)
-    number[order] = np.arange(1, order.size + 1)
-    dtype = np.min_scalar_type(max(order.size, 1))
-    tables = {
-        idx: np.concatenate([[0], number[obj]]).astype(dtype) for idx, obj in objects.items()
-    }
-    return tables, int(order.size)
+        nodes = slice(block["offset"], block["offset"] + block["border"].size)
+        here = new[nodes]
+        ranks = block["inner_before"] + np.cumsum(here)
+        number[component[nodes][here]] = base + ranks[here]
+        tables[idx] = {"border": block["border"], "new": here, "base": base}
+        base += block["n_inner"] + int(here.sum())
+    dtype = np.min_scalar_type(max(base, 1))
+    for idx, block in blocks.items():
+        nodes = slice(block["offset"], block["offset"] + block["border"].size)
+        tables[idx]["number"] = number[component[nodes]].astype(dtype)
+    return tables, base
 
 
 def label_lazy(
@@ -90,20 +90,39 @@ def label_lazy(
     """
     from dask.base import tokenize
 
-    from ._label import relabel
+    from ._label import relabel_by_size
 
-    blocks, component, _ = merge_components(
-        mask, structure, lambda ext, _: ext != 0, lambda s: {"n": s["n"], "sizes": s["sizes"]}
-    )
+    smallest = max(min_size, 1)
+
+    def record(summary: dict) -> dict:
+        sizes, border = summary["sizes"], summary["border"]
+        inner = sizes >= smallest
+        inner[0] = False
+        inner[border] = False
+        return {
+            "border_sizes": sizes[border],
+            "n_inner": int(inner.sum()),
+            "inner_before": np.cumsum(inner)[border],  # inner objects before each face label
+        }
+
+    blocks, component, _ = merge_components(mask, structure, lambda b, _: b != 0, record)
     tables, n = _numbering(blocks, component, min_size)
-    nblocks, shapes = mask.numblocks, core_shapes(mask)
-    dtype = next(iter(tables.values())).dtype
+    dtype = np.min_scalar_type(max(n, 1))
 
     def paint(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        ext = upper_extended(block, block_id, nblocks) != 0
-        core = tuple(slice(0, c) for c in shapes[block_id])
-        return relabel(ext, structure, tables[block_id])[core]
+        table = tables[block_id]
+
+        def numbers(sizes: np.ndarray) -> np.ndarray:
+            new = sizes >= smallest
+            new[0] = False
+            new[table["border"]] = table["new"]
+            out = np.zeros(sizes.size, dtype)
+            out[new] = np.arange(table["base"] + 1, table["base"] + 1 + new.sum())
+            out[table["border"]] = table["number"]
+            return out
+
+        return relabel_by_size(block != 0, structure, numbers)
 
     name = "seglab-label-" + tokenize(mask.name, structure.tobytes(), min_size)
-    labels = overlapped(mask).map_blocks(paint, dtype=dtype, chunks=mask.chunks, name=name)
+    labels = mask.map_blocks(paint, dtype=dtype, name=name)
     return labels, n

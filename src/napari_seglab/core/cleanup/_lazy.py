@@ -11,14 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import (
-    block_batches,
-    core_shapes,
-    one_per_block,
-    overlapped,
-    sum_in_batches,
-    upper_extended,
-)
+from .._blocks import block_batches, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
 from ._components import component_tables, selector, structure_of
 
@@ -32,23 +25,23 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
     """Largest value, smallest non-zero value (the largest if none); negative ones refused."""
     import dask
 
-    ceiling = True if labels.dtype == bool else np.iinfo(labels.dtype).max
+    from ._label import value_range
 
     def one(block: np.ndarray) -> np.ndarray:
-        nonzero = block[block != 0]
-        low_fg = nonzero.min() if nonzero.size else ceiling
-        return one_per_block((block.min(), block.max(), low_fg), labels.ndim)
+        return one_per_block(value_range(block), labels.ndim)
 
     tasks = labels.map_blocks(
         one, dtype=object, chunks=tuple((1,) * n for n in labels.numblocks)
-    ).to_delayed()
-    found = [r[(0,) * labels.ndim] for b in block_batches(labels)
-             for r in dask.compute(*(tasks[i] for i in b))]  # fmt: skip
-    low = min(int(f[0]) for f in found)
+    ).to_delayed(optimize_graph=False)
+    low, top, low_fg = 0, 0, None
+    for batch in block_batches(labels):
+        for result in dask.compute(*(tasks[i] for i in batch)):
+            found = result[(0,) * labels.ndim]
+            low, top = min(low, found[0]), max(top, found[1])
+            low_fg = found[2] if low_fg is None else min(low_fg, found[2])
     if low < 0:
         raise negative_labels_error(low)
-    top = max(int(f[1]) for f in found)
-    return top, min(min(int(f[2]) for f in found), top)
+    return top, min(low_fg, top)
 
 
 def _clean_mask(
@@ -61,40 +54,45 @@ def _clean_mask(
     removal, as when the two steps run one after the other.
     """
     structure = structure_of(labels.ndim, connectivity)
-    nblocks = labels.numblocks
-    shapes = core_shapes(labels)
     kept, fill = None, max(top, 1)
     if remove_smaller_than > 1:
-        tables = component_tables(
-            labels, structure, lambda ext, _: ext != 0, lambda s: s >= remove_smaller_than
-        )
-        kept = selector(tables, structure)
-        if not any(t.any() for t in tables.values()):
+
+        def big(sizes: np.ndarray) -> np.ndarray:
+            return sizes >= remove_smaller_than
+
+        tables = component_tables(labels, structure, lambda block, _: block != 0, big)
+        kept = selector(tables, structure, big)
+        if all(t["none"] for t in tables.values()):
             fill = 1  # nothing left: holes take 1, as in memory
+
+    def foreground(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        chosen = block != 0
+        if kept is None:
+            return chosen
+        left = kept(chosen, block_id)
+        return np.zeros(block.shape, bool) if left is None else left
+
     holes = None
     if fill_holes_smaller_than > 1:
 
-        def background(ext: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-            return ~(ext != 0 if kept is None else kept(ext != 0, block_id))
+        def small(sizes: np.ndarray) -> np.ndarray:
+            return sizes < fill_holes_smaller_than
 
-        tables = component_tables(
-            labels, structure, background, lambda s: s < fill_holes_smaller_than
-        )
-        holes = selector(tables, structure)
+        tables = component_tables(labels, structure, lambda b, i: ~foreground(b, i), small)
+        holes = selector(tables, structure, small)
 
     def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        ext = upper_extended(block, block_id, nblocks)
-        core = tuple(slice(0, c) for c in shapes[block_id])
-        foreground = ext != 0
-        out = ext[core]
-        if kept is not None:
-            foreground = kept(foreground, block_id)
-            out = np.where(foreground[core], out, 0).astype(out.dtype)
-        if holes is not None:
-            out = np.where(holes(~foreground, block_id)[core], fill, out).astype(out.dtype)
+        # The input holds 0 and `top` only: the output is kept objects * top, holes * fill.
+        mask = foreground(block, block_id)
+        filled = None if holes is None else holes(~mask, block_id)
+        if filled is not None and fill == top:
+            mask, filled = mask | filled, None
+        out = np.multiply(mask, block.dtype.type(top), dtype=block.dtype)
+        if filled is not None:  # disjoint from the objects
+            out += np.multiply(filled, block.dtype.type(fill), dtype=block.dtype)
         return out
 
-    return overlapped(labels).map_blocks(one, chunks=labels.chunks, dtype=labels.dtype)
+    return labels.map_blocks(one, dtype=labels.dtype)
 
 
 def _is_mask(labels: da.Array, top: int, low_fg: int) -> bool:

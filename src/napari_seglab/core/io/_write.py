@@ -152,6 +152,17 @@ def _store_in_batches(
         _compute(part, overall, cancel)
 
 
+def _chunk_config() -> dict:
+    """How SegLab writes zarr chunks: every chunk is stored, empty ones too.
+
+    zarr otherwise compares each chunk with the fill value before writing it, which takes
+    several times longer than compressing it with zarr's default Zstandard (LZ4 and other
+    Blosc settings were no faster; see ``benchmarks/README.md``, "Throughput"); a compressed
+    empty chunk takes a few bytes.
+    """
+    return {"write_empty_chunks": True}
+
+
 def _write_zarr(
     array: da.Array,
     path: Path,
@@ -167,6 +178,7 @@ def _write_zarr(
         shape=array.shape,
         dtype=array.dtype,
         chunks=tuple(max(c) for c in array.chunks),
+        config=_chunk_config(),
     )
     if attrs:
         store.attrs.update(attrs)

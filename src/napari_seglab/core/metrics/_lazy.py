@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, block_slices, is_lazy
+from .._blocks import block_batches, is_lazy
 from .._validation import (
     check_lazy_mask,
     check_same_shape,
@@ -21,7 +21,6 @@ from ._prediction import (
     not_a_mask_error,
 )
 from ._scores import confusion_classes
-from ._scores import plane_sums as block_plane_sums
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -75,17 +74,15 @@ def plane_sums(prediction: Any, ground_truth: Any, foreground_class: Any = None)
     chosen = check_foreground_class(foreground_class, pred.dtype)
     lead = pred.ndim - 2
 
+    from ._kernels import chunk_stats
+
+    kernel_class = None if chosen in (None, ANY) else chosen
+
     def stats(p_block: np.ndarray, t_block: np.ndarray) -> np.ndarray:
-        # Everything from one pair of chunks in one task, so each chunk is read once: per
+        # Everything from one pair of chunks in one pass, so each chunk is read once: per
         # plane TP, predicted, true; NaNs; the truth's and the prediction's lowest and
         # highest non-zero value.
-        out = np.zeros((*p_block.shape[:lead], 1, 1, _STATS))
-        out[..., 0, 0, :3] = block_plane_sums(foreground_of(p_block, chosen), t_block != 0)
-        out[..., 0, 0, 3:5] = _value_range(t_block)
-        out[..., 0, 0, 5] = _nan_count(p_block)
-        out[..., 0, 0, 6] = _nan_count(t_block)
-        out[..., 0, 0, 7:9] = _value_range(p_block)
-        return out
+        return chunk_stats(p_block, t_block, kernel_class)[..., None, None, :]
 
     tasks = da.map_blocks(
         stats,
@@ -100,24 +97,33 @@ def plane_sums(prediction: Any, ground_truth: Any, foreground_class: Any = None)
         new_axis=pred.ndim,
         dtype=float,
     ).to_delayed()
-    per_block = np.empty((*pred.shape[:lead], *pred.numblocks[-2:], _STATS))
-    regions = dict(block_slices(pred.chunks))
-    for batch in block_batches(pred):  # a bounded number of chunks in memory
+    # Added up as the batches arrive (a bounded number of chunks in memory, and nothing
+    # kept per chunk); each chunk's counts are below 2**53, so float64 holds them exactly.
+    sums = np.zeros((*pred.shape[:lead], 3), np.int64)
+    low_high = np.array([np.inf, -np.inf, np.inf, -np.inf])  # truth's, prediction's
+    nans = np.zeros(2, bool)
+    starts = [np.concatenate([[0], np.cumsum(c)]) for c in pred.chunks[:lead]]
+    for batch in block_batches(pred):
         for idx, part in zip(batch, dask.compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
-            per_block[(*regions[idx][:lead], *idx[-2:])] = part.reshape(
-                (*part.shape[:lead], _STATS)
+            part = part.reshape((*part.shape[:lead], _STATS))
+            planes = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx, strict=False))
+            sums[planes] += part[..., :3].astype(np.int64)
+            nans |= part[..., 5:7].reshape(-1, 2).any(axis=0)
+            low_high[[0, 2]] = np.minimum(
+                low_high[[0, 2]], part[..., [3, 7]].reshape(-1, 2).min(0)
             )
-    for column, name in ((5, "prediction"), (6, "ground truth")):
-        if per_block[..., column].any():
+            low_high[[1, 3]] = np.maximum(
+                low_high[[1, 3]], part[..., [4, 8]].reshape(-1, 2).max(0)
+            )
+    for found, name in zip(nans, ("prediction", "ground truth"), strict=True):
+        if found:
             raise nan_values_error(name)
-    t_low, t_high = per_block[..., 3].min(), per_block[..., 4].max()
+    t_low, t_high = low_high[:2]
     if np.isfinite(t_high) and t_low != t_high:
         raise several_values_error(
             "ground truth", f"different non-zero values (from {t_low:g} to {t_high:g})"
         )
-    # Each block's counts are below 2**53, so float64 holds them exactly.
-    sums = per_block[..., :3].astype(np.int64).sum(axis=(-3, -2))
-    _check_prediction(pred.dtype, chosen, per_block[..., 7].min(), per_block[..., 8].max(), sums)
+    _check_prediction(pred.dtype, chosen, low_high[2], low_high[3], sums)
     return sums
 
 

@@ -198,6 +198,11 @@ def histogram(
         if plan[0] == "bins":
             out[: plan[-1]] = np.histogram(part, bins=plan[-1], range=plan[1])[0]
             return out
+        if part.dtype.itemsize == 1 and part.dtype.kind in "iu":
+            from ._count import byte_counts
+
+            out[:256] = byte_counts(part)
+            return out
         flat = part.ravel()
         for s in range(0, flat.size, _SLAB):  # bounds the int64 copy bincount makes
             chunk = _offsets(flat[s : s + _SLAB], plan[1])
