@@ -1,5 +1,8 @@
 """Numba kernels of the derivative features: gradient, Hessian eigenvalues, Laplacian.
 
+Also the structure tensor's gradient products (:func:`gradient_products`), from the same
+smoothed image.
+
 One symmetric eigenvalue solver per size (:func:`_eig2`, :func:`_eig3`) serves both the
 Hessian (fused with the derivatives) and the structure tensor (:func:`eigvalsh2`,
 :func:`eigvalsh3`). Imported lazily (numba takes about half a second to import); compiled once
@@ -13,7 +16,7 @@ from numba import njit, prange
 
 from ._numba import LAUNCH
 
-__all__ = ["DIAGONAL", "derivative_features", "eigvalsh2", "eigvalsh3"]
+__all__ = ["DIAGONAL", "derivative_features", "eigvalsh2", "eigvalsh3", "gradient_products"]
 
 DIAGONAL = 1e-30
 """Off-diagonal energy, relative to the diagonal's, below which a 3 x 3 matrix is diagonal."""
@@ -377,3 +380,103 @@ def derivative_features(*args) -> None:
     """See ``_derivative_features``."""
     with LAUNCH:
         _derivative_features(*args)
+
+
+@njit(fastmath=True, cache=True)
+def _products_row(g, shape, inv, three_d, at, ox, out, dst):  # pragma: no cover - numba
+    """Gradient products of one output row (see :func:`_gradient_products`)."""
+    nz, ny, nx = shape
+    iz, iy, ix = inv
+    z, y, row = at
+    zo, yo = dst
+    sz = ny * nx
+    mx = out.shape[3]
+    # Central differences where the row and its neighbours lie inside the block (branch-free,
+    # vectorised); np.gradient's one-sided ones at the block's edges.
+    lo = mx
+    hi = mx
+    if 1 <= y < ny - 1 and (not three_d or 1 <= z < nz - 1):
+        lo = min(max(1 - ox, 0), mx)
+        hi = max(min(nx - 1 - ox, mx), lo)
+    n = hi - lo
+    if n > 0:
+        base = row + lo + ox
+        gy_scale = np.float32(0.5 * iy)
+        gx_scale = np.float32(0.5 * ix)
+        gz_scale = np.float32(0.5 * iz)
+        up = _at(g, base, n, -nx)
+        down = _at(g, base, n, nx)
+        left = _at(g, base, n, -1)
+        right = _at(g, base, n, 1)
+        gy = np.empty(n, np.float32)
+        gx = np.empty(n, np.float32)
+        for j in range(n):
+            gy[j] = (down[j] - up[j]) * gy_scale
+            gx[j] = (right[j] - left[j]) * gx_scale
+        if three_d:
+            back = _at(g, base, n, -sz)
+            front = _at(g, base, n, sz)
+            gz = np.empty(n, np.float32)
+            for j in range(n):
+                gz[j] = (front[j] - back[j]) * gz_scale
+            out[0, zo, yo, lo:hi] = gz * gz
+            out[1, zo, yo, lo:hi] = gz * gy
+            out[2, zo, yo, lo:hi] = gz * gx
+            out[3, zo, yo, lo:hi] = gy * gy
+            out[4, zo, yo, lo:hi] = gy * gx
+            out[5, zo, yo, lo:hi] = gx * gx
+        else:
+            out[0, zo, yo, lo:hi] = gy * gy
+            out[1, zo, yo, lo:hi] = gy * gx
+            out[2, zo, yo, lo:hi] = gx * gx
+    for xo in range(mx):
+        if lo <= xo < hi:
+            continue
+        x = xo + ox
+        f = row + x
+        dy = _d1(g, f, y, ny, nx, iy)
+        dx = _d1(g, f, x, nx, 1, ix)
+        if three_d:
+            dz = _d1(g, f, z, nz, sz, iz)
+            out[0, zo, yo, xo] = dz * dz
+            out[1, zo, yo, xo] = dz * dy
+            out[2, zo, yo, xo] = dz * dx
+            out[3, zo, yo, xo] = dy * dy
+            out[4, zo, yo, xo] = dy * dx
+            out[5, zo, yo, xo] = dx * dx
+        else:
+            out[0, zo, yo, xo] = dy * dy
+            out[1, zo, yo, xo] = dy * dx
+            out[2, zo, yo, xo] = dx * dx
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _gradient_products(smoothed, inv_spacing, three_d, origin, out):  # pragma: no cover - numba
+    """Products of np.gradient's derivatives of a smoothed block: the structure tensor's elements.
+
+    Parameters
+    ----------
+    smoothed : float32 (nz, ny, nx), C-contiguous (a 2D block has nz == 1)
+    inv_spacing : float64 (3,), 1 / pixel size along z, y, x
+    three_d : bool, whether to differentiate along z
+    origin : int64 (3,), block coordinates of the output's first voxel
+    out : float32 (P, mz, my, mx): yy, yx, xx (P = 3) or zz, zy, zx, yy, yx, xx (P = 6)
+    """
+    nz, ny, nx = smoothed.shape
+    g = smoothed.ravel()
+    my = out.shape[2]
+    shape = (nz, ny, nx)
+    inv = (inv_spacing[0], inv_spacing[1], inv_spacing[2])
+    for t in prange(out.shape[1] * my):
+        zo = t // my
+        yo = t % my
+        z = zo + origin[0]
+        y = yo + origin[1]
+        at = (z, y, (z * ny + y) * nx)
+        _products_row(g, shape, inv, three_d, at, origin[2], out, (zo, yo))
+
+
+def gradient_products(*args) -> None:
+    """See ``_gradient_products``."""
+    with LAUNCH:
+        _gradient_products(*args)
