@@ -16,7 +16,14 @@ from numba import njit, prange
 
 from ._numba import LAUNCH
 
-__all__ = ["DIAGONAL", "derivative_features", "eigvalsh2", "eigvalsh3", "gradient_products"]
+__all__ = [
+    "DIAGONAL",
+    "derivative_features",
+    "eigvalsh2",
+    "eigvalsh3",
+    "gradient_products",
+    "structure_tensor_2d",
+]
 
 DIAGONAL = 1e-30
 """Off-diagonal energy, relative to the diagonal's, below which a 3 x 3 matrix is diagonal."""
@@ -480,3 +487,103 @@ def gradient_products(*args) -> None:
     """See ``_gradient_products``."""
     with LAUNCH:
         _gradient_products(*args)
+
+
+@njit(fastmath=True, cache=True)
+def _outer_row(ring, centre, wy, wx, xindex, xs, mx):  # pragma: no cover - numba
+    """Row `centre` of a ring of rows smoothed along y (`wy`), then along x (`wx`, reflect)."""
+    ring_size, width = ring.shape
+    ry = wy.size - 1
+    rx = wx.size - 1
+    # Fresh accumulators (not views of a shared buffer) let LLVM vectorise the loops.
+    acc = np.empty(width, np.float32)
+    row = ring[centre % ring_size]
+    w0 = wy[0]
+    for j in range(width):
+        acc[j] = w0 * row[j]
+    for k in range(1, ry + 1):
+        wk = wy[k]
+        ahead = ring[(centre + k) % ring_size]
+        behind = ring[(centre - k) % ring_size]
+        for j in range(width):
+            acc[j] += wk * (ahead[j] + behind[j])
+    buf = np.empty(mx + 2 * rx, np.float32)
+    for j in range(mx + 2 * rx):
+        buf[j] = acc[xindex[xs + j]]
+    res = np.empty(mx, np.float32)
+    w0 = wx[0]
+    for j in range(mx):
+        res[j] = w0 * buf[j + rx]
+    for k in range(1, rx + 1):
+        wk = wx[k]
+        ahead = buf[rx + k : rx + k + mx]
+        behind = buf[rx - k : rx - k + mx]
+        for j in range(mx):
+            res[j] += wk * (ahead[j] + behind[j])
+    return res
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _structure_tensor_2d(
+    g2, inv_spacing, box, inner, wy, wx, yindex, xindex, chunk, out0, out1
+):  # pragma: no cover - numba
+    """Eigenvalues of the 2D structure tensor, fused: products, both Gaussian passes, eig.
+
+    Parameters
+    ----------
+    g2 : float32 (ny, nx), the smoothed block, C-contiguous
+    inv_spacing : float64 (3,), 1 / pixel size along (unused z), y, x
+    box : int64 (4,), rows and columns ``y0, y1, x0, x1`` of `g2` where the gradient
+        products are formed (the outer Gaussian's reach around `inner`, within `g2`)
+    inner : int64 (4,), rows and columns ``y0, y1, x0, x1`` of `g2` of the output
+    wy, wx : float32, the outer Gaussian's half weights along y and x
+    yindex, xindex : intp, :func:`._correlate.reflect_index` of the box's height and width
+        for those radii (scipy.ndimage's "reflect" boundary at the box's ends)
+    chunk : int, output rows per parallel task
+    out0, out1 : float32 (inner rows, inner columns), the eigenvalues, largest first
+    """
+    ny, nx = g2.shape
+    g = g2.ravel()
+    by0, bx0, bx1 = box[0], box[2], box[3]
+    oy0, oy1, ox0, ox1 = inner[0], inner[1], inner[2], inner[3]
+    width = bx1 - bx0
+    my = oy1 - oy0
+    mx = ox1 - ox0
+    ry = wy.size - 1
+    ring_size = 2 * ry + 1
+    ys = oy0 - by0
+    xs = ox0 - bx0
+    shape = (1, ny, nx)
+    inv = (1.0, inv_spacing[1], inv_spacing[2])
+    half = np.float32(0.5)
+    n_chunks = (my + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        start = c * chunk
+        stop = min(my, start + chunk)
+        # Gradient products of the rows the window needs, in a ring of 2 ry + 1 rows.
+        ring = np.empty((3, 1, ring_size, width), np.float32)
+        for q in range(ys + start, ys + start + 2 * ry):
+            y = yindex[q] + by0
+            _products_row(g, shape, inv, False, (0, y, y * nx), bx0, ring, (0, q % ring_size))
+        for i in range(start, stop):
+            q = ys + i + 2 * ry
+            y = yindex[q] + by0
+            _products_row(g, shape, inv, False, (0, y, y * nx), bx0, ring, (0, q % ring_size))
+            centre = ys + i + ry
+            a = _outer_row(ring[0, 0], centre, wy, wx, xindex, xs, mx)
+            b = _outer_row(ring[1, 0], centre, wy, wx, xindex, xs, mx)
+            d = _outer_row(ring[2, 0], centre, wy, wx, xindex, xs, mx)
+            first = out0[i]
+            second = out1[i]
+            for j in range(mx):
+                half_trace = half * (a[j] + d[j])
+                diff = half * (a[j] - d[j])
+                root = np.sqrt(diff * diff + b[j] * b[j])
+                first[j] = half_trace + root
+                second[j] = half_trace - root
+
+
+def structure_tensor_2d(*args) -> None:
+    """See ``_structure_tensor_2d``."""
+    with LAUNCH:
+        _structure_tensor_2d(*args)

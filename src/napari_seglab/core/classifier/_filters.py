@@ -159,8 +159,8 @@ def _structure_tensor(
     holds one more pixel for the differences, or ends at the image's edge), and the products
     are smoothed with that Gaussian and cropped to `inner` in the same passes.
     """
-    from ._correlate import correlate_axis
-    from ._derivatives import gradient_products
+    from ._correlate import correlate_axis, reflect_index
+    from ._derivatives import gradient_products, structure_tensor_2d
 
     ndim = settings.ndim
     outer = STRUCTURE_OUTER * sig
@@ -170,6 +170,28 @@ def _structure_tensor(
     ]
     inv_spacing = np.ones(3)
     inv_spacing[3 - ndim :] = 1.0 / settings._spacing()
+    if ndim == 2:
+        # One fused pass: each task forms the products of its rows' window in a ring of rows
+        # and smooths them along both axes straight into the eigenvalues.
+        import numba
+
+        weights = [_gaussian_half_weights(s).astype(np.float32) for s in outer]
+        rows = inner[0].stop - inner[0].start
+        structure_tensor_2d(
+            smoothed,
+            inv_spacing,
+            np.array([box[0].start, box[0].stop, box[1].start, box[1].stop], np.int64),
+            np.array([c for sl in inner for c in (sl.start, sl.stop)], np.int64),
+            *weights,
+            *(
+                reflect_index(b.stop - b.start, w.size - 1)
+                for b, w in zip(box, weights, strict=True)
+            ),
+            max(16, -(-rows // (2 * numba.get_num_threads()))),
+            out[0],
+            out[1],
+        )
+        return
     origin = np.zeros(3, np.int64)
     origin[3 - ndim :] = [b.start for b in box]
     n_products = ndim * (ndim + 1) // 2
