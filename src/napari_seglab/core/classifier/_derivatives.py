@@ -1,12 +1,11 @@
-"""Numba kernels of the derivative features: gradient, Hessian eigenvalues, Laplacian.
+"""Numba kernels of the derivative features: gradient, Hessian, Laplacian, structure tensor.
 
-Also the structure tensor's gradient products (:func:`gradient_products`), from the same
-smoothed image.
-
-One symmetric eigenvalue solver per size (:func:`_eig2`, :func:`_eig3`) serves both the
-Hessian (fused with the derivatives) and the structure tensor (:func:`eigvalsh2`,
-:func:`eigvalsh3`). Imported lazily (numba takes about half a second to import); compiled once
-and cached on disk; every parallel kernel releases the GIL.
+All of them differentiate the image smoothed at the feature's scale. The 2D structure
+tensor is one fused pass (:func:`structure_tensor_2d`); in 3D its gradient products
+(:func:`gradient_products`) are smoothed by :mod:`._correlate` and solved by
+:func:`eigvalsh3`. One symmetric eigenvalue solver per size (:func:`_eig2`, :func:`_eig3`)
+serves the Hessian and the structure tensor. Imported lazily (numba takes about half a
+second to import); compiled once and cached on disk; every parallel kernel releases the GIL.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from ._numba import LAUNCH
 __all__ = [
     "DIAGONAL",
     "derivative_features",
-    "eigvalsh2",
     "eigvalsh3",
     "gradient_products",
     "structure_tensor_2d",
@@ -88,13 +86,6 @@ _eig3_inlined = njit(fastmath=True, inline="always")(_eig3.py_func)
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
-    """:func:`_eig2` of every matrix [[a, b], [b, c]] of the flat arrays."""
-    for i in prange(a.size):
-        out0[i], out1[i] = _eig2(a[i], b[i], c[i])
-
-
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
     """:func:`_eig3` (in float64) of every matrix [[a, b, c], [b, d, e], [c, e, f]]."""
     for i in prange(a.size):
@@ -106,12 +97,6 @@ def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
             np.float64(e[i]),
             np.float64(f[i]),
         )
-
-
-def eigvalsh2(*arrays: np.ndarray) -> None:
-    """Eigenvalues of symmetric 2 x 2 matrices (a, b, c -> out0 >= out1), in place."""
-    with LAUNCH:
-        _eigvalsh2(*arrays)
 
 
 def eigvalsh3(*arrays: np.ndarray) -> None:

@@ -96,17 +96,17 @@ def _gabor_magnitude(
     return np.sqrt(real * real + imag * imag)
 
 
-def _eigenvalues(elements: np.ndarray, out: np.ndarray) -> None:
-    """Eigenvalues of symmetric matrices, largest first, into the C-contiguous planes `out`.
+def _eigenvalues_3d(elements: np.ndarray, out: np.ndarray) -> None:
+    """Eigenvalues of symmetric 3 x 3 matrices, largest first, into the C-contiguous planes `out`.
 
-    `elements` holds the upper triangle row by row: (3, ...) in 2D, (6, ...) in 3D.
+    `elements` holds the upper triangle row by row: (6, ...).
     """
-    from ._derivatives import eigvalsh2, eigvalsh3
+    from ._derivatives import eigvalsh3
 
     if not all(plane.flags.c_contiguous for plane in out):
         raise ValueError("The eigenvalues' output planes must be C-contiguous.")
     flat = [np.ascontiguousarray(e).reshape(-1) for e in elements]
-    (eigvalsh2 if len(out) == 2 else eigvalsh3)(*flat, *(plane.reshape(-1) for plane in out))
+    eigvalsh3(*flat, *(plane.reshape(-1) for plane in out))
 
 
 def _derivative_planes(
@@ -171,8 +171,8 @@ def _structure_tensor(
     inv_spacing = np.ones(3)
     inv_spacing[3 - ndim :] = 1.0 / settings._spacing()
     if ndim == 2:
-        # One fused pass: each task forms the products of its rows' window in a ring of rows
-        # and smooths them along both axes straight into the eigenvalues.
+        # One fused pass: each task forms the gradient products of its rows' window in a ring
+        # of rows and smooths them along both axes straight into the eigenvalues.
         import numba
 
         weights = [_gaussian_half_weights(s).astype(np.float32) for s in outer]
@@ -192,18 +192,10 @@ def _structure_tensor(
             out[1],
         )
         return
-    origin = np.zeros(3, np.int64)
-    origin[3 - ndim :] = [b.start for b in box]
-    n_products = ndim * (ndim + 1) // 2
-    products = np.empty((n_products, *(b.stop - b.start for b in box)), np.float32)
-    lead = (1,) * (3 - ndim)
-    gradient_products(
-        smoothed.reshape(lead + smoothed.shape),
-        inv_spacing,
-        ndim == 3,
-        origin,
-        products.reshape(n_products, *lead, *products.shape[1:]),
-    )
+    # 3D: the six gradient products of the box, smoothed along each axis in turn.
+    products = np.empty((6, *(b.stop - b.start for b in box)), np.float32)
+    origin = np.array([b.start for b in box], np.int64)
+    gradient_products(smoothed, inv_spacing, True, origin, products)
     for axis in range(ndim):
         keep = (inner[axis].start - box[axis].start, inner[axis].stop - box[axis].start)
         products = correlate_axis(
@@ -213,7 +205,7 @@ def _structure_tensor(
             symmetric=True,
             keep=keep,
         )
-    _eigenvalues(products, out)
+    _eigenvalues_3d(products, out)
 
 
 def sigma_features(
