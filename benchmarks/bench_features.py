@@ -1,6 +1,6 @@
 """SegLab's feature filters against ilastik's fastfilters2, in one run.
 
-    python benchmarks/bench_features.py            # 2048 x 2048, 5 alternating runs (~2 min)
+    python benchmarks/bench_features.py            # 2048 x 2048, 5 alternating runs (~10 min)
     python benchmarks/bench_features.py --quick    # 512 x 512, 3 runs, for development
     python benchmarks/bench_features.py --write    # also write the table to README.md
 
