@@ -1,6 +1,6 @@
 """SegLab's pixel classifier against scikit-image's trainable segmentation, in one run.
 
-    python benchmarks/bench_classifier.py           # full sizes (~40 min on 2 busy CPUs, ~9 GiB peak)
+    python benchmarks/bench_classifier.py           # full sizes (~40 min on 2 busy CPUs, 9 GiB)
     python benchmarks/bench_classifier.py --quick   # small sizes, for development
     python benchmarks/bench_classifier.py --write   # also write the table to README.md
 
