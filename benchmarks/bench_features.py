@@ -143,7 +143,7 @@ def task_seglab(size: int, threads: int) -> dict:
     runs += [(f"scale:{s}", st) for s, st in one_scale.items()]
     for _, settings in runs:  # untimed first pass
         compute_features(image, settings)
-    times = {name: _timed(lambda st=settings: compute_features(image, st)) for name, st in runs}
+    times = {name: _timed(lambda st=st: compute_features(image, st)) for name, st in runs}
     return {
         "total": times["total"],
         "families": {f: times[f"family:{f}"] for f in FF_FAMILIES},
