@@ -1,28 +1,38 @@
 """SegLab's pixel classifier against scikit-image's trainable segmentation, in one run.
 
-    python benchmarks/bench_classifier.py           # full sizes (several minutes, ~9 GiB peak)
+    python benchmarks/bench_classifier.py           # full sizes (~40 min on 2 busy CPUs, 9 GiB)
     python benchmarks/bench_classifier.py --quick   # small sizes, for development
     python benchmarks/bench_classifier.py --write   # also write the table to README.md
 
 Every measurement runs in a fresh subprocess, so peak memory is measured in isolation:
 "extra memory" is the peak resident set size (``VmHWM``, reset through
 ``/proc/self/clear_refs``) minus the resident size once the image, strokes, imports and
-compiled kernels are ready.
+compiled kernels are ready. The 2D and 3D comparisons alternate the libraries ``--runs``
+times (5 by default) and report medians and ranges.
 
-Tasks (the same for both libraries):
+Tasks:
 
-* **2D**: a synthetic image with a known truth (blobs on a textured, shaded, noisy
+* **2D end to end**: a synthetic image with a known truth (blobs on a textured, shaded, noisy
   background), ~2 % of its pixels painted (disks revealing the truth). Features: intensity,
   edges, Hessian eigenvalues at scales 0.5, 1, 2, 4, 8, 16 (scikit-image's
-  ``multiscale_basic_features`` defaults); forest: 50 trees, depth 10, balanced classes,
-  seed 0. SegLab's times: *features* = features of the painted pixels, *fit* = forest,
-  *predict* = features + forest over the whole image (labels, like ``predict_segmenter``).
+  ``multiscale_basic_features`` defaults); forests: 50 trees, depth 10, ``sqrt`` of the
+  features tried at each split, balanced classes, seed 0, on all threads. SegLab grows each
+  tree on a bootstrap of at most ``max_samples=10_000`` painted pixels; the scikit-image
+  rows use ``multiscale_basic_features`` + ``fit_segmenter`` / ``predict_segmenter`` with
+  scikit-learn's ``RandomForestClassifier`` and ``ExtraTreesClassifier`` (``bootstrap=True``)
+  with the same cap, and the uncapped ``RandomForestClassifier`` (all painted pixels in
+  each tree's bootstrap) for reference. SegLab's times: *features* = features of the
+  painted pixels, *fit* = forest, *predict* = features + forest over the whole image
+  (labels, like ``predict_segmenter``).
+* **Fit on the same rows**: the four forests above fitted on SegLab's training rows.
+* **Feature step**: ``compute_features`` of the whole image against
+  ``multiscale_basic_features`` with the same scales and families (2D, and 3D on a
+  32 x 512 x 512 stack in mode "3d").
 * **Training scaling**: the same strokes on a small and a 16x larger image.
 * **Live update**: a stroke is added, the classifier retrained (features of the new pixels
   only) and the 2D plane's labels previewed on a grid of at most 2^20 pixels from features
   kept since the first update, as the widget shows them; median over strokes. Also the first
   update on a plane, and the refinement of the plane to full resolution that follows.
-* **3D features**: a 32 x 512 x 512 stack, mode "3d".
 """
 
 from __future__ import annotations
@@ -130,10 +140,32 @@ def _f1(labels: np.ndarray, truth: np.ndarray) -> float:
 # --- tasks (each runs in its own process) ----------------------------------------------------
 
 
-def task_skimage_2d(size: int) -> dict:
+MAX_SAMPLES = 10_000
+FOREST = {"n_estimators": 50, "max_depth": 10, "class_weight": "balanced", "random_state": 0}
+MODELS = ("rf_capped", "et_capped", "rf")
+MODEL_LABELS = {
+    "seglab": f"SegLab's forest, `max_samples={MAX_SAMPLES:_}`",
+    "rf_capped": f"`RandomForestClassifier(max_samples={MAX_SAMPLES:_})`",
+    "et_capped": f"`ExtraTreesClassifier(bootstrap=True, max_samples={MAX_SAMPLES:_})`",
+    "rf": "`RandomForestClassifier()` (uncapped: every tree sees all painted pixels)",
+}
+
+
+def _sklearn_forest(model: str):
+    """scikit-learn's forest `model`, with SegLab's settings (and all threads)."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    common = dict(FOREST, max_features="sqrt", n_jobs=-1)
+    if model == "rf":
+        return RandomForestClassifier(**common)
+    if model == "rf_capped":
+        return RandomForestClassifier(max_samples=MAX_SAMPLES, **common)
+    return ExtraTreesClassifier(bootstrap=True, max_samples=MAX_SAMPLES, **common)
+
+
+def task_skimage_2d(size: int, model: str) -> dict:
     from skimage.feature import multiscale_basic_features
     from skimage.future import fit_segmenter, predict_segmenter
-    from sklearn.ensemble import RandomForestClassifier
 
     image, truth = make_image((size, size))
     strokes = make_strokes(truth, 0.02)
@@ -141,10 +173,7 @@ def task_skimage_2d(size: int) -> dict:
     features, t_features = _timed(
         multiscale_basic_features, image, sigma_min=SIGMAS[0], sigma_max=SIGMAS[-1]
     )
-    clf = RandomForestClassifier(
-        n_estimators=50, max_depth=10, class_weight="balanced", random_state=0, n_jobs=-1
-    )
-    clf, t_fit = _timed(fit_segmenter, strokes, features, clf)
+    clf, t_fit = _timed(fit_segmenter, strokes, features, _sklearn_forest(model))
     labels, t_predict = _timed(predict_segmenter, features, clf)
     return {
         "features": t_features,
@@ -154,14 +183,37 @@ def task_skimage_2d(size: int) -> dict:
         "memory": memory.peak_extra(),
         "f1": _f1(labels, truth),
         "painted": float((strokes > 0).mean()),
+        "n_features": features.shape[-1],
+        "dtype": str(features.dtype),
     }
+
+
+def task_fits(size: int) -> dict:
+    """Each forest fitted on the same rows: SegLab's training features of the strokes."""
+    image, truth = make_image((size, size))
+    strokes = make_strokes(truth, 0.02)
+    _warm_up()
+    clf = _seglab_classifier()
+    x, y, n_channels = clf._training_arrays(image, strokes, channel_axis=None)
+    times = {"seglab": _timed(clf._fit_arrays, x, y, n_channels)[1]}
+    for model in MODELS:
+        times[model] = _timed(_sklearn_forest(model).fit, x, y)[1]
+    times["rows"] = list(x.shape)
+    return times
 
 
 def _seglab_classifier():
     from napari_seglab import FeatureSettings, PixelClassifier
 
     settings = FeatureSettings(sigmas=SIGMAS, intensity=True, edges=True, hessian=True)
-    return PixelClassifier(settings, n_estimators=50, max_depth=10, random_state=0)
+    return PixelClassifier(
+        settings,
+        n_estimators=FOREST["n_estimators"],
+        max_depth=FOREST["max_depth"],
+        class_weight=FOREST["class_weight"],
+        random_state=FOREST["random_state"],
+        max_samples=MAX_SAMPLES,
+    )
 
 
 def _warm_up() -> None:
@@ -172,6 +224,8 @@ def _warm_up() -> None:
 
 
 def task_seglab_2d(size: int) -> dict:
+    from napari_seglab import compute_features
+
     image, truth = make_image((size, size))
     strokes = make_strokes(truth, 0.02)
     _warm_up()
@@ -186,7 +240,9 @@ def task_seglab_2d(size: int) -> dict:
     peak = memory.peak_extra()
     segmentation, t_segment = _timed(clf.segment, image)
     assert np.array_equal(segmentation.labels, labels)
+    _, t_whole = _timed(compute_features, image, clf.features)
     return {
+        "whole_features": t_whole,
         "features": t_features,
         "fit": t_fit,
         "predict": t_predict,
@@ -285,6 +341,7 @@ def task_seglab_3d(shape: tuple[int, ...]) -> dict:
 TASKS = {
     "skimage_2d": task_skimage_2d,
     "seglab_2d": task_seglab_2d,
+    "fits": task_fits,
     "scaling": task_scaling,
     "live": task_live,
     "skimage_3d": task_skimage_3d,
@@ -314,9 +371,27 @@ def _mib(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:.0f} MiB"
 
 
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _spread(runs: list[dict], key: str, digits: int = 2) -> str:
+    """Median and range of `key` over `runs`, in seconds."""
+    values = [r[key] for r in runs]
+    return (
+        f"{statistics.median(values):.{digits}f} s "
+        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
+    )
+
+
+def _faster(reference: float, ours: float) -> str:
+    return f"**{reference / ours:.1f}x**"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (development)")
+    parser.add_argument("--runs", type=int, help="alternating runs (default 5; 2 with --quick)")
     parser.add_argument("--write", action="store_true", help="write the table to README.md")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="?", help=argparse.SUPPRESS)
@@ -329,74 +404,122 @@ def main() -> None:
         (512, 256, 1024, 512, 3) if options.quick else (2048, 1024, 4096, 2048, 7)
     )
     shape3d = (16, 128, 128) if options.quick else (32, 512, 512)
-    load_before = os.getloadavg()
+    n_runs = options.runs or (2 if options.quick else 5)
+    load = {"before": os.getloadavg()}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     def step(message, *call):
         print(f"... {message}", file=sys.stderr, flush=True)
         return run_task(*call)
 
-    # The 2D comparison alternates the two libraries three times and keeps each quantity's
-    # median: on a shared machine, one run of each can land in different load.
-    runs = {"sk": [], "sl": []}
-    for round_ in range(1 if options.quick else 3):
-        runs["sk"].append(step(f"scikit-image 2D {size}^2 ({round_ + 1})", "skimage_2d", size))
-        runs["sl"].append(step(f"SegLab 2D {size}^2 ({round_ + 1})", "seglab_2d", size))
-    sk, sl = (
-        {k: statistics.median(r[k] for r in runs[who]) for k in runs[who][0]} for who in runs
-    )
+    # Alternating runs: on a shared machine, one run of each can land in different load.
+    e2e = {who: [] for who in ("seglab", *MODELS)}
+    fits = []
+    for round_ in range(n_runs):
+        tag = f"{size}^2 ({round_ + 1}/{n_runs})"
+        e2e["seglab"].append(step(f"SegLab 2D {tag}", "seglab_2d", size))
+        for model in MODELS:
+            e2e[model].append(step(f"scikit-image + {model} 2D {tag}", "skimage_2d", size, model))
+        fits.append(step(f"fits on the same rows {tag}", "fits", size))
+    load["2d"] = os.getloadavg()
+    d3: dict[str, list[dict]] = {"skimage": [], "seglab": []}
+    for round_ in range(n_runs):
+        tag = f"{shape3d} ({round_ + 1}/{n_runs})"
+        d3["skimage"].append(step(f"scikit-image 3D {tag}", "skimage_3d", shape3d))
+        d3["seglab"].append(step(f"SegLab 3D {tag}", "seglab_3d", shape3d))
+    load["3d"] = os.getloadavg()
     scaling = step(f"training scaling {small}^2 vs {large}^2", "scaling", small, large)
     live = step(f"live update {live_size}^2", "live", live_size, n_strokes)
-    sk3 = step(f"scikit-image 3D {shape3d}", "skimage_3d", shape3d)
-    sl3 = step(f"SegLab 3D {shape3d}", "seglab_3d", shape3d)
-    voxels = int(np.prod(shape3d))
+    load["after"] = os.getloadavg()
 
-    def ratio(a, b):
-        return f"**{a / b:.1f}x**"
-
+    sl, voxels = e2e["seglab"], int(np.prod(shape3d))
+    best = min(("rf_capped", "et_capped"), key=lambda m: _median(e2e[m], "total"))
+    n_rows, n_cols = fits[0]["rows"]
+    total = _median(sl, "total")
     rows = [
-        "| measurement | scikit-image | SegLab | SegLab faster by |",
-        "|---|---|---|---|",
-        f"| 2D {size}² features | {sk['features']:.2f} s | {sl['features']:.2f} s "
-        f"(painted pixels only) | {ratio(sk['features'], sl['features'])} |",
-        f"| 2D {size}² fit (50 trees, depth 10) | {sk['fit']:.2f} s | {sl['fit']:.2f} s | "
-        f"{ratio(sk['fit'], sl['fit'])} |",
-        f"| 2D {size}² predict (labels) | {sk['predict']:.2f} s | {sl['predict']:.2f} s "
-        f"(incl. features) | {ratio(sk['predict'], sl['predict'])} |",
-        f"| 2D {size}² **end to end** | {sk['total']:.2f} s | {sl['total']:.2f} s | "
-        f"{ratio(sk['total'], sl['total'])} |",
-        f"| 2D {size}² peak extra memory | {_mib(sk['memory'])} | {_mib(sl['memory'])} | "
-        f"{sk['memory'] / max(sl['memory'], 1):.1f}x less |",
-        f"| 2D {size}² F1 vs truth | {sk['f1']:.4f} | {sl['f1']:.4f} | "
-        f"difference {sl['f1'] - sk['f1']:+.4f} |",
-        f"| SegLab segment (labels + probabilities + uncertainty) | | {sl['segment']:.2f} s | |",
-        f"| training time, same strokes, {small}² vs {large}² | | {scaling['small']:.2f} s vs "
-        f"{scaling['large']:.2f} s | ratio {scaling['large'] / scaling['small']:.2f} |",
-        f"| live update {live_size}²: stroke → retrain → preview at 1/{live['step']} "
-        f"resolution (median of {len(live['runs'])}) | | {live['median']:.2f} s | |",
-        f"| live update: first stroke on a plane (also keeps its features) | | "
-        f"{live['first']:.2f} s | |",
-        f"| live update: refinement to full resolution (cancelled by the next stroke) | | "
-        f"{live['refine']:.2f} s | |",
-        f"| 3D features {'x'.join(map(str, shape3d))} ({sl3['n_features']} features) | "
-        f"{sk3['time']:.1f} s | {sl3['time']:.1f} s | {ratio(sk3['time'], sl3['time'])} |",
-        f"| 3D peak extra memory per voxel | {sk3['memory'] / voxels:.0f} B | "
-        f"{sl3['memory'] / voxels:.0f} B | {sk3['memory'] / max(sl3['memory'], 1):.1f}x less |",
+        f"**Headline: SegLab end to end {_median(e2e[best], 'total') / total:.1f}x"
+        f" faster than the fastest like-for-like scikit-image pipeline "
+        f"(`multiscale_basic_features` + {MODEL_LABELS[best]}); "
+        f"{_median(e2e['rf'], 'total') / total:.1f}x faster than "
+        "scikit-image with the uncapped random forest.**",
+        "",
+        f"| 2D {size}², end to end (features + fit + predict) | features | fit | predict | "
+        "**total** | SegLab faster by | F1 vs truth | peak extra memory |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    load_after = os.getloadavg()
+    for who in ("seglab", *MODELS):
+        runs = e2e[who]
+        label = MODEL_LABELS[who]
+        if who == "seglab":
+            label += " (features of the painted pixels only for training)"
+        else:
+            label = "scikit-image + " + label
+        ratio = "" if who == "seglab" else _faster(_median(runs, "total"), _median(sl, "total"))
+        rows.append(
+            f"| {label} | {_spread(runs, 'features')} | {_spread(runs, 'fit')} | "
+            f"{_spread(runs, 'predict')} | **{_spread(runs, 'total')}** | {ratio} | "
+            f"{_median(runs, 'f1'):.4f} | {_mib(_median(runs, 'memory'))} |"
+        )
+    rows += [
+        "",
+        f"| fit only, on the same {n_rows:_} x {n_cols} training rows (SegLab's features of "
+        "the painted pixels) | time | SegLab faster by |",
+        "|---|---|---|",
+    ]
+    for who in ("seglab", *MODELS):
+        ratio = "" if who == "seglab" else _faster(_median(fits, who), _median(fits, "seglab"))
+        rows.append(f"| {MODEL_LABELS[who]} | {_spread(fits, who)} | {ratio} |")
+    sk_e2e = e2e["rf"]
+    rows += [
+        "",
+        "| feature step, the same scales and families | scikit-image "
+        "`multiscale_basic_features` | SegLab `compute_features` | SegLab faster by |",
+        "|---|---|---|---|",
+        f"| 2D {size}², whole image ({sk_e2e[0]['n_features']} features) | "
+        f"{_spread(sk_e2e, 'features')} | {_spread(sl, 'whole_features')} | "
+        f"{_faster(_median(sk_e2e, 'features'), _median(sl, 'whole_features'))} |",
+        f"| 2D {size}², SegLab's training: only around the painted pixels | | "
+        f"{_spread(sl, 'features')} | "
+        f"{_faster(_median(sk_e2e, 'features'), _median(sl, 'features'))} |",
+        f"| 3D {'x'.join(map(str, shape3d))}, mode 3d "
+        f"({d3['seglab'][0]['n_features']} features) | "
+        f"{_spread(d3['skimage'], 'time', 1)} | {_spread(d3['seglab'], 'time', 1)} | "
+        f"{_faster(_median(d3['skimage'], 'time'), _median(d3['seglab'], 'time'))} |",
+        f"| 3D peak extra memory per voxel | {_median(d3['skimage'], 'memory') / voxels:.0f} B | "
+        f"{_median(d3['seglab'], 'memory') / voxels:.0f} B | "
+        f"{_median(d3['skimage'], 'memory') / max(_median(d3['seglab'], 'memory'), 1):.1f}x "
+        "less |",
+        "",
+        "| SegLab only (one run each) | time |",
+        "|---|---|",
+        f"| segment {size}² (labels + probabilities + uncertainty) | "
+        f"{_median(sl, 'segment'):.2f} s (median of the {n_runs} runs) |",
+        f"| training time, same strokes, {small}² vs {large}² | {scaling['small']:.2f} s vs "
+        f"{scaling['large']:.2f} s (ratio {scaling['large'] / scaling['small']:.2f}) |",
+        f"| live update {live_size}²: stroke → retrain → preview at 1/{live['step']} "
+        f"resolution (median of {len(live['runs'])} strokes) | {live['median']:.2f} s |",
+        f"| live update: first stroke on a plane (also keeps its features) | "
+        f"{live['first']:.2f} s |",
+        f"| live update: refinement to full resolution (cancelled by the next stroke) | "
+        f"{live['refine']:.2f} s |",
+    ]
+    loads = " / ".join(f"{load[k][0]:.1f} ({k})" for k in ("before", "2d", "3d", "after"))
     header = (
         f"Run {started} with `python benchmarks/bench_classifier.py"
         f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. "
-        f"Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
-        "(the machine was shared with other jobs when the load exceeds the CPU count). "
-        f"Painted pixels: {sk['painted']:.1%}. 2D rows: medians of "
-        f"{len(runs['sk'])} alternating runs (end to end, scikit-image / SegLab: "
-        + ", ".join(
-            f"{a['total']:.1f} / {b['total']:.1f} s"
-            for a, b in zip(runs["sk"], runs["sl"], strict=True)
-        )
-        + ")."
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+        f"scikit-learn {_version('scikit-learn')}, scikit-image {_version('scikit-image')}. "
+        f"Load average (1 min): {loads}; the machine was shared with other jobs whenever "
+        "the load exceeds the CPU count, so only ratios within this run mean anything, and a "
+        f"quiet machine gives other absolute times. Threads: {os.cpu_count()} for every "
+        "library (numba's default for SegLab, `n_jobs=-1` for scikit-learn, scikit-image's "
+        "default thread pool for its features). Painted pixels: "
+        f"{sl[0].get('painted', e2e['rf'][0]['painted']):.1%}. Every cell: median of {n_runs} "
+        "alternating runs, range in brackets, each in a fresh process. All forests: "
+        f"{FOREST['n_estimators']} trees, depth {FOREST['max_depth']}, `max_features='sqrt'`, "
+        f"`class_weight='balanced'`, seed {FOREST['random_state']}. Features: intensity, "
+        f"edges, Hessian eigenvalues at scales {', '.join(f'{s:g}' for s in SIGMAS)}; "
+        f"feature type: scikit-image {e2e['rf'][0]['dtype']}, SegLab float32."
     )
     table = "\n".join(rows)
     print(header + "\n\n" + table)
@@ -404,6 +527,12 @@ def main() -> None:
         from _readme import write_block
 
         write_block("classifier-benchmark", header, table)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Numba kernels of the derivative features: gradient, Hessian eigenvalues, Laplacian.
+"""Numba kernels of the derivative features: gradient, Hessian, Laplacian, structure tensor.
 
-One symmetric eigenvalue solver per size (:func:`_eig2`, :func:`_eig3`) serves both the
-Hessian (fused with the derivatives) and the structure tensor (:func:`eigvalsh2`,
-:func:`eigvalsh3`). Imported lazily (numba takes about half a second to import); compiled once
-and cached on disk; every parallel kernel releases the GIL.
+All of them differentiate the image smoothed at the feature's scale. The 2D structure
+tensor is one fused pass (:func:`structure_tensor_2d`); in 3D its gradient products
+(:func:`gradient_products`) are smoothed by :mod:`._correlate` and solved by
+:func:`eigvalsh3`. One symmetric eigenvalue solver per size (:func:`_eig2`, :func:`_eig3`)
+serves the Hessian and the structure tensor. Imported lazily (numba takes about half a
+second to import); compiled once and cached on disk; every parallel kernel releases the GIL.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from numba import njit, prange
 
 from ._numba import LAUNCH
 
-__all__ = ["DIAGONAL", "derivative_features", "eigvalsh2", "eigvalsh3"]
+__all__ = [
+    "DIAGONAL",
+    "derivative_features",
+    "eigvalsh3",
+    "gradient_products",
+    "structure_tensor_2d",
+]
 
 DIAGONAL = 1e-30
 """Off-diagonal energy, relative to the diagonal's, below which a 3 x 3 matrix is diagonal."""
@@ -78,13 +86,6 @@ _eig3_inlined = njit(fastmath=True, inline="always")(_eig3.py_func)
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)
-def _eigvalsh2(a, b, c, out0, out1):  # pragma: no cover - numba
-    """:func:`_eig2` of every matrix [[a, b], [b, c]] of the flat arrays."""
-    for i in prange(a.size):
-        out0[i], out1[i] = _eig2(a[i], b[i], c[i])
-
-
-@njit(parallel=True, fastmath=True, cache=True, nogil=True)
 def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
     """:func:`_eig3` (in float64) of every matrix [[a, b, c], [b, d, e], [c, e, f]]."""
     for i in prange(a.size):
@@ -96,12 +97,6 @@ def _eigvalsh3(a, b, c, d, e, f, out0, out1, out2):  # pragma: no cover - numba
             np.float64(e[i]),
             np.float64(f[i]),
         )
-
-
-def eigvalsh2(*arrays: np.ndarray) -> None:
-    """Eigenvalues of symmetric 2 x 2 matrices (a, b, c -> out0 >= out1), in place."""
-    with LAUNCH:
-        _eigvalsh2(*arrays)
 
 
 def eigvalsh3(*arrays: np.ndarray) -> None:
@@ -377,3 +372,203 @@ def derivative_features(*args) -> None:
     """See ``_derivative_features``."""
     with LAUNCH:
         _derivative_features(*args)
+
+
+@njit(fastmath=True, cache=True)
+def _products_row(g, shape, inv, three_d, at, ox, out, dst):  # pragma: no cover - numba
+    """Gradient products of one output row (see :func:`_gradient_products`)."""
+    nz, ny, nx = shape
+    iz, iy, ix = inv
+    z, y, row = at
+    zo, yo = dst
+    sz = ny * nx
+    mx = out.shape[3]
+    # Central differences where the row and its neighbours lie inside the block (branch-free,
+    # vectorised); np.gradient's one-sided ones at the block's edges.
+    lo = mx
+    hi = mx
+    if 1 <= y < ny - 1 and (not three_d or 1 <= z < nz - 1):
+        lo = min(max(1 - ox, 0), mx)
+        hi = max(min(nx - 1 - ox, mx), lo)
+    n = hi - lo
+    if n > 0:
+        base = row + lo + ox
+        gy_scale = np.float32(0.5 * iy)
+        gx_scale = np.float32(0.5 * ix)
+        gz_scale = np.float32(0.5 * iz)
+        up = _at(g, base, n, -nx)
+        down = _at(g, base, n, nx)
+        left = _at(g, base, n, -1)
+        right = _at(g, base, n, 1)
+        gy = np.empty(n, np.float32)
+        gx = np.empty(n, np.float32)
+        for j in range(n):
+            gy[j] = (down[j] - up[j]) * gy_scale
+            gx[j] = (right[j] - left[j]) * gx_scale
+        if three_d:
+            back = _at(g, base, n, -sz)
+            front = _at(g, base, n, sz)
+            gz = np.empty(n, np.float32)
+            for j in range(n):
+                gz[j] = (front[j] - back[j]) * gz_scale
+            out[0, zo, yo, lo:hi] = gz * gz
+            out[1, zo, yo, lo:hi] = gz * gy
+            out[2, zo, yo, lo:hi] = gz * gx
+            out[3, zo, yo, lo:hi] = gy * gy
+            out[4, zo, yo, lo:hi] = gy * gx
+            out[5, zo, yo, lo:hi] = gx * gx
+        else:
+            out[0, zo, yo, lo:hi] = gy * gy
+            out[1, zo, yo, lo:hi] = gy * gx
+            out[2, zo, yo, lo:hi] = gx * gx
+    for xo in range(mx):
+        if lo <= xo < hi:
+            continue
+        x = xo + ox
+        f = row + x
+        dy = _d1(g, f, y, ny, nx, iy)
+        dx = _d1(g, f, x, nx, 1, ix)
+        if three_d:
+            dz = _d1(g, f, z, nz, sz, iz)
+            out[0, zo, yo, xo] = dz * dz
+            out[1, zo, yo, xo] = dz * dy
+            out[2, zo, yo, xo] = dz * dx
+            out[3, zo, yo, xo] = dy * dy
+            out[4, zo, yo, xo] = dy * dx
+            out[5, zo, yo, xo] = dx * dx
+        else:
+            out[0, zo, yo, xo] = dy * dy
+            out[1, zo, yo, xo] = dy * dx
+            out[2, zo, yo, xo] = dx * dx
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _gradient_products(smoothed, inv_spacing, three_d, origin, out):  # pragma: no cover - numba
+    """Products of np.gradient's derivatives of a smoothed block: the structure tensor's elements.
+
+    Parameters
+    ----------
+    smoothed : float32 (nz, ny, nx), C-contiguous (a 2D block has nz == 1)
+    inv_spacing : float64 (3,), 1 / pixel size along z, y, x
+    three_d : bool, whether to differentiate along z
+    origin : int64 (3,), block coordinates of the output's first voxel
+    out : float32 (P, mz, my, mx): yy, yx, xx (P = 3) or zz, zy, zx, yy, yx, xx (P = 6)
+    """
+    nz, ny, nx = smoothed.shape
+    g = smoothed.ravel()
+    my = out.shape[2]
+    shape = (nz, ny, nx)
+    inv = (inv_spacing[0], inv_spacing[1], inv_spacing[2])
+    for t in prange(out.shape[1] * my):
+        zo = t // my
+        yo = t % my
+        z = zo + origin[0]
+        y = yo + origin[1]
+        at = (z, y, (z * ny + y) * nx)
+        _products_row(g, shape, inv, three_d, at, origin[2], out, (zo, yo))
+
+
+def gradient_products(*args) -> None:
+    """See ``_gradient_products``."""
+    with LAUNCH:
+        _gradient_products(*args)
+
+
+@njit(fastmath=True, cache=True)
+def _outer_row(ring, centre, wy, wx, xindex, xs, mx):  # pragma: no cover - numba
+    """Row `centre` of a ring of rows smoothed along y (`wy`), then along x (`wx`, reflect)."""
+    ring_size, width = ring.shape
+    ry = wy.size - 1
+    rx = wx.size - 1
+    # Fresh accumulators (not views of a shared buffer) let LLVM vectorise the loops.
+    acc = np.empty(width, np.float32)
+    row = ring[centre % ring_size]
+    w0 = wy[0]
+    for j in range(width):
+        acc[j] = w0 * row[j]
+    for k in range(1, ry + 1):
+        wk = wy[k]
+        ahead = ring[(centre + k) % ring_size]
+        behind = ring[(centre - k) % ring_size]
+        for j in range(width):
+            acc[j] += wk * (ahead[j] + behind[j])
+    buf = np.empty(mx + 2 * rx, np.float32)
+    for j in range(mx + 2 * rx):
+        buf[j] = acc[xindex[xs + j]]
+    res = np.empty(mx, np.float32)
+    w0 = wx[0]
+    for j in range(mx):
+        res[j] = w0 * buf[j + rx]
+    for k in range(1, rx + 1):
+        wk = wx[k]
+        ahead = buf[rx + k : rx + k + mx]
+        behind = buf[rx - k : rx - k + mx]
+        for j in range(mx):
+            res[j] += wk * (ahead[j] + behind[j])
+    return res
+
+
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _structure_tensor_2d(
+    g2, inv_spacing, box, inner, wy, wx, yindex, xindex, chunk, out0, out1
+):  # pragma: no cover - numba
+    """Eigenvalues of the 2D structure tensor, fused: products, both Gaussian passes, eig.
+
+    Parameters
+    ----------
+    g2 : float32 (ny, nx), the smoothed block, C-contiguous
+    inv_spacing : float64 (3,), 1 / pixel size along (unused z), y, x
+    box : int64 (4,), rows and columns ``y0, y1, x0, x1`` of `g2` where the gradient
+        products are formed (the outer Gaussian's reach around `inner`, within `g2`)
+    inner : int64 (4,), rows and columns ``y0, y1, x0, x1`` of `g2` of the output
+    wy, wx : float32, the outer Gaussian's half weights along y and x
+    yindex, xindex : intp, :func:`._correlate.reflect_index` of the box's height and width
+        for those radii (scipy.ndimage's "reflect" boundary at the box's ends)
+    chunk : int, output rows per parallel task
+    out0, out1 : float32 (inner rows, inner columns), the eigenvalues, largest first
+    """
+    ny, nx = g2.shape
+    g = g2.ravel()
+    by0, bx0, bx1 = box[0], box[2], box[3]
+    oy0, oy1, ox0, ox1 = inner[0], inner[1], inner[2], inner[3]
+    width = bx1 - bx0
+    my = oy1 - oy0
+    mx = ox1 - ox0
+    ry = wy.size - 1
+    ring_size = 2 * ry + 1
+    ys = oy0 - by0
+    xs = ox0 - bx0
+    shape = (1, ny, nx)
+    inv = (1.0, inv_spacing[1], inv_spacing[2])
+    half = np.float32(0.5)
+    n_chunks = (my + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        start = c * chunk
+        stop = min(my, start + chunk)
+        # Gradient products of the rows the window needs, in a ring of 2 ry + 1 rows.
+        ring = np.empty((3, 1, ring_size, width), np.float32)
+        for q in range(ys + start, ys + start + 2 * ry):
+            y = yindex[q] + by0
+            _products_row(g, shape, inv, False, (0, y, y * nx), bx0, ring, (0, q % ring_size))
+        for i in range(start, stop):
+            q = ys + i + 2 * ry
+            y = yindex[q] + by0
+            _products_row(g, shape, inv, False, (0, y, y * nx), bx0, ring, (0, q % ring_size))
+            centre = ys + i + ry
+            a = _outer_row(ring[0, 0], centre, wy, wx, xindex, xs, mx)
+            b = _outer_row(ring[1, 0], centre, wy, wx, xindex, xs, mx)
+            d = _outer_row(ring[2, 0], centre, wy, wx, xindex, xs, mx)
+            first = out0[i]
+            second = out1[i]
+            for j in range(mx):
+                half_trace = half * (a[j] + d[j])
+                diff = half * (a[j] - d[j])
+                root = np.sqrt(diff * diff + b[j] * b[j])
+                first[j] = half_trace + root
+                second[j] = half_trace - root
+
+
+def structure_tensor_2d(*args) -> None:
+    """See ``_structure_tensor_2d``."""
+    with LAUNCH:
+        _structure_tensor_2d(*args)

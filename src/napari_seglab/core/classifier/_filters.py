@@ -96,17 +96,17 @@ def _gabor_magnitude(
     return np.sqrt(real * real + imag * imag)
 
 
-def _eigenvalues(elements: dict[tuple[int, int], np.ndarray], ndim: int) -> list[np.ndarray]:
-    from ._derivatives import eigvalsh2, eigvalsh3
+def _eigenvalues_3d(elements: np.ndarray, out: np.ndarray) -> None:
+    """Eigenvalues of symmetric 3 x 3 matrices, largest first, into the C-contiguous planes `out`.
 
-    shape = elements[0, 0].shape
-    flat = {k: np.ascontiguousarray(v).reshape(-1) for k, v in elements.items()}
-    outs = [np.empty(flat[0, 0].size, np.float32) for _ in range(ndim)]
-    if ndim == 2:
-        eigvalsh2(flat[0, 0], flat[0, 1], flat[1, 1], *outs)
-    else:
-        eigvalsh3(flat[0, 0], flat[0, 1], flat[0, 2], flat[1, 1], flat[1, 2], flat[2, 2], *outs)
-    return [o.reshape(shape) for o in outs]
+    `elements` holds the upper triangle row by row: (6, ...).
+    """
+    from ._derivatives import eigvalsh3
+
+    if not all(plane.flags.c_contiguous for plane in out):
+        raise ValueError("The eigenvalues' output planes must be C-contiguous.")
+    flat = [np.ascontiguousarray(e).reshape(-1) for e in elements]
+    eigvalsh3(*flat, *(plane.reshape(-1) for plane in out))
 
 
 def _derivative_planes(
@@ -146,20 +146,66 @@ def _derivative_planes(
 
 
 def _structure_tensor(
-    block: np.ndarray, sig: np.ndarray, settings: FeatureSettings
-) -> list[np.ndarray]:
-    """Eigenvalues of the structure tensor of `block`, largest first."""
-    axes = list(range(settings.ndim))
-    spacing = settings._spacing()
-    full = smooth(block, sig, axes)
-    grads = [
-        np.gradient(full, float(spacing[a]), axis=a).astype(np.float32, copy=False) for a in axes
-    ]
+    smoothed: np.ndarray,
+    sig: np.ndarray,
+    settings: FeatureSettings,
+    inner: tuple[slice, ...],
+    out: np.ndarray,
+) -> None:
+    """Eigenvalues of the structure tensor over `inner` of `smoothed`, largest first, to `out`.
+
+    The gradients (np.gradient's, of the image smoothed at ``sigma``) are multiplied where the
+    outer Gaussian needs them, ``radius(STRUCTURE_OUTER * sigma)`` around `inner` (`smoothed`
+    holds one more pixel for the differences, or ends at the image's edge), and the products
+    are smoothed with that Gaussian and cropped to `inner` in the same passes.
+    """
+    from ._correlate import correlate_axis, reflect_index
+    from ._derivatives import gradient_products, structure_tensor_2d
+
+    ndim = settings.ndim
     outer = STRUCTURE_OUTER * sig
-    tensor = {
-        (i, j): smooth(grads[i] * grads[j], outer, axes) for i in axes for j in axes if j >= i
-    }
-    return _eigenvalues(tensor, settings.ndim)
+    box = [
+        slice(max(0, c.start - radius(s)), min(n, c.stop + radius(s)))
+        for c, s, n in zip(inner, outer, smoothed.shape, strict=True)
+    ]
+    inv_spacing = np.ones(3)
+    inv_spacing[3 - ndim :] = 1.0 / settings._spacing()
+    if ndim == 2:
+        # One fused pass: each task forms the gradient products of its rows' window in a ring
+        # of rows and smooths them along both axes straight into the eigenvalues.
+        import numba
+
+        weights = [_gaussian_half_weights(s).astype(np.float32) for s in outer]
+        rows = inner[0].stop - inner[0].start
+        structure_tensor_2d(
+            smoothed,
+            inv_spacing,
+            np.array([box[0].start, box[0].stop, box[1].start, box[1].stop], np.int64),
+            np.array([c for sl in inner for c in (sl.start, sl.stop)], np.int64),
+            *weights,
+            *(
+                reflect_index(b.stop - b.start, w.size - 1)
+                for b, w in zip(box, weights, strict=True)
+            ),
+            max(16, -(-rows // (2 * numba.get_num_threads()))),
+            out[0],
+            out[1],
+        )
+        return
+    # 3D: the six gradient products of the box, smoothed along each axis in turn.
+    products = np.empty((6, *(b.stop - b.start for b in box)), np.float32)
+    origin = np.array([b.start for b in box], np.int64)
+    gradient_products(smoothed, inv_spacing, True, origin, products)
+    for axis in range(ndim):
+        keep = (inner[axis].start - box[axis].start, inner[axis].stop - box[axis].start)
+        products = correlate_axis(
+            products,
+            _gaussian_half_weights(outer[axis]),
+            axis=axis + 1,
+            symmetric=True,
+            keep=keep,
+        )
+    _eigenvalues_3d(products, out)
 
 
 def sigma_features(
@@ -178,13 +224,17 @@ def sigma_features(
     ndim = settings.ndim
     axes = list(range(ndim))
     sig = settings._sigmas_per_axis(sigma)
-    # Smooth only the region plus the 2 pixels the finite differences need: each 1D pass
-    # drops the halo of its axis as soon as it has served.
+    # Smooth only the region plus the 2 pixels the finite differences need (the structure
+    # tensor: ``1 + radius(STRUCTURE_OUTER * sigma)``): each 1D pass drops the halo of its
+    # axis as soon as it has served.
     differentiate = settings.edges or settings.hessian or settings.log
-    margin = 2 if differentiate else 0
+    margin = np.full(ndim, 2 if differentiate else 0)
+    if settings.structure_tensor:
+        reach = [1 + radius(STRUCTURE_OUTER * s) for s in sig]
+        margin = np.maximum(margin, reach)
     keep = [
-        (max(0, c.start - margin), min(n, c.stop + margin))
-        for c, n in zip(crop, block.shape, strict=True)
+        (max(0, c.start - int(m)), min(n, c.stop + int(m)))
+        for c, m, n in zip(crop, margin, block.shape, strict=True)
     ]
     # Filter first along the axis the image is cut into strips along (the longest non-last
     # one, as in :func:`strip_axis`): its halo is the largest and is dropped right away.
@@ -202,9 +252,8 @@ def sigma_features(
         out[index] = smoothed[inner] - wide
         index += 1
     if settings.structure_tensor:
-        for eigenvalues in _structure_tensor(block, sig, settings):
-            out[index] = eigenvalues[crop]
-            index += 1
+        _structure_tensor(smoothed, sig, settings, inner, out[index : index + ndim])
+        index += ndim
     if settings.gabor:
         plane = smooth(block, sig[:1], [0]) if ndim == 3 else block
         wavelength = max(3.0 * sigma, 3.0)
