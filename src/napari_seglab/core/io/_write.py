@@ -108,13 +108,19 @@ def _compute(
                 return dask.compute(*collection, scheduler="threads", pool=pool)
             return collection.compute(scheduler="threads", pool=pool)
     futures = client.compute(list(collection) if isinstance(collection, tuple) else [collection])
-    while True:
-        with contextlib.suppress(TimeoutError):
-            results = tuple(f.result(timeout=0.25) for f in futures)
-            return results if isinstance(collection, tuple) else results[0]
-        if cancel is not None and cancel():
-            client.cancel(futures)
-            raise Cancelled("Cancelled by the user.")
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                results = tuple(f.result(timeout=0.25) for f in futures)
+                return results if isinstance(collection, tuple) else results[0]
+            if progress is not None:
+                progress(sum(f.done() for f in futures), len(futures))
+            if cancel is not None and cancel():
+                raise Cancelled("Cancelled by the user.")
+    except BaseException:
+        # Nothing may still be writing once the caller cleans the output away.
+        client.cancel(futures)
+        raise
 
 
 def _store_in_batches(
