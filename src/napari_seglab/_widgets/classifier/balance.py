@@ -1,0 +1,152 @@
+"""The class balance of the strokes: painted pixels per class, and a warning when one is rare.
+
+:func:`class_counts` and :func:`balance_text` are Qt-free; :class:`BalanceView` keeps the
+widget's *Painted* line up to date as the user paints, undoes or picks other strokes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...core._validation import SegLabInputError
+from .jobs import strokes_of
+
+if TYPE_CHECKING:
+    from .plans import Training
+
+__all__ = ["RARE_FRACTION", "BalanceView", "balance_text", "class_counts"]
+
+RARE_FRACTION = 0.05  # a class with less of the painted pixels than this gets a warning
+
+
+def class_counts(planes: Iterable[np.ndarray]) -> dict[int, int]:
+    """Painted pixels per class (label 1, 2, ...; 0 = not annotated is left out).
+
+    Examples
+    --------
+    >>> strokes = np.zeros((4, 5), np.uint8); strokes[0] = 1; strokes[1:3, :2] = 2
+    >>> class_counts([strokes])
+    {1: 5, 2: 4}
+    """
+    total: dict[int, int] = {}
+    for plane in planes:
+        plane = np.asarray(plane)
+        if plane.dtype.itemsize <= 2 and np.issubdtype(plane.dtype, np.unsignedinteger):
+            counts = np.bincount(plane.ravel())
+            labels = np.flatnonzero(counts)
+            pairs = zip(labels.tolist(), counts[labels].tolist(), strict=True)
+        else:
+            labels, counts = np.unique(plane, return_counts=True)
+            pairs = zip(labels.tolist(), counts.tolist(), strict=True)
+        for label, count in pairs:
+            if label > 0:
+                total[int(label)] = total.get(int(label), 0) + int(count)
+    return dict(sorted(total.items()))
+
+
+def balance_text(
+    counts: dict[int, int], names: Sequence[str], *, rare: float = RARE_FRACTION
+) -> tuple[str, str | None]:
+    """The *Painted* line (pixels and share per class), and a warning for a rare class.
+
+    Parameters
+    ----------
+    counts : dict of int to int
+        Painted pixels per label (:func:`class_counts`).
+    names : sequence of str
+        Names of label 1, 2, ...; the named classes not painted yet count as 0.
+    rare : float
+        A painted class with less than this share of the painted pixels is warned about.
+
+    Returns
+    -------
+    text : str
+    warning : str or None
+
+    Examples
+    --------
+    >>> text, warning = balance_text({1: 980, 2: 20}, ["background", "cell"])
+    >>> text
+    'Painted: background 980 px (98 %), cell 20 px (2 %)'
+    >>> warning
+    "Only 2 % of the painted pixels are 'cell': paint more of it."
+    """
+    top = max([len(names), *counts])
+    labels = range(1, top + 1)
+    total = sum(counts.values())
+    if total == 0:
+        return "Painted: nothing yet.", None
+
+    def name(label: int) -> str:
+        return names[label - 1] if label <= len(names) else f"class {label}"
+
+    parts = [
+        f"{name(i)} {counts.get(i, 0):,} px ({100 * counts.get(i, 0) / total:.0f} %)"
+        for i in labels
+    ]
+    warning = None
+    shares = {i: counts.get(i, 0) / total for i in labels}
+    scarce = min(shares, key=shares.get)
+    if 0 < shares[scarce] < rare or (shares[scarce] == 0 and len(counts) >= 2):
+        warning = (
+            f"Only {100 * shares[scarce]:.0f} % of the painted pixels are '{name(scarce)}': "
+            "paint more of it."
+        )
+    return "Painted: " + ", ".join(parts), warning
+
+
+class BalanceView:
+    """Keeps a Label widget showing the class balance of the strokes a training would use.
+
+    Parameters
+    ----------
+    label : magicgui Label
+        Where the balance (and its warning) is shown.
+    training : callable
+        The :class:`~.plans.Training` items a training would use now (may raise
+        :class:`SegLabInputError`: nothing to show).
+    names : callable
+        The class names typed in *Classes*.
+    """
+
+    def __init__(
+        self,
+        label: Any,
+        *,
+        training: Callable[[], list[Training]],
+        names: Callable[[], list[str]],
+    ) -> None:
+        self._label, self._training, self._names = label, training, names
+        self._watched: list = []
+        self.counts: dict[int, int] = {}
+        self.warning: str | None = None
+
+    def watch(self, layers: list) -> None:
+        """Refresh after each stroke or undo in exactly these Labels layers."""
+        for layer in self._watched:
+            if layer not in layers:
+                layer.events.paint.disconnect(self.refresh)
+                layer.events.set_data.disconnect(self.refresh)
+        for layer in layers:
+            if layer not in self._watched:
+                layer.events.paint.connect(self.refresh)
+                layer.events.set_data.connect(self.refresh)
+        self._watched = list(layers)
+
+    def refresh(self, _event: Any = None) -> None:
+        """Count the painted pixels again and show them."""
+        try:
+            items = self._training()
+        except SegLabInputError:
+            items = []
+        planes = []
+        for item in items:
+            spatial = item.image.spatial_shape
+            planes.extend(strokes_of(item.strokes, max(len(spatial) - 2, 0)).values())
+        self.counts = class_counts(planes)
+        text, self.warning = balance_text(self.counts, self._names())
+        self._label.value = text if self.warning is None else f"{text}\n\u26a0 {self.warning}"
+        self._label.native.setStyleSheet("color: #e6a000;" if self.warning else "")
