@@ -3,6 +3,9 @@ balance and the Update button."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -183,21 +186,35 @@ def paint(layer, strokes: np.ndarray) -> None:
 
 def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monkeypatch):
     viewer, widget, image, truth = widget_kesm
-    monkeypatch.setattr(jobs, "TILE", 64)  # a long rest of the plane, many steps
+    # The rest of the plane waits (in the worker) until it is released or cancelled.
+    released, cancels = threading.Event(), []
+    exact = jobs._exact
+
+    def held(plan, data, crop, classifier, region, budget, cancel):
+        cancels.append(cancel)
+        while not (released.is_set() or cancel()):
+            time.sleep(0.005)
+        return (yield from exact(plan, data, crop, classifier, region, budget, cancel))
+
+    monkeypatch.setattr(jobs, "_exact", held)
     shown = []
     widget.shown.connect(lambda result: shown.append(result))
     training = widget.add_training_layer()
     viewer.canvas.size = (100, 100)
-    viewer.camera.center, viewer.camera.zoom = (0, 50, 50), 2.0  # zoomed in on a corner
+    camera = viewer.scene.camera
+    camera.center, camera.zoom = (0, 50, 50), 2.0  # zoomed in on a corner
     widget.controls.live.value = True
     paint(training, stroke_disks(truth))
-    qtbot.waitUntil(lambda: len(shown) >= 1, timeout=WAIT_MS)
-    assert widget.busy  # the rest of the plane is still being segmented
+    qtbot.waitUntil(lambda: len(shown) >= 1 and len(cancels) >= 1, timeout=WAIT_MS)
+    assert widget.busy and not cancels[0]()  # the part on screen is shown, the rest waits
     first = shown[-1].classifier
     paint(training, stroke_disks(truth, per_class=5, seed=9))
+    assert cancels[0]()  # at once, not after the countdown
     before = len(shown)
-    qtbot.waitUntil(lambda: len(shown) > before and not widget.busy, timeout=WAIT_MS)
-    # nothing of the first run is shown after the second stroke: it was cancelled at once
+    qtbot.waitUntil(lambda: len(shown) > before, timeout=WAIT_MS)
+    released.set()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    # nothing of the first run is shown after the second stroke
     assert all(result.classifier is not first for result in shown[before:])
     # what is shown at the end is the classifier of both strokes, over the whole plane
     expected = direct(image, np.asarray(training.data)).predict(image)
@@ -210,8 +227,8 @@ def test_zoomed_in_the_first_result_is_the_part_on_screen_at_full_resolution(qtb
     widget.shown.connect(lambda result: shown.append(result))
     training = widget.add_training_layer()
     viewer.canvas.size = (200, 300)
-    viewer.camera.center = (0, 100, 400)
-    viewer.camera.zoom = 2.0
+    viewer.scene.camera.center = (0, 100, 400)
+    viewer.scene.camera.zoom = 2.0
     view = region_in_view(viewer, viewer.layers["KESM"], image.shape)
     assert view.size < image.size // 4
     widget.controls.live.value = True

@@ -59,15 +59,15 @@ def test_region_in_view_of_a_stack_plane_in_a_viewer():
     layer = viewer.add_image(stack, scale=(3.0, 0.5, 0.5), translate=(0, 10, 20))
     viewer.canvas.size = (300, 400)
     viewer.dims.set_point(0, 2 * 3.0)  # plane 2 (in world units of the first axis)
-    viewer.camera.center = (6.0, 10 + 0.5 * 200, 20 + 0.5 * 300)  # data (200, 300)
-    viewer.camera.zoom = 4.0  # 2 screen pixels per data pixel (scale 0.5)
+    viewer.scene.camera.center = (6.0, 10 + 0.5 * 200, 20 + 0.5 * 300)  # data (200, 300)
+    viewer.scene.camera.zoom = 4.0  # 2 screen pixels per data pixel (scale 0.5)
     view = region_in_view(viewer, layer, stack.shape[1:])
     assert (view.rows, view.cols, view.step) == (slice(125, 276), slice(200, 401), 1)
     # another plane of the stack shows the same region of its plane
     viewer.dims.set_point(0, 4 * 3.0)
     assert region_in_view(viewer, layer, stack.shape[1:]) == view
     # a pan along the columns
-    viewer.camera.center = (12.0, 10 + 0.5 * 200, 20 + 0.5 * 500)
+    viewer.scene.camera.center = (12.0, 10 + 0.5 * 200, 20 + 0.5 * 500)
     panned = region_in_view(viewer, layer, stack.shape[1:])
     assert (panned.rows, panned.cols) == (slice(125, 276), slice(400, 600))
     # a view that is not the plane (other displayed axes, 3D) has no region

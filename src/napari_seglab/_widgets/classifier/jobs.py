@@ -60,26 +60,10 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
     elif plan.check_edit:
         _check_unedited(plan.target.source, digests)
     if plan.live:
-        stages = _live(plan, classifier, digests, pieces, cancel, progress)
-        return (yield from _latest(plan, classifier, digests, stages))
+        return (yield from _live(plan, classifier, digests, pieces, cancel, progress))
     output = yield from _segment(plan, classifier, pieces, steps, cancel, progress)
     where = "whole image" if plan.target.plane is None else "plane in view"
     return _result(plan, classifier, digests, output, f"Segmented the {where}")
-
-
-def _latest(plan, classifier, digests, results: Iterator[Result | None]) -> Steps:
-    """Yield each result but the last, which is returned (``None`` between steps)."""
-    last = None
-    for result in results:
-        if result is None:
-            yield None
-            continue
-        if last is not None:
-            yield last
-        last = result
-    if last is None:  # nothing was left to segment
-        return Result(outputs=(), class_names={}, message="The plane in view is up to date.")
-    return last
 
 
 def _fit(classifier: PixelClassifier, train: TrainPlan) -> Generator[None, None, dict]:
@@ -135,11 +119,12 @@ def _segment(plan, classifier, pieces, steps, cancel, progress) -> Generator:
 def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, progress):
     """A live update of the plane in view, what the user looks at first.
 
-    Yields results (``None`` between steps): the part of the plane on screen at screen
-    resolution (when a screen pixel holds several data pixels), then at full resolution,
-    then the rest of the plane tile by tile, nearest the view first, and (``plan.stack``) the
-    whole stack. Pixels that this classifier already segmented (``plan.covered``) are skipped.
-    Preview features of the part on screen are kept for the next stroke (``plan.preview``).
+    Yields results (``None`` between steps; the last one is returned): the part of the
+    plane on screen at screen resolution (when a screen pixel holds several data pixels),
+    then at full resolution, then the rest of the plane tile by tile, nearest the view
+    first, and (``plan.stack``) the whole stack. Pixels that this classifier already
+    segmented (``plan.covered``) are skipped. Preview features of the part on screen are
+    kept for the next stroke (``plan.preview``).
     """
     source, plane = plan.target.source, plan.target.plane
     _, reader, crop = pieces[0]
@@ -174,14 +159,17 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
         return _result(plan, classifier, digests, output, what, tuple(used) if keep else None)
 
     todo = _uncovered(covered, view.region)
+    last = None  # each result is yielded once the next step starts; the last is returned
     if todo is not None:
         coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget))
         fine = coarse
         if coarse.step > 1:  # labels only (faster); the rest comes at full resolution
             labels = coarse.predict(classifier)
             out = {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
-            what = f"Preview (1/{coarse.step} resolution) of the plane in view"
-            yield result(out, todo, what + ": refining to full resolution...", keep=True)
+            first = result(
+                out, todo, f"Preview (1/{coarse.step} resolution) of the part on screen", keep=True
+            )
+            yield replace(first, message=first.message + " Refining to full resolution...")
             fine = preview(todo, 1, budget) if _size(todo) <= budget else None
         if fine is not None:
             seg = fine.segment(classifier)
@@ -189,17 +177,21 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             store(out, (), seg, None, plan)
         else:  # too large to keep: segmented band by band
             out = yield from _exact(plan, data, crop, classifier, todo, budget, cancel)
-        yield result(out, todo, "Segmented the plane in view at full resolution", keep=True)
+        last = result(out, todo, "Segmented the part on screen", keep=True)
         covered = covered.copy()
         covered[todo] = True
     tiles = _tiles_around(shape, view.region, covered)
     for n, tile in enumerate(tiles, start=1):
+        if last is not None:
+            yield last
         if cancel():
             raise Cancelled("A newer live update replaced this one.")
         progress(n / len(tiles))
         out = yield from _exact(plan, data, crop, classifier, tile, budget, cancel)
-        yield result(out, tile, f"Segmented the plane in view ({n}/{len(tiles)} of the rest)")
+        last = result(out, tile, f"Segmented the rest of the plane ({n}/{len(tiles)})")
     if plan.stack:
+        if last is not None:
+            yield last
         everything = list(pieces_of(Target(source), classifier.features))
         output = yield from _segment(
             replace(plan, target=Target(source)),
@@ -209,7 +201,10 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             cancel,
             progress,
         )
-        yield _result(plan, classifier, digests, output, "Segmented the whole image")
+        last = _result(plan, classifier, digests, output, "Segmented the whole image")
+    if last is None:  # nothing was left to segment
+        last = _result(plan, classifier, digests, None, "Segmented the plane in view")
+    return last
 
 
 def _exact(plan, data, crop, classifier, region, budget, cancel):
@@ -277,7 +272,7 @@ def _result(plan, classifier, digests, output, what: str, preview=None) -> Resul
         n = sum(int(np.count_nonzero(p)) for a in plan.train.annotations for p in a.values())
         message = f"Trained on {n} painted pixels. {message}"
     return Result(
-        outputs=(output,),
+        outputs=() if output is None else (output,),
         class_names=names,
         message=message,
         probability_of=plan.probability_of,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ViewRegion", "region_in_view", "view_region"]
+__all__ = ["ViewRegion", "camera_of", "region_in_view", "view_region"]
 
 
 @dataclass(frozen=True)
@@ -96,13 +96,20 @@ def view_region(
     return ViewRegion(slices[0], slices[1], max(1, math.floor(min(steps))))
 
 
+def camera_of(viewer: Any) -> Any:
+    """The viewer's camera (``viewer.scene.camera`` since napari 0.9, before it
+    ``viewer.camera``)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
 def region_in_view(viewer: Any, layer: Any, shape: Sequence[int]) -> ViewRegion | None:
     """The region of `layer`'s plane (of `shape`, its last two axes) on `viewer`'s canvas.
 
     ``None`` when the view cannot be mapped to the plane simply: a 3D view, other axes than
     the layer's last two displayed, a rotated or sheared layer, or a canvas not shown yet.
     """
-    dims, camera = viewer.dims, viewer.camera
+    dims, camera = viewer.dims, camera_of(viewer)
     height, width = (int(v) for v in viewer.canvas.size)
     ndim = dims.ndim
     if dims.ndisplay != 2 or tuple(dims.displayed) != (ndim - 2, ndim - 1):

@@ -38,6 +38,7 @@ from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .view import camera_of
 from .warmup import start_warm_up
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class ClassifierWidget(Container):
         c.training.changed.connect(self._balance.refresh)
         c.all_training.changed.connect(self._balance.refresh)
         napari_viewer.dims.events.point.connect(self._live.schedule)
-        self._live.watch_view(napari_viewer.camera)
+        self._live.watch_view(camera_of(napari_viewer))
         self.native.destroyed.connect(self._disconnect)
         self.reset_choices()
         self._on_image_changed()
