@@ -33,13 +33,14 @@ def class_counts(planes: Iterable[np.ndarray]) -> dict[int, int]:
     """
     total: dict[int, int] = {}
     for plane in planes:
-        plane = np.asarray(plane)
-        if plane.dtype.itemsize <= 2 and np.issubdtype(plane.dtype, np.unsignedinteger):
-            counts = np.bincount(plane.ravel())
+        painted = np.asarray(plane)
+        painted = painted[painted != 0]  # strokes are sparse: count only the painted pixels
+        if painted.dtype.itemsize <= 2 and np.issubdtype(painted.dtype, np.unsignedinteger):
+            counts = np.bincount(painted)
             labels = np.flatnonzero(counts)
             pairs = zip(labels.tolist(), counts[labels].tolist(), strict=True)
         else:
-            labels, counts = np.unique(plane, return_counts=True)
+            labels, counts = np.unique(painted, return_counts=True)
             pairs = zip(labels.tolist(), counts.tolist(), strict=True)
         for label, count in pairs:
             if label > 0:
@@ -123,6 +124,7 @@ class BalanceView:
         self._watched: list = []
         self.counts: dict[int, int] = {}
         self.warning: str | None = None
+        self._styled = False
 
     def watch(self, layers: list) -> None:
         """Refresh after each stroke or undo in exactly these Labels layers."""
@@ -144,9 +146,18 @@ class BalanceView:
             items = []
         planes = []
         for item in items:
+            if isinstance(item.strokes, np.ndarray):  # counted where it is, without a copy
+                planes.append(item.strokes)
+                continue
             spatial = item.image.spatial_shape
             planes.extend(strokes_of(item.strokes, max(len(spatial) - 2, 0)).values())
         self.counts = class_counts(planes)
+        warned = self.warning is not None
         text, self.warning = balance_text(self.counts, self._names())
-        self._label.value = text if self.warning is None else f"{text}\n\u26a0 {self.warning}"
-        self._label.native.setStyleSheet("color: #e6a000;" if self.warning else "")
+        shown = text if self.warning is None else f"{text}\n\u26a0 {self.warning}"
+        if shown != self._label.value:
+            self._label.value = shown
+        if warned != (self.warning is not None) or not self._styled:
+            # restyling re-polishes the widget (tens of ms): only when the warning comes or goes
+            self._label.native.setStyleSheet("color: #e6a000;" if self.warning else "")
+            self._styled = True
