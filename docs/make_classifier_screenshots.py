@@ -162,14 +162,16 @@ def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
     wait_until_idle(widget)
     # zoom in 4x on the middle, tick Live update, and paint one more stroke there
     camera = camera_of(viewer)
-    camera.zoom = camera.zoom * 4
+    height, width = viewer.canvas.size
+    camera.center = (1024, 1024)
+    camera.zoom = 4 * min(height, width) / 2048  # 4x the zoom that shows the plane whole
     widget.controls.live.value = True
     wait_until_idle(widget)
     shots = []
 
     def on_shown(result) -> None:
-        if "part on screen" in result.message and not shots:
-            shots.append(save(viewer, "classifier_5_live_zoomed"))
+        if "part on screen" in result.message:
+            shots.append(result)
 
     widget.shown.connect(on_shown)
     vessels = binary_erosion(big_truth > 0) & (strokes == 0)
@@ -181,17 +183,17 @@ def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
     while not shots:
         app.processEvents()
         time.sleep(0.01)
+    for _ in range(3):  # lay the status line out (the next tiles may come meanwhile)
+        app.processEvents()
+    save(viewer, "classifier_5_live_zoomed")
     wait_until_idle(widget)
     widget.shown.disconnect(on_shown)
     widget.controls.live.value = False
 
-    # the class balance: erase most of the vessel strokes, leaving one class rare
-    kept = np.zeros_like(vessels)
-    kept[:300, :300] = True
-    training.data[(training.data == 2) & ~kept] = 0
+    # the class balance: erase the vessel strokes but the one just painted: a rare class
+    training.data[(training.data == 2) & ~window_mask] = 0
     training.refresh()
     training.events.paint(value=[])
-    viewer.reset_view()
     wait_until_idle(widget)
     save(viewer, "classifier_6_balance")
     viewer.close()

@@ -152,7 +152,7 @@ def test_class_balance_counts_painted_pixels_and_warns_about_a_rare_class():
     counts = class_counts([strokes, np.where(strokes == 2, 3, 0).astype(np.uint16)])
     assert counts == {1: 2000, 2: 60, 3: 60}
     text, warning = balance_text({1: 2000, 2: 60}, ["tissue", "vessel"])
-    assert text == "Painted: tissue 2,000 px (97 %), vessel 60 px (3 %)"
+    assert text == "Painted: tissue 2,000 px (97 %), vessel 60 px (2.9 %)"
     assert "'vessel'" in warning
     assert balance_text({1: 950, 2: 50}, ["tissue", "vessel"])[1] is None  # 5 %: enough
     # a named class not painted yet, while two others are
@@ -250,8 +250,8 @@ def test_update_button_once_and_the_balance_warning(qtbot, widget_kesm):
     paint(training, strokes)
     assert widget._balance.counts == class_counts([strokes])
     assert (
-        "\u26a0" in widget.controls.balance.value
-        and "'foreground'" in widget.controls.balance.value
+        "\u26a0" in widget.controls.class_balance.value
+        and "'foreground'" in widget.controls.class_balance.value
     )
     assert widget.busy is False  # live update is off: painting alone runs nothing
     with qtbot.waitSignal(widget.shown, timeout=WAIT_MS):

@@ -71,9 +71,9 @@ def balance_text(
     --------
     >>> text, warning = balance_text({1: 980, 2: 20}, ["background", "cell"])
     >>> text
-    'Painted: background 980 px (98 %), cell 20 px (2 %)'
+    'Painted: background 980 px (98 %), cell 20 px (2.0 %)'
     >>> warning
-    "Only 2 % of the painted pixels are 'cell': paint more of it."
+    "Only 2.0 % of the painted pixels are 'cell': paint more of it."
     """
     top = max([len(names), *counts])
     labels = range(1, top + 1)
@@ -85,18 +85,22 @@ def balance_text(
         return names[label - 1] if label <= len(names) else f"class {label}"
 
     parts = [
-        f"{name(i)} {counts.get(i, 0):,} px ({100 * counts.get(i, 0) / total:.0f} %)"
-        for i in labels
+        f"{name(i)} {counts.get(i, 0):,} px ({_percent(counts.get(i, 0) / total)})" for i in labels
     ]
     warning = None
     shares = {i: counts.get(i, 0) / total for i in labels}
     scarce = min(shares, key=shares.get)
     if 0 < shares[scarce] < rare or (shares[scarce] == 0 and len(counts) >= 2):
         warning = (
-            f"Only {100 * shares[scarce]:.0f} % of the painted pixels are '{name(scarce)}': "
+            f"Only {_percent(shares[scarce])} of the painted pixels are '{name(scarce)}': "
             "paint more of it."
         )
     return "Painted: " + ", ".join(parts), warning
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage, with a decimal below 10 % (0.4 %, 3.2 %, 17 %)."""
+    return f"{100 * share:.1f} %" if 0 < share < 0.1 else f"{100 * share:.0f} %"
 
 
 class BalanceView:

@@ -96,7 +96,7 @@ class Controls:
             "plane (as a live update does after each stroke)."
         )
         self.live = CheckBox(text="Live update (plane in view)", value=False)
-        self.balance = Label(value="Painted: nothing yet.")
+        self.class_balance = Label(value="Painted: nothing yet.")
         self.scope = ComboBox(label="Apply to", choices=[s.value for s in Scope])
         self.target = _layer_picker("Image", "Other image", nullable=True)
         self.apply_button = PushButton(text="Apply")
@@ -113,7 +113,7 @@ class Controls:
         self.save_button = PushButton(text="Save classifier...")
         self.load_button = PushButton(text="Load classifier...")
         self.status.native.setWordWrap(True)
-        self.balance.native.setWordWrap(True)
+        self.class_balance.native.setWordWrap(True)
         self.channels.native.setMaximumHeight(56)
         self.importance.native.setMinimumHeight(170)
         self.foreground.value = self.probability_of.value = self.default_foreground()
@@ -155,7 +155,7 @@ class Controls:
                     self.training,
                     row(self.add_button, self.all_training),
                     self.classes,
-                    self.balance,
+                    self.class_balance,
                 ],
             ),
             ("Features", [self.families, self.scales, self.features_3d]),

@@ -95,7 +95,7 @@ class ClassifierWidget(Container):
             cancel=self.cancel,
         )
         self._balance = BalanceView(
-            c.balance,
+            c.class_balance,
             training=lambda: self._inputs.training_items(self._inputs.source()),
             names=lambda: c.class_names,
         )
