@@ -25,11 +25,10 @@ if TYPE_CHECKING:
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
 # whole is previewed at every other pixel, then refined), and at most this many bytes of
-# features kept for it while painting; the full-resolution features of the part on screen
-# are kept too, up to FULL_BYTES (a 2048 x 2048 plane's 16 default features: 256 MiB).
+# features kept for it while painting (for the preview, and for the part on screen at full
+# resolution when it fits: zoomed in).
 PREVIEW_PIXELS = 2**20
 PREVIEW_BYTES = 128 * 2**20
-FULL_BYTES = 384 * 2**20
 TILE = 512  # the rest of a live plane is segmented in tiles of TILE x TILE, nearest first
 
 Steps = Generator["Result | None", None, "Result"]
@@ -136,7 +135,6 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
     view = plan.view or ViewRegion(slice(0, shape[0]), slice(0, shape[1]))
     n_features = len(feature_names(classifier.features, source.n_channels))
     budget = PREVIEW_BYTES // (4 * n_features)
-    full_budget = FULL_BYTES // (4 * n_features)
     plane_key = (source.key, plane, classifier.features, fingerprint(data))
     kept = {k.key: k for k in plan.preview if k.key[:4] == plane_key}
     used = []
@@ -173,7 +171,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
                 out, todo, f"Preview (1/{coarse.step} resolution) of the part on screen", keep=True
             )
             yield replace(first, message=first.message + " Refining to full resolution...")
-            fine = preview(todo, 1, full_budget) if _size(todo) <= full_budget else None
+            fine = preview(todo, 1, budget) if _size(todo) <= budget else None
         if fine is not None:
             seg = fine.segment(classifier)
             out = empty_outputs(seg.labels.shape)
@@ -214,7 +212,7 @@ def _exact(plan, data, crop, classifier, region, budget, cancel):
     """Full-resolution outputs of `region` of the plane, band by band (cancellable)."""
     rows, cols = region
     out = empty_outputs((rows.stop - rows.start, cols.stop - cols.start))
-    band = max(1, budget // (cols.stop - cols.start))
+    band = max(1, min(budget, PREVIEW_PIXELS) // (cols.stop - cols.start))
     for top in range(rows.start, rows.stop, band):
         if cancel():
             raise Cancelled("A newer live update replaced this one.")

@@ -91,7 +91,7 @@ class ClassifierSession:
         return self._preview[0].preview if self._preview else None
 
     def drop_preview(self) -> None:
-        """Forget the kept previews (up to ~0.5 GB of features, worth it while painting)."""
+        """Forget the kept previews (up to ~250 MB of features, worth it while painting)."""
         self._preview = ()
 
     def covered(self, image: tuple, plane: tuple[int, ...]) -> np.ndarray | None:
