@@ -324,6 +324,28 @@ def test_rgb_image_is_read_as_colour(sample, capsys):
     assert not Path("o.zarr").exists()
 
 
+def test_classify_with_a_saved_scikit_learn_classifier(sample, capsys):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    estimator = make_pipeline(StandardScaler(), LogisticRegression())
+    classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), estimator=estimator)
+    classifier.fit(image, strokes).save("vessels.skops")
+    code, out, _ = run(
+        ["classify", "kesm_grayscale.png", "-o", "classes.zarr", "--classifier", "vessels.skops",
+         "--chunks", "128,200"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, out
+    np.testing.assert_array_equal(open_image("classes.zarr").compute(), classifier.predict(image))
+
+
 def test_rgb_image_with_a_classifier(sample, capsys):
     import imageio.v3 as iio
 

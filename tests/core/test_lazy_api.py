@@ -122,6 +122,7 @@ def _calls() -> dict[str, Callable[[], object]]:
         "PixelClassifier.segment": lambda: _classifier().segment(lazy("image")),
         "PlanePreview": lambda: sl.PlanePreview(lazy("image"), settings),
         "save": lambda: sl.save(lazy("mask"), _tmp_output()),
+        "save.ome_zarr": lambda: sl.save(lazy("image"), _tmp_output(".ome.zarr"), levels=2),
         "label_objects": lambda: sl.label_objects(lazy("mask"), min_size=3),
         "label_objects.watershed": lambda: sl.label_objects(lazy("mask"), method="watershed"),
         "measure_objects": lambda: sl.measure_objects(lazy("truth"), lazy("image")),
@@ -135,11 +136,11 @@ def _calls() -> dict[str, Callable[[], object]]:
     }
 
 
-def _tmp_output():
+def _tmp_output(suffix: str = ".zarr"):
     import tempfile
     from pathlib import Path
 
-    return Path(tempfile.mkdtemp()) / "out.zarr"
+    return Path(tempfile.mkdtemp()) / f"out{suffix}"
 
 
 # Public names that take no image array (values, settings, files, results, errors).
@@ -160,6 +161,7 @@ NO_ARRAY_INPUT = {
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "ImageMetadata",
     "InstanceScores",
     "ObjectLabels",
     "ObjectMetrics",

@@ -284,3 +284,26 @@ def test_image_removed_during_the_run(widget, qtbot, tmp_path):
         pass
     assert "kesm volume" not in viewer.layers and "was removed" in widget.status
     assert (tmp_path / "m.zarr").exists()
+
+
+def test_writes_an_ome_zarr_pyramid_with_the_layer_scale(widget, qtbot, tmp_path):
+    viewer, widget = widget
+    image, _ = sl.load_kesm()
+    volume = np.stack([image, image[::-1]])
+    layer = viewer.add_image(
+        da.from_array(volume, chunks=(1, 256, 256)), name="kesm", scale=(3.0, 0.5, 0.5),
+        units=("micrometer",) * 3,
+    )  # fmt: skip
+    widget.reset_choices()
+    out = tmp_path / "vessels.ome.zarr"
+    widget.set_options(image=layer, operation="threshold", method="otsu", output=out)
+    finish(widget, qtbot)
+
+    expected = sl.threshold(volume, "otsu").mask
+    written = open_image(out)
+    np.testing.assert_array_equal(written.compute(), expected)
+    assert written.metadata.scale == (3.0, 0.5, 0.5)
+    assert written.metadata.units == ("micrometer",) * 3
+    assert written.metadata.levels == ((2, 512, 512), (2, 256, 256)) and written.metadata.labels
+    np.testing.assert_array_equal(open_image(out, level=1).compute(), expected[:, ::2, ::2])
+    assert widget.status == f"wrote {out}"

@@ -669,7 +669,7 @@ def test_the_panel_fits_a_laptop_screen(plugin_kesm):
     height = content.sizeHint().height()
     assert height <= 650, height  # folded: fits 1366 x 768 (it needed 962 px)
     folds = content.findChildren(QCollapsible)
-    assert [f.text() for f in folds] == ["Features", "Forest", "Outputs and feature importance"]
+    assert [f.text() for f in folds] == ["Features", "Model", "Outputs and feature importance"]
     assert not any(f.isExpanded() for f in folds)
 
 

@@ -41,18 +41,22 @@ def looks_rgb(shape: tuple[int, ...]) -> bool:
     return len(shape) > 2 and shape[-1] in (3, 4) and all(n > RGB_MIN_SIDE for n in shape[-3:-1])
 
 
-def open_input(path: Path, chunks: tuple[int, ...] | None, name: str) -> Any:
-    """Open an input lazily, rechunked to ``--chunks`` (refused if it has other dimensions)."""
+def open_input(args: argparse.Namespace, path: Path, name: str) -> Any:
+    """Open an input lazily: ``--level`` and ``--channel`` of an OME-Zarr image, rechunked to
+    ``--chunks`` (refused if it has other dimensions). Its ``metadata`` is kept."""
     from ..core.io import open_image
 
-    image = open_image(path)
+    image = open_image(path, level=args.level, channel=args.ome_channel)
+    chunks = args.chunks
     if chunks is not None:
         if len(chunks) != image.ndim:
             raise SegLabInputError(
                 f"--chunks has {len(chunks)} values but the {name} {path.name} has "
                 f"{image.ndim} dimensions (shape {image.shape})."
             )
+        metadata = image.metadata
         image = image.rechunk(chunks)
+        image.metadata = metadata
     return image
 
 
@@ -117,6 +121,11 @@ def check_outputs(args: argparse.Namespace, *inputs: Path) -> None:
     from ..core.io import check_output
 
     check_output(args.output, overwrite=args.overwrite, inputs=inputs)
+    if args.pyramid is not None and not args.output.name.lower().endswith(".ome.zarr"):
+        raise SegLabInputError(
+            f"--pyramid {args.pyramid}: only an OME-Zarr output has pyramid levels; name the "
+            f"output ...ome.zarr (e.g. {args.output.stem}.ome.zarr) or leave out --pyramid."
+        )
 
 
 def check_csv(path: Path | None, *inputs: Path) -> None:

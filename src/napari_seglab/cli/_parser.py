@@ -23,6 +23,9 @@ examples (on the KESM sample tile shipped with SegLab; vessels are dark):
 
 Large volumes: use a zarr store (or a TIFF) as input and a .zarr output; SegLab reads and
 writes chunk by chunk, so memory use depends on the chunk size, not on the volume size.
+An output ending in .ome.zarr is an OME-Zarr pyramid (napari and other viewers open it at
+the right level) with the input's axes, scale and units; --level and --channel choose what
+is read from an OME-Zarr input.
 On a cluster: start a dask scheduler (e.g. with dask-jobqueue on SLURM) and add
 --scheduler tcp://HOST:8786 to any command. Docs: docs/large-data.md.
 """
@@ -50,6 +53,13 @@ def _not_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"a size must be 0 (off) or more, not {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _not_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("give 1 or more")
     return value
 
 
@@ -122,11 +132,35 @@ def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
             "--output",
             required=True,
             type=Path,
-            help="where to write the result: a .zarr store (any size) or a .tif file (small)",
+            help="where to write the result: a .ome.zarr OME-Zarr pyramid (any size, with the "
+            "input's axes, scale and units), a plain .zarr store (any size) or a .tif file "
+            "(small)",
         )
         parser.add_argument(
             "--overwrite", action="store_true", help="replace the output if it exists"
         )
+        parser.add_argument(
+            "--pyramid",
+            type=_positive,
+            metavar="LEVELS",
+            help="levels of a .ome.zarr output, each half the size of the one before in y "
+            "and x (default: halve until y and x are at most 256)",
+        )
+    parser.add_argument(
+        "--level",
+        type=_not_negative,
+        default=0,
+        help="pyramid level of an OME-Zarr input: 0 (default) is full resolution, 1 the "
+        "next smaller, ...",
+    )
+    parser.add_argument(
+        "--channel",
+        dest="ome_channel",  # not ThresholdOptions.channel, the channel of an RGB image
+        type=_not_negative,
+        metavar="N",
+        help="channel of an OME-Zarr input with several channels (its axis c); for an RGB "
+        "image see --rgb",
+    )
     parser.add_argument(
         "--chunks",
         type=_chunks,
@@ -284,7 +318,10 @@ def _add_classify(steps: Any) -> None:
     )
     cf.add_argument("input", type=Path, help="image to classify")
     cf.add_argument(
-        "--classifier", required=True, type=Path, help="classifier file saved by SegLab (.npz)"
+        "--classifier",
+        required=True,
+        type=Path,
+        help="classifier file saved by SegLab (.npz, or .skops for a scikit-learn model)",
     )
     cf.add_argument(
         "--channel-axis",

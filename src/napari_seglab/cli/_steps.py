@@ -64,10 +64,21 @@ def progress(quiet: bool) -> Iterator[None]:
         yield
 
 
-def _write(args: argparse.Namespace, data: Any, attrs: dict, *inputs: Path) -> None:
+def _write(args: argparse.Namespace, data: Any, attrs: dict, like: Any, *inputs: Path) -> None:
+    """Write a mask or labels; an OME-Zarr output gets the axes and scale of the image `like`."""
     from ..core.io import save
 
-    save(data, args.output, overwrite=args.overwrite, attrs={"seglab": attrs}, inputs=inputs)
+    metadata = getattr(like, "metadata", None)
+    save(
+        data,
+        args.output,
+        overwrite=args.overwrite,
+        attrs={"seglab": attrs},
+        inputs=inputs,
+        metadata=metadata if metadata is not None and metadata.ndim == data.ndim else None,
+        labels=True,
+        levels=args.pyramid,
+    )
     _say(f"wrote {args.output}")
 
 
@@ -96,7 +107,7 @@ def _threshold(args: argparse.Namespace) -> None:
 
     options = threshold_options(args)
     check_outputs(args, args.input)
-    image = open_input(args.input, args.chunks, "image")
+    image = open_input(args, args.input, "image")
     rgb, channel = colour(args, image, args.input)
     if rgb and args.rgb_mode is None:
         _say(f"{args.input.name}: a colour image, thresholded on its luminance (see --rgb)")
@@ -112,12 +123,12 @@ def _threshold(args: argparse.Namespace) -> None:
             result = threshold(open_image(scratch / "median.zarr"), options=options.for_prepared())
         else:
             result = threshold(image, options=options)
-        _report_threshold(args, result, options)
+        _report_threshold(args, result, options, image)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _report_threshold(args: argparse.Namespace, result: Any, options: Any) -> None:
+def _report_threshold(args: argparse.Namespace, result: Any, options: Any, image: Any) -> None:
     """Print the threshold used and write the mask with the parameters as metadata."""
     _say(result.describe())
     value = result.value
@@ -132,14 +143,14 @@ def _report_threshold(args: argparse.Namespace, result: Any, options: Any) -> No
         else "none",
         "threshold": value if value is None or isinstance(value, float) else value.tolist(),
     }
-    _write(args, result.mask, attrs, args.input)
+    _write(args, result.mask, attrs, image, args.input)
 
 
 def _clean(args: argparse.Namespace) -> None:
     from ..core.cleanup import clean_up
 
     check_outputs(args, args.input)
-    mask = open_input(args.input, args.chunks, "mask")
+    mask = open_input(args, args.input, "mask")
     refuse_rgb(args, mask, args.input, "clean-up needs a mask or label image")
     check_mask(mask, args.input, labels=args.labels)
     out = clean_up(
@@ -156,7 +167,7 @@ def _clean(args: argparse.Namespace) -> None:
         "connectivity": args.connectivity,
         "labels": args.labels,
     }
-    _write(args, out, attrs, args.input)
+    _write(args, out, attrs, mask, args.input)
 
 
 def _classify(args: argparse.Namespace) -> None:
@@ -164,7 +175,7 @@ def _classify(args: argparse.Namespace) -> None:
 
     check_outputs(args, args.input, args.classifier)
     classifier = PixelClassifier.load(args.classifier)
-    image = open_input(args.input, args.chunks, "image")
+    image = open_input(args, args.input, "image")
     names = classifier.class_names
     wanted = args.foreground_class
     if wanted is not None and wanted not in [int(c) for c in classifier.classes_]:
@@ -185,7 +196,7 @@ def _classify(args: argparse.Namespace) -> None:
         labels = (labels == wanted).astype("uint8")
         attrs["foreground_class"] = wanted
         _say(f"writing the mask of class {wanted} ({names.get(wanted, wanted)})")
-    _write(args, labels, attrs, args.input)
+    _write(args, labels, attrs, image, args.input)
 
 
 def _channel_axis(args: argparse.Namespace, image: Any, classifier: Any) -> tuple[Any, int | None]:
@@ -246,8 +257,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     from ..core.metrics import evaluate
 
     check_csv(args.csv, args.prediction, args.ground_truth)
-    prediction = open_input(args.prediction, args.chunks, "prediction")
-    truth = open_input(args.ground_truth, args.chunks, "ground truth")
+    prediction = open_input(args, args.prediction, "prediction")
+    truth = open_input(args, args.ground_truth, "ground truth")
     refuse_rgb(args, prediction, args.prediction, "a prediction must be a mask")
     refuse_rgb(args, truth, args.ground_truth, "a ground truth must be a mask")
     prediction = _foreground(args, prediction)

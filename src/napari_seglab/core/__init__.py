@@ -17,7 +17,7 @@ from .classifier import (
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
 from .cluster import ClusterOptions, ClusterResult, ClusterUnits, ColourSpace, cluster
 from .edges import EdgeDirection, EdgeMethod, EdgeOptions, EdgeSmoothing, edges
-from .io import open_image, save
+from .io import ImageMetadata, open_image, save
 from .metrics import (
     BoundaryScores,
     Comparison,
@@ -63,6 +63,7 @@ __all__ = [
     "Evaluation",
     "FeatureSettings",
     "Foreground",
+    "ImageMetadata",
     "InstanceScores",
     "ObjectLabels",
     "ObjectMetrics",

@@ -97,7 +97,7 @@ def test_predictions_follow_the_trees(synthetic):
     image, _, strokes = synthetic
     clf = PixelClassifier(FAST, n_estimators=12, max_depth=6, random_state=3).fit(image, strokes)
     feats = compute_features(image, FAST).reshape(-1, len(clf.feature_names_))
-    expected = walk(clf._forest, feats).reshape(*image.shape, 2)
+    expected = walk(clf._model.arrays, feats).reshape(*image.shape, 2)
     result = clf.segment(image)
     np.testing.assert_allclose(result.probabilities, expected, atol=1e-5)
     assert np.array_equal(result.labels, np.where(expected[..., 1] > expected[..., 0], 2, 1))
@@ -335,7 +335,7 @@ def test_max_samples_caps_each_trees_sample(synthetic):
     capped = PixelClassifier(FAST, n_estimators=5, max_samples=50).fit(image, strokes)
     full = PixelClassifier(FAST, n_estimators=5, max_samples=None).fit(image, strokes)
     # Fewer samples per tree give smaller trees.
-    assert capped._forest["feature"].size < full._forest["feature"].size
+    assert capped._model.arrays["feature"].size < full._model.arrays["feature"].size
 
 
 def test_predictions_from_two_threads_at_once(synthetic):
@@ -416,7 +416,7 @@ def test_training_cache_gives_the_same_forest_and_reuses_features(synthetic, mon
     assert computed == [int(((second > 0) & (first == 0)).sum())]  # only the new pixels
     plain = PixelClassifier(FAST, n_estimators=6).fit(image, second)
     for name in ("feature", "threshold", "leaf"):
-        np.testing.assert_array_equal(cached._forest[name], plain._forest[name])
+        np.testing.assert_array_equal(cached._model.arrays[name], plain._model.arrays[name])
     # An edited image is another image: all its painted pixels get features.
     computed.clear()
     PixelClassifier(FAST, n_estimators=6).fit(image + 1.0, second, cache=cache)

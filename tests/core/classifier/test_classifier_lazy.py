@@ -103,7 +103,7 @@ def test_fit_reads_only_the_painted_planes_and_learns_the_same_forest(volume, la
         source.regions.clear()
         fitted = PixelClassifier(settings, n_estimators=4).fit(image, painted)
         for name in ("feature", "threshold", "leaf"):
-            np.testing.assert_array_equal(fitted._forest[name], plain._forest[name])
+            np.testing.assert_array_equal(fitted._model.arrays[name], plain._model.arrays[name])
         assert {region[0].start for region in source.regions} == {1, 2}  # not plane 0
         read = sum(int(np.prod([s.stop - s.start for s in r])) for r in source.regions)
         assert read < volume[1:].size  # around the strokes only

@@ -17,6 +17,7 @@ __all__ = [
     "check_mask_layer",
     "check_written_by_seglab",
     "classifier_options",
+    "metadata_of",
     "process",
     "sources_of",
 ]
@@ -96,8 +97,38 @@ def classifier_options(path: Path, foreground_class: int) -> dict:
     }
 
 
-def process(data: Any, output: Path, options: dict, cancelled: threading.Event, report) -> Path:
-    """The work done off the GUI thread: every pass reports progress and honours Cancel."""
+def metadata_of(layer: napari.layers.Layer, ndim: int) -> Any:
+    """The scale, translation and units of the layer's last `ndim` axes, for an OME-Zarr output.
+
+    Axes are named t, z, y, x from the end; napari's "pixel" unit is no physical unit and is
+    left out.
+    """
+    from dataclasses import replace
+
+    from ...core import ImageMetadata
+    from .._layers import geometry_of
+
+    geometry = geometry_of(layer, ndim=ndim)
+    return replace(
+        ImageMetadata.default((1,) * ndim),
+        scale=tuple(float(v) for v in geometry["scale"]),
+        translation=tuple(float(v) for v in geometry["translate"]),
+        units=tuple(None if u == "pixel" else u for u in geometry["units"]),
+    )
+
+
+def process(
+    data: Any,
+    output: Path,
+    options: dict,
+    cancelled: threading.Event,
+    report,
+    metadata: Any = None,
+) -> Path:
+    """The work done off the GUI thread: every pass reports progress and honours Cancel.
+
+    An ``.ome.zarr`` output is a pyramid of the mask or labels with `metadata`'s scale.
+    """
     from ...core.cleanup import clean_up
     from ...core.io import save, watch
     from ...core.threshold import threshold
@@ -127,6 +158,8 @@ def process(data: Any, output: Path, options: dict, cancelled: threading.Event, 
             attrs={"seglab": options},
             progress=report,
             cancel=cancelled.is_set,
+            metadata=metadata if metadata is not None and metadata.ndim == result.ndim else None,
+            labels=True,
         )
 
 

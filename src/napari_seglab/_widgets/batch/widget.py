@@ -25,6 +25,7 @@ from ._work import (
     check_mask_layer,
     check_written_by_seglab,
     classifier_options,
+    metadata_of,
     process,
     sources_of,
 )
@@ -71,7 +72,7 @@ class BatchWidget(Container):
         self._median = SpinBox(label="median size", min=0, max=31, value=0)
         self._remove = SpinBox(label="remove smaller than", min=0, max=10**9, value=0)
         self._fill = SpinBox(label="fill holes smaller than", min=0, max=10**9, value=0)
-        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz")
+        self._classifier = FileEdit(label="classifier file", mode="r", filter="*.npz *.skops")
         self._class = SpinBox(
             label="foreground class",
             min=0,
@@ -80,7 +81,13 @@ class BatchWidget(Container):
             tooltip="0: write the class ids; N: write the 0/1 mask of class N (e.g. to "
             "validate or clean it)",
         )
-        self._output = FileEdit(label="output (.zarr)", mode="w", filter="*.zarr")
+        self._output = FileEdit(
+            label="output (.zarr)",
+            mode="w",
+            filter="*.zarr",
+            tooltip="name.ome.zarr: an OME-Zarr pyramid with the layer's scale and units, "
+            "which napari opens at the level that fits the screen; name.zarr: one plain array",
+        )
         self._run = PushButton(text="Apply to whole volume")
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._progress = ProgressBar(label="progress", min=0, max=1000, value=0)
@@ -171,7 +178,9 @@ class BatchWidget(Container):
             raise SegLabInputError("Choose an image layer to process.")
         output = Path(self._output.value)
         if output.suffix.lower() != ".zarr":
-            raise SegLabInputError("Choose an output path ending in .zarr.")
+            raise SegLabInputError(
+                "Choose an output path ending in .zarr (or .ome.zarr for an OME-Zarr pyramid)."
+            )
         check_output(output, overwrite=True, inputs=sources_of(layer))
         if output.exists():
             check_written_by_seglab(output)
@@ -251,6 +260,7 @@ class BatchWidget(Container):
             options,
             self._cancelled,
             self._report,
+            metadata_of(layer, data.ndim - bool(getattr(layer, "rgb", False))),
             _start_thread=False,
             _ignore_errors=True,  # errors are shown by self._failed, Cancel is not an error
         )

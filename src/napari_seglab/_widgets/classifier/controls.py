@@ -2,7 +2,8 @@
 
 :class:`Controls` builds the magicgui widgets (layer pickers from napari's own layer types),
 turns them into :class:`~napari_seglab.core.classifier.FeatureSettings` and
-:class:`~.plans.Forest`, and shows a loaded classifier's settings and feature importances.
+:class:`~.plans.Forest` (the model: SegLab's forest or a scikit-learn classifier, each with its
+own settings shown), and shows a loaded classifier's settings and feature importances.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from magicgui.widgets import (
     CheckBox,
     ComboBox,
     Container,
+    FloatSpinBox,
     Label,
     LineEdit,
     ProgressBar,
@@ -27,7 +29,7 @@ from magicgui.widgets import (
 from ...core._validation import SegLabInputError
 from ...core.classifier import FeatureSettings
 from .._shared import ROLE_KEY
-from .plans import Forest, Scope
+from .plans import Forest, Model, Scope
 from .warmup import warm_up_done
 
 if TYPE_CHECKING:
@@ -132,9 +134,37 @@ class Controls:
         self.features_3d.tooltip = (
             "Compute features in 3D (anisotropy from the layer scale) instead of plane by plane."
         )
+        self.model = ComboBox(label="Model", choices=[m.value for m in Model])
+        self.model.tooltip = (
+            "What learns from the strokes: SegLab's forest (fastest, retrains on every stroke) "
+            "or a scikit-learn classifier (slower; docs/classifier.md compares them)."
+        )
         self.trees = SpinBox(label="Trees", value=50, min=1, max=1000)
         self.depth = SpinBox(label="Max depth", value=10, min=1, max=100)
+        self.learning_rate = FloatSpinBox(
+            label="Learning rate", value=0.1, min=0.001, max=1.0, step=0.01
+        )
+        self.iterations = SpinBox(label="Iterations", value=100, min=1, max=10_000)
+        self.iterations.tooltip = "Boosting iterations (trees grown one after another)."
+        self.c = FloatSpinBox(label="C", value=1.0, min=0.0001, max=10_000.0, step=0.1)
+        self.c.tooltip = "Inverse regularisation strength: smaller is smoother."
         self.balance = CheckBox(text="Balance classes", value=True)
+        self.model.changed.connect(self.show_model_settings)
+
+    def model_settings(self) -> list[Widget]:
+        """The settings of the chosen model (the others are hidden)."""
+        model = Model(self.model.value)
+        if model is Model.GRADIENT_BOOSTING:
+            return [self.learning_rate, self.iterations]
+        if model is Model.LOGISTIC:
+            return [self.c]
+        return [self.trees, self.depth]
+
+    def show_model_settings(self, *_: Any) -> None:
+        """Show only the chosen model's settings (once the panel is built)."""
+        shown = self.model_settings()
+        for widget in (self.trees, self.depth, self.learning_rate, self.iterations, self.c):
+            widget.visible = widget in shown
 
     def sections(self) -> list[tuple[str | None, list[Widget]]]:
         """The panel, top to bottom: (title of a collapsible section or None, its widgets).
@@ -159,7 +189,18 @@ class Controls:
                 ],
             ),
             ("Features", [self.families, self.scales, self.features_3d]),
-            ("Forest", [self.trees, self.depth, self.balance]),
+            (
+                "Model",
+                [
+                    self.model,
+                    self.trees,
+                    self.depth,
+                    self.learning_rate,
+                    self.iterations,
+                    self.c,
+                    self.balance,
+                ],
+            ),
             (
                 None,
                 [
@@ -266,10 +307,18 @@ class Controls:
             n_estimators=int(self.trees.value),
             max_depth=int(self.depth.value),
             class_weight="balanced" if self.balance.value else None,
+            model=Model(self.model.value),
+            learning_rate=float(self.learning_rate.value),
+            max_iter=int(self.iterations.value),
+            c=float(self.c.value),
         )
 
     def show_settings(self, classifier: PixelClassifier) -> None:
-        """Show a loaded classifier's classes, features and forest in the panel."""
+        """Show a loaded classifier's classes, features and model in the panel.
+
+        A scikit-learn estimator that none of the panel's choices makes (a pipeline of its
+        own) leaves the model choice as it is: training again uses the panel's choice.
+        """
         named = classifier.class_names
         top = max([*named, *classifier.classes_.tolist(), 2])
         self.classes.value = ", ".join(named.get(i, f"class {i}") for i in range(1, top + 1))
@@ -277,9 +326,26 @@ class Controls:
         self.families.value = [f for f in FAMILY_LABELS if getattr(settings, f)]
         self.scales.value = ", ".join(f"{s:g}" for s in settings.sigmas)
         self.features_3d.value = settings.ndim == 3
-        self.trees.value = classifier.n_estimators
-        self.depth.value = classifier.max_depth or self.depth.max
-        self.balance.value = classifier.class_weight is not None
+        estimator = classifier.estimator
+        model = Model.of(estimator)
+        if model is None:
+            return
+        self.model.value = model.value
+        if model is Model.SEGLAB:
+            self.trees.value = classifier.n_estimators
+            self.depth.value = classifier.max_depth or self.depth.max
+            self.balance.value = classifier.class_weight is not None
+            return
+        params = {key.rsplit("__", 1)[-1]: value for key, value in estimator.get_params().items()}
+        if model is Model.GRADIENT_BOOSTING:
+            self.learning_rate.value = params["learning_rate"]
+            self.iterations.value = params["max_iter"]
+        elif model is Model.LOGISTIC:
+            self.c.value = params["C"]
+        else:
+            self.trees.value = params["n_estimators"]
+            self.depth.value = params["max_depth"] or self.depth.max
+        self.balance.value = params.get("class_weight") is not None
 
     def show_importance(self, classifier: PixelClassifier) -> None:
         """Fill the importance table, largest first, with a bar to read it at a glance."""

@@ -51,6 +51,7 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
             n_estimators=forest.n_estimators,
             max_depth=forest.max_depth,
             class_weight=forest.class_weight,
+            estimator=forest.estimator(),
         )
     pieces = list(pieces_of(plan.target, classifier.features))
     steps = len(pieces) + (1 if train else 0)

@@ -22,6 +22,7 @@ __all__ = [
     "Forest",
     "ImageSource",
     "KeptPreview",
+    "Model",
     "Output",
     "Plan",
     "Request",
@@ -163,13 +164,75 @@ class Training:
     name: str = "strokes"
 
 
+class Model(StrEnum):
+    """What learns from the strokes: SegLab's forest or one of a few scikit-learn classifiers."""
+
+    SEGLAB = "SegLab forest (fast)"
+    EXTRA_TREES = "Extra trees"
+    RANDOM_FOREST = "Random forest"
+    GRADIENT_BOOSTING = "Histogram gradient boosting"
+    LOGISTIC = "Logistic regression"
+
+    @classmethod
+    def of(cls, estimator: Any) -> Model | None:
+        """The choice that makes `estimator` (None: SegLab's forest); None if none does."""
+        if estimator is None:
+            return cls.SEGLAB
+        from sklearn.pipeline import Pipeline
+
+        final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+        kinds = {
+            "ExtraTreesClassifier": cls.EXTRA_TREES,
+            "RandomForestClassifier": cls.RANDOM_FOREST,
+            "HistGradientBoostingClassifier": cls.GRADIENT_BOOSTING,
+            "LogisticRegression": cls.LOGISTIC,
+        }
+        return kinds.get(type(final).__name__)
+
+
 @dataclass(frozen=True)
 class Forest:
-    """The random forest's size and class weights (see ``PixelClassifier``)."""
+    """The model and its main settings (see ``PixelClassifier`` and scikit-learn's classes).
+
+    `n_estimators` and `max_depth` are the trees' (SegLab's forest, extra trees, random
+    forest), `learning_rate` and `max_iter` the gradient boosting's, `c` the logistic
+    regression's inverse regularisation; `class_weight` applies to all.
+    """
 
     n_estimators: int = 50
     max_depth: int | None = 10
     class_weight: str | None = "balanced"
+    model: Model = Model.SEGLAB
+    learning_rate: float = 0.1
+    max_iter: int = 100
+    c: float = 1.0
+
+    def estimator(self) -> Any:
+        """The scikit-learn classifier of `model`, unfitted; None for SegLab's forest."""
+        if self.model is Model.SEGLAB:
+            return None
+        from sklearn.ensemble import (
+            ExtraTreesClassifier,
+            HistGradientBoostingClassifier,
+            RandomForestClassifier,
+        )
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        weight = {"class_weight": self.class_weight, "random_state": 0}
+        trees = {"n_estimators": self.n_estimators, "max_depth": self.max_depth, "n_jobs": -1}
+        if self.model is Model.EXTRA_TREES:
+            return ExtraTreesClassifier(**trees, **weight)
+        if self.model is Model.RANDOM_FOREST:
+            return RandomForestClassifier(**trees, **weight)
+        if self.model is Model.GRADIENT_BOOSTING:
+            return HistGradientBoostingClassifier(
+                learning_rate=self.learning_rate, max_iter=self.max_iter, **weight
+            )
+        return make_pipeline(
+            StandardScaler(), LogisticRegression(C=self.c, max_iter=1000, **weight)
+        )
 
 
 @dataclass(frozen=True)

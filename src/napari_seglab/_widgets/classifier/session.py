@@ -254,7 +254,7 @@ class ClassifierSession:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> Path:
-        """Save the classifier (forest, features, class names, versions) to `path`."""
+        """Save the classifier (model, features, class names, versions) to `path`."""
         if self._classifier is None:
             raise SegLabInputError("There is no classifier to save yet: train one first.")
         return self._classifier.save(path)

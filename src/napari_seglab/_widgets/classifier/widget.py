@@ -1,4 +1,4 @@
-"""Pixel classifier widget: paint a few strokes per class, train a random forest, segment live.
+"""Pixel classifier widget: paint a few strokes per class, train a classifier, segment live.
 
 The widget wires napari to a :class:`~.session.ClassifierSession`, which holds the state; all
 the computation happens in :mod:`.jobs`, off the GUI thread. What the widget adds is the napari
@@ -100,13 +100,16 @@ class ClassifierWidget(Container):
             names=lambda: c.class_names,
         )
         self._sections = build_panel(self.native, c.sections())
+        c.show_model_settings()
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
         c.update_button.changed.connect(self.update)
         c.apply_button.changed.connect(lambda: self.predict(c.scope.value))
         c.cancel_button.changed.connect(self.cancel)
-        c.save_button.changed.connect(lambda: _ask_path(self.native, save=True, then=self.save))
+        c.save_button.changed.connect(
+            lambda: _ask_path(self.native, save=True, then=self.save, classifier=self.classifier)
+        )
         c.load_button.changed.connect(lambda: _ask_path(self.native, save=False, then=self.load))
         c.classes.changed.connect(self._on_classes_changed)
         c.live.changed.connect(self._on_live_toggled)
@@ -241,7 +244,10 @@ class ClassifierWidget(Container):
             self._controls.status.value = "Cancelling..."
 
     def save(self, path: str | Path) -> bool:
-        """Save the classifier (forest, features, class names, versions) to `path`.
+        """Save the classifier (model, features, class names, versions) to `path`.
+
+        SegLab's forest is written as a ``.npz``, a scikit-learn model as a skops file
+        (conventionally ``.skops``); :meth:`load` reads both.
 
         Returns
         -------
@@ -398,17 +404,22 @@ class ClassifierWidget(Container):
         self._live.finished()
 
 
-def _ask_path(parent: Any, *, save: bool, then: Any) -> None:
-    """Ask for a classifier file to save or load, and pass the path chosen to `then`."""
+def _ask_path(parent: Any, *, save: bool, then: Any, classifier: Any = None) -> None:
+    """Ask for a classifier file to save or load, and pass the path chosen to `then`.
+
+    A classifier with a scikit-learn estimator is offered a ``.skops`` name, SegLab's forest
+    a ``.npz`` one.
+    """
     from qtpy.QtWidgets import QFileDialog
 
     if save:
+        suffix = "npz" if classifier is None or classifier.estimator is None else "skops"
         path, _ = QFileDialog.getSaveFileName(
-            parent, "Save classifier", "classifier.npz", "SegLab classifier (*.npz)"
+            parent, "Save classifier", f"classifier.{suffix}", f"SegLab classifier (*.{suffix})"
         )
     else:
         path, _ = QFileDialog.getOpenFileName(
-            parent, "Load classifier", "", "SegLab classifier (*.npz);;All files (*)"
+            parent, "Load classifier", "", "SegLab classifier (*.npz *.skops);;All files (*)"
         )
     if path:
         then(path)

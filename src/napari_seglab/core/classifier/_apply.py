@@ -1,6 +1,6 @@
-"""A trained forest applied to features: votes, then labels, probabilities and uncertainty.
+"""A trained model applied to features: scores, then labels, probabilities and uncertainty.
 
-:func:`classify` turns the forest's summed leaf values into results (the one place that does),
+:func:`classify` turns the model's scores into results (the one place that does),
 which a :class:`Segmentation` holds;
 :func:`classify_image` computes an in-memory image's features tile by tile and classifies each
 tile, so memory stays bounded.
@@ -34,7 +34,7 @@ class Segmentation:
     probabilities : numpy.ndarray of float32
         ``spatial_shape + (n_classes,)``; channel ``i`` is class ``classes[i]``.
     uncertainty : numpy.ndarray of float32
-        ``1 - max probability``: 0 where the forest agrees, up to ``1 - 1/n_classes``.
+        ``1 - max probability``: 0 where the model is certain, up to ``1 - 1/n_classes``.
     classes : tuple of int
         The class ids, in the order of the probability channels.
 
@@ -58,22 +58,15 @@ def classify(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Labels (n,), and with `want_proba` probabilities (n, k) and uncertainty (n,).
 
-    `x` holds the features of n pixels, (F, n). Without `want_proba`, a pixel leaves the
-    forest as soon as its class is certain (the labels are the same).
+    `x` holds the features of n pixels, (F, n); the classifier's model (SegLab's forest or
+    a scikit-learn estimator, :mod:`._estimator`) scores them. Without `want_proba`, the
+    forest lets a pixel go as soon as its class is certain (the labels are the same).
     """
-    from ._numba import set_threads
-    from ._traversal import forest_votes
-
-    previous = set_threads(classifier.n_jobs)
-    try:
-        votes = forest_votes(x, classifier._forest, early=not want_proba)
-    finally:
-        set_threads(previous)
-    labels = classifier.classes_.astype(np.uint8)[np.argmax(votes, axis=1)]
+    scores = classifier._model.scores(x, exact=want_proba)
+    labels = classifier.classes_.astype(np.uint8)[np.argmax(scores, axis=1)]
     if not want_proba:
         return labels, None, None
-    votes *= np.float32(1.0 / classifier._forest["roots"].size)
-    return labels, votes, 1.0 - votes.max(axis=1)
+    return labels, scores, 1.0 - scores.max(axis=1)
 
 
 def classify_image(
@@ -125,7 +118,7 @@ def classify_image(
 
 
 def feature_rows(features: ArrayLike, n_features: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """The forest's input (F, n) from features (..., F), and the shape of the result."""
+    """The model's input (F, n) from features (..., F), and the shape of the result."""
     if is_lazy(features):
         raise SegLabInputError(
             "predict_features / segment_features need features in memory; for a dask "

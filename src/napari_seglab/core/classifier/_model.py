@@ -5,7 +5,9 @@ random forest on them (:mod:`._forest`: scikit-learn's algorithm on binned featu
 fast enough to retrain on every brush stroke). The trees are plain arrays, which a compiled
 (numba) traversal (:mod:`._traversal`) applies tile by tile over float32 features, so
 prediction is fast and memory stays bounded. The same arrays are what a model file holds
-(:mod:`._model_file`).
+(:mod:`._model_file`). Any scikit-learn classifier can take the forest's place
+(``estimator=``): it learns from the same rows and predicts through the same tiles
+(:mod:`._estimator`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from .._blocks import is_lazy
 from .._validation import SegLabInputError
 from . import _lazy, _model_file
 from ._apply import Segmentation, classify, classify_image, feature_rows
+from ._estimator import SegLabForest, SklearnEstimator, check_estimator
 from ._tiles import NOT_GIVEN, channel_axis_of
-from ._training import TrainingCache, check_named, grow_forest, training_rows
+from ._training import TrainingCache, check_named, training_rows
 from .features import FeatureSettings, feature_names
 
 __all__ = ["PixelClassifier", "Segmentation"]
@@ -49,13 +52,20 @@ def _default_class_name(class_id: int) -> str:
 
 
 class PixelClassifier:
-    """Random-forest pixel classifier trained from painted strokes.
+    """Pixel classifier trained from painted strokes: SegLab's forest or any scikit-learn one.
 
     Parameters
     ----------
     features : FeatureSettings, optional
         Features to compute (default: ``FeatureSettings()``: intensity, edges and Hessian
         eigenvalues at scales 1, 2, 4, 8, per plane).
+    estimator : scikit-learn classifier, optional
+        Learn with this classifier instead of SegLab's forest (e.g.
+        ``ExtraTreesClassifier()``, ``HistGradientBoostingClassifier()``, a ``Pipeline``
+        ending in a classifier): :meth:`fit` fits a clone of it (``sklearn.base.clone``) on the
+        same training rows, and prediction takes its ``predict_proba`` (a one-hot of
+        ``predict`` where it has none) tile by tile. The forest options below are then unused.
+        Such a classifier is saved with skops (see :meth:`save`).
     n_estimators : int
         Number of trees.
     max_depth : int or None
@@ -68,7 +78,8 @@ class PixelClassifier:
     class_names : dict of int to str, optional
         Names of the class ids, e.g. ``{1: "background", 2: "nucleus"}``.
     n_jobs : int, optional
-        Threads for training and prediction (default: all cores).
+        Threads for features, training and prediction (default: all cores); an `estimator`
+        trains and predicts with its own ``n_jobs``.
     max_samples : int or None
         Painted pixels each tree learns from (a bootstrap sample, as scikit-learn's
         ``max_samples``; scikit-image's trainable-segmentation example uses 5 %); ``None``
@@ -78,6 +89,10 @@ class PixelClassifier:
 
     Attributes
     ----------
+    estimator : scikit-learn classifier or None
+        As given (never fitted itself).
+    estimator_ : scikit-learn classifier or None
+        The fitted clone of `estimator` (after :meth:`fit` or :meth:`load`).
     classes_ : numpy.ndarray of int
         Class ids seen in training (after :meth:`fit` or :meth:`load`).
     class_names : dict of int to str
@@ -97,12 +112,22 @@ class PixelClassifier:
     >>> labels = clf.fit(image, strokes).predict(image)
     >>> labels.dtype, labels[32, 32], labels[5, 60]
     (dtype('uint8'), np.uint8(2), np.uint8(1))
+
+    Any scikit-learn classifier learns from the same strokes:
+
+    >>> from sklearn.ensemble import ExtraTreesClassifier
+    >>> other = PixelClassifier(
+    ...     FeatureSettings(sigmas=(1, 2)), estimator=ExtraTreesClassifier(10, random_state=0)
+    ... )
+    >>> other.fit(image, strokes).predict(image)[32, 32]
+    np.uint8(2)
     """
 
     def __init__(
         self,
         features: FeatureSettings | None = None,
         *,
+        estimator: Any = None,
         n_estimators: int = 50,
         max_depth: int | None = 10,
         class_weight: str | None = "balanced",
@@ -113,6 +138,9 @@ class PixelClassifier:
     ) -> None:
         features = FeatureSettings() if features is None else features
         _check_options(features, n_estimators, max_depth, class_weight, max_samples)
+        if estimator is not None:
+            check_estimator(estimator)
+        self.estimator = estimator
         self.features = features
         self.n_estimators = int(n_estimators)
         self.max_depth = None if max_depth is None else int(max_depth)
@@ -124,20 +152,27 @@ class PixelClassifier:
         self.classes_: np.ndarray | None = None
         self.n_channels: int | None = None
         self.feature_names_: list[str] = []
-        self._forest: dict[str, np.ndarray] | None = None
+        self._model: SegLabForest | SklearnEstimator | None = None
         self._meta: dict[str, Any] = {}
 
     def __repr__(self) -> str:
-        state = "unfitted" if self._forest is None else f"classes {list(self.classes_)}"
-        return (
-            f"PixelClassifier({state}, {len(self.feature_names_) or '?'} features, "
-            f"{self.n_estimators} trees, max_depth={self.max_depth})"
+        state = "unfitted" if self._model is None else f"classes {list(self.classes_)}"
+        learner = (
+            f"{self.n_estimators} trees, max_depth={self.max_depth}"
+            if self.estimator is None
+            else type(self.estimator).__name__
         )
+        return f"PixelClassifier({state}, {len(self.feature_names_) or '?'} features, {learner})"
 
     @property
     def is_fitted(self) -> bool:
         """Whether the classifier was trained or loaded."""
-        return self._forest is not None
+        return self._model is not None
+
+    @property
+    def estimator_(self) -> Any:
+        """The fitted clone of `estimator` (None for SegLab's forest or before training)."""
+        return self._model.fitted if isinstance(self._model, SklearnEstimator) else None
 
     # --- training ----------------------------------------------------------------------------
 
@@ -177,7 +212,8 @@ class PixelClassifier:
         SegLabInputError
             No strokes, only one class painted, a painted class missing from `class_names`
             (when given), annotations of another shape, NaN in an image, images with
-            different channel counts, or an RGB-looking image without `channel_axis`.
+            different channel counts, an RGB-looking image without `channel_axis`, or an
+            `estimator` that fails to train on the rows (its message is given).
         """
         first = images[0] if isinstance(images, list | tuple) and images else images
         channel_axis = channel_axis_of(first, channel_axis)
@@ -201,23 +237,36 @@ class PixelClassifier:
         )
 
     def _fit_arrays(self, x: np.ndarray, y: np.ndarray, n_channels: int) -> PixelClassifier:
-        """Fit the forest on rows from :meth:`_training_arrays` (same feature order)."""
+        """Fit the model on rows from :meth:`_training_arrays` (same feature order)."""
         n_features = len(feature_names(self.features, n_channels))
         if x.shape != (y.size, n_features):
             raise SegLabInputError(
                 f"Training rows have shape {x.shape}; {y.size} rows of {n_features} features "
                 "are needed."
             )
-        classes, forest = grow_forest(self, x, y)
-        return self._trained(forest, classes, n_channels, {"n_training_pixels": int(y.size)})
+        model = self._new_model().fit(x, y)
+        return self._trained(model, n_channels, {"n_training_pixels": int(y.size)})
+
+    def _new_model(self) -> SegLabForest | SklearnEstimator:
+        """An unfitted model of this classifier's options."""
+        if self.estimator is not None:
+            return SklearnEstimator(self.estimator)
+        return SegLabForest(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            class_weight=self.class_weight,
+            max_samples=self.max_samples,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        )
 
     def _trained(
-        self, forest: dict[str, np.ndarray], classes: np.ndarray, n_channels: int, meta: dict
+        self, model: SegLabForest | SklearnEstimator, n_channels: int, meta: dict
     ) -> PixelClassifier:
-        """Take a (checked) forest as this classifier's: after training or loading."""
-        self._forest = forest
+        """Take a fitted (or read and checked) model as this classifier's."""
+        self._model = model
         self.n_channels = int(n_channels)
-        self.classes_ = np.asarray(classes).astype(np.int64)
+        self.classes_ = np.asarray(model.classes_).astype(np.int64)
         self.feature_names_ = feature_names(self.features, self.n_channels)
         for class_id in self.classes_:
             self.class_names.setdefault(int(class_id), _default_class_name(int(class_id)))
@@ -227,7 +276,7 @@ class PixelClassifier:
     # --- prediction --------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
-        if self._forest is None:
+        if self._model is None:
             raise SegLabInputError(
                 "This classifier is not trained yet: call fit() (or PixelClassifier.load)."
             )
@@ -381,21 +430,33 @@ class PixelClassifier:
         )
 
     def feature_importances(self) -> dict[str, float]:
-        """Mean decrease in impurity of each feature, summing to 1, largest first."""
+        """Mean decrease in impurity of each feature, summing to 1, largest first.
+
+        Empty for an `estimator` without ``feature_importances_`` (e.g. a linear model or a
+        ``Pipeline``).
+        """
         self._check_fitted()
-        values = self._forest["importances"]
+        values = self._model.feature_importances_
+        if values is None:
+            return {}
         pairs = sorted(zip(self.feature_names_, values.tolist(), strict=True), key=lambda p: -p[1])
         return dict(pairs)
 
     # --- files -------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the classifier to one file (a ``.npz`` of plain arrays and a JSON header).
+        """Write the classifier to one file, which :meth:`load` reads without running code.
+
+        SegLab's forest is written as a ``.npz`` of plain arrays and a JSON header; a
+        classifier with an `estimator` as a skops file (``skops.io``, never pickle), which
+        :meth:`load` opens only if it holds nothing but the scikit-learn and numpy types of
+        :data:`~._model_file.TRUSTED_TYPES`.
 
         Parameters
         ----------
         path : str or path-like
-            Destination, conventionally ending in ``.npz``; written exactly there.
+            Destination, conventionally ending in ``.npz`` (SegLab's forest) or ``.skops``
+            (an `estimator`); written exactly there.
 
         Returns
         -------
@@ -411,7 +472,9 @@ class PixelClassifier:
         Raises
         ------
         SegLabInputError
-            When the file is not a SegLab classifier, was written by a newer format, or is
-            damaged or tampered with (every array is checked before use).
+            When the file is not a SegLab classifier, was written by a newer format, is
+            damaged or tampered with (every array is checked before use), or is a skops file
+            holding a type outside :data:`~._model_file.TRUSTED_TYPES` (named in the message;
+            nothing of the file is loaded then).
         """
         return _model_file.read(cls, path)

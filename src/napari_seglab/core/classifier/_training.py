@@ -16,11 +16,10 @@ from numpy.typing import ArrayLike
 from .._blocks import is_lazy
 from .._validation import SegLabInputError, check_lazy_image, fingerprint
 from ._filters import strip_axis
-from ._model_file import kernel_forest
 from ._tiles import channels_first, masked_features
 from .features import FeatureSettings
 
-__all__ = ["TrainingCache", "check_named", "grow_forest", "training_rows"]
+__all__ = ["TrainingCache", "check_named", "training_rows"]
 
 
 class TrainingCache:
@@ -143,27 +142,6 @@ def training_rows(
             "(e.g. 1 = background and 2 = foreground)."
         )
     return np.concatenate(xs, axis=1).T, y, n_channels
-
-
-def grow_forest(classifier: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Class ids and forest (in the traversal's layout) of `classifier`'s options on rows."""
-    from . import _forest
-    from ._numba import set_threads
-
-    previous = set_threads(classifier.n_jobs)
-    try:
-        classes, forest = _forest.fit_forest(
-            np.asarray(x, np.float32),
-            y,
-            n_estimators=classifier.n_estimators,
-            max_depth=classifier.max_depth,
-            class_weight=classifier.class_weight,
-            max_samples=classifier.max_samples,
-            random_state=classifier.random_state,
-        )
-    finally:
-        set_threads(previous)
-    return classes, kernel_forest(forest)
 
 
 def _pieces(

@@ -115,7 +115,7 @@ def forest_votes(
 ) -> np.ndarray:
     """Summed leaf probabilities of a flattened forest for pixels ``x`` of shape (F, N).
 
-    `forest` holds the arrays of :func:`._model_file.kernel_forest`. A pixel goes left when
+    `forest` holds the arrays of :func:`._estimator.kernel_forest`. A pixel goes left when
     ``x[feature] <= threshold``, as in scikit-learn. Divide by the number of trees for
     probabilities. With `early`, a pixel stops as soon as its winning class is certain: only
     the argmax of its row is then meaningful (and equals the full forest's).

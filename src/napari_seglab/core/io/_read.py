@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._validation import SegLabInputError
+from ._ome import ImageMetadata, is_ome_zarr, read_ome_zarr
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -139,7 +140,21 @@ def _read_npy(path: Path) -> da.Array:
     return da.from_array(pixels, chunks="auto")
 
 
-def _read(path: Path, kind: str) -> da.Array:
+def _single_level(path: Path, level: int, channel: int | None) -> None:
+    """Refuse a level or channel of an image that is no OME-Zarr pyramid."""
+    if level != 0:
+        raise SegLabInputError(
+            f"level={level}: {path.name} is not an OME-Zarr pyramid; it has one level only "
+            "(level 0). Leave out the level."
+        )
+    if channel is not None:
+        raise SegLabInputError(
+            f"channel={channel}: {path.name} is not an OME-Zarr image with a channel axis. "
+            "Leave out the channel (for an RGB image, take image[..., N])."
+        )
+
+
+def _read(path: Path, kind: str, level: int, channel: int | None) -> da.Array:
     """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
     import dask.array as da
 
@@ -156,7 +171,12 @@ def _read(path: Path, kind: str) -> da.Array:
                 f"{path} is a folder but not a zarr store (it has no zarr.json or .zarray "
                 "inside); point to the store, or to an image file."
             )
-        return da.from_zarr(_zarr_array(zarr.open(path, mode="r"), path))
+        node = zarr.open(path, mode="r")
+        if is_ome_zarr(node):
+            return read_ome_zarr(node, path, level=level, channel=channel)
+        _single_level(path, level, channel)
+        return da.from_zarr(_zarr_array(node, path))
+    _single_level(path, level, channel)
     if kind == TIFF:
         return _read_tiff(path)
     if kind == NPY:
@@ -164,31 +184,52 @@ def _read(path: Path, kind: str) -> da.Array:
     return _read_plain(path)
 
 
-def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None) -> da.Array:
+def open_image(
+    path: str | Path,
+    *,
+    chunks: tuple[int, ...] | str | None = None,
+    level: int = 0,
+    channel: int | None = None,
+) -> da.Array:
     """Open an image file or store as a lazy dask array, reading nothing yet.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        A zarr store (``.zarr`` folder; a group with one array, or an OME-Zarr pyramid whose
-        level ``0`` is used), a TIFF file (``.tif``/``.tiff`` holding one image series, read
+        An OME-Zarr image (a ``.zarr`` group with NGFF ``multiscales`` metadata, version 0.4
+        or newer), a zarr store (``.zarr`` folder; an array, or a group with one array or an
+        array ``0``), a TIFF file (``.tif``/``.tiff`` holding one image series, read
         through tifffile's zarr interface), a PNG/JPEG/BMP file (read whole: these are
         small; the alpha channel of a grey-and-alpha PNG is dropped, an RGB(A) one keeps
         its channels last), or a ``.npy`` file (memory-mapped).
     chunks : tuple of int or "auto", optional
         Chunk shape to process with. Default: the file's own chunks (zarr chunks, TIFF pages
         or tiles), or dask's automatic choice for the other formats.
+    level : int
+        The pyramid level of an OME-Zarr image: 0 (default) is full resolution, 1 the next
+        smaller level, and so on.
+    channel : int, optional
+        The channel of an OME-Zarr image with a channel axis (``c``) of more than one
+        channel; its channel axis is then dropped (as is a channel axis of one channel).
 
     Returns
     -------
     dask.array.Array
+        The image, with a ``metadata`` attribute (:class:`ImageMetadata`): for OME-Zarr the
+        axes, scale, units and translation of the chosen level, whether the store holds
+        labels, and the shapes of all levels; for other formats axes named from the number
+        of dimensions and a scale of 1. Arrays computed from it do not carry it: pass it to
+        :func:`save` to copy it into an ``.ome.zarr`` output.
 
     Raises
     ------
     SegLabInputError
         If the file is missing, incomplete (a ``.partial`` output of an interrupted run), of
         an unknown format, a folder that is not a zarr store, a zarr group without an
-        array, a TIFF of several images, a ``.npy`` of Python objects, or cannot be decoded.
+        array, a TIFF of several images, a ``.npy`` of Python objects, or cannot be decoded;
+        if `level` or `channel` does not exist; for an OME-Zarr image of several channels
+        without `channel`, with axes SegLab cannot use, or whose metadata does not match
+        its arrays (a level listed but missing, a scale of the wrong length).
 
     Examples
     --------
@@ -196,6 +237,8 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
     >>> image = open_image(files("napari_seglab") / "data" / "kesm_grayscale.png")
     >>> image.shape, image.dtype.name
     ((512, 512), 'uint8')
+    >>> image.metadata.axes, image.metadata.scale
+    (('y', 'x'), (1.0, 1.0))
     """
 
     path = Path(str(path))
@@ -211,11 +254,13 @@ def open_image(path: str | Path, *, chunks: tuple[int, ...] | str | None = None)
         )
     kind = image_format(path)
     try:
-        array = _read(path, kind)
+        array = _read(path, kind, level, channel)
     except SegLabInputError:
         raise
     except Exception as err:  # a decoder's own error: say which file and why
         raise SegLabInputError(f"Could not read {path} as {kind}: {err}") from err
+    metadata = getattr(array, "metadata", None) or ImageMetadata.default(array.shape)
     if chunks is not None:
         array = array.rechunk(chunks)
+    array.metadata = metadata
     return array

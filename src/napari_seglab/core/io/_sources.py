@@ -83,8 +83,23 @@ def input_paths(data: Any) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def _zarr_root(path: Path) -> Path:
+    """The outermost zarr group holding `path` (an OME-Zarr level lies inside its image)."""
+    from ._read import is_zarr_store
+
+    root = path
+    for parent in path.parents:
+        if not is_zarr_store(parent):
+            break
+        root = parent
+    return root
+
+
 def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> None:
     """Refuse an `output` that is, holds or lies inside one of the `inputs`.
+
+    An input inside a zarr group (a level of an OME-Zarr pyramid) stands for the whole
+    group: nothing is written into an input's store, e.g. beside its levels.
 
     Raises
     ------
@@ -101,4 +116,11 @@ def check_not_an_input(output: Path, inputs: Iterable[str | os.PathLike]) -> Non
             raise SegLabInputError(
                 f"The output {output} {how} the input {source}: writing it would destroy the "
                 "image being read. Choose an output path outside the input."
+            )
+        root = _zarr_root(source)
+        if root in out.parents:
+            raise SegLabInputError(
+                f"The output {output} lies inside the zarr group {root} of the input "
+                f"{source}: SegLab never writes into an input's store. Choose an output path "
+                "outside it."
             )

@@ -14,6 +14,14 @@ import numpy as np
 
 from .._blocks import block_batches, distributed_client, local_threads
 from .._validation import Cancelled, SegLabInputError
+from ._ome import (
+    ImageMetadata,
+    check_metadata,
+    downsample,
+    is_ome_path,
+    level_factors,
+    write_ome_metadata,
+)
 from ._read import _SUFFIXES, PARTIAL, TIFF, ZARR, is_zarr_store
 from ._sources import check_not_an_input, input_paths
 
@@ -166,6 +174,53 @@ def _write_zarr(
     _store_in_batches(array.rechunk(store.chunks), store, progress, cancel)
 
 
+def _write_ome_zarr(
+    array: da.Array,
+    path: Path,
+    attrs: dict | None,
+    pyramid: tuple[ImageMetadata, bool, int | None],
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> None:
+    """An OME-Zarr pyramid: level 0 as `array`, each next level from the one written before.
+
+    Every level is written chunk by chunk like a plain zarr store (bounded memory); the next
+    one is read back from disk and downsampled lazily, so the pipeline behind `array` runs
+    once and no level is ever held whole.
+    """
+    import dask.array as da
+    import zarr
+
+    meta, labels, levels = pyramid
+    factors = level_factors(array.shape, meta, levels)
+    names = [str(i) for i in range(len(factors))]
+    sizes = [
+        float(np.prod([n // f for n, f in zip(array.shape, fs, strict=True)])) for fs in factors
+    ]
+    before = np.concatenate([[0.0], np.cumsum(sizes)]) / sum(sizes)
+    chunks = tuple(max(c) for c in array.chunks)
+    group = zarr.open_group(path, mode="w", zarr_format=3)
+    level = array
+    for i, name in enumerate(names):
+
+        def overall(done: int, total: int, i: int = i) -> None:
+            if progress is not None:
+                share = before[i] + (before[i + 1] - before[i]) * done / max(total, 1)
+                progress(int(1000 * share), 1000)
+
+        if i > 0:
+            previous = da.from_zarr(zarr.open_array(path / names[i - 1], mode="r"))
+            step = tuple(f // p for f, p in zip(factors[i], factors[i - 1], strict=True))
+            level = downsample(previous, step, labels=labels)
+            level = level.rechunk(
+                tuple(min(c, n) for c, n in zip(chunks, level.shape, strict=True))
+            )
+        _write_zarr(level, path / name, None, overall, cancel)
+    write_ome_metadata(group, meta, names, factors, labels=labels)
+    if attrs:
+        group.attrs.update(attrs)
+
+
 def _write_tiff(
     array: da.Array,
     path: Path,
@@ -254,6 +309,17 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
     return path
 
 
+def _pyramid_of(
+    array: da.Array, metadata: Any, labels: bool | None, levels: int | None
+) -> tuple[ImageMetadata, bool, int | None]:
+    """The metadata, downsampling and levels of an OME-Zarr output, checked before any work."""
+    meta = check_metadata(metadata, array.shape)
+    if labels is None:
+        labels = meta.labels or not np.issubdtype(array.dtype, np.floating)
+    level_factors(array.shape, meta, levels)  # refuses too many levels now
+    return meta, bool(labels), levels
+
+
 def save(
     data: Any,
     path: str | Path,
@@ -263,8 +329,11 @@ def save(
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     inputs: Iterable[Any] = (),
+    metadata: ImageMetadata | None = None,
+    labels: bool | None = None,
+    levels: int | None = None,
 ) -> Path:
-    """Compute `data` chunk by chunk and store it, atomically, as zarr or TIFF.
+    """Compute `data` chunk by chunk and store it, atomically, as OME-Zarr, zarr or TIFF.
 
     The result is written to ``<path>.partial`` first and renamed to `path` only once
     complete: an interrupted or cancelled run leaves no output that looks finished (the
@@ -275,7 +344,8 @@ def save(
     data : dask.array.Array or numpy.ndarray
         The result to store.
     path : str or pathlib.Path
-        ``.zarr`` for any size (chunks kept), or ``.tif``/``.tiff`` for results up to 2 GiB.
+        ``.ome.zarr`` for an OME-Zarr (NGFF 0.5) pyramid of any size, ``.zarr`` for one
+        plain zarr array (chunks kept), or ``.tif``/``.tiff`` for results up to 2 GiB.
     overwrite : bool
         Replace an existing output (only once the new one is complete).
     attrs : dict, optional
@@ -286,6 +356,19 @@ def save(
     inputs : iterable of path or array
         More inputs the output must not overwrite (see :func:`check_output`). The files
         `data` itself reads (zarr stores, TIFF files in its dask graph) are always checked.
+    metadata : ImageMetadata, optional
+        Axes, scale, units and translation written into an ``.ome.zarr`` output, e.g.
+        ``open_image(input).metadata`` of the image the result was computed from. Default:
+        `data`'s own ``metadata`` (an image from :func:`open_image`), else axes named from
+        the number of dimensions and a scale of 1.
+    labels : bool, optional
+        How an ``.ome.zarr`` pyramid is downsampled: labels and masks by taking every
+        second pixel (values are never averaged; the store is marked as labels), images by
+        the mean of 2 x 2 pixels. Default: labels for boolean and integer data, an image for
+        floating-point data; pass ``labels=False`` to average an integer image.
+    levels : int, optional
+        How many levels an ``.ome.zarr`` pyramid has (each halves y and x; z, time and
+        channels are kept). Default: halve until y and x are at most 256.
 
     Returns
     -------
@@ -296,7 +379,8 @@ def save(
     ------
     SegLabInputError
         If the output cannot be written (see :func:`check_output`: e.g. it is one of the
-        inputs), or a TIFF would exceed 2 GiB.
+        inputs), a TIFF would exceed 2 GiB, `metadata` does not fit `data`, or a pyramid of
+        `levels` levels cannot be made of it.
     Cancelled
         If `cancel` returned true; nothing is left behind.
 
@@ -309,16 +393,24 @@ def save(
     'ones.zarr'
     >>> int(open_image(out).sum().compute())
     4096
+    >>> pyramid = save(da.ones((64, 64), chunks=32), out.with_name("ones.ome.zarr"), levels=3)
+    >>> open_image(pyramid, level=2).shape, open_image(pyramid, level=2).metadata.scale
+    ((16, 16), (4.0, 4.0))
     """
     import dask.array as da
 
     path = check_output(path, overwrite=overwrite, inputs=(data, *inputs))
     kind = ZARR if path.is_dir() else _SUFFIXES[path.suffix.lower()]
     array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data))
+    pyramid = None
+    if kind == ZARR and is_ome_path(path):
+        pyramid = _pyramid_of(array, metadata or getattr(data, "metadata", None), labels, levels)
     partial = path.with_name(path.name + PARTIAL)
     _remove(partial)  # left over from a run that was killed
     try:
-        if kind == ZARR:
+        if pyramid is not None:
+            _write_ome_zarr(array, partial, attrs, pyramid, progress, cancel)
+        elif kind == ZARR:
             _write_zarr(array, partial, attrs, progress, cancel)
         else:
             _write_tiff(array, partial, progress, cancel)
