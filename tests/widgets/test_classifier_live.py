@@ -145,6 +145,32 @@ def test_a_pan_extends_the_result_to_the_newly_visible_part_without_retraining(k
     assert not session.covered(source.key, ())[again.outputs[0].region].all()
 
 
+def test_asked_for_the_stack_the_live_update_ends_with_every_plane(kesm):
+    image, truth = kesm
+    stack = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
+    strokes = np.zeros(stack.shape, np.uint8)
+    strokes[1] = stroke_disks(truth[128:256, :128], per_class=6)
+    source = ImageSource(names=("stack",), arrays=(stack,))
+    session = ClassifierSession()
+    options = {"settings": SETTINGS, "forest": FOREST, "live": True, "foreground": 2}
+    view = ViewRegion(slice(0, 64), slice(0, 64))
+    plan = session.plan_training(
+        [Training(source, strokes)], plane=(1,), view=view, stack=True, **options
+    )
+    results = results_of(plan)
+    assert results[0].outputs[0].region == view.region and results[0].outputs[0].plane == (1,)
+    whole = results[-1].outputs[0]
+    assert whole.plane is None and whole.region is None
+    clf = direct(stack[1], strokes[1])
+    np.testing.assert_array_equal(whole.labels, np.stack([clf.predict(p) for p in stack]))
+    for result in results:
+        session.accept(result)
+    again = session.plan_training(
+        [Training(source, strokes)], plane=(1,), view=view, stack=True, **options
+    )
+    assert again is None  # the plane and the stack are up to date
+
+
 def test_class_balance_counts_painted_pixels_and_warns_about_a_rare_class():
     strokes = np.zeros((100, 100), np.uint8)
     strokes[:20] = 1  # 2000 px
