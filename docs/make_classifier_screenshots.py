@@ -2,10 +2,12 @@
 
 Run from the repository root under a (virtual) X server:
 
-    xvfb-run -a python docs/make_classifier_screenshots.py
+    xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_classifier_screenshots.py
 
 The strokes are drawn the way a user would: a few lines through the tissue (background) and
-a few vessels painted over (foreground), placed with the KESM ground truth.
+a few vessels painted over (foreground), placed with the KESM ground truth. The live-update
+pictures open the widget through napari's Plugins menu in a 1920 x 1080 window, as a user
+would, on a 2048 x 2048 mosaic of the tile.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from skimage.draw import line
 
 import napari_seglab
 from napari_seglab._widgets.classifier import ClassifierWidget
+from napari_seglab._widgets.classifier.view import camera_of
+
+try:  # run as a script from the repository root: docs/ is on the path
+    from make_layout_screenshots import _menu_action
+except ImportError:  # imported as docs.make_classifier_screenshots
+    from docs.make_layout_screenshots import _menu_action
 
 OUT = Path(__file__).parent / "images"
 MAX_BYTES = 300_000
@@ -119,9 +127,75 @@ def main() -> None:
     wait_until_idle(widget)
     save(viewer, "classifier_4_foreground", canvas_only=True)
 
+    viewer.close()
+    live_and_balance(truth, image)
     for path in sorted(OUT.glob("classifier_*.png")):
         size = path.stat().st_size
         assert size < MAX_BYTES, f"{path} is {size} bytes"
+
+
+def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
+    """Live update zoomed in on a 2048 x 2048 plane, and the class balance's warning."""
+    image, big_truth = np.tile(tile, (4, 4)), np.tile(truth, (4, 4))
+    viewer = napari.Viewer(title="SegLab pixel classifier")
+    app = QApplication.instance()
+    from qtpy.QtWidgets import QMainWindow
+
+    window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMainWindow))
+    window.setGeometry(0, 0, 1920, 1080)  # maximised (Xvfb has no window manager)
+    layer = viewer.add_image(image, name="KESM mosaic")
+    _menu_action(window, "Plugins", "SegLab", "Pixel classifier").trigger()
+    for _ in range(5):
+        app.processEvents()
+    widget = next(iter(viewer.window.dock_widgets.values()))
+    assert isinstance(widget, ClassifierWidget), widget
+    widget.controls.image.value = layer
+    wait_until_idle(widget)
+    viewer.reset_view()
+
+    training = widget.add_training_layer()
+    # a first training on the tile's strokes, repeated over the mosaic
+    strokes = np.tile(strokes_like_a_user(truth), (4, 4))
+    training.data[:] = strokes
+    training.refresh()
+    widget.train()
+    wait_until_idle(widget)
+    # zoom in 4x on the middle, tick Live update, and paint one more stroke there
+    camera = camera_of(viewer)
+    height, width = viewer.canvas.size
+    camera.center = (1024, 1024)
+    camera.zoom = 4 * min(height, width) / 2048  # 4x the zoom that shows the plane whole
+    widget.controls.live.value = True
+    wait_until_idle(widget)
+    shots = []
+
+    def on_shown(result) -> None:
+        if "part on screen" in result.message:
+            shots.append(result)
+
+    widget.shown.connect(on_shown)
+    vessels = binary_erosion(big_truth > 0) & (strokes == 0)
+    window_mask = np.zeros_like(vessels)
+    window_mask[1000:1060, 980:1060] = True
+    training.data[vessels & window_mask] = 2
+    training.refresh()
+    training.events.paint(value=[])
+    while not shots:
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(3):  # lay the status line out (the next tiles may come meanwhile)
+        app.processEvents()
+    save(viewer, "classifier_5_live_zoomed")
+    wait_until_idle(widget)
+    widget.shown.disconnect(on_shown)
+    widget.controls.live.value = False
+
+    # the class balance: erase the vessel strokes but the one just painted: a rare class
+    training.data[(training.data == 2) & ~window_mask] = 0
+    training.refresh()
+    training.events.paint(value=[])
+    wait_until_idle(widget)
+    save(viewer, "classifier_6_balance")
     viewer.close()
 
 

@@ -495,7 +495,7 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     paint(training, stroke_disks(big_truth, per_class=4, seed=2))
     qtbot.waitUntil(lambda: widget.busy, timeout=WAIT_MS)
     wait_idle(qtbot, widget)
-    assert "Segmented the plane in view" in widget.status
+    assert "Segmented the part on screen" in widget.status
     qtbot.wait(100)
     timer.stop()
 

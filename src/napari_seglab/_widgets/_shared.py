@@ -156,9 +156,10 @@ def show_output(
     role : str
         Which tool made the layer (stored under :data:`ROLE_KEY`).
     kind : {"labels", "image"}
-    plane : tuple of int, optional
-        Leading-axis index of the plane `data` holds; the layer then has `shape` and keeps
-        its other planes. A new layer over a lazy input stores only the planes written.
+    plane : tuple, optional
+        Leading-axis index of the plane `data` holds (integers, optionally followed by the
+        slices of the part of the plane it holds); the layer then has `shape` and keeps the
+        rest. A new layer over a lazy input stores only the planes written.
     shape : tuple of int, optional
         The full output shape, with `plane`.
     colors : dict of int to str, optional

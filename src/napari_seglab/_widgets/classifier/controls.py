@@ -92,7 +92,13 @@ class Controls:
         self._feature_controls()
         # actions
         self.train_button = PushButton(text="Train")
+        self.update_button = PushButton(text="Update")
+        self.update_button.tooltip = (
+            "Once: train on the strokes and segment what is on screen, then the rest of the "
+            "plane (as a live update does after each stroke)."
+        )
         self.live = CheckBox(text="Live update (plane in view)", value=False)
+        self.class_balance = Label(value="Painted: nothing yet.")
         self.scope = ComboBox(label="Apply to", choices=[s.value for s in Scope])
         self.target = _layer_picker("Image", "Other image", nullable=True)
         self.apply_button = PushButton(text="Apply")
@@ -109,6 +115,7 @@ class Controls:
         self.save_button = PushButton(text="Save classifier...")
         self.load_button = PushButton(text="Load classifier...")
         self.status.native.setWordWrap(True)
+        self.class_balance.native.setWordWrap(True)
         self.channels.native.setMaximumHeight(56)
         self.importance.native.setMinimumHeight(170)
         self.foreground.value = self.probability_of.value = self.default_foreground()
@@ -178,6 +185,7 @@ class Controls:
                     self.training,
                     row(self.add_button, self.all_training),
                     self.classes,
+                    self.class_balance,
                 ],
             ),
             ("Features", [self.families, self.scales, self.features_3d]),
@@ -196,7 +204,7 @@ class Controls:
             (
                 None,
                 [
-                    row(self.train_button, self.live),
+                    row(self.train_button, self.update_button, self.live),
                     self.scope,
                     self.target,
                     row(self.apply_button, self.cancel_button),
@@ -265,7 +273,8 @@ class Controls:
         """Enable the buttons that fit, and say what is going on."""
         c = self
         c.cancel_button.enabled = running
-        c.train_button.enabled = c.apply_button.enabled = not running or live
+        enabled = not running or live
+        c.train_button.enabled = c.apply_button.enabled = c.update_button.enabled = enabled
         if running:
             c.progress.value = 0
             c.status.value = "Updating..." if live else "Working..."

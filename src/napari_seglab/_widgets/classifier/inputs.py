@@ -13,6 +13,7 @@ from ...core._validation import SegLabInputError
 from .layers import linked_images, plane_index
 from .plans import ImageSource, Plan, Request, Scope, Training
 from .session import NO_CLASSIFIER
+from .view import region_in_view
 
 if TYPE_CHECKING:
     import napari
@@ -83,6 +84,7 @@ class Inputs:
             "settings": c.feature_settings(source),
             "forest": c.forest(),
             "plane": plane_index(source, c.image.value, self.viewer),
+            "view": region_in_view(self.viewer, c.image.value, source.spatial_shape),
         }
         return items, options
 
@@ -105,6 +107,7 @@ class Inputs:
             live=live,
             probability_of=c.probability_of.value,
             foreground=c.foreground.value,
+            stack=Scope.parse(c.scope.value) is Scope.ALL,
         )
 
     def apply_plan(self, scope: Scope) -> Plan:

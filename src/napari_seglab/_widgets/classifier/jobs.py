@@ -8,24 +8,28 @@ session's state. The helpers below read training strokes without loading a lazy 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...core._validation import SegLabInputError, fingerprint
+from ...core._validation import Cancelled, SegLabInputError, fingerprint
 from ...core.classifier import PixelClassifier, PlanePreview, feature_names
-from .plans import KeptPreview, Output, Result
+from .plans import KeptPreview, Output, Result, Target
+from .view import ViewRegion
 
 if TYPE_CHECKING:
-    from .plans import ImageSource, Plan, Target, TrainPlan
+    from .plans import ImageSource, Plan, TrainPlan
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
 # whole is previewed at every other pixel, then refined), and at most this many bytes of
-# features kept for it while painting.
+# features kept for it while painting (for the preview, and for the part on screen at full
+# resolution when it fits: zoomed in).
 PREVIEW_PIXELS = 2**20
 PREVIEW_BYTES = 128 * 2**20
+TILE = 512  # the rest of a live plane is segmented in tiles of TILE x TILE, nearest first
 
 Steps = Generator["Result | None", None, "Result"]
 
@@ -58,13 +62,7 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
     elif plan.check_edit:
         _check_unedited(plan.target.source, digests)
     if plan.live:
-        output, kept, exact = _preview(plan, pieces[0], classifier)
-        if exact:
-            return _result(plan, classifier, digests, output, "Segmented the plane in view", kept)
-        what = f"Preview (1/{kept.preview.step} resolution) of the plane in view"
-        first = _result(plan, classifier, digests, output, what, kept)
-        # shown at once; the full-resolution plane follows
-        yield replace(first, message=first.message + " Refining to full resolution...")
+        return (yield from _live(plan, classifier, digests, pieces, cancel, progress))
     output = yield from _segment(plan, classifier, pieces, steps, cancel, progress)
     where = "whole image" if plan.target.plane is None else "plane in view"
     return _result(plan, classifier, digests, output, f"Segmented the {where}")
@@ -120,35 +118,148 @@ def _segment(plan, classifier, pieces, steps, cancel, progress) -> Generator:
     return _output(plan.target, out)
 
 
-def _preview(plan: Plan, piece, classifier: PixelClassifier):
-    """The live preview of the plane in view, reusing the grid features of the last one.
+def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, progress):
+    """A live update of the plane in view, what the user looks at first.
 
-    Returns the output, the preview to keep, and whether it is exact.
+    Yields results (``None`` between steps; the last one is returned): the part of the
+    plane on screen at screen resolution (when a screen pixel holds several data pixels),
+    then at full resolution, then the rest of the plane tile by tile, nearest the view
+    first, and (``plan.stack``) the whole stack. Pixels that this classifier already
+    segmented (``plan.covered``) are skipped. Preview features of the part on screen are
+    kept for the next stroke (``plan.preview``).
     """
     source, plane = plan.target.source, plan.target.plane
-    _, reader, crop = piece
+    _, reader, crop = pieces[0]
     data = reader()
-    key = (source.key, plane, classifier.features, fingerprint(data))
-    kept = plan.preview
-    if kept is None or kept.key != key:
-        n_features = len(feature_names(classifier.features, source.n_channels))
-        preview = PlanePreview(
+    shape = source.spatial_shape[-2:]
+    covered = np.zeros(shape, bool) if plan.covered is None else plan.covered
+    view = plan.view or ViewRegion(slice(0, shape[0]), slice(0, shape[1]))
+    n_features = len(feature_names(classifier.features, source.n_channels))
+    budget = PREVIEW_BYTES // (4 * n_features)
+    plane_key = (source.key, plane, classifier.features, fingerprint(data))
+    kept = {k.key: k for k in plan.preview if k.key[:4] == plane_key}
+    used = []
+
+    def preview(region, step, max_pixels):
+        key = (*plane_key, *((sl.start, sl.stop) for sl in region), step, max_pixels)
+        if key not in kept:
+            made = PlanePreview(
+                data,
+                classifier.features,
+                channel_axis=source.channel_axis,
+                plane=crop,
+                max_pixels=max_pixels,
+                region=region,
+                step=step,
+            )
+            kept[key] = KeptPreview(key, made)
+        used.append(kept[key])
+        return kept[key].preview
+
+    def result(out: dict, region, what: str, keep: bool = False) -> Result:
+        output = Output(source=source, plane=plane, region=region, **out)
+        return _result(plan, classifier, digests, output, what, tuple(used) if keep else None)
+
+    todo = _uncovered(covered, view.region)
+    last = None  # each result is yielded once the next step starts; the last is returned
+    if todo is not None:
+        coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget))
+        fine = coarse
+        if coarse.step > 1:  # labels only (faster); the rest comes at full resolution
+            labels = coarse.predict(classifier)
+            out = {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
+            first = result(
+                out, todo, f"Preview (1/{coarse.step} resolution) of the part on screen", keep=True
+            )
+            yield replace(first, message=first.message + " Refining to full resolution...")
+            fine = preview(todo, 1, budget) if _size(todo) <= budget else None
+        if fine is not None:
+            seg = fine.segment(classifier)
+            out = empty_outputs(seg.labels.shape)
+            store(out, (), seg, None, plan)
+        else:  # too large to keep: segmented band by band
+            out = yield from _exact(plan, data, crop, classifier, todo, budget, cancel)
+        last = result(out, todo, "Segmented the part on screen", keep=True)
+        covered = covered.copy()
+        covered[todo] = True
+    tiles = _tiles_around(shape, view.region, covered)
+    for n, tile in enumerate(tiles, start=1):
+        if last is not None:
+            yield last
+        if cancel():
+            raise Cancelled("A newer live update replaced this one.")
+        progress(n / len(tiles))
+        out = yield from _exact(plan, data, crop, classifier, tile, budget, cancel)
+        last = result(out, tile, f"Segmented the rest of the plane ({n}/{len(tiles)})")
+    if plan.stack:
+        if last is not None:
+            yield last
+        everything = list(pieces_of(Target(source), classifier.features))
+        output = yield from _segment(
+            replace(plan, target=Target(source)),
+            classifier,
+            everything,
+            len(everything),
+            cancel,
+            progress,
+        )
+        last = _result(plan, classifier, digests, output, "Segmented the whole image")
+    if last is None:  # nothing was left to segment
+        last = _result(plan, classifier, digests, None, "Segmented the plane in view")
+    return last
+
+
+def _exact(plan, data, crop, classifier, region, budget, cancel):
+    """Full-resolution outputs of `region` of the plane, band by band (cancellable)."""
+    rows, cols = region
+    out = empty_outputs((rows.stop - rows.start, cols.stop - cols.start))
+    band = max(1, min(budget, PREVIEW_PIXELS) // (cols.stop - cols.start))
+    for top in range(rows.start, rows.stop, band):
+        if cancel():
+            raise Cancelled("A newer live update replaced this one.")
+        part = (slice(top, min(top + band, rows.stop)), cols)
+        seg = PlanePreview(
             data,
             classifier.features,
-            channel_axis=source.channel_axis,
+            channel_axis=plan.target.source.channel_axis,
             plane=crop,
-            max_pixels=min(PREVIEW_PIXELS, PREVIEW_BYTES // (4 * n_features)),
-        )
-        kept = KeptPreview(key, preview)
-    preview = kept.preview
-    exact = preview.step == 1
-    if exact:
-        out = empty_outputs(preview.shape)
-        store(out, (), preview.segment(classifier), None, plan)
-    else:  # labels only (faster); probability and uncertainty come with the refinement
-        labels = preview.predict(classifier)
-        out = {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
-    return _output(plan.target, out), kept, exact
+            max_pixels=budget,
+            region=part,
+        ).segment(classifier)
+        store(out, (slice(top - rows.start, part[0].stop - rows.start),), seg, None, plan)
+        yield None
+    return out
+
+
+def _size(region) -> int:
+    return (region[0].stop - region[0].start) * (region[1].stop - region[1].start)
+
+
+def _uncovered(covered: np.ndarray, region) -> tuple[slice, slice] | None:
+    """The bounding box of the pixels of `region` not yet covered (None: all covered)."""
+    missing = ~covered[region]
+    rows, cols = np.flatnonzero(missing.any(axis=1)), np.flatnonzero(missing.any(axis=0))
+    if rows.size == 0:
+        return None
+    r0, c0 = region[0].start, region[1].start
+    return (
+        slice(int(r0 + rows[0]), int(r0 + rows[-1] + 1)),
+        slice(int(c0 + cols[0]), int(c0 + cols[-1] + 1)),
+    )
+
+
+def _tiles_around(shape, region, covered: np.ndarray) -> list[tuple[slice, slice]]:
+    """Tiles of the plane with pixels not yet covered, the nearest to `region` first."""
+    centre = [(sl.start + sl.stop) / 2 for sl in region]
+    tiles = []
+    for top in range(0, shape[0], TILE):
+        for left in range(0, shape[1], TILE):
+            tile = (slice(top, min(top + TILE, shape[0])), slice(left, min(left + TILE, shape[1])))
+            todo = _uncovered(covered, tile)
+            if todo is not None:
+                middle = [(sl.start + sl.stop) / 2 for sl in todo]
+                tiles.append((math.dist(middle, centre), todo))
+    return [tile for _, tile in sorted(tiles, key=lambda pair: pair[0])]
 
 
 def _output(target: Target, arrays: dict) -> Output:
@@ -163,7 +274,7 @@ def _result(plan, classifier, digests, output, what: str, preview=None) -> Resul
         n = sum(int(np.count_nonzero(p)) for a in plan.train.annotations for p in a.values())
         message = f"Trained on {n} painted pixels. {message}"
     return Result(
-        outputs=(output,),
+        outputs=() if output is None else (output,),
         class_names=names,
         message=message,
         probability_of=plan.probability_of,

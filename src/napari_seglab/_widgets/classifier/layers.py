@@ -111,7 +111,8 @@ def plane_index(source: ImageSource, layer: Any, viewer: napari.Viewer) -> tuple
 
 
 def show_result(viewer: napari.Viewer, result: Result) -> list[str]:
-    """Write each output of `result` into its image's output layers (a plane, or whole).
+    """Write each output of `result` into its image's output layers (part of a plane, a
+    plane, or whole).
 
     Returns the names of the images no longer in the viewer, whose outputs were dropped.
     """
@@ -151,7 +152,7 @@ def _show(viewer: napari.Viewer, output: Output, result: Result, like: Any) -> N
             like=like,
             role=ROLE,
             kind=kind,
-            plane=output.plane,
+            plane=output.index,
             shape=shape,
             **kwargs,
         )

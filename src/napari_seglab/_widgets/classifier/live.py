@@ -1,9 +1,10 @@
 """Live update: the plane in view follows the strokes while the user paints.
 
-Each brush stroke (or undo) restarts a short countdown; when it ends, a training and a preview
-of the plane in view start. A run still going when the strokes change again is cancelled and
-started anew once it has stopped; one that still matches them (e.g. refining its preview) is
-left to finish.
+Each brush stroke (or undo) cancels the live run going on at once and restarts a short
+countdown; when it ends, a training and an update of the part of the plane on screen start.
+A pan or zoom restarts a longer countdown: then a run that still matches the strokes and the
+view is left to finish, and one that does not is cancelled and started anew (without
+retraining) on the newly visible part.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
     from .plans import Request
     from .runner import Runner
 
-__all__ = ["LIVE_DELAY_MS", "LiveUpdate"]
+__all__ = ["LIVE_DELAY_MS", "VIEW_DELAY_MS", "LiveUpdate"]
 
-LIVE_DELAY_MS = 300
+LIVE_DELAY_MS = 50  # after a stroke (napari reports a stroke once, when it ends)
+VIEW_DELAY_MS = 150  # after the camera last moved (it reports every frame of a pan)
 
 
 class LiveUpdate:
@@ -51,16 +53,38 @@ class LiveUpdate:
         self._start, self._cancel = start, cancel
         self._pending = False
         self._watched: list = []
+        self._camera: Any = None
         self.closed = False
         self._timer = QTimer()
         self._timer.setSingleShot(True)
-        self._timer.setInterval(LIVE_DELAY_MS)
         self._timer.timeout.connect(self.tick)
 
     def schedule(self, _event: Any = None) -> None:
-        """Start (or restart: the countdown begins again at each stroke) the countdown."""
-        if not self.closed and self._enabled():
-            self._timer.start()
+        """The strokes changed: cancel the live run going on, and (re)start the countdown."""
+        if self.closed or not self._enabled():
+            return
+        job = self._runner.job
+        if job is not None and job.live:
+            self._pending = True  # run again once the stale run has stopped
+            self._cancel()
+        self._timer.start(LIVE_DELAY_MS)
+
+    def schedule_view(self, _event: Any = None) -> None:
+        """The view moved: (re)start the countdown, unless a stroke's is shorter."""
+        if self.closed or not self._enabled():
+            return
+        if not (self._timer.isActive() and self._timer.interval() < VIEW_DELAY_MS):
+            self._timer.start(VIEW_DELAY_MS)
+
+    def watch_view(self, camera: Any) -> None:
+        """Follow pans and zooms of napari's `camera` (None: stop following)."""
+        if self._camera is not None:
+            self._camera.events.center.disconnect(self.schedule_view)
+            self._camera.events.zoom.disconnect(self.schedule_view)
+        self._camera = camera
+        if camera is not None:
+            camera.events.center.connect(self.schedule_view)
+            camera.events.zoom.connect(self.schedule_view)
 
     def stop(self) -> None:
         """Drop the countdown."""
@@ -88,7 +112,7 @@ class LiveUpdate:
         if job is None:
             self._start()
         elif not job.live:
-            self._timer.start()  # an explicit run is going on: try again later
+            self._timer.start(VIEW_DELAY_MS)  # an explicit run is going on: try again later
         elif job.cancel.is_set() or job.request != self._request():
             self._pending = True  # run again once the stale run has stopped
             self._cancel()
@@ -105,6 +129,7 @@ class LiveUpdate:
         with contextlib.suppress(RuntimeError):  # Qt may have deleted the timer already
             self._timer.stop()
         self.watch([])
+        self.watch_view(None)
 
 
 def _unwatch(layer: Any, callback: Callable) -> None:

@@ -16,6 +16,7 @@ from ...core._validation import SegLabInputError
 
 if TYPE_CHECKING:
     from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview
+    from .view import ViewRegion
 
 __all__ = [
     "Forest",
@@ -236,11 +237,12 @@ class Forest:
 
 @dataclass(frozen=True)
 class Request:
-    """What a live update brings up to date: strokes and settings, image, plane."""
+    """What a live update brings up to date: strokes and settings, image, plane, view."""
 
     key: bytes
     image: tuple  # the image's key (ImageSource.key)
     plane: tuple[int, ...] | None
+    view: ViewRegion | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,8 +284,11 @@ class Plan:
     train: TrainPlan | None = None
     check_edit: bool = False
     live: bool = False
-    preview: KeptPreview | None = None  # from the last live update
+    preview: tuple[KeptPreview, ...] = ()  # from the last live update
     request: Request | None = None
+    view: ViewRegion | None = None  # the part of the plane on screen, segmented first
+    covered: Any = None  # a live plane's pixels already segmented by this classifier (bool)
+    stack: bool = False  # a live update goes on to the whole stack once the plane is done
     probability_of: int | None = None
     foreground: int | None = None
 
@@ -292,7 +297,8 @@ class Plan:
 class Output:
     """One image's result: class ids, the foreground mask, probability and uncertainty.
 
-    A live preview (before refinement) has labels and foreground only.
+    A live preview (before refinement) has labels and foreground only. With `region` (rows,
+    columns of `plane`) the arrays hold that part of the plane only.
     """
 
     source: ImageSource
@@ -301,6 +307,14 @@ class Output:
     foreground: np.ndarray
     probability: np.ndarray | None = None
     uncertainty: np.ndarray | None = None
+    region: tuple[slice, slice] | None = None
+
+    @property
+    def index(self) -> tuple | None:
+        """Where the arrays go in the image: the plane, narrowed to `region` (None: all)."""
+        if self.plane is None:
+            return None
+        return self.plane if self.region is None else (*self.plane, *self.region)
 
 
 @dataclass(frozen=True, eq=False)
@@ -315,4 +329,4 @@ class Result:
     classifier: PixelClassifier | None = None
     key: bytes | None = None
     digests: dict = field(default_factory=dict)
-    preview: KeptPreview | None = None
+    preview: tuple[KeptPreview, ...] | None = None  # None: keep the previews already kept

@@ -37,6 +37,7 @@ from .plans import (
     Training,
     TrainPlan,
 )
+from .view import ViewRegion
 
 __all__ = ["NO_CLASSIFIER", "ClassifierSession"]
 
@@ -73,8 +74,10 @@ class ClassifierSession:
         self._trained_key: bytes | None = None  # strokes + settings the classifier was fit on
         # image keys -> (planes read, their digest) at training, to notice later edits
         self._digests: dict[tuple[str, ...], tuple[list, bytes]] = {}
-        self._live_plane: tuple | None = None  # (names, plane) of the latest full plane result
-        self._preview: KeptPreview | None = None  # features kept while painting
+        # (image key, plane) -> its pixels segmented at full resolution by this classifier
+        self._covered: dict[tuple, np.ndarray] = {}
+        self._stack_done: set[tuple] = set()  # image keys segmented whole by this classifier
+        self._preview: tuple[KeptPreview, ...] = ()  # features kept while painting
         self._cache = TrainingCache()
 
     @property
@@ -84,12 +87,20 @@ class ClassifierSession:
 
     @property
     def preview(self) -> PlanePreview | None:
-        """The plane preview kept from the last live update (its features), or ``None``."""
-        return None if self._preview is None else self._preview.preview
+        """The (coarsest) preview kept from the last live update (its features), or ``None``."""
+        return self._preview[0].preview if self._preview else None
 
     def drop_preview(self) -> None:
-        """Forget the kept preview (~100 MB of features, only worth it while painting)."""
-        self._preview = None
+        """Forget the kept previews (up to ~250 MB of features, worth it while painting)."""
+        self._preview = ()
+
+    def covered(self, image: tuple, plane: tuple[int, ...]) -> np.ndarray | None:
+        """The pixels of a plane the current classifier has segmented in full (bool), or None.
+
+        `image` is the image's key (:attr:`~.plans.ImageSource.key`); the live update fills
+        this in as it goes (the part in view first) and starts anew with each training.
+        """
+        return self._covered.get((image, plane))
 
     # ------------------------------------------------------------------ plans
     def request(
@@ -99,10 +110,12 @@ class ClassifierSession:
         settings: FeatureSettings,
         forest: Forest = DEFAULT_FOREST,
         plane: tuple[int, ...] | None = None,
+        view: ViewRegion | None = None,
     ) -> Request:
         """What a live update with these strokes and settings would bring up to date."""
         _check_training(training)
-        return self._request(training, _painted(training, settings), settings, forest, plane)
+        annotations = _painted(training, settings)
+        return self._request(training, annotations, settings, forest, plane, view)
 
     def plan_training(
         self,
@@ -115,21 +128,29 @@ class ClassifierSession:
         live: bool = False,
         probability_of: int | None = None,
         foreground: int | None = None,
+        view: ViewRegion | None = None,
+        stack: bool = False,
     ) -> Plan | None:
         """Plan a training on `training` (the first image is segmented: `plane`, or all).
 
         Raises :class:`SegLabInputError` (no strokes, one class, shapes or channels that do
-        not match). With ``live=True`` returns ``None`` when nothing changed since the last
-        result, and plans a preview of the plane first.
+        not match). With ``live=True`` (and a `plane`) the part of the plane in `view` comes
+        first, at screen resolution then in full, then the rest of the plane, then with
+        `stack` the whole image; parts already segmented by the current classifier are
+        skipped, and ``None`` is returned when nothing is left to do.
         """
         _check_training(training)
         annotations = _painted(training, settings)
-        request = self._request(training, annotations, settings, forest, plane)
+        request = self._request(training, annotations, settings, forest, plane, view)
         train = None
+        stack = stack and len(training[0].image.spatial_shape) > 2
+        covered = self._covered.get((request.image, plane)) if live else None
         if live and request.key == self._trained_key:
-            if self._classifier is None or self._live_plane == (request.image, plane):
+            stack = stack and request.image not in self._stack_done
+            if self._classifier is None or (covered is not None and covered.all() and not stack):
                 return None
         else:
+            covered = None
             names = _painted_classes(training, annotations, list(class_names))
             train = TrainPlan(
                 images=tuple(t.image for t in training),
@@ -146,8 +167,11 @@ class ClassifierSession:
             digests=self._digests,
             train=train,
             live=live,
-            preview=self._preview if live else None,
+            preview=self._preview if live else (),
             request=request,
+            view=view,
+            covered=None if covered is None else covered.copy(),
+            stack=stack and live,
             probability_of=probability_of,
             foreground=foreground,
         )
@@ -173,28 +197,34 @@ class ClassifierSession:
             foreground=foreground,
         )
 
-    def _request(self, training, annotations, settings, forest, plane) -> Request:
+    def _request(self, training, annotations, settings, forest, plane, view) -> Request:
         planes = [(index, p) for strokes in annotations for index, p in strokes.items()]
         names = [t.image.key for t in training]
         extra = repr((settings, forest, names, [i for i, _ in planes]))
         key = fingerprint(*(p for _, p in planes)) + extra.encode()
-        return Request(key, training[0].image.key, plane)
+        return Request(key, training[0].image.key, plane, view)
 
     # ------------------------------------------------------------------ results
     def accept(self, result: Result, *, keep_preview: bool = True) -> None:
-        """Take a run's result: its classifier (if it trained one), the kept preview."""
+        """Take a run's result: its classifier (if it trained one), the kept previews, and
+        which pixels of a live plane are up to date."""
         if result.preview is not None:
-            # Kept for the next stroke while painting; the plane is up to date only once
-            # its refinement (or an exact preview) arrives.
-            self._preview = result.preview if keep_preview else None
-            self._live_plane = None
-        if result.classifier is not None:
+            self._preview = result.preview if keep_preview else ()
+        if result.classifier is not None and result.classifier is not self._classifier:
             self._classifier = result.classifier
             self._trained_key = result.key
             self._digests = result.digests
+            self._covered, self._stack_done = {}, set()
         for output in result.outputs:
-            if output.plane is not None and output.probability is not None:
-                self._live_plane = (output.source.key, output.plane)
+            if output.probability is None:
+                continue
+            if output.plane is None:
+                self._stack_done.add(output.source.key)
+                continue
+            where = (output.source.key, output.plane)
+            shape = output.source.spatial_shape[-2:]
+            covered = self._covered.setdefault(where, np.zeros(shape, bool))
+            covered[output.region or ()] = True
 
     def complete(
         self,
@@ -235,7 +265,7 @@ class ClassifierSession:
         self._classifier = classifier
         self._trained_key = None
         self._digests = {}
-        self._live_plane = None
+        self._covered, self._stack_done = {}, set()
         return classifier
 
 

@@ -28,6 +28,7 @@ from qtpy.QtCore import QTimer
 from ...core._validation import SegLabInputError
 from .._layers import label_colormap
 from .._shared import report_error
+from .balance import BalanceView
 from .controls import Controls
 from .inputs import Inputs
 from .jobs import max_label
@@ -37,6 +38,7 @@ from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .view import camera_of
 from .warmup import start_warm_up
 
 if TYPE_CHECKING:
@@ -92,11 +94,17 @@ class ClassifierWidget(Container):
             start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
             cancel=self.cancel,
         )
+        self._balance = BalanceView(
+            c.class_balance,
+            training=lambda: self._inputs.training_items(self._inputs.source()),
+            names=lambda: c.class_names,
+        )
         self._sections = build_panel(self.native, c.sections())
         c.show_model_settings()
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
+        c.update_button.changed.connect(self.update)
         c.apply_button.changed.connect(lambda: self.predict(c.scope.value))
         c.cancel_button.changed.connect(self.cancel)
         c.save_button.changed.connect(
@@ -108,7 +116,10 @@ class ClassifierWidget(Container):
         c.image.changed.connect(self._on_image_changed)
         c.probability_of.changed.connect(self._live.schedule)
         c.foreground.changed.connect(self._live.schedule)
+        c.training.changed.connect(self._balance.refresh)
+        c.all_training.changed.connect(self._balance.refresh)
         napari_viewer.dims.events.point.connect(self._live.schedule)
+        self._live.watch_view(camera_of(napari_viewer))
         self.native.destroyed.connect(self._disconnect)
         self.reset_choices()
         self._on_image_changed()
@@ -183,6 +194,20 @@ class ClassifierWidget(Container):
             The background run, or ``None`` when refused (the reason is shown as an error).
         """
         return self._start(lambda: self._inputs.training_plan(live=False))
+
+    def update(self) -> GeneratorWorker | None:
+        """Once, what a live update does: train on new strokes, segment what is on screen
+        (at screen resolution first when zoomed out, then in full), then the rest of the plane.
+
+        Returns
+        -------
+        GeneratorWorker or None
+            The background run, or ``None`` when refused or when everything is up to date.
+        """
+        worker = self._start(lambda: self._inputs.training_plan(live=True))
+        if worker is None and not self.busy and self._session.classifier is not None:
+            self._controls.status.value = "Up to date: nothing new to learn or to show."
+        return worker
 
     def predict(
         self, scope: Scope | str = Scope.PLANE, *, image: napari.layers.Image | None = None
@@ -274,6 +299,8 @@ class ClassifierWidget(Container):
             choices = [x for x in image.choices if x is not None]
             image.value = default_image(self._viewer, choices)
         self._live.watch(self._inputs.labels_layers())
+        self._balance.watch(self._inputs.labels_layers())
+        self._balance.refresh()
 
     # ------------------------------------------------------------------ layers
     def _disconnect(self, _obj: Any = None) -> None:
@@ -306,6 +333,7 @@ class ClassifierWidget(Container):
         if training is not None and is_training_layer(training):
             top = max(len(self.class_names), max_label(training.data), 2)
             training.colormap = label_colormap(c.class_colors(top))
+        self._balance.refresh()
 
     def _on_live_toggled(self, on: bool) -> None:
         if on:

@@ -22,9 +22,12 @@ class PlanePreview:
     one stroke to the next. A preview keeps them for every `step`-th pixel along each axis
     (computed at full resolution, so every scale sees the same context as in
     :meth:`PixelClassifier.segment`), with `step` the smallest that keeps the grid within
-    `max_pixels`. :meth:`segment` then classifies the grid and repeats each result over its
-    ``step x step`` block: a plane of 2048 x 2048 seen whole on a screen is previewed at
-    about the screen's resolution, for a quarter of the work of the full plane.
+    `max_pixels` (or a larger `step` asked for). :meth:`segment` then classifies the grid
+    and repeats each result over its ``step x step`` block: a plane of 2048 x 2048 seen whole
+    on a screen is previewed at about the screen's resolution, for a quarter of the work of
+    the full plane. With `region`, only that part of the plane (the part on screen) is kept,
+    its features still computed with the rest of the plane around it: at ``step == 1`` its
+    :meth:`segment` equals :meth:`PixelClassifier.segment` of the whole plane inside `region`.
 
     Parameters
     ----------
@@ -39,6 +42,11 @@ class PlanePreview:
         For 3D features, the index of the plane to preview along the slab's first axis.
     max_pixels : int
         Largest number of grid pixels (each holds all its features in float32).
+    region : tuple of two slices, optional
+        The rows and columns of the plane to keep (default: the whole plane); slices with
+        explicit, in-range ``start`` and ``stop`` and no step.
+    step : int, optional
+        Keep at least every `step`-th pixel (1: full resolution, if `max_pixels` allows).
 
     Examples
     --------
@@ -65,6 +73,8 @@ class PlanePreview:
         channel_axis: int | None = NOT_GIVEN,
         plane: int | None = None,
         max_pixels: int = 2**20,
+        region: tuple[slice, slice] | None = None,
+        step: int = 1,
     ) -> None:
         if is_lazy(image):
             raise SegLabInputError(
@@ -84,20 +94,28 @@ class PlanePreview:
             raise SegLabInputError("`plane` is only for 3D features; pass the plane itself.")
         self.settings = settings
         self.n_channels = source.shape[0]
-        self.shape = tuple(spatial[-2:])
+        self.plane_shape = tuple(spatial[-2:])
+        self.region = _checked_region(region, self.plane_shape)
+        rows, cols = self.region
+        self.shape = (rows.stop - rows.start, cols.stop - cols.start)
         height, width = self.shape
-        self.step = max(1, int(np.sqrt(height * width / max(max_pixels, 1))))
+        self.step = max(1, int(step), int(np.sqrt(height * width / max(max_pixels, 1))))
         while -(-height // self.step) * -(-width // self.step) > max_pixels:
             self.step += 1
         n_features = len(feature_names(settings, self.n_channels))
         grid = np.empty((n_features, -(-height // self.step), -(-width // self.step)), np.float32)
-        rows = max(1, 2**23 // (n_features * width) // self.step) * self.step
+        band = max(1, 2**23 // (n_features * width) // self.step) * self.step
         lead = () if plane is None else (slice(plane, plane + 1),)
-        for top in range(0, height, rows):
-            region = (*lead, slice(top, min(top + rows, height)), slice(0, width))
-            planar = np.empty((n_features, *(sl.stop - sl.start for sl in region)), np.float32)
-            region_features(source, settings, region, planar)
-            picked = planar.reshape(n_features, *planar.shape[-2:])[:, :: self.step, :: self.step]
+        for top in range(0, height, band):
+            part = slice(rows.start + top, rows.start + min(top + band, height))
+            planar = np.empty((n_features, part.stop - part.start, width), np.float32)
+            region_features(
+                source,
+                settings,
+                (*lead, part, cols),
+                planar.reshape(n_features, *([1] * len(lead)), *planar.shape[1:]),
+            )
+            picked = planar[:, :: self.step, :: self.step]
             grid[:, top // self.step : top // self.step + picked.shape[1]] = picked
         self._grid = grid
 
@@ -112,7 +130,7 @@ class PlanePreview:
         Returns
         -------
         Segmentation
-            Of the plane's shape.
+            Of the region's shape (the plane's, without `region`).
         """
         grid = classifier.segment_features(self._features(classifier))
         return Segmentation(
@@ -133,7 +151,7 @@ class PlanePreview:
         Returns
         -------
         numpy.ndarray of uint8
-            Of the plane's shape.
+            Of the region's shape (the plane's, without `region`).
         """
         return self._fill(classifier.predict_features(self._features(classifier)))
 
@@ -148,6 +166,25 @@ class PlanePreview:
         return np.moveaxis(self._grid, 0, -1)
 
     def _fill(self, values: np.ndarray) -> np.ndarray:
-        """Grid values repeated over their ``step x step`` blocks, cropped to the plane."""
+        """Grid values repeated over their ``step x step`` blocks, cropped to the region."""
+        if self.step == 1:
+            return values
         values = np.repeat(np.repeat(values, self.step, axis=0), self.step, axis=1)
         return np.ascontiguousarray(values[: self.shape[0], : self.shape[1]])
+
+
+def _checked_region(region: tuple[slice, slice] | None, shape: tuple[int, int]):
+    """`region` as two slices with explicit bounds inside `shape` (the whole plane if None)."""
+    if region is None:
+        return (slice(0, shape[0]), slice(0, shape[1]))
+    if len(region) != 2:
+        raise SegLabInputError(f"A region is two slices (rows, columns), not {region!r}.")
+    checked = []
+    for sl, n in zip(region, shape, strict=True):
+        start, stop, stride = sl.indices(n)
+        if stride != 1 or stop <= start:
+            raise SegLabInputError(
+                f"The region {region!r} is empty or strided in a plane {shape}."
+            )
+        checked.append(slice(start, stop))
+    return tuple(checked)

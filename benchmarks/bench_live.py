@@ -1,0 +1,245 @@
+"""Live feedback in a real (headless) napari viewer: stroke -> the part on screen, in full.
+
+    xvfb-run -a python benchmarks/bench_live.py           # 2048^2, 8 strokes per row
+    xvfb-run -a python benchmarks/bench_live.py --quick   # 512^2, 3 strokes
+    xvfb-run -a python benchmarks/bench_live.py --write   # also update README.md
+
+A napari ``Viewer(show=False)`` (never shown; a virtual X server gives vispy the OpenGL
+context that Qt's offscreen platform lacks) with a 1000 x 1000 canvas shows a synthetic
+2048 x 2048 plane
+(blobs on a textured background, the image of ``bench_classifier.py``) and SegLab's
+classifier widget with *Live update* on and the default features and forest. After a first
+training, strokes are painted one by one (a few disks of one class inside the truth, within
+the part on screen, then napari's ``paint`` event, as the brush sends it at the end of a
+stroke). For each stroke: the time until the widget has shown the part of the plane on
+screen at full resolution (labels, probability and uncertainty in the layers), and until its
+first visible change (the screen-resolution preview). The next stroke follows 0.3 s later
+(looking at the result), cancelling what is left of the run (the rest of the plane).
+
+Two views, the plane whole in the canvas and zoomed in 4x on its centre, each measured with
+the view-driven update (*on screen*) and, in the same run and alternating stroke by stroke,
+with the whole-plane update that does not look at the view (*whole plane*: the plane
+previewed at screen resolution, then all of it in full). A 20 ms ``QTimer`` records the
+longest gap of Qt's event loop (the GUI's responsiveness) during each series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_classifier import make_image, make_strokes  # noqa: E402
+
+CANVAS = (1000, 1000)
+LOOK_S = 0.3  # the user looks at a result before the next stroke
+
+
+def _wait(app, done, timeout_s: float) -> bool:
+    """Run Qt's event loop until `done()` (checked every 2 ms) or the timeout."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: done() and loop.quit())
+    poll.start(2)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    if not done():
+        loop.exec()
+    poll.stop()
+    return done()
+
+
+class Gaps:
+    """The longest interval between ticks of a 20 ms QTimer while it runs."""
+
+    def __init__(self) -> None:
+        from qtpy.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self._last = None
+        self._timer = QTimer()
+        self._timer.setInterval(20)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = None
+        self._timer.start()
+
+    def stop(self) -> list[float]:
+        self._timer.stop()
+        gaps, self.gaps = self.gaps, []
+        return gaps
+
+
+def run(size: int, n_strokes: int) -> dict:
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_seglab._widgets.classifier import ClassifierWidget, inputs
+    from napari_seglab._widgets.classifier.view import region_in_view
+
+    image, truth = make_image((size, size))
+    viewer = napari.Viewer(show=False)
+    app = QApplication.instance()
+    layer = viewer.add_image(image, name="plane")
+    viewer.canvas.size = CANVAS
+    widget = ClassifierWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.controls.image.value = layer
+    training = widget.add_training_layer()
+    widget.controls.classes.value = "background, blob"
+    shown = []
+    widget.shown.connect(shown.append)
+
+    seen_view = inputs.region_in_view
+    whole_plane = {"on": False}
+
+    def view_of(viewer_, layer_, shape):
+        return None if whole_plane["on"] else seen_view(viewer_, layer_, shape)
+
+    inputs.region_in_view = view_of
+
+    def paint(strokes: np.ndarray) -> float:
+        data = training.data
+        data[strokes > 0] = strokes[strokes > 0]
+        training.refresh()
+        t0 = time.perf_counter()
+        training.events.paint(value=[])
+        return t0
+
+    def full_on_screen(view, since: int) -> bool:
+        for result in shown[since:]:
+            for output in result.outputs:
+                region = output.region
+                if output.probability is None:
+                    continue
+                if region is None or view is None:
+                    return True
+                if all(
+                    r.start <= v.start and v.stop <= r.stop
+                    for r, v in zip(region, view, strict=True)
+                ):
+                    return True
+        return False
+
+    def set_view(zoom_factor: float) -> None:
+        viewer.reset_view()
+        viewer.scene.camera.zoom = viewer.scene.camera.zoom * zoom_factor
+
+    # first training (also warms the compiled code up and keeps the features of the plane)
+    set_view(1.0)
+    widget.controls.live.value = True
+    paint(make_strokes(truth, 0.0005, seed=1))
+    _wait(app, lambda: shown and not widget.busy, 600)
+
+    rng = np.random.default_rng(5)
+    gaps = Gaps()
+    out = {}
+    for name, zoom in (("whole", 1.0), ("zoom4x", 4.0)):
+        set_view(zoom)
+        view = region_in_view(viewer, layer, image.shape)
+        _wait(app, lambda: not widget.busy, 600)
+        series = {"on screen": [], "whole plane": [], "first on screen": [], "first whole": []}
+        series_gaps = {"on screen": [], "whole plane": []}
+        for k in range(2 * n_strokes):
+            mode = "on screen" if k % 2 == 0 else "whole plane"
+            whole_plane["on"] = mode == "whole plane"
+            # a few disks of one class inside the truth, within the part on screen
+            label = 1 + k % 2
+            inside = np.zeros(image.shape, bool)
+            inside[view.region] = (truth[view.region] > 0) == (label == 2)
+            candidates = np.argwhere(inside)
+            pick = candidates[rng.choice(len(candidates), 6, replace=False)]
+            strokes = np.zeros(image.shape, np.uint8)
+            for r, c in pick:
+                strokes[max(r - 2, 0) : r + 3, max(c - 2, 0) : c + 3] = label
+            strokes[truth.astype(bool) != (label == 2)] = 0
+            since = len(shown)
+            gaps.start()
+            t0 = paint(strokes)
+            _wait(app, lambda since=since: len(shown) > since, 600)
+            first = time.perf_counter() - t0
+            _wait(app, lambda v=view, n=since: full_on_screen(v.region, n), 600)
+            full = time.perf_counter() - t0
+            _wait(app, lambda: False, LOOK_S)
+            series_gaps[mode].extend(gaps.stop())
+            series[mode].append(full)
+            series["first " + ("on screen" if mode == "on screen" else "whole")].append(first)
+            print(f"... {name} {mode}: first {first:.2f} s, full {full:.2f} s", file=sys.stderr)
+        out[name] = {
+            "view": [view.rows.start, view.rows.stop, view.cols.start, view.cols.stop],
+            "step": view.step,
+            **series,
+            "gaps": {mode: max(g) if g else 0.0 for mode, g in series_gaps.items()},
+        }
+    widget.controls.live.value = False
+    widget.cancel()
+    _wait(app, lambda: not widget.busy, 600)
+    viewer.close()
+    return out
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="512^2, 3 strokes (development)")
+    parser.add_argument("--write", action="store_true", help="write the table to README.md")
+    options = parser.parse_args()
+    size, n_strokes = (512, 3) if options.quick else (2048, 8)
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result = run(size, n_strokes)
+    load_after = os.getloadavg()
+    targets = {"whole": 0.25, "zoom4x": 0.15}
+    rows = [
+        "| view (part on screen, data px per screen px) | update | stroke → first change | "
+        "stroke → on screen in full (target) | longest event-loop gap (target 0.10 s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, label in (("whole", "plane whole"), ("zoom4x", "zoomed in 4x")):
+        r = result[name]
+        rows0, rows1, cols0, cols1 = r["view"]
+        where = f"{label} ({rows1 - rows0} x {cols1 - cols0} px, {r['step']})"
+        for mode, first in (("on screen", "first on screen"), ("whole plane", "first whole")):
+            rows.append(
+                f"| {where} | {mode} | {_median(r[first])} | {_median(r[mode])} "
+                f"(≤ {targets[name]:.2f} s) | {r['gaps'][mode]:.2f} s |"
+            )
+    header = (
+        f"Run {started} with `xvfb-run -a python benchmarks/bench_live.py"
+        f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}: "
+        f"a {size}² plane in a {CANVAS[0]} x {CANVAS[1]} canvas, default features and forest, "
+        f"medians (min-max) of {n_strokes} strokes per row, the two updates alternating stroke "
+        f"by stroke. Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
+        "(the machine was shared with other jobs when it exceeds the CPU count)."
+    )
+    table = "\n".join(rows)
+    print(header + "\n\n" + table)
+    if options.write:
+        from _readme import write_block
+
+        write_block("live-benchmark", header, table)
+
+
+if __name__ == "__main__":
+    main()
