@@ -120,7 +120,26 @@ def _compute(
     except BaseException:
         # Nothing may still be writing once the caller cleans the output away.
         client.cancel(futures)
+        _wait_until_idle(client, collection)
         raise
+
+
+def _wait_until_idle(client: Any, collection: Any, timeout: float = 60.0) -> None:
+    """Wait until no task of `collection` runs on a worker any more (a cancelled task that
+    already started runs to its end), or `timeout` seconds."""
+    import time
+
+    import dask
+
+    # The keys the scheduler knows: those of the graph optimised as ``client.compute`` did.
+    parts = dask.optimize(*(collection if isinstance(collection, tuple) else (collection,)))
+    keys = {str(key) for part in parts for key in part.__dask_graph__()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = {str(key) for found in client.processing().values() for key in found}
+        if not running & keys:
+            return
+        time.sleep(0.05)
 
 
 def _store_in_batches(
