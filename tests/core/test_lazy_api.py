@@ -132,6 +132,7 @@ def _calls() -> dict[str, Callable[[], object]]:
             {"mask": lazy("mask")}, lazy("truth")
         ),
         "edges": lambda: sl.edges(lazy("image"), "sobel"),
+        "suggest_regions": lambda: sl.suggest_regions(lazy("image")),
     }
 
 
@@ -164,6 +165,7 @@ NO_ARRAY_INPUT = {
     "ObjectLabels",
     "ObjectMetrics",
     "ObjectTable",
+    "RegionSuggestion",
     "Scores",
     "SegLabInputError",
     "Segmentation",
