@@ -13,7 +13,8 @@ plumbing:
 * **Outputs**, updated in place: ``"<image> segmentation"`` (class ids, the training layer's
   colours), ``"<image> foreground"`` (0/1 mask of the chosen foreground class, ready for the
   clean-up and validation widgets), ``"<image> probability"`` (of one chosen class) and
-  ``"<image> uncertainty"`` (1 - highest class probability: paint where it is bright).
+  ``"<image> uncertainty"`` (1 - highest class probability: paint where it is bright), and
+  ``"<image> suggestions"``, the most uncertain regions to paint in next (:mod:`.suggestions`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .suggestions import Suggestions
 from .warmup import start_warm_up
 
 if TYPE_CHECKING:
@@ -92,7 +94,9 @@ class ClassifierWidget(Container):
             start=lambda: self._start(lambda: self._inputs.training_plan(live=True), live=True),
             cancel=self.cancel,
         )
-        self._sections = build_panel(self.native, c.sections())
+        self._suggestions = Suggestions(napari_viewer, image=lambda: c.image.value)
+        self.shown.connect(self._suggestions.update)
+        self._sections = build_panel(self.native, [*c.sections(), self._suggestions.section()])
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
@@ -125,6 +129,11 @@ class ClassifierWidget(Container):
     def classifier(self) -> PixelClassifier | None:
         """The current :class:`~napari_seglab.core.classifier.PixelClassifier`, or ``None``."""
         return self._session.classifier
+
+    @property
+    def suggestions(self) -> Suggestions:
+        """Where to paint next: ``suggestions.regions``, ``suggestions.go(i)``."""
+        return self._suggestions
 
     @property
     def busy(self) -> bool:
