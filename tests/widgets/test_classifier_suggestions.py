@@ -79,7 +79,8 @@ def test_regions_drawn_in_one_layer_and_the_camera_goes_to_them(qtbot, widget_of
     assert viewer.layers.selection.active.name == "img training"  # the brush stays put
 
     shown = widget.suggestions.go(0)
-    assert shown is regions[0] and "Region 1 of" in widget.suggestions.info.value
+    assert shown is regions[0] and "Region 1 of" in widget.suggestions.info
+    assert viewer.status == widget.suggestions.info
     np.testing.assert_allclose(viewer.camera.center[-2:], layer.data_to_world(shown.centre))
     box = np.array([y1 - y0, x1 - x0]) * 0.5
     visible = np.asarray(viewer.canvas.size) / viewer.camera.zoom

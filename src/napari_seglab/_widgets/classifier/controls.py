@@ -31,6 +31,8 @@ from .plans import Forest, Scope
 from .warmup import warm_up_done
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ...core.classifier import PixelClassifier
     from .plans import ImageSource
 
@@ -129,11 +131,11 @@ class Controls:
         self.depth = SpinBox(label="Max depth", value=10, min=1, max=100)
         self.balance = CheckBox(text="Balance classes", value=True)
 
-    def sections(self) -> list[tuple[str | None, list[Widget]]]:
+    def sections(self, bottom: Sequence[Widget] = ()) -> list[tuple[str | None, list[Widget]]]:
         """The panel, top to bottom: (title of a collapsible section or None, its widgets).
 
         What every run needs stays open; features, forest and outputs fold away (the panel
-        then fits a laptop screen).
+        then fits a laptop screen). `bottom`: more widgets on the last row, after Save / Load.
         """
 
         def row(*widgets: Widget) -> Container:
@@ -167,7 +169,7 @@ class Controls:
                 "Outputs and feature importance",
                 [self.probability_of, self.foreground, self.importance],
             ),
-            (None, [row(self.save_button, self.load_button)]),
+            (None, [row(self.save_button, self.load_button, *bottom)]),
         ]
 
     # ------------------------------------------------------------------ choices

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, Container, Label, PushButton
+from magicgui.widgets import CheckBox, PushButton
 
 from ...core.classifier import RegionSuggestion, suggest_regions
 from .._layers import geometry_of
@@ -30,11 +30,12 @@ __all__ = ["Suggestions"]
 N_REGIONS = 5
 FILL = "#00000000"
 EDGE = "#ffd700"  # gold: visible on grey, magma and the class colours alike
-VIEW_MARGIN = 2.5  # the region takes 1 / VIEW_MARGIN of the canvas
+VIEW_MARGIN = 3.0  # the region takes 1 / VIEW_MARGIN of the canvas ...
+VIEW_MIN = 32  # ... or, when smaller, a box of this many pixels does (its surroundings show)
 
 
 class Suggestions:
-    """The *Suggest where to paint* section of the classifier panel.
+    """*Suggest where to paint* in the classifier panel: a toggle, Previous and Next.
 
     Parameters
     ----------
@@ -54,20 +55,19 @@ class Suggestions:
             "After each training, outline the most uncertain regions (borders between "
             "classes left out): strokes there teach the classifier most."
         )
-        self.previous_button = PushButton(text="Previous")
-        self.next_button = PushButton(text="Next")
-        self.info = Label(value="")
+        self.previous_button = PushButton(text="◀")
+        self.next_button = PushButton(text="▶")
+        self.previous_button.tooltip = "Previous suggested region: centre the view on it."
+        self.next_button.tooltip = "Next suggested region (most uncertain first)."
+        self.info = ""
         self.previous_button.changed.connect(lambda: self.go(self.current - 1))
         self.next_button.changed.connect(lambda: self.go(self.current + 1))
         self.show.changed.connect(self._on_toggled)
         self._enable()
 
-    def section(self) -> tuple[str, list]:
-        """The panel section: (title, widgets)."""
-        row = Container(
-            widgets=[self.previous_button, self.next_button], layout="horizontal", labels=False
-        )
-        return ("Suggest where to paint", [self.show, row, self.info])
+    def widgets(self) -> list:
+        """The toggle and the Previous / Next buttons, for the panel's last row."""
+        return [self.show, self.previous_button, self.next_button]
 
     # ------------------------------------------------------------------ results
     def update(self, result: Result) -> None:
@@ -84,8 +84,8 @@ class Suggestions:
         self._layer_of = layer
         self.current = -1
         self._draw(layer)
-        self.info.value = (
-            f"{len(self.regions)} region(s) to check: press Next."
+        self._say(
+            f"{len(self.regions)} uncertain region(s) outlined: press Next to go to them."
             if self.regions
             else "No uncertain region left on this plane."
         )
@@ -158,9 +158,9 @@ class Suggestions:
         sizes = np.array([b - a for a, b in region.bbox[-2:]]) * scale
         canvas = np.asarray(self._viewer.canvas.size, float)
         self._viewer.camera.zoom = float(
-            np.min(canvas / (VIEW_MARGIN * np.maximum(sizes, 8 * scale)))
+            np.min(canvas / (VIEW_MARGIN * np.maximum(sizes, VIEW_MIN * scale)))
         )
-        self.info.value = (
+        self._say(
             f"Region {self.current + 1} of {len(self.regions)}: {region.size} px, "
             f"mean uncertainty {region.mean_uncertainty:.2f}."
         )
@@ -173,8 +173,12 @@ class Suggestions:
             if shapes is not None:
                 self._viewer.layers.remove(shapes)
             self.regions, self.current = [], -1
-            self.info.value = ""
         self._enable()
+
+    def _say(self, message: str) -> None:
+        """Tell the user (napari's status bar), and keep it in :attr:`info`."""
+        self.info = message
+        self._viewer.status = message
 
     def _enable(self) -> None:
         for button in (self.previous_button, self.next_button):

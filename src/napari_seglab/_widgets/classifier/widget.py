@@ -96,7 +96,7 @@ class ClassifierWidget(Container):
         )
         self._suggestions = Suggestions(napari_viewer, image=lambda: c.image.value)
         self.shown.connect(self._suggestions.update)
-        self._sections = build_panel(self.native, [*c.sections(), self._suggestions.section()])
+        self._sections = build_panel(self.native, c.sections(bottom=self._suggestions.widgets()))
 
         c.add_button.changed.connect(self.add_training_layer)
         c.train_button.changed.connect(self.train)
