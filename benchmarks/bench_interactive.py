@@ -397,6 +397,33 @@ def target_check(datasets: dict, baseline: str = "skimage") -> list[str]:
     return out
 
 
+def feature_times(methods: list[str], size: int = 1024, repeats: int = 3) -> dict[str, float]:
+    """Median seconds to compute each method's features of a `size`² image, alternating."""
+    from napari_seglab import FeatureSettings, compute_features
+
+    image = np.random.default_rng(0).normal(100, 20, (size, size)).astype(np.float32)
+    kinds = sorted({m.replace("-suggest", "").replace("-autocontext", "") for m in methods})
+    runs: dict[str, list[float]] = {kind: [] for kind in kinds}
+
+    def compute(kind: str, data: np.ndarray) -> None:
+        if kind == "skimage":
+            from skimage.feature import multiscale_basic_features
+
+            multiscale_basic_features(data, sigma_min=0.5, sigma_max=16)
+        else:
+            sigmas = _sigmas(kind)
+            compute_features(data, FeatureSettings(**({"sigmas": sigmas} if sigmas else {})))
+
+    for kind in kinds:  # load each one's compiled code first
+        compute(kind, image[:64, :64])
+    for _ in range(repeats):
+        for kind in kinds:
+            t0 = time.perf_counter()
+            compute(kind, image)
+            runs[kind].append(time.perf_counter() - t0)
+    return {kind: statistics.median(values) for kind, values in runs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="*", type=Path, help="folders with a pairs.json")
@@ -423,6 +450,7 @@ def main() -> None:
         folders, methods, options.images, options.crop, lambda m: print(m, file=sys.stderr)
     )
     elapsed = time.perf_counter() - t0
+    features = feature_times(methods)
     load_after = os.getloadavg()
     summary = _summaries(results, methods)
     if options.json:
@@ -445,11 +473,16 @@ def main() -> None:
     per_dataset = _table(summary["datasets"], methods, None)
     per_image = _table(summary["images"], methods, references)
     verdict = "\n".join(f"- {line}" for line in target_check(summary["datasets"]))
+    timing = "Features of a 1024² image (median of 3, alternating): " + ", ".join(
+        f"{kind} {seconds:.2f} s" for kind, seconds in features.items()
+    )
     table = (
         "Per dataset (means over its images):\n\n"
         + per_dataset
         + "\n\n"
         + verdict
+        + "\n\n"
+        + timing
         + "\n\nPer image:\n\n"
         + per_image
     )
