@@ -3,6 +3,10 @@
 Run from the repository root under a (virtual) X server:
 
     xvfb-run -a -s "-screen 0 1920x1080x24" python docs/make_classifier_screenshots.py
+    xvfb-run -s "-screen 0 1920x1080x24" python docs/make_classifier_screenshots.py --suggestions
+
+The second takes only the pictures of *Suggest where to paint*, in a 1920 x 1080 window with
+the widget opened the way a user does (Plugins > SegLab > Pixel classifier).
 
 The strokes are drawn the way a user would: a few lines through the tissue (background) and
 a few vessels painted over (foreground), placed with the KESM ground truth. The live-update
@@ -12,6 +16,7 @@ would, on a 2048 x 2048 mosaic of the tile.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -129,9 +134,7 @@ def main() -> None:
 
     viewer.close()
     live_and_balance(truth, image)
-    for path in sorted(OUT.glob("classifier_*.png")):
-        size = path.stat().st_size
-        assert size < MAX_BYTES, f"{path} is {size} bytes"
+    check_sizes()
 
 
 def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
@@ -199,5 +202,51 @@ def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
     viewer.close()
 
 
+def suggestions() -> None:
+    """The suggested regions after a first training, then the view on the first one."""
+    get_settings().application.gui_notification_level = "error"
+    OUT.mkdir(exist_ok=True)
+    viewer = napari.Viewer(title="SegLab pixel classifier")
+    viewer.window.resize(1920, 1080)
+    viewer.open_sample("napari-seglab", "kesm")
+    layer, truth = viewer.layers["KESM vessels"], viewer.layers["KESM ground truth"]
+    truth.visible = False
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
+    widget.controls.image.value = layer
+    training = widget.add_training_layer()
+    strokes = strokes_like_a_user(truth.data)
+    strokes[strokes == 2] = 0  # a first try: one vessel and two lines painted
+    strokes[256:] = np.where(strokes[256:] == 1, 0, strokes[256:])
+    vessels = binary_erosion(truth.data > 0)
+    window = np.zeros_like(vessels)
+    window[70:130, 70:130] = True
+    strokes[vessels & window] = 2
+    training.data[:] = strokes
+    training.refresh()
+    wait_until_idle(widget)
+    widget.train()
+    wait_until_idle(widget)
+    viewer.layers.selection.active = training
+    viewer.reset_view()
+    wait_until_idle(widget)
+    save(viewer, "classifier_5_suggestions")
+    widget.suggestions.next_button.clicked.emit()
+    wait_until_idle(widget)
+    save(viewer, "classifier_6_suggestion_zoomed")
+    check_sizes()
+    viewer.close()
+
+
+def check_sizes() -> None:
+    for path in sorted(OUT.glob("classifier_*.png")):
+        size = path.stat().st_size
+        assert size < MAX_BYTES, f"{path} is {size} bytes"
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suggestions", action="store_true", help="only Suggest where to paint")
+    if parser.parse_args().suggestions:
+        suggestions()
+    else:
+        main()

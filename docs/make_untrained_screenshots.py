@@ -32,7 +32,7 @@ def _shoot(viewer, name: str, zoom: float = 1.0) -> None:
         QApplication.processEvents()
     if zoom:
         viewer.reset_view()
-        viewer.camera.zoom *= zoom
+        viewer.scene.camera.zoom *= zoom
     shot = viewer.screenshot(canvas_only=False, flash=False)
     iio.imwrite(IMAGES / name, np.asarray(shot)[..., :3], optimize=True)
 

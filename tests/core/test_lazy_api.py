@@ -133,6 +133,7 @@ def _calls() -> dict[str, Callable[[], object]]:
             {"mask": lazy("mask")}, lazy("truth")
         ),
         "edges": lambda: sl.edges(lazy("image"), "sobel"),
+        "suggest_regions": lambda: sl.suggest_regions(lazy("image")),
     }
 
 
@@ -166,6 +167,7 @@ NO_ARRAY_INPUT = {
     "ObjectLabels",
     "ObjectMetrics",
     "ObjectTable",
+    "RegionSuggestion",
     "Scores",
     "SegLabInputError",
     "Segmentation",

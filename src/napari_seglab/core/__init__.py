@@ -9,10 +9,12 @@ from .classifier import (
     FeatureSettings,
     PixelClassifier,
     PlanePreview,
+    RegionSuggestion,
     Segmentation,
     TrainingCache,
     compute_features,
     feature_names,
+    suggest_regions,
 )
 from .cleanup import clean_up, fill_small_holes, remove_small_objects
 from .cluster import ClusterOptions, ClusterResult, ClusterUnits, ColourSpace, cluster
@@ -70,6 +72,7 @@ __all__ = [
     "ObjectTable",
     "PixelClassifier",
     "PlanePreview",
+    "RegionSuggestion",
     "Scores",
     "SegLabInputError",
     "Segmentation",
@@ -97,6 +100,7 @@ __all__ = [
     "remove_small_objects",
     "save",
     "score_instances",
+    "suggest_regions",
     "threshold",
     "to_grayscale",
     "try_all_thresholds",

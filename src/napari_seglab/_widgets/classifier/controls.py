@@ -33,6 +33,8 @@ from .plans import Forest, Model, Scope
 from .warmup import warm_up_done
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ...core.classifier import PixelClassifier
     from .plans import ImageSource
 
@@ -166,11 +168,11 @@ class Controls:
         for widget in (self.trees, self.depth, self.learning_rate, self.iterations, self.c):
             widget.visible = widget in shown
 
-    def sections(self) -> list[tuple[str | None, list[Widget]]]:
+    def sections(self, bottom: Sequence[Widget] = ()) -> list[tuple[str | None, list[Widget]]]:
         """The panel, top to bottom: (title of a collapsible section or None, its widgets).
 
         What every run needs stays open; features, forest and outputs fold away (the panel
-        then fits a laptop screen).
+        then fits a laptop screen). `bottom`: more widgets on the last row, after Save / Load.
         """
 
         def row(*widgets: Widget) -> Container:
@@ -216,7 +218,7 @@ class Controls:
                 "Outputs and feature importance",
                 [self.probability_of, self.foreground, self.importance],
             ),
-            (None, [row(self.save_button, self.load_button)]),
+            (None, [row(self.save_button, self.load_button, *bottom)]),
         ]
 
     # ------------------------------------------------------------------ choices

@@ -13,7 +13,8 @@ plumbing:
 * **Outputs**, updated in place: ``"<image> segmentation"`` (class ids, the training layer's
   colours), ``"<image> foreground"`` (0/1 mask of the chosen foreground class, ready for the
   clean-up and validation widgets), ``"<image> probability"`` (of one chosen class) and
-  ``"<image> uncertainty"`` (1 - highest class probability: paint where it is bright).
+  ``"<image> uncertainty"`` (1 - highest class probability: paint where it is bright), and
+  ``"<image> suggestions"``, the most uncertain regions to paint in next (:mod:`.suggestions`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .panel import build_panel
 from .plans import Result, Scope
 from .runner import Job, Runner
 from .session import ClassifierSession
+from .suggestions import Suggestions
 from .view import camera_of
 from .warmup import start_warm_up
 
@@ -99,7 +101,9 @@ class ClassifierWidget(Container):
             training=lambda: self._inputs.training_items(self._inputs.source()),
             names=lambda: c.class_names,
         )
-        self._sections = build_panel(self.native, c.sections())
+        self._suggestions = Suggestions(napari_viewer, image=lambda: c.image.value)
+        self.shown.connect(self._suggestions.update)
+        self._sections = build_panel(self.native, c.sections(bottom=self._suggestions.widgets()))
         c.show_model_settings()
 
         c.add_button.changed.connect(self.add_training_layer)
@@ -141,9 +145,14 @@ class ClassifierWidget(Container):
         return self._session.classifier
 
     @property
+    def suggestions(self) -> Suggestions:
+        """Where to paint next: ``suggestions.regions``, ``suggestions.go(i)``."""
+        return self._suggestions
+
+    @property
     def busy(self) -> bool:
-        """Whether a training or prediction run is going on."""
-        return self._runner.job is not None
+        """Whether a training or prediction run is going on, or suggestions being ranked."""
+        return self._runner.job is not None or self._suggestions.pending
 
     @property
     def status(self) -> str:
@@ -401,6 +410,7 @@ class ClassifierWidget(Container):
             if not job.live:
                 self._controls.progress.value = 0
         self._controls.show_running(False)
+        self._suggestions.finished(job.cancel.is_set())
         self._live.finished()
 
 
