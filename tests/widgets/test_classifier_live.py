@@ -181,6 +181,10 @@ def test_class_balance_counts_painted_pixels_and_warns_about_a_rare_class():
     assert text == "Painted: tissue 2,000 px (97 %), vessel 60 px (2.9 %)"
     assert "'vessel'" in warning
     assert balance_text({1: 950, 2: 50}, ["tissue", "vessel"])[1] is None  # 5 %: enough
+    # nearly all of the strokes in one class is not shown as all of them
+    assert balance_text({1: 998, 2: 2}, ["tissue", "vessel"])[0].endswith(
+        "(99.8 %), vessel 2 px (0.2 %)"
+    )
     # a named class not painted yet, while two others are
     assert "'c'" in balance_text({1: 50, 2: 50}, ["a", "b", "c"])[1]
     assert balance_text({}, ["a", "b"]) == ("Painted: nothing yet.", None)

@@ -99,8 +99,9 @@ def balance_text(
 
 
 def _percent(share: float) -> str:
-    """A share as a percentage, with a decimal below 10 % (0.4 %, 3.2 %, 17 %)."""
-    return f"{100 * share:.1f} %" if 0 < share < 0.1 else f"{100 * share:.0f} %"
+    """A share as a percentage, a decimal below 10 % and near 100 % (0.4 %, 17 %, 99.8 %)."""
+    near_all = share < 1 and round(100 * share) == 100  # 99.8 %, not 100 %
+    return f"{100 * share:.1f} %" if 0 < share < 0.1 or near_all else f"{100 * share:.0f} %"
 
 
 class BalanceView:
