@@ -79,7 +79,7 @@ def classify_image(
     want_proba: bool,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """:func:`classify` of every pixel of an in-memory image, tile by tile."""
-    from ._numba import set_threads
+    from ._numba import threads
 
     settings = classifier.features
     source = channels_first(image, settings, channel_axis)
@@ -96,8 +96,7 @@ def classify_image(
     proba = np.empty((*spatial, n_classes), np.float32) if want_proba else None
     uncertainty = np.empty(spatial, np.float32) if want_proba else None
     tiles = list(iter_tiles(spatial, settings, n_features))
-    previous = set_threads(classifier.n_jobs)
-    try:
+    with threads(classifier.n_jobs):
         for done, (lead, region) in enumerate(tiles, start=1):
             if cancel is not None and cancel():
                 raise Cancelled("Prediction cancelled.")
@@ -112,8 +111,6 @@ def classify_image(
                 uncertainty[index] = tile[2].reshape(shape)
             if progress is not None:
                 progress(done, len(tiles))
-    finally:
-        set_threads(previous)
     return labels, proba, uncertainty
 
 

@@ -375,6 +375,22 @@ def derivative_features(*args) -> None:
 
 
 @njit(fastmath=True, cache=True)
+def _put_products(out, zo, yo, at, dz, dy, dx, three_d):  # pragma: no cover - numba
+    """Write the gradient products at out[:, zo, yo, at] (`at`: one column or a slice)."""
+    if three_d:
+        out[0, zo, yo, at] = dz * dz
+        out[1, zo, yo, at] = dz * dy
+        out[2, zo, yo, at] = dz * dx
+        out[3, zo, yo, at] = dy * dy
+        out[4, zo, yo, at] = dy * dx
+        out[5, zo, yo, at] = dx * dx
+    else:
+        out[0, zo, yo, at] = dy * dy
+        out[1, zo, yo, at] = dy * dx
+        out[2, zo, yo, at] = dx * dx
+
+
+@njit(fastmath=True, cache=True)
 def _products_row(g, shape, inv, three_d, at, ox, out, dst):  # pragma: no cover - numba
     """Gradient products of one output row (see :func:`_gradient_products`)."""
     nz, ny, nx = shape
@@ -405,22 +421,14 @@ def _products_row(g, shape, inv, three_d, at, ox, out, dst):  # pragma: no cover
         for j in range(n):
             gy[j] = (down[j] - up[j]) * gy_scale
             gx[j] = (right[j] - left[j]) * gx_scale
+        gz = gy  # unused in 2D
         if three_d:
             back = _at(g, base, n, -sz)
             front = _at(g, base, n, sz)
             gz = np.empty(n, np.float32)
             for j in range(n):
                 gz[j] = (front[j] - back[j]) * gz_scale
-            out[0, zo, yo, lo:hi] = gz * gz
-            out[1, zo, yo, lo:hi] = gz * gy
-            out[2, zo, yo, lo:hi] = gz * gx
-            out[3, zo, yo, lo:hi] = gy * gy
-            out[4, zo, yo, lo:hi] = gy * gx
-            out[5, zo, yo, lo:hi] = gx * gx
-        else:
-            out[0, zo, yo, lo:hi] = gy * gy
-            out[1, zo, yo, lo:hi] = gy * gx
-            out[2, zo, yo, lo:hi] = gx * gx
+        _put_products(out, zo, yo, slice(lo, hi), gz, gy, gx, three_d)
     for xo in range(mx):
         if lo <= xo < hi:
             continue
@@ -428,18 +436,8 @@ def _products_row(g, shape, inv, three_d, at, ox, out, dst):  # pragma: no cover
         f = row + x
         dy = _d1(g, f, y, ny, nx, iy)
         dx = _d1(g, f, x, nx, 1, ix)
-        if three_d:
-            dz = _d1(g, f, z, nz, sz, iz)
-            out[0, zo, yo, xo] = dz * dz
-            out[1, zo, yo, xo] = dz * dy
-            out[2, zo, yo, xo] = dz * dx
-            out[3, zo, yo, xo] = dy * dy
-            out[4, zo, yo, xo] = dy * dx
-            out[5, zo, yo, xo] = dx * dx
-        else:
-            out[0, zo, yo, xo] = dy * dy
-            out[1, zo, yo, xo] = dy * dx
-            out[2, zo, yo, xo] = dx * dx
+        dz = _d1(g, f, z, nz, sz, iz) if three_d else 0.0
+        _put_products(out, zo, yo, xo, dz, dy, dx, three_d)
 
 
 @njit(parallel=True, fastmath=True, cache=True, nogil=True)

@@ -81,27 +81,21 @@ class SegLabForest:
     def fit(self, x: np.ndarray, y: np.ndarray) -> SegLabForest:
         """Grow the forest on rows `x` (n, F) of class ids `y` (n,)."""
         from . import _forest
-        from ._numba import set_threads
+        from ._numba import threads
 
-        previous = set_threads(self.n_jobs)
-        try:
+        with threads(self.n_jobs):
             classes, forest = _forest.fit_forest(np.asarray(x, np.float32), y, **self.options)
-        finally:
-            set_threads(previous)
         self.classes_, self.arrays = classes, kernel_forest(forest)
         return self
 
     def scores(self, x: np.ndarray, *, exact: bool) -> np.ndarray:
         """Class probabilities (n, k) of pixels `x` (F, n); without `exact`, only the argmax
         of each row is meaningful (a pixel leaves the forest once its class is certain)."""
-        from ._numba import set_threads
+        from ._numba import threads
         from ._traversal import forest_votes
 
-        previous = set_threads(self.n_jobs)
-        try:
+        with threads(self.n_jobs):
             votes = forest_votes(x, self.arrays, early=not exact)
-        finally:
-            set_threads(previous)
         if exact:
             votes *= np.float32(1.0 / self.arrays["roots"].size)
         return votes
