@@ -1,7 +1,11 @@
-"""Write a benchmark's table into benchmarks/README.md, between its own markers."""
+"""Write a benchmark's table into benchmarks/README.md, between its own markers; and the
+pieces every benchmark's header shares."""
 
 from __future__ import annotations
 
+import os
+import platform
+from importlib.metadata import version
 from pathlib import Path
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -17,3 +21,21 @@ def write_block(name: str, header: str, table: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     README.write_text(text)
+
+
+def publish(name: str, header: str, table: str, write: bool) -> None:
+    """Print the header and table; with `write`, also into the README block `name`."""
+    print(header + "\n\n" + table)
+    if write:
+        write_block(name, header, table)
+
+
+def machine() -> str:
+    """``N CPUs (processor), Python x.y.z`` for a header."""
+    return (
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}"
+    )
+
+
+__all__ = ["README", "machine", "publish", "version", "write_block"]
