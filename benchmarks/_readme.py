@@ -1,10 +1,12 @@
 """Write a benchmark's table into benchmarks/README.md, between its own markers; and the
-pieces every benchmark's header shares."""
+pieces every benchmark's header and table share (machine line, versions, median (min-max))."""
 
 from __future__ import annotations
 
 import os
 import platform
+import statistics
+from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -38,4 +40,11 @@ def machine() -> str:
     )
 
 
-__all__ = ["README", "machine", "publish", "version", "write_block"]
+def spread(values: Iterable[float], fmt: str = ".2f", unit: str = "") -> str:
+    """``median (min-max)`` of `values`, each number in `fmt`, `unit` after the median."""
+    values = list(values)
+    low, high = min(values), max(values)
+    return f"{statistics.median(values):{fmt}}{unit} ({low:{fmt}}-{high:{fmt}})"
+
+
+__all__ = ["README", "machine", "publish", "spread", "version", "write_block"]

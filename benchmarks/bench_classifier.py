@@ -376,11 +376,9 @@ def _median(runs: list[dict], key: str) -> float:
 
 def _spread(runs: list[dict], key: str, digits: int = 2) -> str:
     """Median and range of `key` over `runs`, in seconds."""
-    values = [r[key] for r in runs]
-    return (
-        f"{statistics.median(values):.{digits}f} s "
-        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
-    )
+    from _readme import spread
+
+    return spread((r[key] for r in runs), f".{digits}f", " s")
 
 
 def _faster(reference: float, ours: float) -> str:

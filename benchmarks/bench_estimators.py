@@ -122,10 +122,11 @@ def measure(estimator, image, truth, strokes, channel_axis) -> dict[str, float]:
 
 
 def _spread(values: list[float], fmt: str) -> str:
-    median = statistics.median(values)
+    from _readme import spread
+
     if len(values) == 1:
-        return format(median, fmt)
-    return f"{median:{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+        return format(values[0], fmt)
+    return spread(values, fmt)
 
 
 def main() -> None:

@@ -203,7 +203,9 @@ def run_task(name: str, *args) -> dict:
 
 def _stat(values: list[float]) -> str:
     """Median and range, in seconds."""
-    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+    from _readme import spread
+
+    return spread(values, ".3f", " s")
 
 
 def _ratio(reference: list[float], ours: list[float]) -> str:

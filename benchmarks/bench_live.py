@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -195,7 +194,9 @@ def run(size: int, n_strokes: int) -> dict:
 
 
 def _median(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+    from _readme import spread
+
+    return spread(values, ".2f", " s")
 
 
 def main() -> None:
