@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -377,11 +376,9 @@ def _median(runs: list[dict], key: str) -> float:
 
 def _spread(runs: list[dict], key: str, digits: int = 2) -> str:
     """Median and range of `key` over `runs`, in seconds."""
-    values = [r[key] for r in runs]
-    return (
-        f"{statistics.median(values):.{digits}f} s "
-        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
-    )
+    from _readme import spread
+
+    return spread((r[key] for r in runs), f".{digits}f", " s")
 
 
 def _faster(reference: float, ours: float) -> str:
@@ -504,11 +501,12 @@ def main() -> None:
         f"{live['refine']:.2f} s |",
     ]
     loads = " / ".join(f"{load[k][0]:.1f} ({k})" for k in ("before", "2d", "3d", "after"))
+    from _readme import machine, publish, version
+
     header = (
         f"Run {started} with `python benchmarks/bench_classifier.py"
-        f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
-        f"scikit-learn {_version('scikit-learn')}, scikit-image {_version('scikit-image')}. "
+        f"{' --quick' if options.quick else ''}` on {machine()}, "
+        f"scikit-learn {version('scikit-learn')}, scikit-image {version('scikit-image')}. "
         f"Load average (1 min): {loads}; the machine was shared with other jobs whenever "
         "the load exceeds the CPU count, so only ratios within this run mean anything, and a "
         f"quiet machine gives other absolute times. Threads: {os.cpu_count()} for every "
@@ -522,17 +520,7 @@ def main() -> None:
         f"feature type: scikit-image {e2e['rf'][0]['dtype']}, SegLab float32."
     )
     table = "\n".join(rows)
-    print(header + "\n\n" + table)
-    if options.write:
-        from _readme import write_block
-
-        write_block("classifier-benchmark", header, table)
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
+    publish("classifier-benchmark", header, table, options.write)
 
 
 if __name__ == "__main__":

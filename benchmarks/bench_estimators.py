@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -123,10 +122,11 @@ def measure(estimator, image, truth, strokes, channel_axis) -> dict[str, float]:
 
 
 def _spread(values: list[float], fmt: str) -> str:
-    median = statistics.median(values)
+    from _readme import spread
+
     if len(values) == 1:
-        return format(median, fmt)
-    return f"{median:{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+        return format(values[0], fmt)
+    return spread(values, fmt)
 
 
 def main() -> None:
@@ -185,23 +185,19 @@ def main() -> None:
                 f"{statistics.median(ratios):.1f}x |"
             )
     settings = "; ".join(f"{name}: {text}" for name, (_, text) in chosen.items())
+    from _readme import machine, publish
+
     header = (
         f"Run {started} with `python benchmarks/bench_estimators.py --runs {options.runs} "
-        f"--crop {options.crop}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python "
-        f"{platform.python_version()}, {numba.get_num_threads()} numba threads, scikit-learn "
-        f"`n_jobs=-1`. Load average before / after: {load_before[0]:.1f} / "
+        f"--crop {options.crop}` on {machine()}, {numba.get_num_threads()} numba threads, "
+        f"scikit-learn `n_jobs=-1`. Load average before / after: {load_before[0]:.1f} / "
         f"{load_after[0]:.1f}. The first image of each set, cropped to at most {options.crop} "
         f"pixels a side ({'cropped: ' + ', '.join(cropped) if cropped else 'none was cropped'}"
         f"). Times: median (min-max) of "
         f"{options.runs} alternating runs. Settings: {settings}."
     )
     table = "\n".join(rows)
-    print(header + "\n\n" + table)
-    if options.write:
-        from _readme import write_block
-
-        write_block("estimators-benchmark", header, table)
+    publish("estimators-benchmark", header, table, options.write)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -204,7 +203,9 @@ def run_task(name: str, *args) -> dict:
 
 def _stat(values: list[float]) -> str:
     """Median and range, in seconds."""
-    return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
+    from _readme import spread
+
+    return spread(values, ".3f", " s")
 
 
 def _ratio(reference: list[float], ours: list[float]) -> str:
@@ -290,11 +291,12 @@ def main() -> None:
             f"| {label} | {' / '.join(f'{c:.3f}' for c in a['corr'])} | "
             f"{' / '.join(f'{d:.3f}' for d in a['diff'])} |"
         )
+    from _readme import machine, publish, version
+
     header = (
         f"Run {started} with `python benchmarks/bench_features.py"
-        f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
-        f"fastfilters2 {_version('fastfilters2')}, numba {_version('numba')}. "
+        f"{' --quick' if options.quick else ''}` on {machine()}, "
+        f"fastfilters2 {version('fastfilters2')}, numba {version('numba')}. "
         f"Load average (1 min) before / after: {load_before[0]:.1f} / {load_after[0]:.1f}. "
         f"Image: {size} x {size} float32 (the classifier benchmark's synthetic image); scales "
         f"{', '.join(f'{s:g}' for s in SIGMAS)}. Medians of {n_runs} alternating runs, "
@@ -306,17 +308,7 @@ def main() -> None:
         "smoothing) against fastfilters2's whole call."
     )
     table = "\n".join(rows)
-    print(header + "\n\n" + table)
-    if options.write:
-        from _readme import write_block
-
-        write_block("features-benchmark", header, table)
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
+    publish("features-benchmark", header, table, options.write)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -459,9 +458,10 @@ def main() -> None:
     command = "python benchmarks/bench_interactive.py" + "".join(
         f" {flag}" for flag in sys.argv[1:] if flag != "--write"
     )
+    from _readme import machine, publish
+
     header = (
-        f"Run {started} with `{command}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+        f"Run {started} with `{command}` on {machine()}, "
         f"{elapsed / 60:.0f} min. Load average before / after: {load_before[0]:.1f} / "
         f"{load_after[0]:.1f}. Images: the first {options.images} pairs of each folder"
         + (f", centre crops of {options.crop}² pixels" if options.crop else "")
@@ -486,11 +486,7 @@ def main() -> None:
         + "\n\nPer image:\n\n"
         + per_image
     )
-    print(header + "\n\n" + table)
-    if options.write:
-        from _readme import write_block
-
-        write_block("interactive-benchmark", header, table)
+    publish("interactive-benchmark", header, table, options.write)
 
 
 if __name__ == "__main__":

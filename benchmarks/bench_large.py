@@ -331,7 +331,9 @@ def cluster_workers(scratch: Path, rounds: int) -> None:
 
 
 def _median_spread(values: list[float]) -> str:
-    return f"{np.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+    from _readme import spread
+
+    return spread(values, ".1f")
 
 
 def throughput(scratch: Path, before: Path, rounds: int) -> None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -196,7 +194,9 @@ def run(size: int, n_strokes: int) -> dict:
 
 
 def _median(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+    from _readme import spread
+
+    return spread(values, ".2f", " s")
 
 
 def main() -> None:
@@ -224,21 +224,18 @@ def main() -> None:
                 f"| {where} | {mode} | {_median(r[first])} | {_median(r[mode])} "
                 f"(≤ {targets[name]:.2f} s) | {r['gaps'][mode]:.2f} s |"
             )
+    from _readme import machine, publish
+
     header = (
         f"Run {started} with `xvfb-run -a python benchmarks/bench_live.py"
-        f"{' --quick' if options.quick else ''}` on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}: "
+        f"{' --quick' if options.quick else ''}` on {machine()}: "
         f"a {size}² plane in a {CANVAS[0]} x {CANVAS[1]} canvas, default features and forest, "
         f"medians (min-max) of {n_strokes} strokes per row, the two updates alternating stroke "
         f"by stroke. Load average before / after: {load_before[0]:.1f} / {load_after[0]:.1f} "
         "(the machine was shared with other jobs when it exceeds the CPU count)."
     )
     table = "\n".join(rows)
-    print(header + "\n\n" + table)
-    if options.write:
-        from _readme import write_block
-
-        write_block("live-benchmark", header, table)
+    publish("live-benchmark", header, table, options.write)
 
 
 if __name__ == "__main__":
