@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import zarr
 from ome_zarr.writer import write_image
-from test_cli import run, sample  # noqa: F401 (fixture)
+from test_cli import kesm_strokes, run, sample  # noqa: F401 (fixture)
 
 import napari_seglab as sl
 from napari_seglab.core import open_image
@@ -51,9 +51,7 @@ def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):  # noqa: F811
 def test_classify_writes_ome_zarr(sample, capsys):  # noqa: F811
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
-    image, truth = sl.load_kesm()
-    strokes = np.zeros_like(truth)
-    strokes[::11, ::11] = truth[::11, ::11] + 1
+    image, _, strokes = kesm_strokes()
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=4)
     classifier.fit(image, strokes).save("vessels.npz")
     code, out, _ = run(
