@@ -42,6 +42,14 @@ def csv_total(path: Path) -> dict:
     return {k: int(rows[0][k]) for k in KESM_COUNTS}
 
 
+def kesm_strokes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The KESM image, its ground truth and sparse training strokes (class = truth + 1)."""
+    image, truth = sl.load_kesm()
+    strokes = np.zeros_like(truth)
+    strokes[::11, ::11] = truth[::11, ::11] + 1
+    return image, truth, strokes
+
+
 def test_help_is_for_biologists(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["--help"])
@@ -220,9 +228,7 @@ def test_every_threshold_option_reaches_the_options(sample):
 def test_classify_with_a_saved_classifier(sample, capsys):
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
-    image, truth = sl.load_kesm()
-    strokes = np.zeros_like(truth)
-    strokes[::11, ::11] = truth[::11, ::11] + 1
+    image, _, strokes = kesm_strokes()
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2, 4)), n_estimators=8)
     classifier.fit(image, strokes).save("vessels.npz")
     code, out, _ = run(
@@ -331,9 +337,7 @@ def test_classify_with_a_saved_scikit_learn_classifier(sample, capsys):
 
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
-    image, truth = sl.load_kesm()
-    strokes = np.zeros_like(truth)
-    strokes[::11, ::11] = truth[::11, ::11] + 1
+    image, _, strokes = kesm_strokes()
     estimator = make_pipeline(StandardScaler(), LogisticRegression())
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), estimator=estimator)
     classifier.fit(image, strokes).save("vessels.skops")
@@ -379,9 +383,7 @@ def test_classify_then_evaluate_with_a_foreground_class(sample, capsys):
     # issue 9, item 4: class ids 1, 2 were scored as if every non-zero pixel were foreground.
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
-    image, truth = sl.load_kesm()
-    strokes = np.zeros_like(truth)
-    strokes[::11, ::11] = truth[::11, ::11] + 1
+    image, truth, strokes = kesm_strokes()
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=5)
     classifier.fit(image, strokes).save("vessels.npz")
     classes = classifier.predict(image)

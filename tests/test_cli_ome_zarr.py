@@ -9,28 +9,15 @@ import numpy as np
 import pytest
 import zarr
 from ome_zarr.writer import write_image
+from test_cli import kesm_strokes, run, sample  # noqa: F401 (fixture)
 
 import napari_seglab as sl
-from napari_seglab import cli
 from napari_seglab.core import open_image
 
 UM = "micrometer"
 
 
-@pytest.fixture
-def sample(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    assert cli.main(["sample", str(tmp_path)]) == 0
-    return tmp_path
-
-
-def run(args: list[str], capsys) -> tuple[int, str, str]:
-    code = cli.main([*args, "--quiet"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):
+def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):  # noqa: F811
     image, _ = sl.load_kesm()
     code, out, _ = run(
         ["threshold", "kesm_grayscale.png", "-o", "vessels.ome.zarr", "--method", "otsu",
@@ -61,12 +48,10 @@ def test_kesm_steps_into_ome_zarr_match_in_memory(sample, capsys):
     np.testing.assert_array_equal(open_image("clean.ome.zarr", level=2).compute(), clean[::4, ::4])
 
 
-def test_classify_writes_ome_zarr(sample, capsys):
+def test_classify_writes_ome_zarr(sample, capsys):  # noqa: F811
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
-    image, truth = sl.load_kesm()
-    strokes = np.zeros_like(truth)
-    strokes[::11, ::11] = truth[::11, ::11] + 1
+    image, _, strokes = kesm_strokes()
     classifier = PixelClassifier(FeatureSettings(sigmas=(1, 2)), n_estimators=4)
     classifier.fit(image, strokes).save("vessels.npz")
     code, out, _ = run(

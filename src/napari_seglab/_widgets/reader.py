@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import SegLabInputError
+from ..core.io._ome import OME_SUFFIX, is_ome_path
 
 __all__ = ["get_reader", "read_ome_zarr"]
 
@@ -26,8 +27,7 @@ def get_reader(path: str | list[str]) -> Callable[[Any], list[tuple]] | None:
         if len(path) != 1:
             return None
         path = path[0]
-    given = Path(path)
-    if not given.name.lower().endswith(".ome.zarr") or not is_zarr_store(given):
+    if not is_ome_path(path) or not is_zarr_store(Path(path)):
         return None
     return read_ome_zarr
 
@@ -76,7 +76,7 @@ def read_ome_zarr(path: str | list[str]) -> list[tuple]:
     for channel in channels:
         if channel:
             levels, meta = _one_channel(path, channel)
-        name = path.name[: -len(".ome.zarr")] or path.name
+        name = path.name[: -len(OME_SUFFIX)] or path.name
         if channel is not None:
             name = f"{name} channel {channel}"
         properties = {

@@ -58,7 +58,9 @@ def progress(quiet: bool) -> Iterator[None]:
     if quiet:
         yield
         return
-    client = _cluster_client()
+    from ..core._blocks import distributed_client
+
+    client = distributed_client()
     if client is not None:
         with _cluster_progress(client):
             yield
@@ -67,17 +69,6 @@ def progress(quiet: bool) -> Iterator[None]:
 
     with ProgressBar(out=sys.stderr):
         yield
-
-
-def _cluster_client() -> Any:
-    if "distributed" not in sys.modules:
-        return None
-    from distributed import default_client
-
-    try:
-        return default_client()
-    except ValueError:
-        return None
 
 
 PROGRESS_EVERY = 1.0

@@ -343,9 +343,7 @@ def read_ome_zarr(
             f"{len(data)} level{'s' * (len(data) > 1)} ({shapes}). Choose one of them "
             "(0 is full resolution)."
         )
-    scale, translation = _transforms(datasets[level], ndim, path)
-    for dataset in datasets:
-        _transforms(dataset, ndim, path)
+    scale, translation = [_transforms(d, ndim, path) for d in datasets][level]
     meta = ImageMetadata(
         axes=tuple(names),
         types=tuple(types),

@@ -215,7 +215,7 @@ def _write_ome_zarr(
     array: da.Array,
     path: Path,
     attrs: dict | None,
-    pyramid: tuple[ImageMetadata, bool, int | None],
+    pyramid: tuple[ImageMetadata, bool, list],
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
 ) -> None:
@@ -228,8 +228,7 @@ def _write_ome_zarr(
     import dask.array as da
     import zarr
 
-    meta, labels, levels = pyramid
-    factors = level_factors(array.shape, meta, levels)
+    meta, labels, factors = pyramid
     names = [str(i) for i in range(len(factors))]
     sizes = [
         float(np.prod([n // f for n, f in zip(array.shape, fs, strict=True)])) for fs in factors
@@ -348,13 +347,13 @@ def check_output(path: str | Path, *, overwrite: bool = False, inputs: Iterable[
 
 def _pyramid_of(
     array: da.Array, metadata: Any, labels: bool | None, levels: int | None
-) -> tuple[ImageMetadata, bool, int | None]:
+) -> tuple[ImageMetadata, bool, list]:
     """The metadata, downsampling and levels of an OME-Zarr output, checked before any work."""
     meta = check_metadata(metadata, array.shape)
     if labels is None:
         labels = meta.labels or not np.issubdtype(array.dtype, np.floating)
-    level_factors(array.shape, meta, levels)  # refuses too many levels now
-    return meta, bool(labels), levels
+    factors = level_factors(array.shape, meta, levels)  # refuses too many levels now
+    return meta, bool(labels), factors
 
 
 def save(
