@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from classifier_helpers import WAIT_MS, paint, stroke_disks
 
-from napari_seglab._widgets.classifier import ClassifierSession, ClassifierWidget, jobs
+from napari_seglab._widgets.classifier import ClassifierSession, jobs
 from napari_seglab._widgets.classifier.balance import balance_text, class_counts
 from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Training
 from napari_seglab._widgets.classifier.view import ViewRegion, region_in_view
@@ -169,19 +169,16 @@ def test_class_balance_counts_painted_pixels_and_warns_about_a_rare_class():
 
 # ---------------------------------------------------------------------------- in a viewer
 @pytest.fixture
-def widget_kesm(qtbot, make_napari_viewer, kesm_tile):
+def widget_kesm(make_napari_viewer, new_widget, kesm_tile):
     image, truth = kesm_tile
     viewer = make_napari_viewer()
     layer = viewer.add_image(image, name="KESM")
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.image.value = layer
     widget.controls.scales.value = "1, 2, 4"
     widget.controls.trees.value = 20
-    yield viewer, widget, image, truth
-    widget.controls.live.value = False
-    widget.cancel()
-    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    return viewer, widget, image, truth
 
 
 def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monkeypatch):
