@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from classifier_helpers import paint, stroke_disks, wait_idle
 from sklearn.ensemble import ExtraTreesClassifier
-from test_classifier_widget import (  # noqa: F401 (fixtures)
-    errors,
-    kesm,
-    new_widget,
-    paint,
-    stroke_disks,
-    wait_idle,
-)
 
 from napari_seglab._widgets.classifier import ClassifierWidget, Scope
 from napari_seglab._widgets.classifier.plans import Model
@@ -31,7 +24,7 @@ def shown(widget: ClassifierWidget) -> set[str]:
     return {name for name, control in settings.items() if not control.native.isHidden()}
 
 
-def test_each_model_shows_only_its_own_settings(kesm):  # noqa: F811
+def test_each_model_shows_only_its_own_settings(kesm):
     _, widget, _, _ = kesm
     c = widget.controls
     assert c.model.value == Model.SEGLAB and shown(widget) == {"trees", "depth"}
@@ -53,10 +46,10 @@ def test_each_model_shows_only_its_own_settings(kesm):  # noqa: F811
 @pytest.mark.slow
 def test_extra_trees_train_segment_and_round_trip_through_a_file(
     qtbot,
-    kesm,  # noqa: F811
-    new_widget,  # noqa: F811
+    kesm,
+    new_widget,
     tmp_path,
-    errors,  # noqa: F811
+    errors,
 ):
     viewer, widget, image, truth = kesm
     training = widget.add_training_layer()

@@ -6,13 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-import imageio.v3 as iio
 import numpy as np
 import pytest
-from scipy.ndimage import binary_erosion
-from skimage.draw import disk
+from classifier_helpers import WAIT_MS, paint, stroke_disks
 
-from napari_seglab._widgets.classifier import ClassifierSession, ClassifierWidget, jobs
+from napari_seglab._widgets.classifier import ClassifierSession, jobs
 from napari_seglab._widgets.classifier.balance import balance_text, class_counts
 from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Training
 from napari_seglab._widgets.classifier.view import ViewRegion, region_in_view
@@ -20,27 +18,6 @@ from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
 SETTINGS = FeatureSettings(sigmas=(1, 2, 4))
 FOREST = Forest(n_estimators=20, max_depth=8)
-WAIT_MS = 300_000  # a cold numba cache compiles the core's kernels on the first fit
-
-
-@pytest.fixture(scope="module")
-def kesm(shared_data):
-    """The KESM tile (vessels dark, 512 x 512) and its ground truth, from ../shared/data."""
-    folder = shared_data / "kesm-vessels"
-    image = iio.imread(folder / "grayscale.png")
-    truth = (iio.imread(folder / "groundtruth.png") > 0).astype(np.uint8)
-    return (image if image.ndim == 2 else image[..., 0]), truth
-
-
-def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, seed: int = 0):
-    """Labels 1 (background) and 2 (vessel) painted as a few disks inside the truth."""
-    rng = np.random.default_rng(seed)
-    strokes = np.zeros(truth.shape, np.uint8)
-    for label, region in ((1, truth == 0), (2, truth > 0)):
-        inside = np.argwhere(binary_erosion(region, np.ones((2 * radius + 1,) * 2, bool)))
-        for r, c in inside[rng.choice(len(inside), min(per_class, len(inside)), replace=False)]:
-            strokes[disk((r, c), radius, shape=truth.shape)] = label
-    return strokes
 
 
 def direct(image, strokes) -> PixelClassifier:
@@ -81,8 +58,8 @@ def live_plan(session, source, strokes, view):
     )
 
 
-def test_the_part_on_screen_comes_first_and_equals_the_whole_plane_result(kesm, monkeypatch):
-    image, truth = kesm
+def test_the_part_on_screen_comes_first_and_equals_the_whole_plane_result(kesm_tile, monkeypatch):
+    image, truth = kesm_tile
     monkeypatch.setattr(jobs, "TILE", 128)
     strokes = stroke_disks(truth)
     source = ImageSource(names=("KESM",), arrays=(image,))
@@ -117,8 +94,8 @@ def test_the_part_on_screen_comes_first_and_equals_the_whole_plane_result(kesm, 
     assert live_plan(session, source, strokes, view) is None  # nothing left to do
 
 
-def test_a_pan_extends_the_result_to_the_newly_visible_part_without_retraining(kesm):
-    image, truth = kesm
+def test_a_pan_extends_the_result_to_the_newly_visible_part_without_retraining(kesm_tile):
+    image, truth = kesm_tile
     strokes = stroke_disks(truth)
     source = ImageSource(names=("KESM",), arrays=(image,))
     session = ClassifierSession()
@@ -145,8 +122,8 @@ def test_a_pan_extends_the_result_to_the_newly_visible_part_without_retraining(k
     assert not session.covered(source.key, ())[again.outputs[0].region].all()
 
 
-def test_asked_for_the_stack_the_live_update_ends_with_every_plane(kesm):
-    image, truth = kesm
+def test_asked_for_the_stack_the_live_update_ends_with_every_plane(kesm_tile):
+    image, truth = kesm_tile
     stack = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
     strokes = np.zeros(stack.shape, np.uint8)
     strokes[1] = stroke_disks(truth[128:256, :128], per_class=6)
@@ -192,26 +169,16 @@ def test_class_balance_counts_painted_pixels_and_warns_about_a_rare_class():
 
 # ---------------------------------------------------------------------------- in a viewer
 @pytest.fixture
-def widget_kesm(qtbot, make_napari_viewer, kesm):
-    image, truth = kesm
+def widget_kesm(make_napari_viewer, new_widget, kesm_tile):
+    image, truth = kesm_tile
     viewer = make_napari_viewer()
     layer = viewer.add_image(image, name="KESM")
-    widget = ClassifierWidget(viewer)
+    widget = new_widget(viewer)
     viewer.window.add_dock_widget(widget)
     widget.controls.image.value = layer
     widget.controls.scales.value = "1, 2, 4"
     widget.controls.trees.value = 20
-    yield viewer, widget, image, truth
-    widget.controls.live.value = False
-    widget.cancel()
-    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
-
-
-def paint(layer, strokes: np.ndarray) -> None:
-    """Put strokes in a training layer the way the brush does: data, then the paint event."""
-    layer.data[strokes > 0] = strokes[strokes > 0]
-    layer.refresh()
-    layer.events.paint(value=[])
+    return viewer, widget, image, truth
 
 
 def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monkeypatch):

@@ -6,11 +6,9 @@ import doctest
 import subprocess
 import sys
 
-import imageio.v3 as iio
 import numpy as np
 import pytest
-from scipy.ndimage import binary_erosion
-from skimage.draw import disk
+from classifier_helpers import stroke_disks
 
 from napari_seglab._widgets.classifier import ClassifierSession, jobs
 from napari_seglab._widgets.classifier import session as session_module
@@ -20,26 +18,6 @@ from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
 SETTINGS = FeatureSettings(sigmas=(1, 2, 4))
 FOREST = Forest(n_estimators=20, max_depth=8)
-
-
-@pytest.fixture(scope="module")
-def kesm(shared_data):
-    """The KESM tile (vessels dark) and its ground truth, from ../shared/data."""
-    folder = shared_data / "kesm-vessels"
-    image = iio.imread(folder / "grayscale.png")
-    truth = (iio.imread(folder / "groundtruth.png") > 0).astype(np.uint8)
-    return (image if image.ndim == 2 else image[..., 0]), truth
-
-
-def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, seed: int = 0):
-    """Labels 1 (background) and 2 (vessel) painted as a few disks inside the truth."""
-    rng = np.random.default_rng(seed)
-    strokes = np.zeros(truth.shape, np.uint8)
-    for label, region in ((1, truth == 0), (2, truth > 0)):
-        inside = np.argwhere(binary_erosion(region, np.ones((2 * radius + 1,) * 2, bool)))
-        for r, c in inside[rng.choice(len(inside), min(per_class, len(inside)), replace=False)]:
-            strokes[disk((r, c), radius, shape=truth.shape)] = label
-    return strokes
 
 
 def direct(image, strokes, settings=SETTINGS, forest=FOREST) -> PixelClassifier:
@@ -78,8 +56,8 @@ def train(session, source, strokes, **options) -> Result:
     )
 
 
-def test_train_then_apply_equals_the_pixel_classifier_itself(kesm):
-    image, truth = kesm
+def test_train_then_apply_equals_the_pixel_classifier_itself(kesm_tile):
+    image, truth = kesm_tile
     strokes = stroke_disks(truth)
     source = ImageSource(names=("KESM",), arrays=(image,))
     session = ClassifierSession()
@@ -100,8 +78,8 @@ def test_train_then_apply_equals_the_pixel_classifier_itself(kesm):
     assert evaluate(output.foreground, truth).scores.f1 > 0.8
 
 
-def test_live_preview_comes_first_then_the_plane_is_refined(kesm, monkeypatch):
-    image, truth = kesm
+def test_live_preview_comes_first_then_the_plane_is_refined(kesm_tile, monkeypatch):
+    image, truth = kesm_tile
     monkeypatch.setattr("napari_seglab._widgets.classifier.jobs.PREVIEW_PIXELS", 64 * 64)
     source = ImageSource(names=("KESM",), arrays=(image,))
     session = ClassifierSession()
@@ -133,8 +111,8 @@ def test_live_preview_comes_first_then_the_plane_is_refined(kesm, monkeypatch):
     assert session.preview is None
 
 
-def test_save_load_round_trip_applies_to_another_image(kesm, tmp_path):
-    image, truth = kesm
+def test_save_load_round_trip_applies_to_another_image(kesm_tile, tmp_path):
+    image, truth = kesm_tile
     session = ClassifierSession()
     train(session, ImageSource(names=("KESM",), arrays=(image,)), stroke_disks(truth))
     path = session.save(tmp_path / "vessels.npz")
@@ -147,8 +125,8 @@ def test_save_load_round_trip_applies_to_another_image(kesm, tmp_path):
     )
 
 
-def test_refusals_say_what_is_wrong(kesm):
-    image, truth = kesm
+def test_refusals_say_what_is_wrong(kesm_tile):
+    image, truth = kesm_tile
     source = ImageSource(names=("KESM",), arrays=(image,))
     session = ClassifierSession()
     options = {"settings": SETTINGS, "class_names": ["tissue", "vessel"]}
@@ -180,10 +158,10 @@ def test_refusals_say_what_is_wrong(kesm):
         session.complete(plan)
 
 
-def test_a_lazy_stack_is_read_only_where_painted_or_segmented(kesm):
+def test_a_lazy_stack_is_read_only_where_painted_or_segmented(kesm_tile):
     import dask.array as da
 
-    image, truth = kesm
+    image, truth = kesm_tile
     planes = np.stack([image[:128, :128], image[128:256, :128], image[256:384, :128]])
     truths = np.stack([truth[:128, :128], truth[128:256, :128], truth[256:384, :128]])
     read: list[int] = []
@@ -221,8 +199,8 @@ def test_docstring_examples():
     assert failures == 0
 
 
-def test_a_painted_label_without_a_name_is_refused(kesm):
-    image, truth = kesm
+def test_a_painted_label_without_a_name_is_refused(kesm_tile):
+    image, truth = kesm_tile
     source = ImageSource(names=("KESM",), arrays=(image,))
     strokes = stroke_disks(truth)
     strokes[:3, :3] = 255  # e.g. painted with a label picked by mistake

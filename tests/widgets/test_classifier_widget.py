@@ -7,72 +7,12 @@ import time
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from classifier_helpers import WAIT_MS, paint, stroke_disks, wait_idle
 from qtpy.QtCore import QTimer
-from scipy.ndimage import binary_erosion
-from skimage.draw import disk
 
 import napari_seglab
 from napari_seglab._widgets.classifier import ClassifierWidget, Scope
 from napari_seglab.core import evaluate
-
-WAIT_MS = 300_000  # a cold numba cache compiles the core's kernels on the first fit
-
-
-@pytest.fixture
-def errors(notifications):
-    """``errors()``: the error messages napari has shown since the test started."""
-    return notifications.errors
-
-
-@pytest.fixture
-def new_widget(qtbot, make_napari_viewer):
-    """ClassifierWidget factory; at teardown, runs still going are cancelled and awaited."""
-    widgets: list[ClassifierWidget] = []
-
-    def make(viewer) -> ClassifierWidget:
-        widgets.append(ClassifierWidget(viewer))
-        return widgets[-1]
-
-    yield make
-    for widget in widgets:
-        widget.controls.live.value = False
-        widget.cancel()
-        wait_idle(qtbot, widget)
-
-
-def stroke_disks(truth: np.ndarray, *, per_class: int = 20, radius: int = 2, seed: int = 0):
-    """Labels 1 (background) and 2 (foreground) painted as a few disks inside the truth."""
-    rng = np.random.default_rng(seed)
-    strokes = np.zeros(truth.shape, np.uint8)
-    for label, region in ((1, truth == 0), (2, truth > 0)):
-        inside = np.argwhere(binary_erosion(region, np.ones((2 * radius + 1,) * 2, bool)))
-        for r, c in inside[rng.choice(len(inside), min(per_class, len(inside)), replace=False)]:
-            strokes[disk((r, c), radius, shape=truth.shape)] = label
-    return strokes
-
-
-def paint(layer, strokes: np.ndarray, index: tuple = ()) -> None:
-    """Put strokes in a training layer the way the brush does: data, then the paint event."""
-    plane = np.asarray(layer.data[index])  # a copy when the layer is a zarr array
-    plane[strokes > 0] = strokes[strokes > 0]
-    layer.data[index] = plane
-    layer.refresh()
-    layer.events.paint(value=[])
-
-
-def wait_idle(qtbot, widget: ClassifierWidget, timeout: int = WAIT_MS) -> None:
-    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
-
-
-@pytest.fixture
-def kesm(make_napari_viewer, new_widget):
-    image, truth = napari_seglab.load_kesm()
-    viewer = make_napari_viewer()
-    layer = viewer.add_image(image, name="KESM", scale=(0.5, 0.5), translate=(3, 4))
-    widget = new_widget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.controls.image.value = layer
-    return viewer, widget, layer, truth
 
 
 def test_add_training_layer_matches_image_and_does_not_pile_up(kesm):

@@ -70,11 +70,17 @@ def plane_in_view(
     layer's scale and translation. Multiscale layers use their full-resolution level.
     """
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-    n_lead = layer.ndim - plane_ndim
-    coords = np.asarray(layer.world_to_data(viewer.dims.point))[:n_lead]
-    shape = data.shape[:n_lead]
-    index = tuple(int(np.clip(np.round(c), 0, s - 1)) for c, s in zip(coords, shape, strict=True))
+    index = index_in_view(layer, viewer, data.shape[: layer.ndim - plane_ndim])
     return np.asarray(data[index]), index
+
+
+def index_in_view(
+    layer: napari.layers.Layer, viewer: napari.Viewer, shape: tuple[int, ...], *, first: int = 0
+) -> tuple[int, ...]:
+    """The data indices of the viewer's point along `layer`'s axes ``first, first + 1, ...``
+    (one for each axis of `shape`), rounded and clipped to `shape`."""
+    point = np.asarray(layer.world_to_data(viewer.dims.point))[first : first + len(shape)]
+    return tuple(int(np.clip(np.round(c), 0, n - 1)) for c, n in zip(point, shape, strict=True))
 
 
 def output_layer(viewer: napari.Viewer, name: str) -> napari.layers.Layer | None:

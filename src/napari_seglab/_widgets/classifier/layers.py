@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._layers import geometry_of, label_colormap
-from .._shared import ROLE_KEY, output_layer, show_output, sparse_zeros
+from .._shared import ROLE_KEY, index_in_view, output_layer, show_output, sparse_zeros
 from .controls import color_for
 
 if TYPE_CHECKING:
@@ -104,10 +104,7 @@ def plane_index(source: ImageSource, layer: Any, viewer: napari.Viewer) -> tuple
     lead = len(source.spatial_shape) - 2
     if lead <= 0:
         return ()
-    point = np.asarray(layer.world_to_data(viewer.dims.point))
-    index = np.round(point[:lead]).astype(int)
-    shape = source.spatial_shape[:lead]
-    return tuple(int(np.clip(i, 0, n - 1)) for i, n in zip(index, shape, strict=True))
+    return index_in_view(layer, viewer, source.spatial_shape[:lead])
 
 
 def show_result(viewer: napari.Viewer, result: Result) -> list[str]:

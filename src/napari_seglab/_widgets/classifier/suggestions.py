@@ -17,7 +17,7 @@ from magicgui.widgets import CheckBox, PushButton
 
 from ...core.classifier import RegionSuggestion, suggest_regions
 from .._layers import geometry_of
-from .._shared import ROLE_KEY, output_layer
+from .._shared import ROLE_KEY, index_in_view, output_layer
 from .layers import ROLE
 from .view import camera_of
 
@@ -158,12 +158,7 @@ class Suggestions:
         lead = tuple(output.plane or ())
         extra = uncertainty.ndim - 2
         if extra:  # the whole image (or a volume): the plane the viewer shows
-            point = np.asarray(layer.world_to_data(self._viewer.dims.point))
-            here = point[len(lead) : len(lead) + extra]
-            inner = tuple(
-                int(np.clip(np.round(c), 0, n - 1))
-                for c, n in zip(here, uncertainty.shape, strict=False)
-            )
+            inner = index_in_view(layer, self._viewer, uncertainty.shape[:extra], first=len(lead))
             uncertainty, labels, lead = uncertainty[inner], labels[inner], (*lead, *inner)
         return np.asarray(uncertainty), np.asarray(labels), lead
 
