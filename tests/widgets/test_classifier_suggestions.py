@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -111,3 +113,36 @@ def test_on_a_stack_the_plane_in_view_and_next_sets_the_plane(qtbot, widget_of):
     viewer.dims.set_point(0, 0.0)
     widget.suggestions.next_button.clicked.emit()
     assert viewer.dims.point[0] == pytest.approx(8.0)
+
+
+def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, monkeypatch):
+    from napari_seglab._widgets.classifier import suggestions
+
+    released, ranked, rank = threading.Event(), [], suggestions.suggest_regions
+
+    def slow(*args, **kwargs):  # the ranking waits until released
+        ranked.append(True)
+        released.wait(WAIT_MS / 1000)
+        return rank(*args, **kwargs)
+
+    image, strokes = _ambiguous()
+    viewer, widget, _ = widget_of(image)
+    widget.controls.scales.value = "1, 2"
+    training = widget.add_training_layer()
+    _paint(training, strokes)
+    monkeypatch.setattr(suggestions, "suggest_regions", slow)
+    widget.train()
+    qtbot.waitUntil(lambda: bool(ranked), timeout=WAIT_MS)
+    first = widget.classifier
+    widget.controls.live.value = True
+    extra = np.zeros_like(strokes)
+    extra[10:12, 80:120] = 2
+    _paint(training, extra)  # the ranking of the first training is still going on
+    qtbot.waitUntil(lambda: widget.classifier is not first, timeout=WAIT_MS)
+    released.set()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    assert widget.classifier.is_fitted and len(ranked) == 2
+    # the regions drawn are the second classifier's (the first ranking was dropped)
+    seg = widget.classifier.segment(image)
+    expected = rank(seg.uncertainty, seg.labels, n_regions=suggestions.N_REGIONS)
+    assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]

@@ -115,6 +115,10 @@ class Suggestions:
         self._workers.add(worker)
         worker.start()
 
+    def drop_pending(self) -> None:
+        """Forget the rankings under way (a new run makes them stale): they are not drawn."""
+        self._generation += 1
+
     @property
     def pending(self) -> bool:
         """Whether regions are being ranked."""

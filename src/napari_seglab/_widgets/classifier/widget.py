@@ -353,7 +353,9 @@ class ClassifierWidget(Container):
 
     # ------------------------------------------------------------------ running
     def _start(self, make_plan, *, live: bool = False) -> GeneratorWorker | None:
-        if self.busy:
+        # Suggestions still being ranked do not hold a run back (a stroke would be lost):
+        # the run makes them stale, and they are dropped.
+        if self._runner.job is not None:
             if not live:
                 busy = "The classifier is busy with another run: wait for it or press Cancel."
                 report_error(SegLabInputError(busy), what="")
@@ -368,6 +370,7 @@ class ClassifierWidget(Container):
             return None
         if plan is None:  # live update with nothing new to do
             return None
+        self._suggestions.drop_pending()
         worker = self._runner.start(plan)
         self._controls.show_running(True, live=live)
         return worker
