@@ -68,11 +68,14 @@ def test_the_part_on_screen_comes_first_and_equals_the_whole_plane_result(kesm_t
     results = results_of(live_plan(session, source, strokes, view))
     expected = direct(image, strokes).segment(image)
 
-    coarse, fine, *rest = (r.outputs[0] for r in results)
-    assert coarse.region == fine.region == view.region
+    coarse, labels, fine, *rest = (r.outputs[0] for r in results)
+    assert coarse.region == labels.region == fine.region == view.region
     assert coarse.probability is None and "1/2 resolution" in results[0].message
     np.testing.assert_array_equal(coarse.labels[::2, ::2], expected.labels[view.region][::2, ::2])
-    # at full resolution the part on screen is exactly the whole plane's result there
+    # at full resolution the part on screen is exactly the whole plane's result there: the
+    # labels first, then with probabilities and uncertainty
+    assert labels.probability is None and "Probabilities next" in results[1].message
+    np.testing.assert_array_equal(labels.labels, expected.labels[view.region])
     np.testing.assert_array_equal(fine.labels, expected.labels[view.region])
     np.testing.assert_array_equal(fine.probability, expected.probability(2)[view.region])
     np.testing.assert_array_equal(fine.uncertainty, expected.uncertainty[view.region])
@@ -100,23 +103,24 @@ def test_a_pan_extends_the_result_to_the_newly_visible_part_without_retraining(k
     source = ImageSource(names=("KESM",), arrays=(image,))
     session = ClassifierSession()
     before = ViewRegion(slice(0, 128), slice(0, 128))  # zoomed in: full resolution at once
-    first = results_of(live_plan(session, source, strokes, before), stop_after=1)
-    assert (
-        first[0].outputs[0].region == before.region and first[0].outputs[0].probability is not None
-    )
-    session.accept(first[0])  # the user pans before the rest of the plane is done
+    labels, first = results_of(live_plan(session, source, strokes, before), stop_after=2)
+    assert labels.outputs[0].region == first.outputs[0].region == before.region
+    assert labels.outputs[0].probability is None and first.outputs[0].probability is not None
+    session.accept(labels)
+    assert session.covered(source.key, ()) is None  # labels alone: not done yet
+    session.accept(first)  # the user pans before the rest of the plane is done
     after = ViewRegion(slice(0, 128), slice(64, 192))  # half a screen to the right
     plan = live_plan(session, source, strokes, after)
     assert plan.train is None  # same strokes: the classifier is kept
-    newly = results_of(plan, stop_after=1)[0].outputs[0]
+    newly = results_of(plan, stop_after=2)[1].outputs[0]
     # only what was not on screen before
-    assert newly.region == (slice(0, 128), slice(128, 192))
+    assert newly.region == (slice(0, 128), slice(128, 192)) and newly.probability is not None
     covered = session.covered(source.key, ())
     assert covered[:128, :128].all() and not covered[128:].any() and not covered[:, 128:].any()
     expected = direct(image, strokes).segment(image)
     np.testing.assert_array_equal(newly.labels, expected.labels[newly.region])
     # a pan back to what is done already leaves only the rest of the plane to do
-    session.accept(results_of(plan, stop_after=1)[0])
+    session.accept(results_of(plan, stop_after=2)[1])
     again = results_of(live_plan(session, source, strokes, before), stop_after=1)[0]
     assert again.outputs[0].region != before.region
     assert not session.covered(source.key, ())[again.outputs[0].region].all()
@@ -230,8 +234,9 @@ def test_zoomed_in_the_first_result_is_the_part_on_screen_at_full_resolution(qtb
     assert view.size < image.size // 4
     widget.controls.live.value = True
     paint(training, stroke_disks(truth))
-    qtbot.waitUntil(lambda: len(shown) >= 1, timeout=WAIT_MS)
-    output = shown[0].outputs[0]
+    qtbot.waitUntil(lambda: len(shown) >= 2, timeout=WAIT_MS)
+    labels, output = (result.outputs[0] for result in shown[:2])
+    assert labels.region == view.region and labels.probability is None
     assert output.region == view.region and output.probability is not None
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
     expected = direct(image, np.asarray(training.data)).predict(image)

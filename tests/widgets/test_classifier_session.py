@@ -87,16 +87,19 @@ def test_live_preview_comes_first_then_the_plane_is_refined(kesm_tile, monkeypat
     item = [Training(source, strokes, "strokes")]
     options = {"settings": SETTINGS, "forest": FOREST, "plane": ()}
     plan = session.plan_training(item, live=True, foreground=2, **options)
-    preview, final = results_of(plan)  # as the widget does: plan, run (off-thread), accept
-    session.accept(preview)
-    session.accept(final)
+    # as the widget does: plan, run (off-thread), accept
+    preview, labels, final = results_of(plan)
+    for result in (preview, labels, final):
+        session.accept(result)
     assert "Preview (1/8 resolution)" in preview.message
     assert preview.outputs[0].probability is None  # labels only, until refined
+    assert labels.outputs[0].probability is None and final.outputs[0].probability is not None
     expected = direct(image, strokes).predict(image)
+    np.testing.assert_array_equal(labels.outputs[0].labels, expected)
     np.testing.assert_array_equal(final.outputs[0].labels, expected)
     np.testing.assert_array_equal(preview.outputs[0].labels[::8, ::8], expected[::8, ::8])
-    kept = session.preview
-    assert kept is not None and kept.step == 8
+    kept = session.preview  # the plane's features at full resolution (they fit)
+    assert kept is not None and kept.step == 1 and kept.shape == image.shape
 
     # the same strokes again: nothing to do; a new stroke reuses the plane's kept features
     assert session.plan_training(item, live=True, **options) is None

@@ -126,7 +126,7 @@ def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, m
         return rank(*args, **kwargs)
 
     image, strokes = _ambiguous()
-    viewer, widget, _ = widget_of(image)
+    _, widget, _ = widget_of(image)
     widget.controls.scales.value = "1, 2"
     training = widget.add_training_layer()
     _paint(training, strokes)

@@ -377,6 +377,26 @@ def test_plane_preview_matches_the_full_plane_on_its_grid(synthetic):
         PlanePreview(np.stack([image, image]), FAST)
 
 
+def test_a_subsampled_preview_equals_one_made_at_that_step(synthetic):
+    from napari_seglab.core import PlanePreview
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=12).fit(image, strokes)
+    region = (slice(5, 90), slice(7, 120))
+    full = PlanePreview(image, FAST, region=region)
+    for step, max_pixels in ((2, None), (1, 20 * 25), (3, 10**6)):
+        coarse = full.subsampled(step, max_pixels)
+        made = PlanePreview(image, FAST, region=region, step=step, max_pixels=max_pixels or 10**9)
+        assert coarse.step == made.step > 1 and coarse.shape == made.shape
+        np.testing.assert_array_equal(coarse.predict(clf), made.predict(clf))
+        np.testing.assert_array_equal(
+            coarse.segment(clf).probabilities, made.segment(clf).probabilities
+        )
+    assert full.step == 1 and np.array_equal(full.predict(clf), clf.predict(image)[region])
+    with pytest.raises(SegLabInputError, match="not a multiple"):
+        PlanePreview(image, FAST, region=region, step=2).subsampled(3)
+
+
 def test_plane_preview_of_a_3d_slab():
     from napari_seglab.core import PlanePreview
 

@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from .plans import ImageSource, Plan, TrainPlan
 
 # Largest live preview grid: about a screen's worth of pixels (a plane of 2048 x 2048 seen
-# whole is previewed at every other pixel, then refined), and at most this many bytes of
-# features kept for it while painting (for the preview, and for the part on screen at full
-# resolution when it fits: zoomed in).
+# whole is previewed at every other pixel, then refined). The features of the part on screen
+# are kept at full resolution while painting when they fit in PREVIEW_BYTES (and in a quarter
+# of the memory available): the next stroke then only retrains and re-predicts. Default
+# features of a 2048 x 2048 plane take 256 MiB.
 PREVIEW_PIXELS = 2**20
-PREVIEW_BYTES = 128 * 2**20
+PREVIEW_BYTES = 512 * 2**20
 TILE = 512  # the rest of a live plane is segmented in tiles of TILE x TILE, nearest first
 
 Steps = Generator["Result | None", None, "Result"]
@@ -135,23 +136,33 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
     covered = np.zeros(shape, bool) if plan.covered is None else plan.covered
     view = plan.view or ViewRegion(slice(0, shape[0]), slice(0, shape[1]))
     n_features = len(feature_names(classifier.features, source.n_channels))
-    budget = PREVIEW_BYTES // (4 * n_features)
-    plane_key = (source.key, plane, classifier.features, fingerprint(data))
+    budget = _feature_budget() // (4 * n_features)
+    trained = digests if plan.train else {}  # digests read in this run (the data as it is)
+    plane_key = (
+        source.key,
+        plane,
+        classifier.features,
+        _digest(data, trained, source, plane, crop),
+    )
     kept = {k.key: k for k in plan.preview if k.key[:4] == plane_key}
     used = []
 
-    def preview(region, step, max_pixels):
+    def preview(region, step, max_pixels, full=None):
+        """The kept preview of `region`, else a new one (from the features of `full`)."""
         key = (*plane_key, *((sl.start, sl.stop) for sl in region), step, max_pixels)
         if key not in kept:
-            made = PlanePreview(
-                data,
-                classifier.features,
-                channel_axis=source.channel_axis,
-                plane=crop,
-                max_pixels=max_pixels,
-                region=region,
-                step=step,
-            )
+            if full is not None:
+                made = full.subsampled(step, max_pixels)
+            else:
+                made = PlanePreview(
+                    data,
+                    classifier.features,
+                    channel_axis=source.channel_axis,
+                    plane=crop,
+                    max_pixels=max_pixels,
+                    region=region,
+                    step=step,
+                )
             kept[key] = KeptPreview(key, made)
         used.append(kept[key])
         return kept[key].preview
@@ -163,17 +174,27 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
     todo = _uncovered(covered, view.region)
     last = None  # each result is yielded once the next step starts; the last is returned
     if todo is not None:
-        coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget))
-        fine = coarse
+        # The features of the part on screen at full resolution, kept if they fit; the
+        # screen-resolution preview takes every step-th pixel of them.
+        fine = preview(todo, 1, budget) if _size(todo) <= budget else None
+        coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget), full=fine)
         if coarse.step > 1:  # labels only (faster); the rest comes at full resolution
             labels = coarse.predict(classifier)
-            out = {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
             first = result(
-                out, todo, f"Preview (1/{coarse.step} resolution) of the part on screen", keep=True
+                _labels_only(labels, plan),
+                todo,
+                f"Preview (1/{coarse.step} resolution) of the part on screen",
+                keep=True,
             )
             yield replace(first, message=first.message + " Refining to full resolution...")
-            fine = preview(todo, 1, budget) if _size(todo) <= budget else None
         if fine is not None:
+            # What is on screen, in full: the labels first (each pixel stops as soon as its
+            # class is certain), then probabilities and uncertainty.
+            labels = fine.predict(classifier)
+            first = result(
+                _labels_only(labels, plan), todo, "Segmented the part on screen", keep=True
+            )
+            yield replace(first, message=first.message + " Probabilities next...")
             seg = fine.segment(classifier)
             out = empty_outputs(seg.labels.shape)
             store(out, (), seg, None, plan)
@@ -229,6 +250,27 @@ def _exact(plan, data, crop, classifier, region, budget, cancel):
         store(out, (slice(top - rows.start, part[0].stop - rows.start),), seg, None, plan)
         yield None
     return out
+
+
+def _labels_only(labels: np.ndarray, plan: Plan) -> dict:
+    return {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
+
+
+def _feature_budget() -> int:
+    """Bytes of features a live update may keep: PREVIEW_BYTES, or a quarter of the
+    memory available if that is less."""
+    import psutil  # a dependency of napari
+
+    return min(PREVIEW_BYTES, psutil.virtual_memory().available // 4)
+
+
+def _digest(data, digests: dict, source: ImageSource, plane, crop) -> bytes:
+    """The digest of the live plane's `data`: from `digests` when they hold this plane
+    alone (the training just read it), else computed."""
+    parts, digest = digests.get(source.key, (None, None))
+    if crop is None and parts == [plane]:
+        return digest
+    return fingerprint(data)
 
 
 def _size(region) -> int:

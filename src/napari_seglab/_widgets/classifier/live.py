@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LIVE_DELAY_MS", "VIEW_DELAY_MS", "LiveUpdate"]
 
-LIVE_DELAY_MS = 50  # after a stroke (napari reports a stroke once, when it ends)
+LIVE_DELAY_MS = 10  # after a stroke (napari reports a stroke once, when it ends)
 VIEW_DELAY_MS = 150  # after the camera last moved (it reports every frame of a pan)
 
 

@@ -87,7 +87,8 @@ class ClassifierSession:
 
     @property
     def preview(self) -> PlanePreview | None:
-        """The (coarsest) preview kept from the last live update (its features), or ``None``."""
+        """The first preview kept from the last live update (the part on screen, at full
+        resolution when its features fit), or ``None``."""
         return self._preview[0].preview if self._preview else None
 
     def drop_preview(self) -> None:

@@ -63,10 +63,24 @@ def classify(
     forest lets a pixel go as soon as its class is certain (the labels are the same).
     """
     scores = classifier._model.scores(x, exact=want_proba)
-    labels = classifier.classes_.astype(np.uint8)[np.argmax(scores, axis=1)]
+    winner, top = _best(scores)
+    labels = classifier.classes_.astype(np.uint8)[winner]
     if not want_proba:
         return labels, None, None
-    return labels, scores, 1.0 - scores.max(axis=1)
+    return labels, scores, np.subtract(1.0, top, out=top)
+
+
+def _best(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``argmax`` and ``max`` of each row of (n, k) scores (ties: the first column), column by
+    column: for a few classes, much faster than numpy's reductions along a short axis."""
+    winner = np.zeros(scores.shape[0], np.intp)
+    top = scores[:, 0].copy()
+    for k in range(1, scores.shape[1]):
+        column = scores[:, k]
+        better = column > top
+        np.copyto(winner, k, where=better)
+        np.maximum(top, column, out=top)
+    return winner, top
 
 
 def classify_image(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -99,9 +101,7 @@ class PlanePreview:
         rows, cols = self.region
         self.shape = (rows.stop - rows.start, cols.stop - cols.start)
         height, width = self.shape
-        self.step = max(1, int(step), int(np.sqrt(height * width / max(max_pixels, 1))))
-        while -(-height // self.step) * -(-width // self.step) > max_pixels:
-            self.step += 1
+        self.step = _grid_step(self.shape, max_pixels, step)
         n_features = len(feature_names(settings, self.n_channels))
         grid = np.empty((n_features, -(-height // self.step), -(-width // self.step)), np.float32)
         band = max(1, 2**23 // (n_features * width) // self.step) * self.step
@@ -118,6 +118,38 @@ class PlanePreview:
             picked = planar[:, :: self.step, :: self.step]
             grid[:, top // self.step : top // self.step + picked.shape[1]] = picked
         self._grid = grid
+
+    def subsampled(self, step: int = 1, max_pixels: int | None = None) -> PlanePreview:
+        """The same region on a coarser grid, made from this preview's features.
+
+        Equal to a new preview with that `step` (features are computed at full resolution
+        either way), without computing any: a full-resolution preview kept while painting
+        gives the screen-resolution one at the cost of a copy.
+
+        Parameters
+        ----------
+        step : int
+            Keep at least every `step`-th pixel.
+        max_pixels : int, optional
+            Largest number of grid pixels, as in the constructor (default: no limit). The
+            step chosen (as the constructor would) must be a multiple of this preview's.
+
+        Returns
+        -------
+        PlanePreview
+            Holding a copy of the features of every `step`-th pixel (contiguous, as the
+            forest reads them).
+        """
+        step = _grid_step(self.shape, max_pixels, step)
+        if step % self.step:
+            raise SegLabInputError(
+                f"step={step} is not a multiple of this preview's step ({self.step})."
+            )
+        coarser = copy.copy(self)
+        coarser.step = step
+        stride = step // self.step
+        coarser._grid = np.ascontiguousarray(self._grid[:, ::stride, ::stride])
+        return coarser
 
     def segment(self, classifier: PixelClassifier) -> Segmentation:
         """Classify the grid; each result fills its ``step x step`` block of the plane.
@@ -171,6 +203,18 @@ class PlanePreview:
             return values
         values = np.repeat(np.repeat(values, self.step, axis=0), self.step, axis=1)
         return np.ascontiguousarray(values[: self.shape[0], : self.shape[1]])
+
+
+def _grid_step(shape: tuple[int, int], max_pixels: int | None, step: int) -> int:
+    """The smallest step of at least `step` whose grid over `shape` fits `max_pixels`."""
+    height, width = shape
+    step = max(1, int(step))
+    if max_pixels is None:
+        return step
+    step = max(step, int(np.sqrt(height * width / max(max_pixels, 1))))
+    while -(-height // step) * -(-width // step) > max_pixels:
+        step += 1
+    return step
 
 
 def _checked_region(region: tuple[slice, slice] | None, shape: tuple[int, int]):

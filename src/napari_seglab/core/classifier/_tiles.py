@@ -168,6 +168,10 @@ def _mask_order(
     mask: np.ndarray, jobs: list[tuple[tuple[int, ...], tuple[slice, ...]]]
 ) -> np.ndarray:
     """Permutation from the job order of the mask's pixels to the mask's C order."""
-    flat_index = np.arange(mask.size, dtype=np.int64).reshape(mask.shape)
-    gathered = [flat_index[(*lead, *region)][mask[(*lead, *region)]] for lead, region in jobs]
+    gathered = []
+    for lead, region in jobs:  # flat indices of each job's pixels, in the job's order
+        found = np.nonzero(mask[(*lead, *region)])
+        coords = [np.full(found[0].size, i) for i in lead]
+        coords += [c + sl.start for c, sl in zip(found, region, strict=True)]
+        gathered.append(np.ravel_multi_index(coords, mask.shape))
     return np.argsort(np.concatenate(gathered), kind="stable")
