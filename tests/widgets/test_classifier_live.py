@@ -71,6 +71,7 @@ def test_the_part_on_screen_comes_first_and_equals_the_whole_plane_result(kesm_t
     coarse, labels, fine, *rest = (r.outputs[0] for r in results)
     assert coarse.region == labels.region == fine.region == view.region
     assert coarse.probability is None and "1/2 resolution" in results[0].message
+    assert (coarse.step, labels.step, fine.step) == (2, 1, 1)
     np.testing.assert_array_equal(coarse.labels[::2, ::2], expected.labels[view.region][::2, ::2])
     # at full resolution the part on screen is exactly the whole plane's result there: the
     # labels first, then with probabilities and uncertainty

@@ -167,8 +167,8 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
         used.append(kept[key])
         return kept[key].preview
 
-    def result(out: dict, region, what: str, keep: bool = False) -> Result:
-        output = Output(source=source, plane=plane, region=region, **out)
+    def result(out: dict, region, what: str, keep: bool = False, step: int = 1) -> Result:
+        output = Output(source=source, plane=plane, region=region, step=step, **out)
         return _result(plan, classifier, digests, output, what, tuple(used) if keep else None)
 
     todo = _uncovered(covered, view.region)
@@ -185,6 +185,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
                 todo,
                 f"Preview (1/{coarse.step} resolution) of the part on screen",
                 keep=True,
+                step=coarse.step,
             )
             yield replace(first, message=first.message + " Refining to full resolution...")
         if fine is not None:

@@ -297,8 +297,9 @@ class Plan:
 class Output:
     """One image's result: class ids, the foreground mask, probability and uncertainty.
 
-    A live preview (before refinement) has labels and foreground only. With `region` (rows,
-    columns of `plane`) the arrays hold that part of the plane only.
+    A live update's first results have labels and foreground only: at screen resolution
+    (`step` > 1: every `step`-th pixel's class, repeated over its block), then in full. With
+    `region` (rows, columns of `plane`) the arrays hold that part of the plane only.
     """
 
     source: ImageSource
@@ -308,6 +309,7 @@ class Output:
     probability: np.ndarray | None = None
     uncertainty: np.ndarray | None = None
     region: tuple[slice, slice] | None = None
+    step: int = 1
 
     @property
     def index(self) -> tuple | None:
