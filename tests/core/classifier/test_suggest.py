@@ -93,6 +93,7 @@ def test_a_plane_of_a_stack_in_stack_coordinates():
         ({"uncertainty": np.zeros((2, 8, 8)), "plane": (5,)}, "does not index"),
         ({"uncertainty": np.zeros(8)}, "at least 2 dimensions"),
         ({"uncertainty": np.zeros((8, 8)), "labels": np.zeros((8, 9))}, "do not match"),
+        ({"uncertainty": np.zeros((8, 8)), "labels": np.zeros((9, 8)), "border": 0}, "match"),
         ({"uncertainty": np.zeros((8, 8)), "min_uncertainty": 2}, "min_uncertainty"),
         ({"uncertainty": np.zeros((8, 8)), "n_regions": 0}, "n_regions"),
     ],

@@ -146,16 +146,18 @@ def suggest_regions(
 
     values, index = _plane_of(uncertainty, plane, "uncertainty")
     values = values.astype(np.float32, copy=False)
-    smooth = ndi.gaussian_filter(values, 1.0)
-    candidates = smooth >= float(min_uncertainty)
-    border = int(border)
-    if labels is not None and border:
-        classes, _ = _plane_of(labels, plane, "labels")
-        if classes.shape != values.shape:
+    classes = None
+    if labels is not None:
+        if np.shape(labels) != np.shape(uncertainty):
             raise SegLabInputError(
                 f"labels of shape {np.shape(labels)} do not match the uncertainty's "
                 f"{np.shape(uncertainty)}."
             )
+        classes, _ = _plane_of(labels, plane, "labels")
+    smooth = ndi.gaussian_filter(values, 1.0)
+    candidates = smooth >= float(min_uncertainty)
+    border = int(border)
+    if classes is not None and border:
         confident = smooth < float(min_uncertainty)
         near = np.zeros(values.shape, np.uint8)
         for class_id in np.unique(classes[confident]):
