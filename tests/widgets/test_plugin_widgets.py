@@ -38,3 +38,19 @@ def test_an_image_output_of_three_values_per_pixel_is_not_taken_for_rgb(kesm_vie
         kesm_viewer, values + 1, name="three", like=like, role="test", kind="image"
     )
     assert again is layer and layer.data.max() == 1
+
+
+def test_an_output_keeps_its_label_colours_unless_they_change(kesm_viewer):
+    from napari_seglab._widgets._shared import show_output
+
+    like = kesm_viewer.layers["KESM vessels"]
+    plane = np.zeros(like.data.shape, np.uint8)
+    options = {"name": "classes", "like": like, "role": "test"}
+    layer = show_output(kesm_viewer, plane, colors={1: "red", 2: "cyan"}, **options)
+    colormap = layer.colormap
+    plane[:5] = 2
+    show_output(kesm_viewer, plane, colors={1: "red", 2: "cyan"}, **options)
+    assert layer.colormap is colormap  # the same colours: not set again (it is slow)
+    assert layer.data[0, 0] == 2
+    show_output(kesm_viewer, plane, colors={1: "red", 2: "yellow"}, **options)
+    np.testing.assert_allclose(layer.colormap.color_dict[2], [1, 1, 0, 1])
