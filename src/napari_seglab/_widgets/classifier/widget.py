@@ -384,8 +384,9 @@ class ClassifierWidget(Container):
         self._controls.progress.value = round(100 * min(max(fraction, 0.0), 1.0))
 
     def _on_result(self, job: Job, result: Result) -> None:
+        trained = result.classifier is not None and result.classifier is not self.classifier
         self._session.accept(result, keep_preview=bool(self._controls.live.value))
-        if result.classifier is not None:
+        if trained:  # once per training, not with each of its results (the table is slow)
             self._controls.show_importance(result.classifier)
         active = self._viewer.layers.selection.active
         dropped = show_result(self._viewer, result)

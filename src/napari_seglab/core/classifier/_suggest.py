@@ -176,8 +176,9 @@ def suggest_regions(
     boxes = ndi.find_objects(regions)
     out = []
     for i in order[: int(n_regions)]:
-        centre = ndi.center_of_mass(values, regions, i + 1)
-        box = boxes[i]
+        box = boxes[i]  # the centre from the region's box alone, not the whole plane
+        inside = ndi.center_of_mass(values[box], regions[box], i + 1)
+        centre = [c + sl.start for c, sl in zip(inside, box, strict=True)]
         out.append(
             RegionSuggestion(
                 score=float(totals[i]),
