@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,6 +95,7 @@ def merge_components(
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     record: Callable[[dict], dict],
+    check: Any = None,
 ) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
     """Label the selected voxels of every chunk and join the labels that meet across borders.
 
@@ -114,6 +115,11 @@ def merge_components(
     background, its sorted face labels ``border``) plus ``border`` and the first node
     ``offset`` of its face labels in the merge graph; the graph component of every node; the
     number of nodes.
+
+    `check`, optional, looks at each chunk in the same task: ``check.of(chunk)`` gives a
+    value and whether to label the chunk, and ``check.add(value, labelled)`` receives them
+    in C order as the chunks arrive; it must raise for a chunk not labelled (which stops
+    the pass), and may raise to stop it for any other reason.
     """
     import dask
     from scipy.sparse import coo_matrix
@@ -124,8 +130,11 @@ def merge_components(
     ndim, nblocks = image.ndim, image.numblocks
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        checked = None if check is None else check.of(block)
+        if checked is not None and not checked[1]:
+            return one_per_block({"checked": checked}, ndim)
         labels, n, sizes = label_sizes(select(block, block_id), structure)
-        return one_per_block(_summary(labels, n, sizes), ndim)
+        return one_per_block(_summary(labels, n, sizes) | {"checked": checked}, ndim)
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
@@ -139,6 +148,8 @@ def merge_components(
     for batch in block_batches(image):
         for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
+            if check is not None:
+                check.add(*mine["checked"])
             border = mine["border"]
             blocks[idx] = record(mine) | {"border": border, "offset": total}
             total += border.size
@@ -167,6 +178,7 @@ def component_tables(
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     keep: Callable[[np.ndarray], np.ndarray],
+    check: Any = None,
 ) -> dict[tuple[int, ...], dict]:
     """Global connected components of the selected voxels; per block, which labels to keep.
 
@@ -177,7 +189,7 @@ def component_tables(
 
     Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
     "all": every label kept, "none": no label kept}``: a label is kept when
-    ``keep(size of its whole object)`` holds.
+    ``keep(size of its whole object)`` holds. `check`: see :func:`merge_components`.
     """
 
     def record(summary: dict) -> dict:
@@ -192,7 +204,7 @@ def component_tables(
             "inner_any": bool(inner.any()),
         }
 
-    blocks, component, _ = merge_components(image, structure, select, record)
+    blocks, component, _ = merge_components(image, structure, select, record, check)
     sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
     whole = np.bincount(component, weights=np.concatenate(sizes))
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
