@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, one_per_block
+from .._blocks import block_batches, compute, one_per_block
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -121,7 +121,6 @@ def merge_components(
     in C order as the chunks arrive; it must raise for a chunk not labelled (which stops
     the pass), and may raise to stop it for any other reason.
     """
-    import dask
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -146,7 +145,7 @@ def merge_components(
     ] = {}  # upper faces of chunks whose later neighbours are not all done
     blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
-        for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
+        for idx, result in zip(batch, compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
             if check is not None:
                 check.add(*mine["checked"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import block_batches, one_per_block, sum_in_batches
+from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
 from ._components import component_tables, selector, structure_of
 
@@ -24,7 +24,6 @@ __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
 def _value_range(labels: da.Array) -> tuple[int, int]:
     """Largest value, smallest non-zero value (the largest if none); negative ones refused."""
-    import dask
 
     from ._label import value_range
 
@@ -36,7 +35,7 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
     ).to_delayed(optimize_graph=False)
     low, top, low_fg = 0, 0, None
     for batch in block_batches(labels):
-        for result in dask.compute(*(tasks[i] for i in batch)):
+        for result in compute(*(tasks[i] for i in batch)):
             found = result[(0,) * labels.ndim]
             low, top = min(low, found[0]), max(top, found[1])
             low_fg = found[2] if low_fg is None else min(low_fg, found[2])

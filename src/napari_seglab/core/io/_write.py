@@ -99,14 +99,17 @@ def _compute(
         from concurrent.futures import ThreadPoolExecutor
 
         import dask
+        from dask.threaded import get
 
         # Our own pool: leaving the block waits for every task in flight, so that after a
         # failure or a cancel no thread is still writing when the output is cleaned away.
-        # Its size follows dask's ``num_workers`` setting, as dask's own pool would.
+        # Its size follows dask's ``num_workers`` setting, as dask's own pool would. (The
+        # threaded scheduler itself, not its name, so that dask does not import
+        # dask.distributed to look for a client.)
         with watch(progress, cancel), ThreadPoolExecutor(local_threads()) as pool:
             if isinstance(collection, tuple):
-                return dask.compute(*collection, scheduler="threads", pool=pool)
-            return collection.compute(scheduler="threads", pool=pool)
+                return dask.compute(*collection, scheduler=get, pool=pool)
+            return collection.compute(scheduler=get, pool=pool)
     futures = client.compute(list(collection) if isinstance(collection, tuple) else [collection])
     try:
         while True:
