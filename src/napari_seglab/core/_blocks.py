@@ -123,6 +123,8 @@ def per_plane_reduce(
     The planes are the indices of the first `lead_ndim` axes, numbered in C order (a single
     plane 0 when `lead_ndim` is 0).
     """
+    import uuid
+
     import dask
 
     lead_shape = image.shape[:lead_ndim]
@@ -139,10 +141,13 @@ def per_plane_reduce(
             out[flat] = func(block[local], flat)
         return out
 
+    # Named here, so that dask does not hash (pickle) the function again for every block.
+    name = f"per-plane-reduce-{uuid.uuid4().hex}"
+    part = dask.delayed(per_block, name=name)
     blocks = image.to_delayed()
     parts = [
-        dask.delayed(per_block, pure=True)(blocks[idx], slices[:lead_ndim])
-        for idx, slices in block_slices(image.chunks)
+        part(blocks[idx], slices[:lead_ndim], dask_key_name=f"{name}-{i}")
+        for i, (idx, slices) in enumerate(block_slices(image.chunks))
     ]
     return sum_in_batches(parts)
 

@@ -155,10 +155,24 @@ def _store_in_batches(
 
     Each batch is one computation, so filters with halos and chained lazy steps hold a
     bounded number of chunks in memory, whatever the volume size and dask's task order.
+    One task per chunk computes and writes it (the graph is built and optimised once, not
+    per batch: ``dask.array.store`` would hash the zarr array again for every chunk).
     """
-    import dask.array as da
+    import uuid
 
-    starts = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
+    ndim = array.ndim
+
+    def write(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        store[tuple(slice(a, b) for a, b in block_info[0]["array-location"])] = block
+        return np.zeros((1,) * ndim, bool)
+
+    written = array.map_blocks(
+        write,
+        dtype=bool,
+        chunks=tuple((1,) * n for n in array.numblocks),
+        name=f"seglab-store-{uuid.uuid4().hex}",
+    )
+    tasks = written.to_delayed()
     batches = list(block_batches(array))
     for i, batch in enumerate(batches):
 
@@ -166,18 +180,7 @@ def _store_in_batches(
             if progress is not None:
                 progress(i * 1000 + 1000 * done // max(total, 1), len(batches) * 1000)
 
-        regions = [
-            tuple(slice(int(s[j]), int(s[j + 1])) for s, j in zip(starts, idx, strict=True))
-            for idx in batch
-        ]
-        part = da.store(
-            [array.blocks[idx] for idx in batch],
-            [store] * len(batch),
-            regions=regions,
-            lock=False,
-            compute=False,
-        )
-        _compute(part, overall, cancel)
+        _compute(tuple(tasks[idx] for idx in batch), overall, cancel)
 
 
 def _chunk_config() -> dict:
