@@ -172,7 +172,7 @@ def _store_in_batches(
         chunks=tuple((1,) * n for n in array.numblocks),
         name=f"seglab-store-{uuid.uuid4().hex}",
     )
-    tasks = written.to_delayed()
+    tasks = written.to_delayed(optimize_graph=False)
     batches = list(block_batches(array))
     for i, batch in enumerate(batches):
 
