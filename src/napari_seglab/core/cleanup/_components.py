@@ -139,10 +139,11 @@ def merge_components(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
     ).to_delayed(optimize_graph=False)
     crossings = _crossings(structure)
-    later = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
-    waiting: dict[
-        tuple, list
-    ] = {}  # upper faces of chunks whose later neighbours are not all done
+    # The upper face along axis `a` of chunk `b` waits for the chunks after it along `a`
+    # (any offset along the later axes), and is dropped once the last of them is done:
+    # only one plane of chunks' faces along the first axis, one row's along the second...
+    waiting: dict[tuple, np.ndarray] = {}
+    release: dict[tuple, list] = {}  # block index -> faces its arrival releases
     blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
         for idx, result in zip(batch, compute(*(tasks[i] for i in batch)), strict=True):
@@ -157,16 +158,21 @@ def merge_components(
                 if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
                     continue
                 axis = step.index(1)
-                pairs = _pairs(waiting[below][axis], mine["low"][axis], step, offsets, mine["n"])
+                pairs = _pairs(waiting[below, axis], mine["low"][axis], step, offsets, mine["n"])
                 pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
                 pairs[1] = np.searchsorted(border, pairs[1])
                 edges.append(pairs + np.array([[blocks[below]["offset"]], [total - border.size]]))
-            for step in later:  # chunks whose last later neighbour this is
-                below = tuple(i - s for i, s in zip(idx, step, strict=True))
-                last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
-                if last == idx:
-                    waiting.pop(below, None)
-            waiting[idx] = mine["high"]
+            for key in release.pop(idx, ()):
+                del waiting[key]
+            for axis in range(ndim):
+                if idx[axis] + 1 == nblocks[axis]:
+                    continue  # no chunk after it along this axis
+                last = tuple(
+                    i + (a == axis or (a > axis and i + 1 < n))
+                    for a, (i, n) in enumerate(zip(idx, nblocks, strict=True))
+                )
+                waiting[idx, axis] = mine["high"][axis]
+                release.setdefault(last, []).append((idx, axis))
     edge = np.concatenate(edges, axis=1)
     graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
     return blocks, connected_components(graph, directed=False)[1], total
