@@ -155,8 +155,8 @@ def _store_in_batches(
 
     Each batch is one computation, so filters with halos and chained lazy steps hold a
     bounded number of chunks in memory, whatever the volume size and dask's task order.
-    One task per chunk computes and writes it (the graph is built and optimised once, not
-    per batch: ``dask.array.store`` would hash the zarr array again for every chunk).
+    One task per chunk writes it, all made at once: ``dask.array.store`` per batch would
+    build a graph and hash the zarr array again for every chunk.
     """
     import uuid
 
