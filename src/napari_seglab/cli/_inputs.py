@@ -86,11 +86,11 @@ def refuse_rgb(args: argparse.Namespace, image: Any, path: Path, needs: str) -> 
 
 def _sample(image: Any) -> list[np.ndarray]:
     """A few chunks of `image` (first, middle, last): cheap."""
-    import dask
+    from ..core._blocks import compute
 
     n = int(np.prod(image.numblocks))
     picks = sorted({0, n // 2, n - 1})[:SAMPLE_CHUNKS]
-    return list(dask.compute(*[image.blocks[np.unravel_index(i, image.numblocks)] for i in picks]))
+    return list(compute(*[image.blocks[np.unravel_index(i, image.numblocks)] for i in picks]))
 
 
 def _one_value_and_zero(block: np.ndarray) -> bool:

@@ -128,3 +128,22 @@ def test_negative_labels_are_refused_like_in_memory(values, lazy):
             function(lazy(labels, (4, 5)), 2)
     with pytest.raises(sl.SegLabInputError, match="negative values down to -1"):
         sl.clean_up(lazy(labels, (4, 5)), remove_smaller_than=2)
+
+
+def test_chunked_pipeline_does_not_import_dask_distributed(tmp_path):
+    # dask imports dask.distributed (about 0.3 s) on a first computation that names no
+    # scheduler; with no cluster connected, SegLab's passes run the threaded one directly.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, dask.array as da, napari_seglab as sl\n"
+        "from napari_seglab.core.io import save\n"
+        "image = da.from_array((np.arange(4096) % 251).astype('u1').reshape(16, 16, 16), 8)\n"
+        "mask = sl.threshold(image, 'otsu').mask\n"
+        "out = sl.clean_up(mask, remove_smaller_than=3, fill_holes_smaller_than=3)\n"
+        f"save(out, {str(tmp_path / 'out.zarr')!r})\n"
+        "sl.evaluate(out, mask)\n"
+        "assert 'distributed' not in sys.modules, 'dask.distributed was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

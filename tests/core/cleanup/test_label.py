@@ -40,3 +40,19 @@ def test_long_runs_and_spirals():
     labels, n = label(spiral, structure)
     np.testing.assert_array_equal(labels, ndi.label(spiral, structure)[0])
     assert n == ndi.label(spiral, structure)[1]
+
+
+@pytest.mark.parametrize("width", [64, 67, 1027])
+def test_long_runs_stepped_over_a_word_at_a_time(width):
+    # Runs and gaps of 1 to 40 voxels: whole 64-bit words of foreground or background are
+    # stepped over, the ends found byte by byte, rows not aligned to words (odd widths).
+    rng = np.random.default_rng(width)
+    lengths = rng.integers(1, 40, 4 * 5 * width)
+    values = np.repeat(np.arange(lengths.size) % 2, lengths)[: 4 * 5 * width]
+    mask = values.reshape(4, 5, width).astype(bool)
+    structure = ndi.generate_binary_structure(3, 1)
+    for data in (mask, mask[:, :, 1:], mask * rng.integers(1, 256, mask.shape).astype(np.uint8)):
+        labels, n = label(data, structure)
+        expected, n_expected = ndi.label(data != 0, structure)
+        assert n == n_expected
+        np.testing.assert_array_equal(labels, expected)

@@ -92,3 +92,27 @@ def test_lazy_nan_values_are_refused_like_in_memory(mask, lazy, which):
         evaluate(lazy(pred), lazy(truth))
     with pytest.raises(sl.SegLabInputError, match=f"The {which} contains NaN"):
         confusion_masks(lazy(pred), lazy(truth))["TP"].compute()
+
+
+@pytest.mark.parametrize("dtypes", [("uint8", "uint8"), ("uint16", "bool"), ("int16", "uint8")])
+@pytest.mark.parametrize("foreground_class", [None, 3, 300])
+def test_chunk_stats_equal_a_numpy_reference(dtypes, foreground_class):
+    # The unsigned path (branch-free) and the general one give the same numbers.
+    from napari_seglab.core.metrics._kernels import chunk_stats
+
+    rng = np.random.default_rng(5)
+    pred = (rng.integers(0, 4, (3, 7, 9)) * rng.integers(0, 2, (3, 7, 9))).astype(dtypes[0])
+    truth = (rng.integers(0, 3, (3, 7, 9)) > 1).astype(dtypes[1])
+    if dtypes[1] == "uint8":
+        truth *= 5
+    fg = pred != 0 if foreground_class is None else pred == foreground_class
+    t_nz, p_nz = truth[truth != 0], pred[pred != 0]
+    expected = np.zeros((3, 9))
+    expected[:, 0] = (fg & (truth != 0)).sum(axis=(1, 2))
+    expected[:, 1], expected[:, 2] = fg.sum(axis=(1, 2)), (truth != 0).sum(axis=(1, 2))
+    expected[:, 3:5] = t_nz.min(), t_nz.max()
+    expected[:, 7:9] = p_nz.min(), p_nz.max()
+    np.testing.assert_array_equal(chunk_stats(pred, truth, foreground_class), expected)
+    empty = chunk_stats(np.zeros_like(pred), np.zeros_like(truth), foreground_class)
+    np.testing.assert_array_equal(empty[:, 3:5], [[np.inf, -np.inf]] * 3)
+    np.testing.assert_array_equal(empty[:, 7:9], [[np.inf, -np.inf]] * 3)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, one_per_block
+from .._blocks import block_batches, compute, one_per_block
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -95,6 +95,7 @@ def merge_components(
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     record: Callable[[dict], dict],
+    check: Any = None,
 ) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
     """Label the selected voxels of every chunk and join the labels that meet across borders.
 
@@ -114,8 +115,12 @@ def merge_components(
     background, its sorted face labels ``border``) plus ``border`` and the first node
     ``offset`` of its face labels in the merge graph; the graph component of every node; the
     number of nodes.
+
+    `check`, optional, looks at each chunk in the same task: ``check.of(chunk)`` gives a
+    value and whether to label the chunk, and ``check.add(value, labelled)`` receives them
+    in C order as the chunks arrive; it must raise for a chunk not labelled (which stops
+    the pass), and may raise to stop it for any other reason.
     """
-    import dask
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -124,21 +129,27 @@ def merge_components(
     ndim, nblocks = image.ndim, image.numblocks
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        checked = None if check is None else check.of(block)
+        if checked is not None and not checked[1]:
+            return one_per_block({"checked": checked}, ndim)
         labels, n, sizes = label_sizes(select(block, block_id), structure)
-        return one_per_block(_summary(labels, n, sizes), ndim)
+        return one_per_block(_summary(labels, n, sizes) | {"checked": checked}, ndim)
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
     ).to_delayed(optimize_graph=False)
     crossings = _crossings(structure)
-    later = [s for s in itertools.product((0, 1), repeat=ndim) if any(s)]
-    waiting: dict[
-        tuple, list
-    ] = {}  # upper faces of chunks whose later neighbours are not all done
+    # The upper face along axis `a` of chunk `b` waits for the chunks after it along `a`
+    # (any offset along the later axes), and is dropped once the last of them is done:
+    # only one plane of chunks' faces along the first axis, one row's along the second...
+    waiting: dict[tuple, np.ndarray] = {}
+    release: dict[tuple, list] = {}  # block index -> faces its arrival releases
     blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
     for batch in block_batches(image):
-        for idx, result in zip(batch, dask.compute(*(tasks[i] for i in batch)), strict=True):
+        for idx, result in zip(batch, compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
+            if check is not None:
+                check.add(*mine["checked"])
             border = mine["border"]
             blocks[idx] = record(mine) | {"border": border, "offset": total}
             total += border.size
@@ -147,16 +158,21 @@ def merge_components(
                 if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
                     continue
                 axis = step.index(1)
-                pairs = _pairs(waiting[below][axis], mine["low"][axis], step, offsets, mine["n"])
+                pairs = _pairs(waiting[below, axis], mine["low"][axis], step, offsets, mine["n"])
                 pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
                 pairs[1] = np.searchsorted(border, pairs[1])
                 edges.append(pairs + np.array([[blocks[below]["offset"]], [total - border.size]]))
-            for step in later:  # chunks whose last later neighbour this is
-                below = tuple(i - s for i, s in zip(idx, step, strict=True))
-                last = tuple(i + (i + 1 < n) for i, n in zip(below, nblocks, strict=True))
-                if last == idx:
-                    waiting.pop(below, None)
-            waiting[idx] = mine["high"]
+            for key in release.pop(idx, ()):
+                del waiting[key]
+            for axis in range(ndim):
+                if idx[axis] + 1 == nblocks[axis]:
+                    continue  # no chunk after it along this axis
+                last = tuple(
+                    i + (a == axis or (a > axis and i + 1 < n))
+                    for a, (i, n) in enumerate(zip(idx, nblocks, strict=True))
+                )
+                waiting[idx, axis] = mine["high"][axis]
+                release.setdefault(last, []).append((idx, axis))
     edge = np.concatenate(edges, axis=1)
     graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
     return blocks, connected_components(graph, directed=False)[1], total
@@ -167,6 +183,7 @@ def component_tables(
     structure: np.ndarray,
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     keep: Callable[[np.ndarray], np.ndarray],
+    check: Any = None,
 ) -> dict[tuple[int, ...], dict]:
     """Global connected components of the selected voxels; per block, which labels to keep.
 
@@ -177,7 +194,7 @@ def component_tables(
 
     Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
     "all": every label kept, "none": no label kept}``: a label is kept when
-    ``keep(size of its whole object)`` holds.
+    ``keep(size of its whole object)`` holds. `check`: see :func:`merge_components`.
     """
 
     def record(summary: dict) -> dict:
@@ -192,7 +209,7 @@ def component_tables(
             "inner_any": bool(inner.any()),
         }
 
-    blocks, component, _ = merge_components(image, structure, select, record)
+    blocks, component, _ = merge_components(image, structure, select, record, check)
     sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
     whole = np.bincount(component, weights=np.concatenate(sizes))
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]

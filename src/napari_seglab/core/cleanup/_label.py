@@ -43,38 +43,57 @@ def _union(parent, a, b):  # pragma: no cover - numba
         parent[a] = b
 
 
-@njit(cache=True, nogil=True)
-def _runs3(mask, rows, widen):  # pragma: no cover - numba
-    """The runs of `mask` (3D) along x and the component of each: ``(first, start, stop,
-    component, n)``; the runs of row ``z * ny + y`` are ``first[row] .. first[row + 1] - 1``.
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
 
+
+@njit(cache=True, nogil=True)
+def _runs3(flat, words, shape, rows, widen):  # pragma: no cover - numba
+    """The runs of a 3D mask of `shape` along x and the component of each: ``(first, start,
+    stop, component, n)``; the runs of row ``z * ny + y`` are ``first[row] .. first[row + 1]
+    - 1``.
+
+    `flat`: the mask's bytes in C order (0 = background); `words`: the same bytes as 64-bit
+    words, so that 8 voxels of background or of foreground are stepped over at once.
     `rows`: the earlier rows ``(dz, dy)`` that neighbour a row; `widen`: 1 where runs of that
     row also touch through a corner (the neighbourhood holds ``dx = -1, 0, 1`` there), else 0.
     """
-    nz, ny, nx = mask.shape
+    nz, ny, nx = shape[0], shape[1], shape[2]
     first = np.zeros(nz * ny + 1, np.int64)  # the runs of row r are first[r] .. first[r+1]-1
     start = np.empty(4096, np.int32)
     stop = np.empty(4096, np.int32)
     n_runs = 0
-    for z in range(nz):
-        for y in range(ny):
-            first[z * ny + y] = n_runs
-            line = mask[z, y]
-            begin = -1
-            for x in range(nx + 1):
-                inside = x < nx and line[x] != 0
-                if inside == (begin >= 0):
-                    continue
-                if inside:
-                    begin = x
-                    continue
-                if n_runs == start.size:
-                    start = np.concatenate((start, np.empty_like(start)))
-                    stop = np.concatenate((stop, np.empty_like(stop)))
-                start[n_runs] = begin
-                stop[n_runs] = x
-                n_runs += 1
-                begin = -1
+    for r in range(nz * ny):
+        first[r] = n_runs
+        row = r * nx
+        end = row + nx
+        x = row
+        while x < end:
+            while x < end:  # background: whole words of zeros, then byte by byte
+                if (x & 7) == 0 and x + 8 <= end and words[x >> 3] == 0:
+                    x += 8
+                elif flat[x] == 0:
+                    x += 1
+                else:
+                    break
+            if x == end:
+                break
+            begin = x
+            while x < end:  # foreground: whole words without a zero byte, then bytes
+                if (x & 7) == 0 and x + 8 <= end:
+                    w = words[x >> 3]
+                    if ((w - _ONES) & ~w & _HIGHS) == 0:
+                        x += 8
+                        continue
+                if flat[x] == 0:
+                    break
+                x += 1
+            if n_runs == start.size:
+                start = np.concatenate((start, np.empty_like(start)))
+                stop = np.concatenate((stop, np.empty_like(stop)))
+            start[n_runs] = begin - row
+            stop[n_runs] = x - row
+            n_runs += 1
     first[nz * ny] = n_runs
     parent = np.arange(n_runs).astype(np.int32)
     for z in range(nz):
@@ -152,8 +171,14 @@ def _runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
             return None
         rows.append((dz, dy))
         widen.append(int(line[0]))
+    flat = np.ascontiguousarray(mask).reshape(-1)
+    if flat.dtype.itemsize != 1:  # wider integers: one byte per voxel, 1 = foreground
+        flat = (flat != 0).view(np.uint8)
+    flat = flat.view(np.uint8)
     return _runs3(
-        _as_3d(mask.view(np.uint8) if mask.dtype == bool else mask),
+        flat,
+        flat[: flat.size // 8 * 8].view(np.uint64),
+        np.array(_as_3d(mask).shape, np.int64),
         np.array(rows, np.int64).reshape(-1, 2),
         np.array(widen, np.int64),
     )
@@ -284,22 +309,10 @@ def count(labels: np.ndarray, n: int) -> np.ndarray:
     return _count3(_as_3d(labels), n)
 
 
-@njit(cache=True, nogil=True)
-def _range(flat, ceiling):  # pragma: no cover - numba
-    low, high, low_fg = flat[0], flat[0], ceiling
-    for v in flat:
-        if v < low:
-            low = v
-        elif v > high:
-            high = v
-        if v != 0 and v < low_fg:
-            low_fg = v
-    return low, high, low_fg
-
-
 def value_range(block: np.ndarray) -> tuple[int, int, int]:
     """Smallest value, largest value, smallest non-zero value (the type's largest if none)
-    of an integer or boolean array, in one pass.
+    of an integer or boolean array (numpy's vectorised reductions; a mask needs no pass over
+    its non-zero values alone).
 
     Examples
     --------
@@ -310,7 +323,18 @@ def value_range(block: np.ndarray) -> tuple[int, int, int]:
     flat = block.reshape(-1)
     if flat.dtype == bool:
         flat = flat.view(np.uint8)
+    ceiling = int(np.iinfo(flat.dtype).max)
     if flat.size == 0:
-        return 0, 0, int(np.iinfo(flat.dtype).max)
-    low, high, low_fg = _range(flat, flat.dtype.type(np.iinfo(flat.dtype).max))
-    return int(low), int(high), int(low_fg)
+        return 0, 0, ceiling
+    # numpy's minimum and maximum are vectorised: a mask (zeros and one value) needs two
+    # more counts, not a pass over the non-zero values.
+    low, high = int(flat.min()), int(flat.max())
+    if low != 0:
+        return low, high, low
+    if high == 0:
+        return 0, 0, ceiling
+    n_high = np.count_nonzero(flat == high)
+    if n_high == np.count_nonzero(flat):
+        return low, high, high
+    others = flat[(flat != 0) & (flat != high)]
+    return low, high, int(others.min())

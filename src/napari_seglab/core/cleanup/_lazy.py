@@ -7,11 +7,12 @@ equal the in-memory ones.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import block_batches, one_per_block, sum_in_batches
+from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
 from ._components import component_tables, selector, structure_of
 
@@ -23,7 +24,6 @@ __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
 def _value_range(labels: da.Array) -> tuple[int, int]:
     """Largest value, smallest non-zero value (the largest if none); negative ones refused."""
-    import dask
 
     from ._label import value_range
 
@@ -35,7 +35,7 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
     ).to_delayed(optimize_graph=False)
     low, top, low_fg = 0, 0, None
     for batch in block_batches(labels):
-        for result in dask.compute(*(tasks[i] for i in batch)):
+        for result in compute(*(tasks[i] for i in batch)):
             found = result[(0,) * labels.ndim]
             low, top = min(low, found[0]), max(top, found[1])
             low_fg = found[2] if low_fg is None else min(low_fg, found[2])
@@ -44,26 +44,64 @@ def _value_range(labels: da.Array) -> tuple[int, int]:
     return top, min(low_fg, top)
 
 
+class _LabelImage(Exception):
+    """The input is not a mask (several non-zero values, or negative ones): found while the
+    first labelling pass runs, which then stops."""
+
+
+class _Range:
+    """The value range of a mask, found by its first labelling pass (no pass of its own).
+
+    ``of(chunk)`` runs in the chunk's labelling task: the chunk's ``value_range`` and whether
+    to label it (not when it holds several non-zero values: the input is a label image);
+    ``add`` gathers the ranges as the chunks arrive and stops the pass at such a chunk.
+    """
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.boolean = np.dtype(dtype).kind == "b"
+        self.low, self.top, self.low_fg = 0, 0, None
+
+    def of(self, block: np.ndarray) -> tuple[tuple[int, int, int], bool]:
+        from ._label import value_range
+
+        low, high, low_fg = found = value_range(block)
+        return found, low >= 0 and (high == 0 or low_fg == high)
+
+    def add(self, found: tuple[int, int, int], labelled: bool) -> None:
+        if not labelled:
+            raise _LabelImage
+        self.low, self.top = min(self.low, found[0]), max(self.top, found[1])
+        self.low_fg = found[2] if self.low_fg is None else min(self.low_fg, found[2])
+
+    def mask_value(self) -> int:
+        """The foreground value once every chunk is seen (raises _LabelImage if several)."""
+        top, low_fg = self.top, min(self.low_fg, self.top)
+        if not (self.boolean or top == 0 or low_fg == top):
+            raise _LabelImage
+        return top
+
+
 def _clean_mask(
-    labels: da.Array, top: int, remove_smaller_than: int, fill_holes_smaller_than: int,
-    connectivity: int,
-) -> da.Array:  # fmt: skip
-    """Remove small objects and fill small holes of a mask (one foreground value `top`).
+    labels: da.Array, remove_smaller_than: int, fill_holes_smaller_than: int, connectivity: int
+) -> da.Array:
+    """Remove small objects and fill small holes of a mask (one foreground value).
 
     Both steps share each chunk's labelling: the holes are those of the mask left after the
-    removal, as when the two steps run one after the other.
+    removal, as when the two steps run one after the other. The first labelling pass also
+    finds the value range; :class:`_LabelImage` is raised if the input is not a mask.
     """
     structure = structure_of(labels.ndim, connectivity)
-    kept, fill = None, max(top, 1)
+    found = _Range(labels.dtype)
+    kept, top, nothing_left = None, None, False
     if remove_smaller_than > 1:
 
         def big(sizes: np.ndarray) -> np.ndarray:
             return sizes >= remove_smaller_than
 
-        tables = component_tables(labels, structure, lambda block, _: block != 0, big)
+        tables = component_tables(labels, structure, lambda block, _: block != 0, big, found)
+        top = found.mask_value()
         kept = selector(tables, structure, big)
-        if all(t["none"] for t in tables.values()):
-            fill = 1  # nothing left: holes take 1, as in memory
+        nothing_left = all(t["none"] for t in tables.values())
 
     def foreground(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         chosen = block != 0
@@ -78,8 +116,17 @@ def _clean_mask(
         def small(sizes: np.ndarray) -> np.ndarray:
             return sizes < fill_holes_smaller_than
 
-        tables = component_tables(labels, structure, lambda b, i: ~foreground(b, i), small)
+        tables = component_tables(
+            labels,
+            structure,
+            lambda b, i: ~foreground(b, i),
+            small,
+            found if top is None else None,
+        )
+        if top is None:
+            top = found.mask_value()
         holes = selector(tables, structure, small)
+    fill = 1 if nothing_left else max(top, 1)  # nothing left: holes take 1, as in memory
 
     def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         # The input holds 0 and `top` only: the output is kept objects * top, holes * fill.
@@ -93,11 +140,6 @@ def _clean_mask(
         return out
 
     return labels.map_blocks(one, dtype=labels.dtype)
-
-
-def _is_mask(labels: da.Array, top: int, low_fg: int) -> bool:
-    """One foreground value (0/1, 0/255, boolean): objects are connected components."""
-    return labels.dtype == bool or top == 0 or low_fg == top
 
 
 def remove_small_objects(
@@ -125,12 +167,16 @@ def remove_small_objects(
     check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top, low_fg = _value_range(labels)
-    if _is_mask(labels, top, low_fg):
-        return _clean_mask(labels, top, smaller_than, 0, connectivity)
-    # A label image: every label is one object, wherever its pixels are.
+    with contextlib.suppress(_LabelImage):
+        return _clean_mask(labels, smaller_than, 0, connectivity)
+    return _remove_labels(labels, smaller_than)
+
+
+def _remove_labels(labels: da.Array, smaller_than: int) -> da.Array:
+    """A label image: every label is one object, wherever its pixels are."""
     import dask
 
+    top, _ = _value_range(labels)
     parts = [
         dask.delayed(lambda b: np.bincount(b.ravel(), minlength=top + 1), pure=True)(b)
         for b in labels.to_delayed().ravel()
@@ -160,9 +206,11 @@ def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int =
     check_labels(labels, connectivity)
     if smaller_than <= 1:
         return labels
-    top, low_fg = _value_range(labels)
-    _refuse_label_image(top, low_fg)
-    return _clean_mask(labels, top, 0, smaller_than, connectivity)
+    try:
+        return _clean_mask(labels, 0, smaller_than, connectivity)
+    except _LabelImage:
+        _refuse_label_image(*_value_range(labels))
+        raise
 
 
 def _refuse_label_image(top: int, low_fg: int) -> None:
@@ -197,8 +245,7 @@ def clean_up(
     check_labels(labels, connectivity)
     if remove_smaller_than <= 1 and fill_holes_smaller_than <= 1:
         return labels
-    top, low_fg = _value_range(labels)
-    if not _is_mask(labels, top, low_fg):
-        out = remove_small_objects(labels, remove_smaller_than, connectivity=connectivity)
-        return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)
-    return _clean_mask(labels, top, remove_smaller_than, fill_holes_smaller_than, connectivity)
+    with contextlib.suppress(_LabelImage):
+        return _clean_mask(labels, remove_smaller_than, fill_holes_smaller_than, connectivity)
+    out = labels if remove_smaller_than <= 1 else _remove_labels(labels, remove_smaller_than)
+    return fill_small_holes(out, fill_holes_smaller_than, connectivity=connectivity)

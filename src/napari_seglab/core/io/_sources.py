@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -75,7 +76,11 @@ def input_paths(data: Any) -> tuple[Path, ...]:
     if direct is not None:
         found[direct.resolve()] = None
     graph = data.__dask_graph__() if hasattr(data, "__dask_graph__") else None
-    for node in dict(graph or {}).values():
+    # Layer by layer, each a shallow copy: a dask graph (and each of its layers) keeps the
+    # tasks it is made into, for as long as it lives, which would hold every chunk's tasks
+    # in memory through the whole computation.
+    layers = getattr(graph, "layers", {0: graph or {}}).values()
+    for node in (n for layer in layers for n in dict(copy.copy(layer)).values()):
         for obj in _objects(node, _DEPTH):
             path = _store_path(obj) if hasattr(obj, "shape") else None
             if path is not None:

@@ -99,14 +99,17 @@ def _compute(
         from concurrent.futures import ThreadPoolExecutor
 
         import dask
+        from dask.threaded import get
 
         # Our own pool: leaving the block waits for every task in flight, so that after a
         # failure or a cancel no thread is still writing when the output is cleaned away.
-        # Its size follows dask's ``num_workers`` setting, as dask's own pool would.
+        # Its size follows dask's ``num_workers`` setting, as dask's own pool would. (The
+        # threaded scheduler itself, not its name, so that dask does not import
+        # dask.distributed to look for a client.)
         with watch(progress, cancel), ThreadPoolExecutor(local_threads()) as pool:
             if isinstance(collection, tuple):
-                return dask.compute(*collection, scheduler="threads", pool=pool)
-            return collection.compute(scheduler="threads", pool=pool)
+                return dask.compute(*collection, scheduler=get, pool=pool)
+            return collection.compute(scheduler=get, pool=pool)
     futures = client.compute(list(collection) if isinstance(collection, tuple) else [collection])
     try:
         while True:
@@ -152,10 +155,24 @@ def _store_in_batches(
 
     Each batch is one computation, so filters with halos and chained lazy steps hold a
     bounded number of chunks in memory, whatever the volume size and dask's task order.
+    One task per chunk writes it, all made at once: ``dask.array.store`` per batch would
+    build a graph and hash the zarr array again for every chunk.
     """
-    import dask.array as da
+    import uuid
 
-    starts = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
+    ndim = array.ndim
+
+    def write(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        store[tuple(slice(a, b) for a, b in block_info[0]["array-location"])] = block
+        return np.zeros((1,) * ndim, bool)
+
+    written = array.map_blocks(
+        write,
+        dtype=bool,
+        chunks=tuple((1,) * n for n in array.numblocks),
+        name=f"seglab-store-{uuid.uuid4().hex}",
+    )
+    tasks = written.to_delayed(optimize_graph=False)
     batches = list(block_batches(array))
     for i, batch in enumerate(batches):
 
@@ -163,18 +180,7 @@ def _store_in_batches(
             if progress is not None:
                 progress(i * 1000 + 1000 * done // max(total, 1), len(batches) * 1000)
 
-        regions = [
-            tuple(slice(int(s[j]), int(s[j + 1])) for s, j in zip(starts, idx, strict=True))
-            for idx in batch
-        ]
-        part = da.store(
-            [array.blocks[idx] for idx in batch],
-            [store] * len(batch),
-            regions=regions,
-            lock=False,
-            compute=False,
-        )
-        _compute(part, overall, cancel)
+        _compute(tuple(tasks[idx] for idx in batch), overall, cancel)
 
 
 def _chunk_config() -> dict:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, is_lazy
+from .._blocks import block_batches, compute, is_lazy
 from .._validation import (
     check_lazy_mask,
     check_same_shape,
@@ -67,7 +67,6 @@ def plane_sums(prediction: Any, ground_truth: Any, foreground_class: Any = None)
     >>> plane_sums(da.from_array(pred, chunks=2), truth).tolist()
     [3, 4, 4]
     """
-    import dask
     import dask.array as da
 
     pred, truth = _as_dask(prediction, ground_truth)
@@ -104,7 +103,7 @@ def plane_sums(prediction: Any, ground_truth: Any, foreground_class: Any = None)
     nans = np.zeros(2, bool)
     starts = [np.concatenate([[0], np.cumsum(c)]) for c in pred.chunks[:lead]]
     for batch in block_batches(pred):
-        for idx, part in zip(batch, dask.compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
+        for idx, part in zip(batch, compute(*(tasks[(*i, 0)] for i in batch)), strict=True):
             part = part.reshape((*part.shape[:lead], _STATS))
             planes = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx, strict=False))
             sums[planes] += part[..., :3].astype(np.int64)

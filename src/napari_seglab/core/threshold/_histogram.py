@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._blocks import per_plane_reduce, slabs
+from .._blocks import compute, per_plane_reduce, slabs
 from .._validation import SegLabInputError, check_lazy_image
 
 if TYPE_CHECKING:
@@ -225,11 +225,10 @@ def histogram(
 
 def _plane_ranges(image: da.Array, lead_ndim: int) -> tuple[np.ndarray, np.ndarray]:
     """The minimum and maximum of each plane (or of the image), one slab at a time."""
-    import dask
 
     axes = tuple(range(lead_ndim, image.ndim))
     axis = int(np.argmax(image.numblocks))
-    ranges = [dask.compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
+    ranges = [compute(p.min(axis=axes), p.max(axis=axes)) for p in slabs(image)]
     lows, highs = [r[0] for r in ranges], [r[1] for r in ranges]
     if axis < lead_ndim:  # slabs split the planes: put the planes' ranges side by side
         low, high = np.concatenate(lows, axis=axis), np.concatenate(highs, axis=axis)
@@ -276,7 +275,7 @@ def means(image: da.Array, lead_ndim: int) -> np.ndarray:
         sums = per_plane_reduce(image, lead_ndim, lambda part, _plane: _split_sums(part), 3)
         n = int(np.prod([image.shape[a] for a in axes]))
         return np.array([_mean_of_sums(plane, n) for plane in sums])
-    return np.atleast_1d(image.mean(axis=axes).compute()).ravel()
+    return np.atleast_1d(compute(image.mean(axis=axes))[0]).ravel()
 
 
 def li_from_histogram(counts: np.ndarray, centers: np.ndarray) -> float:
