@@ -19,7 +19,7 @@ from .._blocks import block_batches, compute, one_per_block
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["component_tables", "merge_components", "selector", "structure_of"]
+__all__ = ["component_tables", "decision", "merge_components", "selector", "structure_of"]
 
 
 def _summary(labels: np.ndarray, n: int, sizes: np.ndarray) -> dict:
@@ -96,13 +96,17 @@ def merge_components(
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     record: Callable[[dict], dict],
     check: Any = None,
+    *,
+    labelled: Callable[[np.ndarray, tuple[int, ...]], tuple] | None = None,
 ) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
     """Label the selected voxels of every chunk and join the labels that meet across borders.
 
-    ``select(chunk, block index)`` gives the voxels to label in a chunk. Two labels of
-    neighbouring chunks belong to one object when one of their face voxels is a neighbour
-    (through `structure`) of the other's; any two touching voxels of different chunks lie
-    on those chunks' faces, so this is exact for every connectivity.
+    ``select(chunk, block index)`` gives the voxels to label in a chunk; or `labelled`, if
+    given, labels them: ``labelled(chunk, block index)`` returns ``(labels, n, sizes)`` as
+    :func:`._label.label_sizes` does for the selected voxels (then `select` is unused).
+    Two labels of neighbouring chunks belong to one object when one of their face voxels is
+    a neighbour (through `structure`) of the other's; any two touching voxels of different
+    chunks lie on those chunks' faces, so this is exact for every connectivity.
 
     The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
     chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
@@ -132,7 +136,10 @@ def merge_components(
         checked = None if check is None else check.of(block)
         if checked is not None and not checked[1]:
             return one_per_block({"checked": checked}, ndim)
-        labels, n, sizes = label_sizes(select(block, block_id), structure)
+        if labelled is None:
+            labels, n, sizes = label_sizes(select(block, block_id), structure)
+        else:
+            labels, n, sizes = labelled(block, block_id)
         return one_per_block(_summary(labels, n, sizes) | {"checked": checked}, ndim)
 
     tasks = image.map_blocks(
@@ -184,6 +191,8 @@ def component_tables(
     select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
     keep: Callable[[np.ndarray], np.ndarray],
     check: Any = None,
+    *,
+    labelled: Callable[[np.ndarray, tuple[int, ...]], tuple] | None = None,
 ) -> dict[tuple[int, ...], dict]:
     """Global connected components of the selected voxels; per block, which labels to keep.
 
@@ -194,7 +203,8 @@ def component_tables(
 
     Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
     "all": every label kept, "none": no label kept}``: a label is kept when
-    ``keep(size of its whole object)`` holds. `check`: see :func:`merge_components`.
+    ``keep(size of its whole object)`` holds. `check`, `labelled`: see
+    :func:`merge_components`.
     """
 
     def record(summary: dict) -> dict:
@@ -209,7 +219,9 @@ def component_tables(
             "inner_any": bool(inner.any()),
         }
 
-    blocks, component, _ = merge_components(image, structure, select, record, check)
+    blocks, component, _ = merge_components(
+        image, structure, select, record, check, labelled=labelled
+    )
     sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
     whole = np.bincount(component, weights=np.concatenate(sizes))
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
@@ -246,14 +258,20 @@ def selector(
             return chosen
         from ._label import relabel_by_size
 
-        def decide(sizes: np.ndarray) -> np.ndarray:
-            decision = np.asarray(keep(sizes), bool)
-            decision[0] = False
-            decision[table["border"]] = table["kept"]
-            return decision
+        return relabel_by_size(chosen, structure, lambda sizes: decision(table, keep, sizes))
 
-        return relabel_by_size(chosen, structure, decide)
+    return kept
 
+
+def decision(
+    table: dict, keep: Callable[[np.ndarray], np.ndarray], sizes: np.ndarray
+) -> np.ndarray:
+    """Whether each label ``0..n`` of a chunk (of `sizes` voxels) is kept, by its block's
+    `table` (from :func:`component_tables`): face labels take their object's decision, the
+    others ``keep(their size)``; label 0 (not selected) never."""
+    kept = np.asarray(keep(sizes), bool)
+    kept[0] = False
+    kept[table["border"]] = table["kept"]
     return kept
 
 

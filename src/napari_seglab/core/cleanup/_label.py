@@ -19,7 +19,18 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-__all__ = ["count", "label", "label_sizes", "relabel", "relabel_by_size", "value_range"]
+__all__ = [
+    "count",
+    "label",
+    "label_sizes",
+    "paint_runs",
+    "relabel",
+    "relabel_by_size",
+    "run_sizes",
+    "runs",
+    "runs_outside",
+    "value_range",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -55,9 +66,43 @@ def _runs3(flat, words, shape, rows, widen):  # pragma: no cover - numba
 
     `flat`: the mask's bytes in C order (0 = background); `words`: the same bytes as 64-bit
     words, so that 8 voxels of background or of foreground are stepped over at once.
-    `rows`: the earlier rows ``(dz, dy)`` that neighbour a row; `widen`: 1 where runs of that
-    row also touch through a corner (the neighbourhood holds ``dx = -1, 0, 1`` there), else 0.
+    `rows`, `widen`: see ``_join3``.
     """
+    first, start, stop = _scan3(flat, words, shape)
+    component, m = _join3(first, start, stop, shape[1], rows, widen)
+    return first, start, stop, component, m
+
+
+@njit(cache=True, nogil=True)
+def _gaps3(first, start, stop, keep, nx):  # pragma: no cover - numba
+    """The runs of the voxels outside the runs where `keep` holds, row by row (rows of
+    `nx` voxels): ``(first, start, stop)`` as ``_scan3`` finds them in the inverse mask."""
+    n_rows = first.size - 1
+    out_first = np.zeros(n_rows + 1, np.int64)
+    out_start = np.empty(start.size + n_rows, np.int32)  # at most one more gap than runs
+    out_stop = np.empty(start.size + n_rows, np.int32)
+    n = 0
+    for r in range(n_rows):
+        out_first[r] = n
+        x = 0
+        for i in range(first[r], first[r + 1]):
+            if keep[i]:
+                if start[i] > x:
+                    out_start[n] = x
+                    out_stop[n] = start[i]
+                    n += 1
+                x = stop[i]
+        if x < nx:
+            out_start[n] = x
+            out_stop[n] = nx
+            n += 1
+    out_first[n_rows] = n
+    return out_first, out_start[:n], out_stop[:n]
+
+
+@njit(cache=True, nogil=True)
+def _scan3(flat, words, shape):  # pragma: no cover - numba
+    """The runs of a 3D mask along x: ``(first, start, stop)`` (see ``_runs3``)."""
     nz, ny, nx = shape[0], shape[1], shape[2]
     first = np.zeros(nz * ny + 1, np.int64)  # the runs of row r are first[r] .. first[r+1]-1
     start = np.empty(4096, np.int32)
@@ -95,6 +140,18 @@ def _runs3(flat, words, shape, rows, widen):  # pragma: no cover - numba
             stop[n_runs] = x - row
             n_runs += 1
     first[nz * ny] = n_runs
+    return first, start[:n_runs], stop[:n_runs]
+
+
+@njit(cache=True, nogil=True)
+def _join3(first, start, stop, ny, rows, widen):  # pragma: no cover - numba
+    """The component of each run (numbered from 1 in C order of their first run) and their
+    number. `rows`: the earlier rows ``(dz, dy)`` that neighbour a row (rows of `ny` per
+    plane); `widen`: 1 where runs of that row also touch through a corner (the
+    neighbourhood holds ``dx = -1, 0, 1`` there), else 0.
+    """
+    n_runs = start.size
+    nz = (first.size - 1) // ny
     parent = np.arange(n_runs).astype(np.int32)
     for z in range(nz):
         for y in range(ny):
@@ -128,7 +185,7 @@ def _runs3(flat, words, shape, rows, widen):  # pragma: no cover - numba
             final[i] = m
         else:
             final[i] = final[root]
-    return first, start[:n_runs], stop[:n_runs], final, m
+    return final, m
 
 
 @njit(cache=True, nogil=True)
@@ -156,12 +213,12 @@ def _as_3d(array: np.ndarray) -> np.ndarray:
     return array.reshape((1,) * (3 - array.ndim) + array.shape)
 
 
-def _runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
-    """The runs and their components (see ``_runs3``), or None where scipy must label."""
-    if mask.ndim not in (2, 3):
+def _neighbourhood(ndim: int, structure: np.ndarray) -> tuple | None:
+    """``(rows, widen)`` of ``_join3`` for `structure`, or None where scipy must label."""
+    if ndim not in (2, 3):
         return None
     cube = np.zeros((3, 3, 3), bool)  # a 2D neighbourhood is the middle plane
-    cube[tuple(slice(None) if a >= 3 - mask.ndim else slice(1, 2) for a in range(3))] = structure
+    cube[tuple(slice(None) if a >= 3 - ndim else slice(1, 2) for a in range(3))] = structure
     rows, widen = [], []
     for dz, dy in ((-1, -1), (-1, 0), (-1, 1), (0, -1)):
         line = cube[dz + 1, dy + 1]
@@ -171,6 +228,27 @@ def _runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
             return None
         rows.append((dz, dy))
         widen.append(int(line[0]))
+    return np.array(rows, np.int64).reshape(-1, 2), np.array(widen, np.int64)
+
+
+def runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
+    """The runs of a 2D or 3D mask (non-zero voxels) along its last axis and the component
+    of each, as :func:`label` finds them: ``(first, start, stop, component, n)``, the runs of
+    row ``r`` (in C order) being ``first[r] .. first[r + 1] - 1``; None where
+    :func:`scipy.ndimage.label` must label (other dimensions or neighbourhoods).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> first, start, stop, component, n = runs(np.array([[1, 0, 1], [0, 1, 1]]),
+    ...                                         ndi.generate_binary_structure(2, 1))
+    >>> first.tolist(), start.tolist(), stop.tolist(), component.tolist(), n
+    ([0, 2, 3], [0, 2, 1], [1, 3, 3], [1, 2, 2], 2)
+    """
+    neighbourhood = _neighbourhood(mask.ndim, structure)
+    if neighbourhood is None:
+        return None
     flat = np.ascontiguousarray(mask).reshape(-1)
     if flat.dtype.itemsize != 1:  # wider integers: one byte per voxel, 1 = foreground
         flat = (flat != 0).view(np.uint8)
@@ -179,9 +257,61 @@ def _runs(mask: np.ndarray, structure: np.ndarray) -> tuple | None:
         flat,
         flat[: flat.size // 8 * 8].view(np.uint64),
         np.array(_as_3d(mask).shape, np.int64),
-        np.array(rows, np.int64).reshape(-1, 2),
-        np.array(widen, np.int64),
+        *neighbourhood,
     )
+
+
+def runs_outside(
+    found: tuple, keep: np.ndarray, shape: tuple[int, ...], structure: np.ndarray
+) -> tuple:
+    """The runs (as :func:`runs` gives them) of the voxels of an array of `shape` outside
+    the runs of `found` where `keep` holds: the labelling of the inverse of the kept runs'
+    mask, found from the runs without reading the voxels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> square = ndi.generate_binary_structure(2, 1)
+    >>> found = runs(np.array([[1, 0, 1], [0, 1, 1]]), square)
+    >>> runs_outside(found, np.array([True, False, False]), (2, 3), square)[1:4]
+    (array([1, 0], dtype=int32), array([3, 3], dtype=int32), array([1, 1], dtype=int32))
+    """
+    gaps = _gaps3(found[0], found[1], found[2], keep, shape[-1])
+    return (*gaps, *_join3(*gaps, shape[-2], *_neighbourhood(len(shape), structure)))
+
+
+def paint_runs(found: tuple, values: np.ndarray, out: np.ndarray) -> None:
+    """Write ``values[run]`` over each run of `found` (from :func:`runs`) into `out`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> mask = np.array([[1, 0, 1], [0, 1, 1]])
+    >>> out = np.zeros((2, 3), np.uint8)
+    >>> paint_runs(runs(mask, ndi.generate_binary_structure(2, 1)), np.array([5, 7, 7]), out)
+    >>> out.tolist()
+    [[5, 0, 7], [0, 7, 7]]
+    """
+    _paint3(found[0], found[1], found[2], values.astype(out.dtype, copy=False), _as_3d(out))
+
+
+def run_sizes(found: tuple, size: int) -> np.ndarray:
+    """Voxels of each component ``0..n`` of `found` (from :func:`runs`) in an array of
+    `size` voxels (0: the voxels outside the runs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> run_sizes(runs(np.array([[1, 0, 1], [0, 1, 1]]), ndi.generate_binary_structure(2, 1)), 6)
+    array([2, 1, 3])
+    """
+    _, start, stop, component, n = found
+    sizes = np.bincount(component, weights=stop - start, minlength=n + 1).astype(np.int64)
+    sizes[0] = size - sizes[1:].sum()
+    return sizes
 
 
 def label(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
@@ -210,15 +340,15 @@ def label(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int]:
     >>> labels.tolist(), n
     ([[1, 0, 2], [0, 2, 2]], 2)
     """
-    runs = _runs(mask, structure)
-    if runs is None:
+    found = runs(mask, structure)
+    if found is None:
         from scipy import ndimage as ndi
 
         labels, n = ndi.label(mask, structure)
         return labels, int(n)
-    first, start, stop, component, n = runs
+    n = found[4]
     out = np.zeros(mask.shape, np.min_scalar_type(n))
-    _paint3(first, start, stop, component.astype(out.dtype), _as_3d(out))
+    paint_runs(found, found[3], out)
     return out, int(n)
 
 
@@ -253,21 +383,14 @@ def relabel_by_size(
     >>> relabel_by_size(mask, ndi.generate_binary_structure(2, 1), lambda s: s >= 2).tolist()
     [[False, False, True], [False, True, True]]
     """
-    runs = _runs(mask, structure)
-    if runs is None:
+    found = runs(mask, structure)
+    if found is None:
         labels, _, sizes = label_sizes(mask, structure)
         return table_of(sizes)[labels]
-    first, start, stop, component, n = runs
-    table = table_of(_run_sizes(mask, start, stop, component, n))
+    table = table_of(run_sizes(found, mask.size))
     out = np.zeros(mask.shape, table.dtype)
-    _paint3(first, start, stop, table[component], _as_3d(out))
+    paint_runs(found, table[found[3]], out)
     return out
-
-
-def _run_sizes(mask: np.ndarray, start, stop, component, n: int) -> np.ndarray:
-    sizes = np.bincount(component, weights=stop - start, minlength=n + 1).astype(np.int64)
-    sizes[0] = mask.size - sizes[1:].sum()
-    return sizes
 
 
 def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
@@ -282,16 +405,16 @@ def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, in
     >>> n, sizes.tolist()
     (2, [2, 1, 3])
     """
-    runs = _runs(mask, structure)
-    if runs is None:
+    found = runs(mask, structure)
+    if found is None:
         from scipy import ndimage as ndi
 
         labels, n = ndi.label(mask, structure)
         return labels, int(n), np.bincount(labels.ravel(), minlength=n + 1)
-    first, start, stop, component, n = runs
+    n = found[4]
     out = np.zeros(mask.shape, np.min_scalar_type(n))
-    _paint3(first, start, stop, component.astype(out.dtype), _as_3d(out))
-    return out, int(n), _run_sizes(mask, start, stop, component, n)
+    paint_runs(found, found[3], out)
+    return out, int(n), run_sizes(found, mask.size)
 
 
 def count(labels: np.ndarray, n: int) -> np.ndarray:

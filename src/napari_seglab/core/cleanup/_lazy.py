@@ -14,7 +14,7 @@ import numpy as np
 
 from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
-from ._components import component_tables, selector, structure_of
+from ._components import component_tables, decision, selector, structure_of
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -89,19 +89,24 @@ def _clean_mask(
     Both steps share each chunk's labelling: the holes are those of the mask left after the
     removal, as when the two steps run one after the other. The first labelling pass also
     finds the value range; :class:`_LabelImage` is raised if the input is not a mask.
+    Where the chunk's runs are labelled (:func:`._label.runs`), the holes' runs are the gaps
+    between the kept objects' runs (no second scan of the voxels), and the output is painted
+    from both.
     """
+    from ._label import label_sizes, paint_runs, run_sizes, runs, runs_outside
+
     structure = structure_of(labels.ndim, connectivity)
     found = _Range(labels.dtype)
-    kept, top, nothing_left = None, None, False
+    objects, kept, top, nothing_left = None, None, None, False
+
+    def big(sizes: np.ndarray) -> np.ndarray:
+        return sizes >= remove_smaller_than
+
     if remove_smaller_than > 1:
-
-        def big(sizes: np.ndarray) -> np.ndarray:
-            return sizes >= remove_smaller_than
-
-        tables = component_tables(labels, structure, lambda block, _: block != 0, big, found)
+        objects = component_tables(labels, structure, lambda block, _: block != 0, big, found)
         top = found.mask_value()
-        kept = selector(tables, structure, big)
-        nothing_left = all(t["none"] for t in tables.values())
+        kept = selector(objects, structure, big)
+        nothing_left = all(t["none"] for t in objects.values())
 
     def foreground(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         chosen = block != 0
@@ -110,26 +115,64 @@ def _clean_mask(
         left = kept(chosen, block_id)
         return np.zeros(block.shape, bool) if left is None else left
 
-    holes = None
+    def object_runs(block: np.ndarray, block_id: tuple[int, ...]) -> tuple | None:
+        """The chunk's object runs and whether each is kept; None where scipy labels."""
+        found_runs = runs(block, structure)
+        if found_runs is None:
+            return None
+        table = None if objects is None else objects[block_id]
+        if table is None or table["all"] or table["none"]:
+            return found_runs, np.full(found_runs[1].size, table is None or table["all"])
+        return found_runs, decision(table, big, run_sizes(found_runs, block.size))[found_runs[3]]
+
+    def hole_candidates(block: np.ndarray, block_id: tuple[int, ...]) -> tuple:
+        """``(labels, n, sizes)`` of the background left after the removal."""
+        decided = object_runs(block, block_id)
+        if decided is None:
+            return label_sizes(~foreground(block, block_id), structure)
+        gaps = runs_outside(*decided, block.shape, structure)
+        out = np.zeros(block.shape, np.min_scalar_type(gaps[4]))
+        paint_runs(gaps, gaps[3], out)
+        return out, gaps[4], run_sizes(gaps, block.size)
+
+    def small(sizes: np.ndarray) -> np.ndarray:
+        return sizes < fill_holes_smaller_than
+
+    holes, hole_tables = None, None
     if fill_holes_smaller_than > 1:
-
-        def small(sizes: np.ndarray) -> np.ndarray:
-            return sizes < fill_holes_smaller_than
-
-        tables = component_tables(
+        hole_tables = component_tables(
             labels,
             structure,
             lambda b, i: ~foreground(b, i),
             small,
             found if top is None else None,
+            labelled=hole_candidates,
         )
         if top is None:
             top = found.mask_value()
-        holes = selector(tables, structure, small)
+        holes = selector(hole_tables, structure, small)
     fill = 1 if nothing_left else max(top, 1)  # nothing left: holes take 1, as in memory
+
+    def painted(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray | None:
+        """The output from the runs (kept objects * top, filled holes * fill); None where
+        scipy labels."""
+        decided = object_runs(block, block_id)
+        if decided is None:
+            return None
+        dtype = block.dtype.type
+        out = np.zeros(block.shape, block.dtype)
+        paint_runs(decided[0], decided[1] * dtype(top), out)
+        gaps = runs_outside(*decided, block.shape, structure)
+        filled = decision(hole_tables[block_id], small, run_sizes(gaps, block.size))
+        paint_runs(gaps, filled[gaps[3]] * dtype(fill), out)  # disjoint from the kept runs
+        return out
 
     def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         # The input holds 0 and `top` only: the output is kept objects * top, holes * fill.
+        if holes is not None and not hole_tables[block_id]["none"]:
+            out = painted(block, block_id)
+            if out is not None:
+                return out
         mask = foreground(block, block_id)
         filled = None if holes is None else holes(~mask, block_id)
         if filled is not None and fill == top:
