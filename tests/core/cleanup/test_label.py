@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_seglab.core.cleanup._label import count, label, relabel
+from napari_seglab.core.cleanup._label import (
+    count,
+    label,
+    label_faces,
+    relabel,
+    run_sizes,
+    runs,
+    runs_outside,
+)
 
 
 @pytest.mark.parametrize(("ndim", "connectivity"), [(2, 1), (2, 2), (3, 1), (3, 2), (3, 3)])
@@ -56,3 +64,34 @@ def test_long_runs_stepped_over_a_word_at_a_time(width):
         expected, n_expected = ndi.label(data != 0, structure)
         assert n == n_expected
         np.testing.assert_array_equal(labels, expected)
+
+
+@pytest.mark.parametrize(("ndim", "connectivity"), [(2, 1), (2, 2), (3, 1), (3, 3)])
+@pytest.mark.parametrize("shape", [(5, 9, 17), (1, 1, 8), (3, 1, 1)])
+@pytest.mark.parametrize("density", [0.3, 0.6, 1.0])
+def test_faces_and_gaps_from_the_runs(ndim, connectivity, shape, density):
+    # The faces painted from the runs equal the label image's face slices, and the runs
+    # outside the kept runs label the inverse of the kept objects' mask as scipy does.
+    rng = np.random.default_rng(ndim + connectivity)
+    structure = ndi.generate_binary_structure(ndim, connectivity)
+    mask = rng.random(shape[-ndim:]) < density
+    expected, n = ndi.label(mask, structure)
+    low, high, n_found, sizes = label_faces(mask, structure)
+    assert n_found == n
+    np.testing.assert_array_equal(sizes, np.bincount(expected.ravel(), minlength=n + 1))
+    for axis in range(ndim):
+        np.testing.assert_array_equal(low[axis], np.take(expected, 0, axis=axis))
+        np.testing.assert_array_equal(high[axis], np.take(expected, -1, axis=axis))
+    found = runs(mask, structure)
+    keep = rng.random(n + 1) < 0.5
+    gaps = runs_outside(found, keep[found[3]], mask.shape, structure)
+    inverse, n_inverse = ndi.label(~keep[expected] | ~mask, structure)
+    assert gaps[4] == n_inverse
+    painted = np.zeros(mask.shape, np.int64)
+    for row, (a, b) in enumerate(zip(gaps[0][:-1], gaps[0][1:], strict=True)):
+        for i in range(a, b):
+            painted.reshape(-1, mask.shape[-1])[row, gaps[1][i] : gaps[2][i]] = gaps[3][i]
+    np.testing.assert_array_equal(painted, inverse)
+    np.testing.assert_array_equal(
+        run_sizes(gaps, mask.size), np.bincount(inverse.ravel(), minlength=n_inverse + 1)
+    )

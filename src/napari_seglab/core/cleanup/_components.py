@@ -22,18 +22,14 @@ if TYPE_CHECKING:
 __all__ = ["component_tables", "decision", "merge_components", "selector", "structure_of"]
 
 
-def _summary(labels: np.ndarray, n: int, sizes: np.ndarray) -> dict:
+def _summary(low: list, high: list, n: int, sizes: np.ndarray) -> dict:
     """What the merge needs from a labelled chunk.
 
     ``low[axis]`` / ``high[axis]``: the labels on the chunk's first / last slice along
-    `axis` (copies in the smallest type, so that the label image can be freed);
-    ``border``: the labels on any face (only these can continue in another chunk), sorted;
-    ``sizes``: voxels of each label.
+    `axis` (in the smallest type, so that no label image is kept); ``border``: the labels on
+    any face (only these can continue in another chunk), sorted; ``sizes``: voxels of each
+    label.
     """
-    dtype = np.min_scalar_type(n)
-    before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
-    low = [labels[(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
-    high = [labels[(*before[a], -1)].astype(dtype) for a in range(labels.ndim)]
     border = np.unique(np.concatenate([f.ravel() for f in low + high]))
     return {"n": n, "sizes": sizes, "border": border[border > 0], "low": low, "high": high}
 
@@ -102,8 +98,8 @@ def merge_components(
     """Label the selected voxels of every chunk and join the labels that meet across borders.
 
     ``select(chunk, block index)`` gives the voxels to label in a chunk; or `labelled`, if
-    given, labels them: ``labelled(chunk, block index)`` returns ``(labels, n, sizes)`` as
-    :func:`._label.label_sizes` does for the selected voxels (then `select` is unused).
+    given, labels them: ``labelled(chunk, block index)`` returns ``(low, high, n, sizes)``
+    as :func:`._label.label_faces` does for the selected voxels (then `select` is unused).
     Two labels of neighbouring chunks belong to one object when one of their face voxels is
     a neighbour (through `structure`) of the other's; any two touching voxels of different
     chunks lie on those chunks' faces, so this is exact for every connectivity.
@@ -128,7 +124,7 @@ def merge_components(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from ._label import label_sizes
+    from ._label import label_faces
 
     ndim, nblocks = image.ndim, image.numblocks
 
@@ -137,10 +133,10 @@ def merge_components(
         if checked is not None and not checked[1]:
             return one_per_block({"checked": checked}, ndim)
         if labelled is None:
-            labels, n, sizes = label_sizes(select(block, block_id), structure)
+            found = label_faces(select(block, block_id), structure)
         else:
-            labels, n, sizes = labelled(block, block_id)
-        return one_per_block(_summary(labels, n, sizes) | {"checked": checked}, ndim)
+            found = labelled(block, block_id)
+        return one_per_block(_summary(*found) | {"checked": checked}, ndim)
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)

@@ -22,10 +22,12 @@ from numba import njit
 __all__ = [
     "count",
     "label",
+    "label_faces",
     "label_sizes",
     "paint_runs",
     "relabel",
     "relabel_by_size",
+    "run_faces",
     "run_sizes",
     "runs",
     "runs_outside",
@@ -199,6 +201,38 @@ def _paint3(first, start, stop, values, out):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
+def _faces3(
+    first, start, stop, values, low_z, high_z, low_y, high_y, low_x, high_x
+):  # pragma: no cover - numba
+    """Write ``values[run]`` over each run into the six faces of the 3D array of runs:
+    ``low_z`` / ``high_z`` (ny, nx) its first / last plane, ``low_y`` / ``high_y`` (nz, nx)
+    its first / last row of each plane, ``low_x`` / ``high_x`` (nz, ny) its first / last
+    voxel of each row (zeros elsewhere)."""
+    nz, ny, nx = low_y.shape[0], low_z.shape[0], low_z.shape[1]
+    for r in range(nz * ny):
+        z, y = r // ny, r % ny
+        a, b = first[r], first[r + 1]
+        if a == b:
+            continue
+        if start[a] == 0:
+            low_x[z, y] = values[a]
+        if stop[b - 1] == nx:
+            high_x[z, y] = values[b - 1]
+        if z != 0 and z != nz - 1 and y != 0 and y != ny - 1:
+            continue
+        for i in range(a, b):
+            v = values[i]
+            if z == 0:
+                low_z[y, start[i] : stop[i]] = v
+            if z == nz - 1:
+                high_z[y, start[i] : stop[i]] = v
+            if y == 0:
+                low_y[z, start[i] : stop[i]] = v
+            if y == ny - 1:
+                high_y[z, start[i] : stop[i]] = v
+
+
+@njit(cache=True, nogil=True)
 def _count3(labels, n):  # pragma: no cover - numba
     sizes = np.zeros(n + 1, np.int64)
     nz, ny, nx = labels.shape
@@ -295,6 +329,30 @@ def paint_runs(found: tuple, values: np.ndarray, out: np.ndarray) -> None:
     [[5, 0, 7], [0, 7, 7]]
     """
     _paint3(found[0], found[1], found[2], values.astype(out.dtype, copy=False), _as_3d(out))
+
+
+def run_faces(found: tuple, shape: tuple[int, ...]) -> tuple[list, list]:
+    """The labels (components of `found`, from :func:`runs`) on the first and on the last
+    slice along each axis of a 2D or 3D array of `shape`, in the smallest unsigned type that
+    holds them: ``(low, high)``, ``low[axis]`` as ``labels[..., 0, ...]`` (`axis` fixed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> found = runs(np.array([[1, 0, 1], [0, 1, 1]]), ndi.generate_binary_structure(2, 1))
+    >>> low, high = run_faces(found, (2, 3))
+    >>> [f.tolist() for f in low], [f.tolist() for f in high]
+    ([[1, 0, 2], [1, 0]], [[0, 2, 2], [2, 2]])
+    """
+    nz, ny, nx = (1,) * (3 - len(shape)) + tuple(shape)
+    dtype = np.min_scalar_type(found[4])
+    faces = [np.zeros(s, dtype) for s in ((ny, nx),) * 2 + ((nz, nx),) * 2 + ((nz, ny),) * 2]
+    _faces3(found[0], found[1], found[2], found[3].astype(dtype), *faces)
+    low, high = faces[0::2], faces[1::2]
+    if len(shape) == 2:  # the first axis is y, the second x
+        return [f.reshape(-1) for f in low[1:]], [f.reshape(-1) for f in high[1:]]
+    return low, high
 
 
 def run_sizes(found: tuple, size: int) -> np.ndarray:
@@ -415,6 +473,31 @@ def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, in
     out = np.zeros(mask.shape, np.min_scalar_type(n))
     paint_runs(found, found[3], out)
     return out, int(n), run_sizes(found, mask.size)
+
+
+def label_faces(mask: np.ndarray, structure: np.ndarray) -> tuple[list, list, int, np.ndarray]:
+    """The labels of :func:`label` on the faces of `mask` (as :func:`run_faces` gives them),
+    their number and the voxels of each label ``0..n``, without making the label image
+    where the runs are labelled: ``(low, high, n, sizes)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> low, high, n, sizes = label_faces(np.array([[1, 0, 1], [0, 1, 1]]),
+    ...                                   ndi.generate_binary_structure(2, 1))
+    >>> low[0].tolist(), n, sizes.tolist()
+    ([1, 0, 2], 2, [2, 1, 3])
+    """
+    found = runs(mask, structure)
+    if found is None:
+        labels, n, sizes = label_sizes(mask, structure)
+        dtype = np.min_scalar_type(n)
+        before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
+        low = [labels[(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
+        high = [labels[(*before[a], -1)].astype(dtype) for a in range(labels.ndim)]
+        return low, high, n, sizes
+    return *run_faces(found, mask.shape), found[4], run_sizes(found, mask.size)
 
 
 def count(labels: np.ndarray, n: int) -> np.ndarray:

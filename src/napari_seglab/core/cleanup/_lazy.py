@@ -93,7 +93,7 @@ def _clean_mask(
     between the kept objects' runs (no second scan of the voxels), and the output is painted
     from both.
     """
-    from ._label import label_sizes, paint_runs, run_sizes, runs, runs_outside
+    from ._label import label_faces, paint_runs, run_faces, run_sizes, runs, runs_outside
 
     structure = structure_of(labels.ndim, connectivity)
     found = _Range(labels.dtype)
@@ -126,14 +126,13 @@ def _clean_mask(
         return found_runs, decision(table, big, run_sizes(found_runs, block.size))[found_runs[3]]
 
     def hole_candidates(block: np.ndarray, block_id: tuple[int, ...]) -> tuple:
-        """``(labels, n, sizes)`` of the background left after the removal."""
+        """``(low, high, n, sizes)`` (see ``label_faces``) of the background left after the
+        removal."""
         decided = object_runs(block, block_id)
         if decided is None:
-            return label_sizes(~foreground(block, block_id), structure)
+            return label_faces(~foreground(block, block_id), structure)
         gaps = runs_outside(*decided, block.shape, structure)
-        out = np.zeros(block.shape, np.min_scalar_type(gaps[4]))
-        paint_runs(gaps, gaps[3], out)
-        return out, gaps[4], run_sizes(gaps, block.size)
+        return *run_faces(gaps, block.shape), gaps[4], run_sizes(gaps, block.size)
 
     def small(sizes: np.ndarray) -> np.ndarray:
         return sizes < fill_holes_smaller_than
