@@ -476,9 +476,9 @@ def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, in
 
 
 def label_faces(mask: np.ndarray, structure: np.ndarray) -> tuple[list, list, int, np.ndarray]:
-    """The labels of :func:`label` on the faces of `mask` (as :func:`run_faces` gives them),
-    their number and the voxels of each label ``0..n``, without making the label image
-    where the runs are labelled: ``(low, high, n, sizes)``.
+    """The labels of :func:`label` on the faces of `mask` (its non-zero voxels; as
+    :func:`run_faces` gives them), their number and the voxels of each label ``0..n``,
+    without making the label image where the runs are labelled: ``(low, high, n, sizes)``.
 
     Examples
     --------

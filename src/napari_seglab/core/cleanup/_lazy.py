@@ -103,7 +103,8 @@ def _clean_mask(
         return sizes >= remove_smaller_than
 
     if remove_smaller_than > 1:
-        objects = component_tables(labels, structure, lambda block, _: block != 0, big, found)
+        # The runs take non-zero voxels as the objects: no boolean copy of the chunk.
+        objects = component_tables(labels, structure, lambda block, _: block, big, found)
         top = found.mask_value()
         kept = selector(objects, structure, big)
         nothing_left = all(t["none"] for t in objects.values())
