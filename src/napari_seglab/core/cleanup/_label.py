@@ -192,12 +192,14 @@ def _join3(first, start, stop, ny, rows, widen):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True)
 def _paint3(first, start, stop, values, out):  # pragma: no cover - numba
-    """Write ``values[run]`` over each run into `out` (3D, zeros elsewhere)."""
+    """Write ``values[run]`` over each run into `out` (3D, zeros: runs of value 0 are
+    left as they are)."""
     ny = out.shape[1]
     for r in range(first.size - 1):
         z, y = r // ny, r % ny
         for i in range(first[r], first[r + 1]):
-            out[z, y, start[i] : stop[i]] = values[i]
+            if values[i] != 0:
+                out[z, y, start[i] : stop[i]] = values[i]
 
 
 @njit(cache=True, nogil=True)
@@ -316,7 +318,8 @@ def runs_outside(
 
 
 def paint_runs(found: tuple, values: np.ndarray, out: np.ndarray) -> None:
-    """Write ``values[run]`` over each run of `found` (from :func:`runs`) into `out`.
+    """Write ``values[run]`` over each run of `found` (from :func:`runs`) into `out`, which
+    holds zeros (runs of value 0 are not written).
 
     Examples
     --------
