@@ -8,7 +8,6 @@ chunk borders included.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = ["map_with_halo", "predict", "segment"]
 
-_PREDICT_LOCK = threading.Lock()
+
+def _one_thread() -> Any:
+    """Each dask thread computes its chunk on one numba thread: the chunks run side by side
+    (with dask's threads as the only parallelism), not dask threads times numba threads."""
+    from ._numba import threads
+
+    return threads(1)
 
 
 def _channels_last(image: da.Array, channel_axis: int | None) -> da.Array:
@@ -165,8 +170,7 @@ def predict(classifier: Any, image: da.Array, *, channel_axis: int | None = None
     check = _classifier_check(classifier)
 
     def one(block: np.ndarray, axis: int | None, window: tuple[slice, ...]) -> np.ndarray:
-        # The forest traversal is already parallel (numba); one chunk at a time keeps it so.
-        with _PREDICT_LOCK:
+        with _one_thread():
             return classify_image(
                 classifier, block, channel_axis=axis, want_proba=False, window=window
             )[0]
@@ -189,7 +193,7 @@ def segment(
     n_classes = len(classifier.classes_)
 
     def one(block: np.ndarray, axis: int | None, window: tuple[slice, ...]) -> np.ndarray:
-        with _PREDICT_LOCK:
+        with _one_thread():
             labels, proba, uncertainty = classify_image(
                 classifier, block, channel_axis=axis, want_proba=True, window=window
             )
