@@ -26,6 +26,23 @@ def test_predict_with_halo_equals_in_memory(volume, classifier, lazy):
     np.testing.assert_array_equal(result.compute(), classifier.predict(volume))
 
 
+def test_predict_in_3d_computes_each_chunk_within_its_halo_as_in_memory():
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    rng = np.random.default_rng(1)
+    image = (rng.random((14, 30, 36)) * 255).astype(np.uint8)
+    strokes = np.zeros(image.shape, np.uint8)
+    strokes[::3, ::5, ::5] = (image[::3, ::5, ::5] > 127) + 1
+    clf = PixelClassifier(FeatureSettings(sigmas=(1,), mode="3d"), n_estimators=4)
+    clf.fit(image, strokes)
+    lazy_image = da.from_array(image, chunks=(7, 12, 14))  # a halo of 6 along every axis
+    result = clf.segment(lazy_image)
+    whole = clf.segment(image)
+    np.testing.assert_array_equal(result.labels.compute(), whole.labels)
+    np.testing.assert_array_equal(result.probabilities.compute(), whole.probabilities)
+    np.testing.assert_array_equal(clf.predict(lazy_image).compute(), clf.predict(image))
+
+
 def test_predict_refuses_other_channels_and_thin_chunks(volume, classifier, lazy):
     rgb = np.stack([volume[0]] * 3, axis=-1)
     with pytest.raises(sl.SegLabInputError, match="trained on images with 1 channel"):

@@ -88,11 +88,16 @@ def classify_image(
     image: ArrayLike,
     *,
     channel_axis: int | None,
-    progress: Callable[[int, int], None] | None,
-    cancel: Callable[[], bool] | None,
     want_proba: bool,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    window: tuple[slice, ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """:func:`classify` of every pixel of an in-memory image, tile by tile."""
+    """:func:`classify` of every pixel of an in-memory image, tile by tile.
+
+    With `window` (slices of the spatial axes), only that part is classified (the rest of
+    the image serves as the features' context) and the results have its shape.
+    """
     from ._numba import threads
 
     settings = classifier.features
@@ -103,7 +108,11 @@ def classify_image(
             f"this image has {source.shape[0]}. Check the channel axis (RGB: "
             "channel_axis=-1) or use a classifier trained on this kind of image."
         )
-    spatial = source.shape[1:]
+    if window is None:
+        window = tuple(slice(0, n) for n in source.shape[1:])
+    spatial = tuple(w.stop - w.start for w in window)
+    n_lead = len(spatial) - settings.ndim
+    offset = [w.start for w in window]
     n_classes = classifier.classes_.size
     n_features = len(classifier.feature_names_)
     labels = np.empty(spatial, np.uint8)
@@ -116,7 +125,12 @@ def classify_image(
                 raise Cancelled("Prediction cancelled.")
             shape = tuple(sl.stop - sl.start for sl in region)
             planar = np.empty((n_features, *shape), np.float32)
-            region_features(source[(slice(None), *lead)], settings, region, planar)
+            at = tuple(i + o for i, o in zip(lead, offset[:n_lead], strict=True))
+            moved = tuple(
+                slice(sl.start + o, sl.stop + o)
+                for sl, o in zip(region, offset[n_lead:], strict=True)
+            )
+            region_features(source[(slice(None), *at)], settings, moved, planar)
             tile = classify(classifier, planar.reshape(n_features, -1), want_proba=want_proba)
             index = (*lead, *region)
             labels[index] = tile[0].reshape(shape)

@@ -8,7 +8,6 @@ chunk borders included.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from .._blocks import check_chunks, halo_depth
 from .._validation import SegLabInputError, check_lazy_image
+from ._apply import classify_image
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = ["map_with_halo", "predict", "segment"]
 
-_PREDICT_LOCK = threading.Lock()
+
+def _one_thread() -> Any:
+    """Each dask thread computes its chunk on one numba thread: the chunks run side by side
+    (with dask's threads as the only parallelism), not dask threads times numba threads."""
+    from ._numba import threads
+
+    return threads(1)
 
 
 def _channels_last(image: da.Array, channel_axis: int | None) -> da.Array:
@@ -43,14 +49,15 @@ def _channels_last(image: da.Array, channel_axis: int | None) -> da.Array:
 def map_with_halo(
     image: da.Array,
     settings: FeatureSettings,
-    func: Callable[[np.ndarray, int | None], np.ndarray],
+    func: Callable[[np.ndarray, int | None, tuple[slice, ...]], np.ndarray],
     *,
     dtype: Any,
     channel_axis: int | None = None,
     out_channels: int | None = None,
     check: Callable[[int], None] | None = None,
 ) -> da.Array:
-    """``func(block, block_channel_axis)`` on each chunk of `image`, with the features' halo.
+    """``func(block, block_channel_axis, window)`` on each chunk of `image`, with the features'
+    halo.
 
     Parameters
     ----------
@@ -58,8 +65,9 @@ def map_with_halo(
     settings : FeatureSettings
         The features `func` computes (they set the halo).
     func : callable
-        Gets a chunk with its halo (channels last, if any) and the chunk's channel axis
-        (``-1`` or None); returns the chunk's spatial shape, plus `out_channels` last.
+        Gets a chunk with its halo (channels last, if any), the chunk's channel axis
+        (``-1`` or None) and the window of the chunk itself in the block (slices of its
+        spatial axes); returns the window's result: its shape, plus `out_channels` last.
     dtype : dtype
         Of `func`'s output.
     channel_axis : int, optional
@@ -95,7 +103,11 @@ def map_with_halo(
     )
     block_axis = -1 if channel_axis is not None else None
     padded = da.overlap.overlap(image, depth=depth, boundary="none")
-    chunks = padded.chunks[:spatial_ndim]
+    # The chunks without their halo (overlap may have merged a chunk thinner than it).
+    chunks = tuple(
+        tuple(c - depth[a] * ((i > 0) + (i < len(cs) - 1)) for i, c in enumerate(cs))
+        for a, cs in enumerate(padded.chunks[:spatial_ndim])
+    )
     kwargs: dict[str, Any] = {"dtype": dtype}
     if out_channels is not None:
         chunks = (*chunks, (int(out_channels),))
@@ -103,9 +115,17 @@ def map_with_halo(
             kwargs["new_axis"] = spatial_ndim
     elif channel_axis is not None:
         kwargs["drop_axis"] = spatial_ndim
-    result = padded.map_blocks(lambda block: func(block, block_axis), chunks=chunks, **kwargs)
-    spatial_depth = {axis: depth[axis] for axis in range(spatial_ndim)}
-    return da.overlap.trim_internal(result, spatial_depth, boundary="none")
+
+    def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        # The chunk's own part of its padded block: the halo (none at the image's ends)
+        # only serves as context, so only the chunk itself is computed.
+        window = tuple(
+            slice(depth[a] * (i > 0), depth[a] * (i > 0) + chunks[a][i])
+            for a, i in enumerate(block_id[:spatial_ndim])
+        )
+        return func(block, block_axis, window)
+
+    return padded.map_blocks(one, chunks=chunks, **kwargs)
 
 
 def _classifier_check(classifier: Any) -> Callable[[int], None]:
@@ -149,10 +169,11 @@ def predict(classifier: Any, image: da.Array, *, channel_axis: int | None = None
     """
     check = _classifier_check(classifier)
 
-    def one(block: np.ndarray, axis: int | None) -> np.ndarray:
-        # The forest traversal is already parallel (numba); one chunk at a time keeps it so.
-        with _PREDICT_LOCK:
-            return classifier.predict(block, channel_axis=axis)
+    def one(block: np.ndarray, axis: int | None, window: tuple[slice, ...]) -> np.ndarray:
+        with _one_thread():
+            return classify_image(
+                classifier, block, channel_axis=axis, want_proba=False, window=window
+            )[0]
 
     return map_with_halo(
         image, classifier.features, one, dtype=np.uint8, channel_axis=channel_axis, check=check
@@ -171,13 +192,12 @@ def segment(
     check = _classifier_check(classifier)
     n_classes = len(classifier.classes_)
 
-    def one(block: np.ndarray, axis: int | None) -> np.ndarray:
-        with _PREDICT_LOCK:
-            result = classifier.segment(block, channel_axis=axis)
-        return np.concatenate(
-            [result.probabilities, result.uncertainty[..., None], result.labels[..., None]],
-            axis=-1,
-        )
+    def one(block: np.ndarray, axis: int | None, window: tuple[slice, ...]) -> np.ndarray:
+        with _one_thread():
+            labels, proba, uncertainty = classify_image(
+                classifier, block, channel_axis=axis, want_proba=True, window=window
+            )
+        return np.concatenate([proba, uncertainty[..., None], labels[..., None]], axis=-1)
 
     stacked = map_with_halo(
         image,

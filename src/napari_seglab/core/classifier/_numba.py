@@ -4,15 +4,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numba
 
 __all__ = ["LAUNCH", "set_threads", "threads"]
 
-# numba's fallback "workqueue" threading layer aborts the process when two threads launch
-# parallel kernels at once (e.g. a GUI worker and the console); launches are serialised.
-LAUNCH = threading.Lock()
+
+class _LaunchLock:
+    """Serialises kernel launches where numba's threading layer needs it.
+
+    numba's fallback "workqueue" layer aborts the process when two threads launch parallel
+    kernels at once (e.g. a GUI worker and the console); the "omp" and "tbb" layers are
+    thread-safe, so once one of them runs, launches from several threads (chunks of a dask
+    image) go at once. Until the first launch has chosen the layer, every launch waits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._safe = False
+
+    def __enter__(self) -> None:
+        held = not self._safe
+        if held:
+            self._lock.acquire()
+        self._local.held = held
+
+    def __exit__(self, *exc: object) -> None:
+        if self._local.held:
+            with suppress(ValueError):  # raised until a parallel kernel has run
+                self._safe = numba.threading_layer() in ("omp", "tbb")
+            self._lock.release()
+
+
+LAUNCH = _LaunchLock()
 
 
 def set_threads(n: int | None) -> int:

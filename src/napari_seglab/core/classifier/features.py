@@ -336,8 +336,8 @@ def _lazy_features(
         )
     n_channels = 1 if channel_axis is None else image.shape[channel_axis]
 
-    def one(block: np.ndarray, axis: int | None) -> np.ndarray:
-        return compute_features(block, settings, channel_axis=axis, dtype=dtype)
+    def one(block: np.ndarray, axis: int | None, window: tuple[slice, ...]) -> np.ndarray:
+        return compute_features(block, settings, channel_axis=axis, dtype=dtype)[window]
 
     return map_with_halo(
         image,
