@@ -20,13 +20,17 @@ training plus the prediction of the whole image):
 * ``seglab``: :class:`~napari_seglab.PixelClassifier` with its defaults.
 * ``seglab-suggest``: the same, the user painting where SegLab suggests.
 * ``seglab-s...``: SegLab with other scales (e.g. ``seglab-s0.5-16``: 0.5, 1, 2, ..., 16).
+* more name parts (any order, after the scales): ``log``, ``dog``, ``structure_tensor``,
+  ``gabor`` (feature families on), ``trees100`` (number of trees), ``depth16`` / ``depth0``
+  (tree depth; 0: unlimited), ``noweight`` (no class weights), ``smooth1`` (a Gaussian of
+  sigma 1 on each class probability map before the argmax), e.g. ``seglab-s0.5-16-log-dog``.
 * ``seglab-autocontext``: ilastik's auto-context: a second forest learns from the image and
   the first forest's foreground probability (both through SegLab's features).
 
 Reported: F1 of the foreground after 5, 10, 20 and 40 strokes, and the strokes each method
 needs to reach 80, 90 and 95 % of the *dense* F1: the best F1 any plain method (scikit-image,
-SegLab at any scales) reaches when trained on 10 % of the pixels, drawn at random. Per image
-and per dataset (means); ">40" counts as 41 in the means.
+SegLab at any scales, without other name parts) reaches when trained on 10 % of the pixels,
+drawn at random. Per image and per dataset (means); ">40" counts as 41 in the means.
 """
 
 from __future__ import annotations
