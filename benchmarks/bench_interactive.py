@@ -20,13 +20,17 @@ training plus the prediction of the whole image):
 * ``seglab``: :class:`~napari_seglab.PixelClassifier` with its defaults.
 * ``seglab-suggest``: the same, the user painting where SegLab suggests.
 * ``seglab-s...``: SegLab with other scales (e.g. ``seglab-s0.5-16``: 0.5, 1, 2, ..., 16).
+* more name parts (any order, after the scales): ``log``, ``dog``, ``structure_tensor``,
+  ``gabor`` (feature families on), ``trees100`` (number of trees), ``depth16`` / ``depth0``
+  (tree depth; 0: unlimited), ``noweight`` (no class weights), ``smooth1`` (a Gaussian of
+  sigma 1 on each class probability map before the argmax), e.g. ``seglab-s0.5-16-log-dog``.
 * ``seglab-autocontext``: ilastik's auto-context: a second forest learns from the image and
   the first forest's foreground probability (both through SegLab's features).
 
 Reported: F1 of the foreground after 5, 10, 20 and 40 strokes, and the strokes each method
 needs to reach 80, 90 and 95 % of the *dense* F1: the best F1 any plain method (scikit-image,
-SegLab at any scales) reaches when trained on 10 % of the pixels, drawn at random. Per image
-and per dataset (means); ">40" counts as 41 in the means.
+SegLab at any scales, without other name parts) reaches when trained on 10 % of the pixels,
+drawn at random. Per image and per dataset (means); ">40" counts as 41 in the means.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -48,6 +53,7 @@ DATA = HERE.parent.parent / "shared" / "data"
 STROKE_LENGTH = 12
 CHECKPOINTS = (5, 10, 20, 40)
 LEVELS = (0.80, 0.90, 0.95)
+PLAIN = re.compile(r"skimage|seglab(-s[0-9.]+-[0-9.]+)?")  # the methods the dense F1 is from
 
 
 # --- the simulated user ----------------------------------------------------------------------
@@ -176,9 +182,13 @@ class SeglabMethod:
         from napari_seglab import FeatureSettings, PixelClassifier, TrainingCache
 
         sigmas = _sigmas(name)
-        settings = FeatureSettings() if sigmas is None else FeatureSettings(sigmas=sigmas)
+        parts = name.split("-")
+        families = {f: True for f in ("log", "dog", "structure_tensor", "gabor") if f in parts}
+        settings = FeatureSettings(**({"sigmas": sigmas} if sigmas else {}), **families)
+        forest = _forest_options(parts)
+        self.smooth = next((float(p[6:]) for p in parts if p.startswith("smooth")), 0.0)
         self.image, self.channel_axis = image, channel_axis
-        self.make = lambda: PixelClassifier(settings, random_state=0)
+        self.make = lambda: PixelClassifier(settings, random_state=0, **forest)
         self.autocontext = name.endswith("autocontext")
         self.cache = TrainingCache()
         self.feature_time, self.features = self._features(image)
@@ -198,6 +208,8 @@ class SeglabMethod:
         cache = TrainingCache() if dense else self.cache
         clf = self.make().fit(self.image, strokes, channel_axis=self.channel_axis, cache=cache)
         result = clf.segment_features(self.features)
+        if self.smooth:
+            return _smoothed(result, self.smooth)
         if not self.autocontext:
             return result.labels, result.uncertainty
         channels = self.image[..., None] if self.channel_axis is None else self.image
@@ -207,6 +219,26 @@ class SeglabMethod:
         second = self.make().fit(context, strokes, channel_axis=-1)
         result = second.segment_features(self._features(context)[1])
         return result.labels, result.uncertainty
+
+
+def _forest_options(parts: list[str]) -> dict:
+    """``trees100`` / ``depth0`` (no limit) / ``depth16`` / ``noweight`` name suffixes."""
+    options: dict = {}
+    for part in parts:
+        if part.startswith("trees"):
+            options["n_estimators"] = int(part[5:])
+        elif part.startswith("depth"):
+            options["max_depth"] = int(part[5:]) or None
+        elif part == "noweight":
+            options["class_weight"] = None
+    return options
+
+
+def _smoothed(result, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and uncertainty after a Gaussian of `sigma` on each class probability map."""
+    proba = ndi.gaussian_filter(result.probabilities, sigma, axes=(0, 1))
+    labels = np.asarray(result.classes, np.uint8)[np.argmax(proba, axis=-1)]
+    return labels, 1.0 - proba.max(axis=-1)
 
 
 def make_method(name: str, image: np.ndarray, channel_axis: int | None):
@@ -315,7 +347,7 @@ def run(
                 method = make_method(method_name.replace("-suggest", ""), image, axis)
                 suggest = method_name.endswith("-suggest")
                 entry["runs"][method_name] = interactive_run(method, truth, suggest=suggest)
-                if not suggest and not method_name.endswith("autocontext"):
+                if PLAIN.fullmatch(method_name):
                     entry["dense"][method_name] = dense_f1(method, truth)
                 curve = entry["runs"][method_name]["f1"]
                 log(

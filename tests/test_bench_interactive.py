@@ -85,3 +85,23 @@ def test_f1_and_strokes_to_a_level(bench):
     assert bench.strokes_to(curve, 0.99) == len(curve)
     assert bench._sigmas("seglab-s0.5-16-suggest") == (0.5, 1, 2, 4, 8, 16)
     assert bench._sigmas("seglab") is None
+
+
+def test_variant_name_parts_set_forest_options_and_smoothing(bench):
+    parts = ["seglab", "s0.5", "16", "log", "trees100", "depth0", "noweight"]
+    assert bench._forest_options(parts) == {
+        "n_estimators": 100,
+        "max_depth": None,
+        "class_weight": None,
+    }
+    assert bench.PLAIN.fullmatch("seglab-s0.5-16") and bench.PLAIN.fullmatch("skimage")
+    assert not bench.PLAIN.fullmatch("seglab-s0.5-16-log")
+
+    class Result:  # a one-pixel foreground spike among certain background
+        classes = (1, 2)
+        probabilities = np.zeros((9, 9, 2), np.float32)
+
+    Result.probabilities[..., 0] = 1
+    Result.probabilities[4, 4] = (0.4, 0.6)
+    labels, uncertainty = bench._smoothed(Result, 1.0)
+    assert (labels == 1).all() and uncertainty.max() < 0.1
