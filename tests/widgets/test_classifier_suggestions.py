@@ -146,3 +146,37 @@ def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, m
     seg = widget.classifier.segment(image)
     expected = rank(seg.uncertainty, seg.labels, n_regions=suggestions.N_REGIONS)
     assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]
+
+
+def test_a_stroke_before_the_pause_drops_the_ranking(qtbot, widget_of, monkeypatch):
+    from napari_seglab._widgets.classifier import suggestions
+
+    ranked, rank = [], suggestions.suggest_regions
+
+    def counted(*args, **kwargs):
+        ranked.append(True)
+        return rank(*args, **kwargs)
+
+    image, strokes = _ambiguous()
+    _, widget, _ = widget_of(image)
+    widget.controls.scales.value = "1, 2"
+    training = widget.add_training_layer()
+    _paint(training, strokes)
+    monkeypatch.setattr(suggestions, "suggest_regions", counted)
+    monkeypatch.setattr(suggestions, "RANK_DELAY_MS", 600_000)  # the user never pauses
+    widget.train()
+    qtbot.waitUntil(lambda: widget.classifier is not None, timeout=WAIT_MS)
+    first = widget.classifier
+    qtbot.waitUntil(lambda: widget.suggestions.pending, timeout=WAIT_MS)
+    assert not ranked  # waiting for a pause
+    widget.controls.live.value = True
+    extra = np.zeros_like(strokes)
+    extra[10:12, 80:120] = 2
+    _paint(training, extra)
+    monkeypatch.setattr(suggestions, "RANK_DELAY_MS", 0)  # now the user pauses
+    qtbot.waitUntil(lambda: widget.classifier is not first, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
+    assert len(ranked) == 1  # the first classifier's regions were never ranked
+    seg = widget.classifier.segment(image)
+    expected = rank(seg.uncertainty, seg.labels, n_regions=suggestions.N_REGIONS)
+    assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]

@@ -1,19 +1,22 @@
 """Suggest where to paint: the most uncertain regions, as rectangles the user steps through.
 
 Once a run that brought an uncertainty map is over (a refined plane, an applied image, or a
-live update that went through the whole plane part by part),
-:func:`~napari_seglab.core.classifier.suggest_regions` ranks the plane's most uncertain
-compact regions; they are drawn as rectangles in the ``"<image> suggestions"`` Shapes layer
-(updated in place), and *Previous* / *Next* move the camera onto each one (centre and zoom)
-and set the plane.
+live update that went through the whole plane part by part) and the user has paused for
+RANK_DELAY_MS, :func:`~napari_seglab.core.classifier.suggest_regions` ranks the plane's
+most uncertain compact regions (a stroke before then makes them stale: they are not ranked,
+and the live update keeps both CPU cores); they are drawn as rectangles in the
+``"<image> suggestions"`` Shapes layer (updated in place), and *Previous* / *Next* move the
+camera onto each one (centre and zoom) and set the plane.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import CheckBox, PushButton
+from qtpy.QtCore import QTimer
 
 from ...core.classifier import RegionSuggestion, suggest_regions
 from .._layers import geometry_of
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Suggestions"]
 
 N_REGIONS = 5
+RANK_DELAY_MS = 500  # regions are ranked once the user pauses (ranking a 2048^2 plane: 0.35 s)
 FILL = "#00000000"
 EDGE = "#ffd700"  # gold: visible on grey, magma and the class colours alike
 OUTPUTS = ("uncertainty", "segmentation")  # the output layers a live update fills
@@ -54,6 +58,10 @@ class Suggestions:
         self.current = -1
         self._layer_of: napari.layers.Image | None = None
         self._latest: Result | None = None
+        self._waiting: Result | None = None  # ranked when the timer fires
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._rank_waiting)
         self._generation = 0
         self._workers: set = set()
         self.show = CheckBox(value=True, text="Suggest where to paint")
@@ -81,9 +89,16 @@ class Suggestions:
         self._latest = result
 
     def finished(self, cancelled: bool) -> None:
-        """A run is over: rank the regions of its last result unless it was cancelled."""
+        """A run is over: rank the regions of its last result, unless it was cancelled, once
+        RANK_DELAY_MS have passed without a new run."""
         result, self._latest = self._latest, None
         if result is not None and not cancelled:
+            self._waiting = result
+            self._timer.start(RANK_DELAY_MS)
+
+    def _rank_waiting(self) -> None:
+        result, self._waiting = self._waiting, None
+        if result is not None:
             self.rank(result)
 
     def rank(self, result: Result) -> None:
@@ -116,13 +131,21 @@ class Suggestions:
         worker.start()
 
     def drop_pending(self) -> None:
-        """Forget the rankings under way (a new run makes them stale): they are not drawn."""
+        """Forget the rankings waiting or under way (a new run makes them stale): they are
+        not drawn."""
+        self._timer.stop()
+        self._waiting = None
         self._generation += 1
+
+    def close(self) -> None:
+        """Rank nothing more (the widget is gone)."""
+        with contextlib.suppress(RuntimeError):  # Qt may have deleted the timer already
+            self.drop_pending()
 
     @property
     def pending(self) -> bool:
-        """Whether regions are being ranked."""
-        return bool(self._workers)
+        """Whether regions are waiting to be ranked or being ranked."""
+        return self._timer.isActive() or bool(self._workers)
 
     def _ranked(
         self,

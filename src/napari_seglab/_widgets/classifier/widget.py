@@ -316,6 +316,7 @@ class ClassifierWidget(Container):
         """Stop listening to the viewer, and stop any run, once the widget's Qt side is gone."""
         self._runner.close()
         self._live.close()
+        self._suggestions.close()
         self._viewer.dims.events.point.disconnect(self._live.schedule)
 
     def _on_image_changed(self, _value: Any = None) -> None:
