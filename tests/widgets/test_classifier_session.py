@@ -114,6 +114,36 @@ def test_live_preview_comes_first_then_the_plane_is_refined(kesm_tile, monkeypat
     assert session.preview is None
 
 
+def test_features_of_a_part_seen_before_a_zoom_out_are_kept(kesm_tile, monkeypatch):
+    from napari_seglab._widgets.classifier.view import ViewRegion
+
+    made = []
+    preview_class = jobs.PlanePreview
+
+    class Counted(preview_class):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs["region"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "PlanePreview", Counted)
+    image, truth = kesm_tile
+    source = ImageSource(names=("KESM",), arrays=(image,))
+    session = ClassifierSession()
+    zoomed = ViewRegion(slice(10, 60), slice(20, 90))
+    options = {"settings": SETTINGS, "forest": FOREST, "plane": (), "live": True}
+    strokes = stroke_disks(truth)
+    for view, seed in ((zoomed, 1), (None, 2), (zoomed, 3)):  # zoom in, out, in again
+        strokes[stroke_disks(truth, per_class=1, seed=seed) > 0] = 1
+        made.clear()
+        session.complete(
+            session.plan_training([Training(source, strokes.copy())], view=view, **options)
+        )
+        if view is None:  # the whole plane: its own features, at full resolution
+            assert made[0] == (slice(0, image.shape[0]), slice(0, image.shape[1]))
+    # back on the zoomed part: its features were kept with the whole plane's (both fit)
+    assert zoomed.region not in made
+
+
 def test_save_load_round_trip_applies_to_another_image(kesm_tile, tmp_path):
     image, truth = kesm_tile
     session = ClassifierSession()

@@ -136,7 +136,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
     covered = np.zeros(shape, bool) if plan.covered is None else plan.covered
     view = plan.view or ViewRegion(slice(0, shape[0]), slice(0, shape[1]))
     n_features = len(feature_names(classifier.features, source.n_channels))
-    budget = _feature_budget() // (4 * n_features)
+    budget = feature_budget() // (4 * n_features)
     trained = digests if plan.train else {}  # digests read in this run (the data as it is)
     plane_key = (
         source.key,
@@ -175,8 +175,9 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
     last = None  # each result is yielded once the next step starts; the last is returned
     if todo is not None:
         # The features of the part on screen at full resolution, kept if they fit; the
-        # screen-resolution preview takes every step-th pixel of them.
-        fine = preview(todo, 1, budget) if _size(todo) <= budget else None
+        # screen-resolution preview takes every step-th pixel of them. (Keyed by the
+        # region's own size: the budget follows the free memory, which moves every stroke.)
+        fine = preview(todo, 1, _size(todo)) if _size(todo) <= budget else None
         coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget), full=fine)
         if coarse.step > 1:  # labels only (faster); the rest comes at full resolution
             labels = coarse.predict(classifier)
@@ -257,7 +258,7 @@ def _labels_only(labels: np.ndarray, plan: Plan) -> dict:
     return {"labels": labels, "foreground": (labels == plan.foreground).view(np.uint8)}
 
 
-def _feature_budget() -> int:
+def feature_budget() -> int:
     """Bytes of features a live update may keep: PREVIEW_BYTES, or a quarter of the
     memory available if that is less."""
     import psutil  # a dependency of napari
@@ -413,8 +414,11 @@ def max_label(data: Any) -> int:
     return max([0, *(int(np.max(data[index])) for index in planes)])
 
 
-def distinct_values(annotation: np.ndarray) -> np.ndarray:
-    """The distinct labels of an annotation (a histogram is much faster than a sort)."""
-    if annotation.dtype.itemsize <= 2 and np.issubdtype(annotation.dtype, np.unsignedinteger):
-        return np.flatnonzero(np.bincount(annotation.ravel()))
-    return np.unique(annotation)
+def painted_labels(annotation: np.ndarray) -> np.ndarray:
+    """The distinct non-zero labels of an annotation, sorted.
+
+    Strokes cover a small part of a plane: only the painted pixels are sorted (1 ms for a
+    2048 x 2048 plane of napari's int64 labels, against 65 ms to sort the whole plane),
+    and this runs on the GUI thread at every stroke.
+    """
+    return np.unique(annotation[annotation != 0])

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LIVE_DELAY_MS", "VIEW_DELAY_MS", "LiveUpdate"]
 
-LIVE_DELAY_MS = 10  # after a stroke (napari reports a stroke once, when it ends)
+# After a stroke: at the next turn of Qt's event loop (napari reports a stroke once, when it
+# ends; the events of one undo arrive together).
+LIVE_DELAY_MS = 0
 VIEW_DELAY_MS = 150  # after the camera last moved (it reports every frame of a pan)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from ...core._validation import SegLabInputError, fingerprint
 from ...core.classifier import FeatureSettings, PixelClassifier, PlanePreview, TrainingCache
 from . import jobs
-from .jobs import distinct_values, strokes_of
+from .jobs import feature_budget, painted_labels, strokes_of
 from .plans import (
     Forest,
     ImageSource,
@@ -92,7 +92,8 @@ class ClassifierSession:
         return self._preview[0].preview if self._preview else None
 
     def drop_preview(self) -> None:
-        """Forget the kept previews (up to ~250 MB of features, worth it while painting)."""
+        """Forget the kept previews (up to jobs.PREVIEW_BYTES of features, worth it while
+        painting)."""
         self._preview = ()
 
     def covered(self, image: tuple, plane: tuple[int, ...]) -> np.ndarray | None:
@@ -210,7 +211,7 @@ class ClassifierSession:
         """Take a run's result: its classifier (if it trained one), the kept previews, and
         which pixels of a live plane are up to date."""
         if result.preview is not None:
-            self._preview = result.preview if keep_preview else ()
+            self._preview = _merged(result.preview, self._preview) if keep_preview else ()
         if result.classifier is not None and result.classifier is not self._classifier:
             self._classifier = result.classifier
             self._trained_key = result.key
@@ -300,6 +301,24 @@ def _painted(training: Sequence[Training], settings: FeatureSettings) -> list[di
     return out
 
 
+def _merged(new: tuple[KeptPreview, ...], old: tuple[KeptPreview, ...]) -> tuple:
+    """The previews a live update used, then older ones of the same plane and features
+    (parts seen before a zoom or a pan, so that going back needs no new features), as many
+    as fit in the live update's feature budget."""
+    if not new:
+        return new
+    budget, total, keys, out = feature_budget(), 0, set(), []
+    for kept in (*new, *(k for k in old if k.key[:4] == new[0].key[:4])):
+        if kept.key in keys:
+            continue
+        total += kept.preview.nbytes
+        if kept not in new and total > budget:
+            break
+        keys.add(kept.key)
+        out.append(kept)
+    return tuple(out)
+
+
 def _painted_classes(training, annotations, class_names: list[str]) -> dict[int, str]:
     """Names of the painted classes; refuses strokes of fewer than two classes."""
 
@@ -307,7 +326,7 @@ def _painted_classes(training, annotations, class_names: list[str]) -> dict[int,
         return class_names[label - 1] if label <= len(class_names) else f"class {label}"
 
     painted = np.unique(
-        np.concatenate([[0], *(distinct_values(p) for a in annotations for p in a.values())])
+        np.concatenate([[0], *(painted_labels(p) for a in annotations for p in a.values())])
     )
     painted = painted[painted > 0]
     if painted.size == 0:

@@ -119,6 +119,11 @@ class PlanePreview:
             grid[:, top // self.step : top // self.step + picked.shape[1]] = picked
         self._grid = grid
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of features this preview holds."""
+        return self._grid.nbytes
+
     def subsampled(self, step: int = 1, max_pixels: int | None = None) -> PlanePreview:
         """The same region on a coarser grid, made from this preview's features.
 
