@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_seglab._widgets.classifier import ClassifierWidget
+from napari_seglab._widgets.classifier import ClassifierWidget, suggestions
+from napari_seglab._widgets.classifier.suggestions import N_REGIONS
 
 WAIT_MS = 300_000  # a cold numba cache compiles the core's kernels on the first fit
 SQUARE = (slice(30, 60), slice(14, 44))
@@ -115,9 +116,31 @@ def test_on_a_stack_the_plane_in_view_and_next_sets_the_plane(qtbot, widget_of):
     assert viewer.dims.point[0] == pytest.approx(8.0)
 
 
-def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, monkeypatch):
-    from napari_seglab._widgets.classifier import suggestions
+def _painted(widget_of):
+    """A widget on the ambiguous image, its strokes painted (not trained yet)."""
+    image, strokes = _ambiguous()
+    _, widget, _ = widget_of(image)
+    widget.controls.scales.value = "1, 2"
+    training = widget.add_training_layer()
+    _paint(training, strokes)
+    return image, widget, training
 
+
+def _live_stroke(widget, training) -> None:
+    """Live update on, and one more stroke of class 2."""
+    widget.controls.live.value = True
+    extra = np.zeros(training.data.shape, np.uint8)
+    extra[10:12, 80:120] = 2
+    _paint(training, extra)
+
+
+def _assert_regions_of_the_current_classifier(widget, image, rank) -> None:
+    seg = widget.classifier.segment(image)
+    expected = rank(seg.uncertainty, seg.labels, n_regions=N_REGIONS)
+    assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]
+
+
+def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, monkeypatch):
     released, ranked, rank = threading.Event(), [], suggestions.suggest_regions
 
     def slow(*args, **kwargs):  # the ranking waits until released
@@ -125,43 +148,28 @@ def test_a_stroke_while_regions_are_ranked_starts_a_live_run(qtbot, widget_of, m
         released.wait(WAIT_MS / 1000)
         return rank(*args, **kwargs)
 
-    image, strokes = _ambiguous()
-    _, widget, _ = widget_of(image)
-    widget.controls.scales.value = "1, 2"
-    training = widget.add_training_layer()
-    _paint(training, strokes)
+    image, widget, training = _painted(widget_of)
     monkeypatch.setattr(suggestions, "suggest_regions", slow)
     widget.train()
     qtbot.waitUntil(lambda: bool(ranked), timeout=WAIT_MS)
     first = widget.classifier
-    widget.controls.live.value = True
-    extra = np.zeros_like(strokes)
-    extra[10:12, 80:120] = 2
-    _paint(training, extra)  # the ranking of the first training is still going on
+    _live_stroke(widget, training)  # the ranking of the first training is still going on
     qtbot.waitUntil(lambda: widget.classifier is not first, timeout=WAIT_MS)
     released.set()
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
     assert widget.classifier.is_fitted and len(ranked) == 2
     # the regions drawn are the second classifier's (the first ranking was dropped)
-    seg = widget.classifier.segment(image)
-    expected = rank(seg.uncertainty, seg.labels, n_regions=suggestions.N_REGIONS)
-    assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]
+    _assert_regions_of_the_current_classifier(widget, image, rank)
 
 
 def test_a_stroke_before_the_pause_drops_the_ranking(qtbot, widget_of, monkeypatch):
-    from napari_seglab._widgets.classifier import suggestions
-
     ranked, rank = [], suggestions.suggest_regions
 
     def counted(*args, **kwargs):
         ranked.append(True)
         return rank(*args, **kwargs)
 
-    image, strokes = _ambiguous()
-    _, widget, _ = widget_of(image)
-    widget.controls.scales.value = "1, 2"
-    training = widget.add_training_layer()
-    _paint(training, strokes)
+    image, widget, training = _painted(widget_of)
     monkeypatch.setattr(suggestions, "suggest_regions", counted)
     monkeypatch.setattr(suggestions, "RANK_DELAY_MS", 600_000)  # the user never pauses
     widget.train()
@@ -169,14 +177,9 @@ def test_a_stroke_before_the_pause_drops_the_ranking(qtbot, widget_of, monkeypat
     first = widget.classifier
     qtbot.waitUntil(lambda: widget.suggestions.pending, timeout=WAIT_MS)
     assert not ranked  # waiting for a pause
-    widget.controls.live.value = True
-    extra = np.zeros_like(strokes)
-    extra[10:12, 80:120] = 2
-    _paint(training, extra)
+    _live_stroke(widget, training)
     monkeypatch.setattr(suggestions, "RANK_DELAY_MS", 0)  # now the user pauses
     qtbot.waitUntil(lambda: widget.classifier is not first, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)
     assert len(ranked) == 1  # the first classifier's regions were never ranked
-    seg = widget.classifier.segment(image)
-    expected = rank(seg.uncertainty, seg.labels, n_regions=suggestions.N_REGIONS)
-    assert [r.bbox for r in widget.suggestions.regions] == [r.bbox for r in expected]
+    _assert_regions_of_the_current_classifier(widget, image, rank)
