@@ -137,22 +137,30 @@ def main() -> None:
     check_sizes()
 
 
-def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
-    """Live update zoomed in on a 2048 x 2048 plane, and the class balance's warning."""
-    image, big_truth = np.tile(tile, (4, 4)), np.tile(truth, (4, 4))
-    viewer = napari.Viewer(title="SegLab pixel classifier")
-    app = QApplication.instance()
+def _opened_from_the_menu(viewer: napari.Viewer) -> ClassifierWidget:
+    """The widget opened as a user does (Plugins > SegLab > Pixel classifier), in a 1920 x
+    1080 window."""
     from qtpy.QtWidgets import QMainWindow
 
+    app = QApplication.instance()
     window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMainWindow))
     window.setGeometry(0, 0, 1920, 1080)  # maximised (Xvfb has no window manager)
-    layer = viewer.add_image(image, name="KESM mosaic")
     _menu_action(window, "Plugins", "SegLab", "Pixel classifier").trigger()
     for _ in range(5):
         app.processEvents()
     widget = next(iter(viewer.window.dock_widgets.values()))
     assert isinstance(widget, ClassifierWidget), widget
+    return widget
+
+
+def live_and_balance(truth: np.ndarray, tile: np.ndarray) -> None:
+    """Live update zoomed in on a 2048 x 2048 plane, and the class balance's warning."""
+    image, big_truth = np.tile(tile, (4, 4)), np.tile(truth, (4, 4))
+    viewer = napari.Viewer(title="SegLab pixel classifier")
+    layer = viewer.add_image(image, name="KESM mosaic")
+    widget = _opened_from_the_menu(viewer)
     widget.controls.image.value = layer
+    app = QApplication.instance()
     wait_until_idle(widget)
     viewer.reset_view()
 
@@ -207,11 +215,10 @@ def suggestions() -> None:
     get_settings().application.gui_notification_level = "error"
     OUT.mkdir(exist_ok=True)
     viewer = napari.Viewer(title="SegLab pixel classifier")
-    viewer.window.resize(1920, 1080)
+    widget = _opened_from_the_menu(viewer)
     viewer.open_sample("napari-seglab", "kesm")
     layer, truth = viewer.layers["KESM vessels"], viewer.layers["KESM ground truth"]
     truth.visible = False
-    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Pixel classifier")
     widget.controls.image.value = layer
     training = widget.add_training_layer()
     strokes = strokes_like_a_user(truth.data)
