@@ -43,6 +43,36 @@ def test_predict_in_3d_computes_each_chunk_within_its_halo_as_in_memory():
     np.testing.assert_array_equal(clf.predict(lazy_image).compute(), clf.predict(image))
 
 
+@pytest.mark.parametrize(("concurrent", "n_jobs"), [(True, 2), (False, None)])
+def test_each_chunk_runs_on_one_numba_thread_where_launches_run_at_once(
+    volume, lazy, monkeypatch, concurrent, n_jobs
+):
+    """Chunks side by side, one numba thread each, whatever the classifier's n_jobs; where
+    launches run one at a time (numba's workqueue layer), each chunk keeps every thread."""
+    import numba
+
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier, _numba, _traversal
+
+    strokes = np.zeros(volume.shape[1:], np.uint8)
+    strokes[::9, ::9] = (volume[0, ::9, ::9] > 140) + 1
+    clf = PixelClassifier(FeatureSettings(sigmas=(1,)), n_estimators=4, n_jobs=n_jobs)
+    clf.fit(volume[0], strokes)
+    expected = clf.predict(volume)
+    monkeypatch.setattr(_numba.LAUNCH, "_safe", concurrent)
+    if not concurrent:  # what numba reports where neither OpenMP nor TBB is installed
+        monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
+    votes, seen = _traversal.forest_votes, []
+
+    def counted(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return votes(*args, **kwargs)
+
+    monkeypatch.setattr(_traversal, "forest_votes", counted)
+    result = lazy_predict(clf, lazy(volume, (1, 32, 40))).compute(scheduler="threads")
+    np.testing.assert_array_equal(result, expected)
+    assert seen and set(seen) == ({1} if concurrent else {min(2, numba.config.NUMBA_NUM_THREADS)})
+
+
 def test_predict_refuses_other_channels_and_thin_chunks(volume, classifier, lazy):
     rgb = np.stack([volume[0]] * 3, axis=-1)
     with pytest.raises(sl.SegLabInputError, match="trained on images with 1 channel"):

@@ -26,11 +26,16 @@ __all__ = ["map_with_halo", "predict", "segment"]
 
 
 def _one_thread() -> Any:
-    """Each dask thread computes its chunk on one numba thread: the chunks run side by side
-    (with dask's threads as the only parallelism), not dask threads times numba threads."""
-    from ._numba import threads
+    """Each dask thread computes its chunk on one numba thread (whatever the classifier's
+    ``n_jobs``): the chunks run side by side, with dask's threads as the only parallelism,
+    not dask threads times numba threads. Where kernel launches run one at a time (numba's
+    "workqueue" layer, or before the first launch has shown the layer), a chunk keeps every
+    numba thread instead, so the machine is not left to one core."""
+    from contextlib import nullcontext
 
-    return threads(1)
+    from ._numba import LAUNCH, at_most
+
+    return at_most(1) if LAUNCH.concurrent else nullcontext()
 
 
 def _channels_last(image: da.Array, channel_axis: int | None) -> da.Array:

@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 
 import numba
 
-__all__ = ["LAUNCH", "set_threads", "threads"]
+__all__ = ["LAUNCH", "at_most", "set_threads", "threads"]
 
 
 class _LaunchLock:
@@ -37,13 +37,24 @@ class _LaunchLock:
                 self._safe = numba.threading_layer() in ("omp", "tbb")
             self._lock.release()
 
+    @property
+    def concurrent(self) -> bool:
+        """Whether launches from several threads run at once (a thread-safe layer is known
+        to run); until then, and under "workqueue", they run one after the other."""
+        return self._safe
+
 
 LAUNCH = _LaunchLock()
+_ceiling = threading.local()  # the cap of `at_most`, per calling thread
 
 
 def set_threads(n: int | None) -> int:
-    """Set numba's thread count for the calling thread; return the previous one."""
+    """Set numba's thread count for the calling thread, within the cap of an enclosing
+    :func:`at_most` (None: the cap, if any, else unchanged); return the previous count."""
     previous = numba.get_num_threads()
+    cap = getattr(_ceiling, "n", None)
+    if cap is not None:
+        n = cap if n is None else min(int(n), cap)
     if n is not None:
         numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
     return previous
@@ -56,4 +67,18 @@ def threads(n: int | None) -> Iterator[None]:
     try:
         yield
     finally:
+        set_threads(previous)
+
+
+@contextmanager
+def at_most(n: int) -> Iterator[None]:
+    """Run the block on at most `n` numba threads, whatever thread count the code inside
+    asks for (a classifier's ``n_jobs``); for the calling thread only."""
+    outer = getattr(_ceiling, "n", None)
+    previous = set_threads(n)  # within the outer cap
+    _ceiling.n = n if outer is None else min(n, outer)
+    try:
+        yield
+    finally:
+        _ceiling.n = outer
         set_threads(previous)
