@@ -397,6 +397,34 @@ def test_a_subsampled_preview_equals_one_made_at_that_step(synthetic):
         PlanePreview(image, FAST, region=region, step=2).subsampled(3)
 
 
+def test_plane_preview_classifies_band_by_band_and_can_be_cancelled(synthetic, monkeypatch):
+    from napari_seglab.core import PlanePreview
+    from napari_seglab.core.classifier import _preview
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=6).fit(image, strokes)
+    preview = PlanePreview(image, FAST)
+    whole = preview.segment(clf)
+    monkeypatch.setattr(_preview, "BAND_PIXELS", 5 * image.shape[1] + 3)  # uneven bands
+    looks = []
+
+    def never() -> bool:
+        looks.append(True)
+        return False
+
+    banded = preview.segment(clf, cancel=never)
+    assert len(looks) == -(-image.shape[0] // 5)  # once before each band of 5 rows
+    np.testing.assert_array_equal(banded.labels, whole.labels)
+    np.testing.assert_array_equal(banded.probabilities, whole.probabilities)
+    np.testing.assert_array_equal(banded.uncertainty, whole.uncertainty)
+    np.testing.assert_array_equal(preview.predict(clf, cancel=never), whole.labels)
+    with pytest.raises(Cancelled):
+        preview.segment(clf, cancel=lambda: True)
+    answers = iter([False, False, True])  # cancelled before the third band
+    with pytest.raises(Cancelled):
+        preview.predict(clf, cancel=lambda: next(answers))
+
+
 def test_plane_preview_of_a_3d_slab():
     from napari_seglab.core import PlanePreview
 

@@ -180,7 +180,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
         fine = preview(todo, 1, _size(todo)) if _size(todo) <= budget else None
         coarse = preview(todo, view.step, min(PREVIEW_PIXELS, budget), full=fine)
         if coarse.step > 1:  # labels only (faster); the rest comes at full resolution
-            labels = coarse.predict(classifier)
+            labels = coarse.predict(classifier, cancel=cancel)
             first = result(
                 _labels_only(labels, plan),
                 todo,
@@ -192,12 +192,12 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
         if fine is not None:
             # What is on screen, in full: the labels first (each pixel stops as soon as its
             # class is certain), then probabilities and uncertainty.
-            labels = fine.predict(classifier)
+            labels = fine.predict(classifier, cancel=cancel)
             first = result(
                 _labels_only(labels, plan), todo, "Segmented the part on screen", keep=True
             )
             yield replace(first, message=first.message + " Probabilities next...")
-            seg = fine.segment(classifier)
+            seg = fine.segment(classifier, cancel=cancel)
             out = empty_outputs(seg.labels.shape)
             store(out, (), seg, None, plan)
         else:  # too large to keep: segmented band by band

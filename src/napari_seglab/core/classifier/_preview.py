@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
-from .._validation import SegLabInputError
+from .._validation import Cancelled, SegLabInputError
 from ._filters import region_features
 from ._model import PixelClassifier, Segmentation
 from ._tiles import NOT_GIVEN, channel_axis_of, channels_first
 from .features import FeatureSettings, feature_names
 
 __all__ = ["PlanePreview"]
+
+BAND_PIXELS = 2**18  # grid pixels classified between two looks at `cancel` (~0.05 s)
 
 
 class PlanePreview:
@@ -143,54 +146,87 @@ class PlanePreview:
         -------
         PlanePreview
             Holding a copy of the features of every `step`-th pixel (contiguous, as the
-            forest reads them).
+            forest reads them); this preview itself when the step is its own.
         """
         step = _grid_step(self.shape, max_pixels, step)
         if step % self.step:
             raise SegLabInputError(
                 f"step={step} is not a multiple of this preview's step ({self.step})."
             )
+        if step == self.step:
+            return self
         coarser = copy.copy(self)
         coarser.step = step
         stride = step // self.step
         coarser._grid = np.ascontiguousarray(self._grid[:, ::stride, ::stride])
         return coarser
 
-    def segment(self, classifier: PixelClassifier) -> Segmentation:
+    def segment(
+        self, classifier: PixelClassifier, *, cancel: Callable[[], bool] | None = None
+    ) -> Segmentation:
         """Classify the grid; each result fills its ``step x step`` block of the plane.
 
         Parameters
         ----------
         classifier : PixelClassifier
             Trained with the same feature settings and channel count.
+        cancel : callable, optional
+            Looked at between bands of rows; when it returns True, the work stops.
 
         Returns
         -------
         Segmentation
             Of the region's shape (the plane's, without `region`).
+
+        Raises
+        ------
+        Cancelled
+            When `cancel` returned True.
         """
-        grid = classifier.segment_features(self._features(classifier))
+        bands = [classifier.segment_features(b) for b in self._bands(classifier, cancel)]
         return Segmentation(
-            self._fill(grid.labels),
-            self._fill(grid.probabilities),
-            self._fill(grid.uncertainty),
-            grid.classes,
+            self._fill(np.concatenate([b.labels for b in bands])),
+            self._fill(np.concatenate([b.probabilities for b in bands])),
+            self._fill(np.concatenate([b.uncertainty for b in bands])),
+            bands[0].classes,
         )
 
-    def predict(self, classifier: PixelClassifier) -> np.ndarray:
+    def predict(
+        self, classifier: PixelClassifier, *, cancel: Callable[[], bool] | None = None
+    ) -> np.ndarray:
         """Class ids only, as :meth:`segment`'s labels but faster (as in ``predict``).
 
         Parameters
         ----------
         classifier : PixelClassifier
             Trained with the same feature settings and channel count.
+        cancel : callable, optional
+            As in :meth:`segment`.
 
         Returns
         -------
         numpy.ndarray of uint8
             Of the region's shape (the plane's, without `region`).
+
+        Raises
+        ------
+        Cancelled
+            When `cancel` returned True.
         """
-        return self._fill(classifier.predict_features(self._features(classifier)))
+        bands = self._bands(classifier, cancel)
+        return self._fill(np.concatenate([classifier.predict_features(b) for b in bands]))
+
+    def _bands(
+        self, classifier: PixelClassifier, cancel: Callable[[], bool] | None
+    ) -> Iterator[np.ndarray]:
+        """The grid's features (rows, columns, F) in bands of rows (views), `cancel` looked
+        at before each."""
+        features = self._features(classifier)
+        rows = max(1, BAND_PIXELS // features.shape[1])
+        for top in range(0, features.shape[0], rows):
+            if cancel is not None and cancel():
+                raise Cancelled("Classification of the preview cancelled.")
+            yield features[top : top + rows]
 
     def _features(self, classifier: PixelClassifier) -> np.ndarray:
         """The grid's features, (rows, columns, F): a view of the planar grid."""
