@@ -144,6 +144,23 @@ def test_features_of_a_part_seen_before_a_zoom_out_are_kept(kesm_tile, monkeypat
     assert zoomed.region not in made
 
 
+def test_a_preview_kept_under_two_keys_counts_once_in_the_budget(kesm_tile, monkeypatch):
+    from napari_seglab._widgets.classifier.plans import KeptPreview
+    from napari_seglab.core.classifier import PlanePreview
+
+    image, _ = kesm_tile
+    fine = PlanePreview(image, SETTINGS, region=(slice(0, 64), slice(0, 64)))
+    assert fine.subsampled(1) is fine  # the screen-resolution preview of a 1:1 view
+    seen = PlanePreview(image, SETTINGS, region=(slice(64, 128), slice(0, 64)))
+    plane = ("KESM", (), SETTINGS, b"digest")
+    new = (KeptPreview((*plane, "fine"), fine), KeptPreview((*plane, "coarse"), fine))
+    older = (KeptPreview((*plane, "seen before"), seen),)
+    monkeypatch.setattr(session_module, "feature_budget", lambda: 2 * fine.nbytes)
+    assert session_module._merged(new, older) == (*new, *older)
+    monkeypatch.setattr(session_module, "feature_budget", lambda: 2 * fine.nbytes - 1)
+    assert session_module._merged(new, older) == new
+
+
 def test_save_load_round_trip_applies_to_another_image(kesm_tile, tmp_path):
     image, truth = kesm_tile
     session = ClassifierSession()

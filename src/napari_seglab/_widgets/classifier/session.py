@@ -304,14 +304,17 @@ def _painted(training: Sequence[Training], settings: FeatureSettings) -> list[di
 def _merged(new: tuple[KeptPreview, ...], old: tuple[KeptPreview, ...]) -> tuple:
     """The previews a live update used, then older ones of the same plane and features
     (parts seen before a zoom or a pan, so that going back needs no new features), as many
-    as fit in the live update's feature budget."""
+    as fit in the live update's feature budget (a preview kept under two keys, such as the
+    full-resolution one that is also the screen-resolution one, counts once)."""
     if not new:
         return new
-    budget, total, keys, out = feature_budget(), 0, set(), []
+    budget, total, keys, counted, out = feature_budget(), 0, set(), set(), []
     for kept in (*new, *(k for k in old if k.key[:4] == new[0].key[:4])):
         if kept.key in keys:
             continue
-        total += kept.preview.nbytes
+        if id(kept.preview) not in counted:
+            counted.add(id(kept.preview))
+            total += kept.preview.nbytes
         if kept not in new and total > budget:
             break
         keys.add(kept.key)
