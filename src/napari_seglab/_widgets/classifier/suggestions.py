@@ -133,9 +133,9 @@ class Suggestions:
     def drop_pending(self) -> None:
         """Forget the rankings waiting or under way (a new run makes them stale): they are
         not drawn."""
-        self._timer.stop()
+        self._generation += 1  # first: a ranking under way is dropped whatever follows
         self._waiting = None
-        self._generation += 1
+        self._timer.stop()
 
     def close(self) -> None:
         """Rank nothing more (the widget is gone)."""

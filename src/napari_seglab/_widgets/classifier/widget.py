@@ -214,7 +214,7 @@ class ClassifierWidget(Container):
             The background run, or ``None`` when refused or when everything is up to date.
         """
         worker = self._start(lambda: self._inputs.training_plan(live=True))
-        if worker is None and not self.busy and self._session.classifier is not None:
+        if worker is None and self._runner.job is None and self._session.classifier is not None:
             self._controls.status.value = "Up to date: nothing new to learn or to show."
         return worker
 
