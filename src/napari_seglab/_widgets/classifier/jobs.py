@@ -261,7 +261,7 @@ def _labels_only(labels: np.ndarray, plan: Plan) -> dict:
 def feature_budget() -> int:
     """Bytes of features a live update may keep: PREVIEW_BYTES, or a quarter of the
     memory available if that is less."""
-    import psutil  # a dependency of napari
+    import psutil
 
     return min(PREVIEW_BYTES, psutil.virtual_memory().available // 4)
 
