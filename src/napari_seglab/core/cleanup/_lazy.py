@@ -59,7 +59,7 @@ class _Range:
 
     def __init__(self, dtype: np.dtype) -> None:
         self.boolean = np.dtype(dtype).kind == "b"
-        self.low, self.top, self.low_fg = 0, 0, None
+        self.top, self.low_fg = 0, None
 
     def of(self, block: np.ndarray) -> tuple[tuple[int, int, int], bool]:
         from ._label import value_range
@@ -68,9 +68,9 @@ class _Range:
         return found, low >= 0 and (high == 0 or low_fg == high)
 
     def add(self, found: tuple[int, int, int], labelled: bool) -> None:
-        if not labelled:
+        if not labelled:  # negative values too: the label-image path refuses them
             raise _LabelImage
-        self.low, self.top = min(self.low, found[0]), max(self.top, found[1])
+        self.top = max(self.top, found[1])
         self.low_fg = found[2] if self.low_fg is None else min(self.low_fg, found[2])
 
     def mask_value(self) -> int:
