@@ -64,7 +64,7 @@ def test_train_then_apply_equals_the_pixel_classifier_itself(kesm_tile):
     trained = train(session, source, strokes, plane=())
     assert trained.classifier is session.classifier
     assert trained.message.startswith(f"Trained on {np.count_nonzero(strokes)} painted pixels.")
-    assert "plane in view of 'KESM' into 2 classes" in trained.message
+    assert "Segmented 'KESM' into 2 classes: the plane in view." in trained.message
 
     applied = session.apply(source, probability_of=2, foreground=2)
     (output,) = applied.outputs
@@ -91,7 +91,7 @@ def test_live_preview_comes_first_then_the_plane_is_refined(kesm_tile, monkeypat
     preview, labels, final = results_of(plan)
     for result in (preview, labels, final):
         session.accept(result)
-    assert "Preview (1/8 resolution)" in preview.message
+    assert "a preview of the part on screen (1/8 resolution)" in preview.message
     assert preview.outputs[0].probability is None  # labels only, until refined
     assert labels.outputs[0].probability is None and final.outputs[0].probability is not None
     expected = direct(image, strokes).predict(image)

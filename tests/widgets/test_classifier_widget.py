@@ -122,9 +122,10 @@ def test_live_preview_of_a_large_plane_comes_first_then_full_resolution(qtbot, k
     training = widget.add_training_layer()
     widget.controls.live.value = True
     paint(training, stroke_disks(truth))
-    qtbot.waitUntil(lambda: any("Segmented" in m for m, _ in shown), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any("preview" not in m for m, _ in shown), timeout=WAIT_MS)
     wait_idle(qtbot, widget)
-    previews = [labels for message, labels in shown if "Preview (1/8 resolution)" in message]
+    eighth = "a preview of the part on screen (1/8 resolution)"
+    previews = [labels for message, labels in shown if eighth in message]
     assert previews, [message for message, _ in shown]
     final = viewer.layers["KESM segmentation"].data
     expected = widget.classifier.predict(image.data)
@@ -136,7 +137,7 @@ def test_live_preview_of_a_large_plane_comes_first_then_full_resolution(qtbot, k
     kept = widget.session.preview
     assert kept is not None
     paint(training, stroke_disks(truth, per_class=3, seed=5))
-    qtbot.waitUntil(lambda: len([m for m, _ in shown if "Preview" in m]) >= 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len([m for m, _ in shown if eighth in m]) >= 2, timeout=WAIT_MS)
     wait_idle(qtbot, widget)
     assert widget.session.preview is kept
     widget.controls.live.value = False
@@ -438,7 +439,7 @@ def test_gui_stays_responsive_while_training_and_predicting_a_large_image(
     paint(training, stroke)
     qtbot.waitUntil(lambda: widget.busy, timeout=WAIT_MS)
     wait_idle(qtbot, widget)
-    assert "Segmented the part on screen" in widget.status
+    assert "classes: the part on screen." in widget.status
     qtbot.wait(100)
     timer.stop()
 

@@ -66,7 +66,7 @@ def run(plan: Plan, cancel: Callable[[], bool], progress: Callable[[float], None
         return (yield from _live(plan, classifier, digests, pieces, cancel, progress))
     output = yield from _segment(plan, classifier, pieces, steps, cancel, progress)
     where = "whole image" if plan.target.plane is None else "plane in view"
-    return _result(plan, classifier, digests, output, f"Segmented the {where}")
+    return _result(plan, classifier, digests, output, f"the {where}")
 
 
 def _fit(classifier: PixelClassifier, train: TrainPlan) -> Generator[None, None, dict]:
@@ -184,7 +184,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             first = result(
                 _labels_only(labels, plan),
                 todo,
-                f"Preview (1/{coarse.step} resolution) of the part on screen",
+                f"a preview of the part on screen (1/{coarse.step} resolution)",
                 keep=True,
                 step=coarse.step,
             )
@@ -193,16 +193,14 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             # What is on screen, in full: the labels first (each pixel stops as soon as its
             # class is certain), then probabilities and uncertainty.
             labels = fine.predict(classifier, cancel=cancel)
-            first = result(
-                _labels_only(labels, plan), todo, "Segmented the part on screen", keep=True
-            )
+            first = result(_labels_only(labels, plan), todo, "the part on screen", keep=True)
             yield replace(first, message=first.message + " Probabilities next...")
             seg = fine.segment(classifier, cancel=cancel)
             out = empty_outputs(seg.labels.shape)
             store(out, (), seg, None, plan)
         else:  # too large to keep: segmented band by band
             out = yield from _exact(plan, data, crop, classifier, todo, budget, cancel)
-        last = result(out, todo, "Segmented the part on screen", keep=True)
+        last = result(out, todo, "the part on screen", keep=True)
         covered = covered.copy()
         covered[todo] = True
     tiles = _tiles_around(shape, view.region, covered)
@@ -213,7 +211,8 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             raise Cancelled("A newer live update replaced this one.")
         progress(n / len(tiles))
         out = yield from _exact(plan, data, crop, classifier, tile, budget, cancel)
-        last = result(out, tile, f"Segmented the rest of the plane ({n}/{len(tiles)})")
+        done = "the whole plane" if n == len(tiles) else f"{n} of {len(tiles)} tiles of the plane"
+        last = result(out, tile, done)
     if plan.stack:
         if last is not None:
             yield last
@@ -226,9 +225,9 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
             cancel,
             progress,
         )
-        last = _result(plan, classifier, digests, output, "Segmented the whole image")
+        last = _result(plan, classifier, digests, output, "the whole image")
     if last is None:  # nothing was left to segment
-        last = _result(plan, classifier, digests, None, "Segmented the plane in view")
+        last = _result(plan, classifier, digests, None, "the plane in view")
     return last
 
 
@@ -313,7 +312,7 @@ def _output(target: Target, arrays: dict) -> Output:
 def _result(plan, classifier, digests, output, what: str, preview=None) -> Result:
     """What the caller receives: the output, and the classifier if one was trained."""
     names = {i: classifier.class_names.get(i, f"class {i}") for i in classifier.classes_.tolist()}
-    message = f"{what} of '{plan.target.source.name}' into {len(names)} classes."
+    message = f"Segmented '{plan.target.source.name}' into {len(names)} classes: {what}."
     if plan.train:
         n = sum(int(np.count_nonzero(p)) for a in plan.train.annotations for p in a.values())
         message = f"Trained on {n} painted pixels. {message}"

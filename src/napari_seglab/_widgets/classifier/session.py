@@ -64,7 +64,7 @@ class ClassifierSession:
     ...     forest=Forest(n_estimators=10), class_names=["background", "cell"], foreground=2,
     ... )
     >>> result.message
-    "Trained on 172 painted pixels. Segmented the whole image of 'cells' into 2 classes."
+    "Trained on 172 painted pixels. Segmented 'cells' into 2 classes: the whole image."
     >>> session.apply(source).outputs[0].labels[32, 32]
     np.uint8(2)
     """
