@@ -276,6 +276,11 @@ def test_malicious_and_foreign_files_are_refused(synthetic, tmp_path):
         PixelClassifier.load(tmp_path / "evil.pkl")
     assert not marker.exists()
 
+    # Any other file named .npz (here text) is foreign, not "pickled objects".
+    (tmp_path / "notes.npz").write_text("not a classifier")
+    with pytest.raises(SegLabInputError, match=r"classifier file \(expected a .npz or .skops"):
+        PixelClassifier.load(tmp_path / "notes.npz")
+
     (tmp_path / "image.npz").write_bytes(b"")
     np.savez(tmp_path / "image.npz", image=image)
     with pytest.raises(SegLabInputError, match="not a napari-seglab classifier"):

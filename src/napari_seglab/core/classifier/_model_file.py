@@ -180,6 +180,16 @@ def read(cls: type, path: str | os.PathLike) -> Any:
 
 def _read_npz(path: Path, not_ours: str) -> tuple[Any, dict[str, np.ndarray]]:
     """Header and arrays of a format-1 file."""
+    pickled = (
+        f"{path.name} is not a napari-seglab classifier file: it holds pickled Python "
+        "objects, which were not loaded (loading them could run code). The file is foreign "
+        "or was tampered with."
+    )
+    if not zipfile.is_zipfile(path):  # np.load would take any other file for a pickle
+        with path.open("rb") as fh:
+            first = fh.read(1)
+        # a pickle of protocol 2 or later starts with b"\x80" (then the protocol number)
+        raise SegLabInputError(pickled if first == b"\x80" else not_ours)
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = set(archive.files)
@@ -190,11 +200,7 @@ def _read_npz(path: Path, not_ours: str) -> tuple[Any, dict[str, np.ndarray]]:
         raise
     except ValueError as error:
         if "pickle" in str(error) or "Object arrays" in str(error):
-            raise SegLabInputError(
-                f"{path.name} is not a napari-seglab classifier file: it holds pickled "
-                "Python objects, which were not loaded (loading them could run code). "
-                "The file is foreign or was tampered with."
-            ) from None
+            raise SegLabInputError(pickled) from None
         raise SegLabInputError(not_ours) from None
     except (OSError, zipfile.BadZipFile, EOFError):
         raise SegLabInputError(not_ours) from None
