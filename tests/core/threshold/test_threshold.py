@@ -91,6 +91,60 @@ def test_multi_otsu_boundary_and_manual_value():
         threshold(image, "manual")
 
 
+@pytest.mark.parametrize("classes", [3, 6])
+def test_multi_otsu_searches_a_bounded_histogram_of_a_16_bit_image(classes, monkeypatch):
+    """One bin per value of a 16-bit image, or scikit-image's 256 bins for 6 classes, would
+    take minutes; the search gets merged bins, and still finds the populations."""
+    import dask.array as da
+
+    from napari_seglab.core.threshold import _methods
+
+    rng = np.random.default_rng(0)
+    levels = np.linspace(3000, 62000, classes)
+    image = rng.choice(levels, (96, 96)) + rng.normal(0, 400, (96, 96))
+    image = np.clip(image, 0, 65535).astype(np.uint16)
+    image[0, 0], image[0, 1] = 0, 65535  # the full 16-bit range
+    searched, multiotsu = [], filters.threshold_multiotsu
+
+    def recorded(**kwargs):
+        searched.append(len(kwargs["hist"][0]))
+        return multiotsu(**kwargs)
+
+    monkeypatch.setattr(filters, "threshold_multiotsu", recorded)
+    for boundary in range(1, classes):
+        value = threshold(image, "multi_otsu", classes=classes, boundary=boundary).value
+        assert levels[boundary - 1] < value < levels[boundary]
+        lazy = threshold(da.from_array(image, chunks=32), "multi_otsu", classes=classes,
+                         boundary=boundary)  # fmt: skip
+        assert lazy.value == value
+    from math import comb
+
+    assert all(comb(n, classes - 1) <= _methods.MULTI_OTSU_SEARCH for n in searched)
+    assert min(searched) > 32  # merged, not collapsed
+
+
+def test_minimum_smooths_at_most_256_bins_of_a_16_bit_image(monkeypatch):
+    """Smoothing one bin per value of a 16-bit image until two maxima are left took minutes
+    (and then failed); it gets scikit-image's 256 bins for floating-point images."""
+    import dask.array as da
+
+    rng = np.random.default_rng(1)
+    image = np.where(rng.random((96, 96)) < 0.3, 50000, 9000) + rng.normal(0, 1500, (96, 96))
+    image = np.clip(image, 0, 65535).astype(np.uint16)
+    image[0, 0], image[0, 1] = 0, 65535
+    searched, minimum = [], filters.threshold_minimum
+
+    def recorded(**kwargs):
+        searched.append(len(kwargs["hist"][0]))
+        return minimum(**kwargs)
+
+    monkeypatch.setattr(filters, "threshold_minimum", recorded)
+    value = threshold(image, "minimum").value
+    assert 9000 < value < 50000
+    assert threshold(da.from_array(image, chunks=32), "minimum").value == value
+    assert searched == [256, 256]
+
+
 @pytest.mark.parametrize(
     ("method", "options", "reference"),
     [

@@ -10,6 +10,7 @@ table and the same manual / multi-Otsu rules.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import numpy as np
 from .._validation import SegLabInputError
 from ._choices import GLOBAL_METHODS, Foreground, ThresholdMethod
 from ._histogram import (
+    NBINS,
     exact_mean,
     integer_histogram,
     li_from_histogram,
@@ -119,7 +121,11 @@ class ThresholdOptions:
         The threshold for ``method="manual"`` (required there).
     classes, boundary : int
         For ``"multi_otsu"``: number of classes (>= 2), and which boundary separates
-        foreground from background (1 = between the darkest class and the next).
+        foreground from background (1 = between the darkest class and the next). Its search
+        grows as ``comb(bins, classes - 1)``: a histogram too fine for it (one bin per value
+        of a 16-bit image; scikit-image's 256 bins for 6 classes) is merged into the most
+        equal bins whose search stays within ``MULTI_OTSU_SEARCH`` (2e7) combinations
+        (``"minimum"`` likewise smooths at most 256 bins).
     block_size, offset : int, float
         For ``"local_mean"``: odd neighbourhood width (>= 3), and a constant subtracted from
         the local mean.
@@ -240,14 +246,54 @@ def _clear_errors(method: ThresholdMethod) -> Iterator[None]:
         raise SegLabInputError(f"{method.value} cannot threshold this image: {err}") from err
 
 
+# Threshold combinations multi-Otsu may try: under a second here. Its search grows as
+# comb(bins, classes - 1): one bin per value of a 16-bit image takes minutes for 3 classes,
+# and scikit-image's 256 bins take minutes for 6.
+MULTI_OTSU_SEARCH = 2 * 10**7
+
+
+def _searched_histogram(
+    options: ThresholdOptions, counts: np.ndarray, centers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The histogram a method searches: as given, or merged into fewer equal bins (from the
+    first centre to the last) where the search would take minutes.
+
+    Multi-Otsu gets the most bins whose search fits :data:`MULTI_OTSU_SEARCH`; the minimum
+    method, which smooths the histogram one bin's width at a time (up to 10 000 times),
+    at most :data:`NBINS` (what scikit-image uses for floating-point images).
+    """
+    if options.method is ThresholdMethod.MINIMUM:
+        bins = min(counts.size, NBINS)
+    elif options.method is ThresholdMethod.MULTI_OTSU:
+        bins, high = options.classes, counts.size  # the most bins that fit, by bisection
+        while bins < high:
+            middle = (bins + high + 1) // 2
+            if math.comb(middle, options.classes - 1) <= MULTI_OTSU_SEARCH:
+                bins = middle
+            else:
+                high = middle - 1
+    else:
+        bins = counts.size
+    if bins == counts.size:
+        return counts, centers
+    span = (float(centers[0]), float(centers[-1]))
+    merged, edges = np.histogram(centers, bins=bins, range=span, weights=counts)
+    return merged, (edges[:-1] + edges[1:]) / 2
+
+
 def _global(options: ThresholdOptions, **data: Any) -> float:
     """A global threshold from ``image=...`` or ``hist=(counts, centers)``."""
-    from skimage import filters
+    from skimage import exposure, filters
 
     method = options.method
     if method is ThresholdMethod.MANUAL:
         return float(options.value)
     function: Callable = getattr(filters, _SKIMAGE[method])
+    if method in (ThresholdMethod.MULTI_OTSU, ThresholdMethod.MINIMUM):
+        if "image" in data:  # the histogram scikit-image makes of it
+            image = data.pop("image").reshape(-1)
+            data["hist"] = exposure.histogram(image, source_range="image", normalize=True)
+        data["hist"] = _searched_histogram(options, *data["hist"])
     if method is ThresholdMethod.MULTI_OTSU:
         try:
             values = function(classes=options.classes, **data)
