@@ -470,6 +470,19 @@ def test_a_manual_value_outside_the_image_says_the_mask_is_empty(kesm_viewer, wi
     assert "every pixel is foreground" in widget.summary.value
 
 
+def test_a_manual_value_for_values_beyond_the_box_stays_in_the_box(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    image = np.random.default_rng(0).random((32, 32)) * 1e30
+    layer = viewer.add_image(image, name="huge")
+    widget = ThresholdWidget(viewer)
+    widget.image.value = layer
+    widget.method.value = ThresholdMethod.MANUAL  # set to mid-range, within the box
+    assert widget.value.value == widget.value.max
+    widget.run()
+    wait(widget)
+    assert viewer.layers["huge manual"].data.sum() == np.count_nonzero(image > widget.value.max)
+
+
 def test_a_refused_run_does_not_leave_the_last_result_in_the_summary(kesm_viewer, widget, wait):
     widget.image.value = kesm_viewer.layers["KESM vessels"]
     widget.run()

@@ -207,8 +207,9 @@ class ThresholdWidget(JobRunner, Container):
             lo, hi = layer.contrast_limits
             if rgb and self.colour.value is None and np.issubdtype(layer.dtype, np.integer):
                 lo, hi = 0.0, 1.0  # the luminance of an integer RGB image is in [0, 1]
-            if not lo <= self.value.value <= hi:
-                self.value.value = (lo + hi) / 2
+            if not lo <= self.value.value <= hi:  # within the box's range (+-1e12)
+                middle = (lo + hi) / 2
+                self.value.value = min(max(middle, self.value.min), self.value.max)
 
     def source(self) -> Source:
         """The chosen layer, the data to threshold (the plane in view if lazy), a note.
