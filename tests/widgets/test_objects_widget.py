@@ -105,12 +105,19 @@ def test_lazy_layer_gives_lazy_objects(make_napari_viewer):
     assert "eccentricity" in widget.status.value  # says what was not measured
 
 
-def test_refused_input_is_reported_and_changes_nothing(objects_widget, notifications):
+def test_refused_input_is_reported_and_changes_nothing(objects_widget, wait, notifications):
     viewer, widget = objects_widget
     widget.source.value = viewer.layers["nuclei"]  # floats outside [0, 1]
     widget.run(block=True)
     assert any("probability map" in e for e in notifications.errors())
     assert "nuclei objects" not in viewer.layers and widget.objects is None
+    assert widget.status.value.startswith("Nothing changed:")  # the widget says why too
+    # an empty mask, off the GUI thread: the status line says why nothing was found
+    widget.source.value = viewer.add_labels(np.zeros((8, 8), np.uint8), name="empty")
+    widget.run()
+    wait(widget)
+    assert "no foreground pixels" in widget.status.value
+    assert "empty objects" not in viewer.layers
 
 
 def test_starts_on_a_mask_layer(make_napari_viewer):

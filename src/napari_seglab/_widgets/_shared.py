@@ -270,13 +270,15 @@ def run_job(
     what: str,
     steps: int,
     block: bool = False,
+    on_refused: Callable[[BaseException], None] | None = None,
 ) -> GeneratorWorker | None:
     """Run a generator job off the GUI thread, with progress and cancellation at each yield.
 
     With ``block=True`` (scripts, screenshots) the job runs in the calling thread instead and
     this returns once the result has been applied. Refused input (:class:`SegLabInputError`)
     goes to napari's notifications as one clear sentence, any other error with its type and
-    message; either way nothing is changed.
+    message, and then to `on_refused` if given (e.g. for the widget's status line); either
+    way nothing is changed.
 
     Returns
     -------
@@ -288,6 +290,8 @@ def run_job(
     def returned(result: Any) -> None:
         if isinstance(result, _Refused):
             report_error(result.error, what=what)
+            if on_refused is not None:
+                on_refused(result.error)
         else:
             on_returned(result)
 

@@ -198,12 +198,16 @@ class ObjectsWidget(Container):
             what="Objects",
             steps=2,
             block=block,
+            on_refused=self._refused,
         )
+
+    def _refused(self, error: BaseException) -> None:
+        self.status.value = f"Nothing changed: {error}"
 
     def _finished(self) -> None:
         self.worker = None
         self.run_button.enabled = True
-        if self.objects is None:
+        if self.status.value == "finding objects…":  # cancelled
             self.status.value = ""
 
     def _show(self, layer: napari.layers.Layer, objects: ObjectLabels, table: ObjectTable) -> None:
