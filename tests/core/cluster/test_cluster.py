@@ -204,6 +204,9 @@ def test_more_clusters_than_colours_is_refused():
         sl.cluster(two_colours, 3, rgb=True)
     with pytest.raises(SegLabInputError, match="only 2 distinct colour"):
         sl.cluster(da.from_array(two_colours, chunks=(5, 5, 3)), 3, rgb=True)
+    # one colour: no k would do (k >= 2), so the message does not offer one
+    with pytest.raises(SegLabInputError, match=r"single colour.*nothing to cluster"):
+        sl.cluster(np.zeros((10, 10, 3), np.uint8), 2, rgb=True)
 
 
 def test_nan_is_refused_in_memory_and_in_the_lazy_sample():

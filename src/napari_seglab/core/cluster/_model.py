@@ -93,6 +93,11 @@ def fit(
             "numpy.nan_to_num, or crop them away."
         )
     distinct = _count_distinct(colour, options.k)
+    if distinct < 2:
+        raise SegLabInputError(
+            "The image holds a single colour (in the units clustered, e.g. one superpixel of "
+            "a small image): there is nothing to cluster."
+        )
     if distinct < options.k:
         raise SegLabInputError(
             f"The image holds only {distinct} distinct colour(s) (in the units clustered), "
