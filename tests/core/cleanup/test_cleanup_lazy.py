@@ -130,7 +130,7 @@ def test_negative_labels_are_refused_like_in_memory(values, lazy):
         sl.clean_up(lazy(labels, (4, 5)), remove_smaller_than=2)
 
 
-def test_chunked_pipeline_does_not_import_dask_distributed(tmp_path):
+def test_chunked_steps_do_not_import_dask_distributed(tmp_path):
     # dask imports dask.distributed (about 0.3 s) on a first computation that names no
     # scheduler; with no cluster connected, SegLab's passes run the threaded one directly.
     import subprocess
@@ -144,6 +144,9 @@ def test_chunked_pipeline_does_not_import_dask_distributed(tmp_path):
         "out = sl.clean_up(mask, remove_smaller_than=3, fill_holes_smaller_than=3)\n"
         f"save(out, {str(tmp_path / 'out.zarr')!r})\n"
         "sl.evaluate(out, mask)\n"
+        "sl.measure_objects(sl.label_objects(out).labels)\n"
+        "rgb = (np.arange(3072) % 253).astype('u1').reshape(32, 32, 3)\n"
+        "sl.cluster(da.from_array(rgb, (16, 16, 3)), 2, rgb=True)\n"
         "assert 'distributed' not in sys.modules, 'dask.distributed was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._blocks import compute
 from .._validation import SegLabInputError
 from ._eager import boundaries_of, label_dtype
 from ._features import pixel_ids, superpixels, unit_rows
@@ -61,10 +62,8 @@ def _check_planes(image: da.Array, options: ClusterOptions) -> None:
 
 
 def _fit_on_sample(image: da.Array, options: ClusterOptions) -> tuple[KMeansModel, int]:
-    import dask
-
     picked = sample_blocks(image.numblocks, options.sample_chunks)
-    blocks = dask.compute(*(image.blocks[idx] for idx in picked))
+    blocks = compute(*(image.blocks[idx] for idx in picked))
     starts = [np.concatenate([[0], np.cumsum(c)]) for c in image.chunks]
     colours, coords = [], []
     for idx, block in zip(picked, blocks, strict=True):

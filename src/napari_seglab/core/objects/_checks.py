@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._blocks import is_lazy
+from .._blocks import compute, is_lazy
 from .._validation import SegLabInputError, is_binary
 
 __all__ = ["check_labels", "check_spacing", "foreground_of"]
@@ -19,15 +19,13 @@ __all__ = ["check_labels", "check_spacing", "foreground_of"]
 def _value_range(arr: Any) -> tuple[float, float]:
     """Smallest and largest value (one chunk-by-chunk reduction for a dask array)."""
     if is_lazy(arr):
-        import dask
-
-        low, high = dask.compute(arr.min(), arr.max())
+        low, high = compute(arr.min(), arr.max())
         return low.item(), high.item()
     return arr.min().item(), arr.max().item()
 
 
 def _any(values: Any) -> bool:
-    return bool(values.any().compute() if is_lazy(values) else values.any())
+    return bool(compute(values.any())[0] if is_lazy(values) else values.any())
 
 
 def _check_array(arr: Any, name: str) -> Any:

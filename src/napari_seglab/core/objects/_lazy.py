@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, block_slices
+from .._blocks import block_batches, block_slices, compute
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -66,7 +66,7 @@ def _partials(labels: da.Array, values: da.Array | None) -> list[tuple]:
             stats(label_blocks[i], None if value_blocks is None else value_blocks[i], origins[i])
             for i in batch
         ]
-        found.extend(part for part in dask.compute(*tasks) if part is not None)
+        found.extend(part for part in compute(*tasks) if part is not None)
     return found
 
 
