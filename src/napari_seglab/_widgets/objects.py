@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["ObjectsWidget"]
 
 ROLE = "objects"
+WORKING = "finding objects…"  # the status line while a run is under way
 
 
 def _array(layer: napari.layers.Layer | None) -> Any:
@@ -186,7 +187,7 @@ class ObjectsWidget(Container):
             return
         intensity = self.intensity.value
         self.run_button.enabled = False
-        self.status.value = "finding objects…"
+        self.status.value = WORKING
         self.worker = run_job(
             _objects_job,
             _array(layer),
@@ -207,7 +208,7 @@ class ObjectsWidget(Container):
     def _finished(self) -> None:
         self.worker = None
         self.run_button.enabled = True
-        if self.status.value == "finding objects…":  # cancelled
+        if self.status.value == WORKING:  # cancelled: no result, no refusal
             self.status.value = ""
 
     def _show(self, layer: napari.layers.Layer, objects: ObjectLabels, table: ObjectTable) -> None:
