@@ -91,6 +91,18 @@ def test_multi_otsu_boundary_and_manual_value():
         threshold(image, "manual")
 
 
+def _searched_bins(monkeypatch, name: str) -> list[int]:
+    """The number of histogram bins of each call of scikit-image's ``filters.<name>``."""
+    searched, function = [], getattr(filters, name)
+
+    def recorded(**kwargs):
+        searched.append(len(kwargs["hist"][0]))
+        return function(**kwargs)
+
+    monkeypatch.setattr(filters, name, recorded)
+    return searched
+
+
 @pytest.mark.parametrize("classes", [3, 6])
 def test_multi_otsu_searches_a_bounded_histogram_of_a_16_bit_image(classes, monkeypatch):
     """One bin per value of a 16-bit image, or scikit-image's 256 bins for 6 classes, would
@@ -104,13 +116,7 @@ def test_multi_otsu_searches_a_bounded_histogram_of_a_16_bit_image(classes, monk
     image = rng.choice(levels, (96, 96)) + rng.normal(0, 400, (96, 96))
     image = np.clip(image, 0, 65535).astype(np.uint16)
     image[0, 0], image[0, 1] = 0, 65535  # the full 16-bit range
-    searched, multiotsu = [], filters.threshold_multiotsu
-
-    def recorded(**kwargs):
-        searched.append(len(kwargs["hist"][0]))
-        return multiotsu(**kwargs)
-
-    monkeypatch.setattr(filters, "threshold_multiotsu", recorded)
+    searched = _searched_bins(monkeypatch, "threshold_multiotsu")
     for boundary in range(1, classes):
         value = threshold(image, "multi_otsu", classes=classes, boundary=boundary).value
         assert levels[boundary - 1] < value < levels[boundary]
@@ -132,13 +138,7 @@ def test_minimum_smooths_at_most_256_bins_of_a_16_bit_image(monkeypatch):
     image = np.where(rng.random((96, 96)) < 0.3, 50000, 9000) + rng.normal(0, 1500, (96, 96))
     image = np.clip(image, 0, 65535).astype(np.uint16)
     image[0, 0], image[0, 1] = 0, 65535
-    searched, minimum = [], filters.threshold_minimum
-
-    def recorded(**kwargs):
-        searched.append(len(kwargs["hist"][0]))
-        return minimum(**kwargs)
-
-    monkeypatch.setattr(filters, "threshold_minimum", recorded)
+    searched = _searched_bins(monkeypatch, "threshold_minimum")
     value = threshold(image, "minimum").value
     assert 9000 < value < 50000
     assert threshold(da.from_array(image, chunks=32), "minimum").value == value
