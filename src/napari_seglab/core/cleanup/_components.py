@@ -19,7 +19,14 @@ from .._blocks import block_batches, compute, one_per_block
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["component_tables", "decision", "merge_components", "selector", "structure_of"]
+__all__ = [
+    "component_tables",
+    "decision",
+    "labelling",
+    "merge_components",
+    "selector",
+    "structure_of",
+]
 
 
 def _summary(low: list, high: list, n: int, sizes: np.ndarray) -> dict:
@@ -89,20 +96,18 @@ def _pairs(
 def merge_components(
     image: da.Array,
     structure: np.ndarray,
-    select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
+    faces: Callable[[np.ndarray, tuple[int, ...]], tuple],
     record: Callable[[dict], dict],
     check: Any = None,
-    *,
-    labelled: Callable[[np.ndarray, tuple[int, ...]], tuple] | None = None,
 ) -> tuple[dict[tuple[int, ...], dict], np.ndarray, int]:
-    """Label the selected voxels of every chunk and join the labels that meet across borders.
+    """Label the chosen voxels of every chunk and join the labels that meet across borders.
 
-    ``select(chunk, block index)`` gives the voxels to label in a chunk; or `labelled`, if
-    given, labels them: ``labelled(chunk, block index)`` returns ``(low, high, n, sizes)``
-    as :func:`._label.label_faces` does for the selected voxels (then `select` is unused).
-    Two labels of neighbouring chunks belong to one object when one of their face voxels is
-    a neighbour (through `structure`) of the other's; any two touching voxels of different
-    chunks lie on those chunks' faces, so this is exact for every connectivity.
+    ``faces(chunk, block index)`` labels the voxels to join in a chunk and returns
+    ``(low, high, n, sizes)`` as :func:`._label.label_faces` does (:func:`labelling` makes
+    one from the voxels to label). Two labels of neighbouring chunks belong to one object
+    when one of their face voxels is a neighbour (through `structure`) of the other's; any
+    two touching voxels of different chunks lie on those chunks' faces, so this is exact for
+    every connectivity.
 
     The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
     chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
@@ -124,19 +129,13 @@ def merge_components(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from ._label import label_faces
-
     ndim, nblocks = image.ndim, image.numblocks
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         checked = None if check is None else check.of(block)
         if checked is not None and not checked[1]:
             return one_per_block({"checked": checked}, ndim)
-        if labelled is None:
-            found = label_faces(select(block, block_id), structure)
-        else:
-            found = labelled(block, block_id)
-        return one_per_block(_summary(*found) | {"checked": checked}, ndim)
+        return one_per_block(_summary(*faces(block, block_id)) | {"checked": checked}, ndim)
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
@@ -184,11 +183,9 @@ def merge_components(
 def component_tables(
     image: da.Array,
     structure: np.ndarray,
-    select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray],
+    faces: Callable[[np.ndarray, tuple[int, ...]], tuple],
     keep: Callable[[np.ndarray], np.ndarray],
     check: Any = None,
-    *,
-    labelled: Callable[[np.ndarray, tuple[int, ...]], tuple] | None = None,
 ) -> dict[tuple[int, ...], dict]:
     """Global connected components of the selected voxels; per block, which labels to keep.
 
@@ -199,7 +196,7 @@ def component_tables(
 
     Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
     "all": every label kept, "none": no label kept}``: a label is kept when
-    ``keep(size of its whole object)`` holds. `check`, `labelled`: see
+    ``keep(size of its whole object)`` holds. `faces`, `check`: see
     :func:`merge_components`.
     """
 
@@ -215,9 +212,7 @@ def component_tables(
             "inner_any": bool(inner.any()),
         }
 
-    blocks, component, _ = merge_components(
-        image, structure, select, record, check, labelled=labelled
-    )
+    blocks, component, _ = merge_components(image, structure, faces, record, check)
     sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
     whole = np.bincount(component, weights=np.concatenate(sizes))
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
@@ -232,6 +227,20 @@ def component_tables(
             "none": not block["inner_any"] and not mine.any(),
         }
     return tables
+
+
+def labelling(
+    structure: np.ndarray, select: Callable[[np.ndarray, tuple[int, ...]], np.ndarray]
+) -> Callable[[np.ndarray, tuple[int, ...]], tuple]:
+    """The `faces` of :func:`merge_components` that labels ``select(chunk, block index)``
+    (:func:`._label.label_faces`)."""
+
+    def faces(block: np.ndarray, block_id: tuple[int, ...]) -> tuple:
+        from ._label import label_faces
+
+        return label_faces(select(block, block_id), structure)
+
+    return faces
 
 
 def selector(

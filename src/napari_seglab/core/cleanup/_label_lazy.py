@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._components import merge_components
+from ._components import labelling, merge_components
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -105,7 +105,8 @@ def label_lazy(
             "inner_before": np.cumsum(inner)[border],  # inner objects before each face label
         }
 
-    blocks, component, _ = merge_components(mask, structure, lambda b, _: b != 0, record)
+    faces = labelling(structure, lambda b, _: b != 0)
+    blocks, component, _ = merge_components(mask, structure, faces, record)
     tables, n = _numbering(blocks, component, min_size)
     dtype = np.min_scalar_type(max(n, 1))
 

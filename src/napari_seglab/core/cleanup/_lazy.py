@@ -14,7 +14,7 @@ import numpy as np
 
 from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
-from ._components import component_tables, decision, selector, structure_of
+from ._components import component_tables, decision, labelling, selector, structure_of
 
 if TYPE_CHECKING:
     import dask.array as da
@@ -104,7 +104,9 @@ def _clean_mask(
 
     if remove_smaller_than > 1:
         # The runs take non-zero voxels as the objects: no boolean copy of the chunk.
-        objects = component_tables(labels, structure, lambda block, _: block, big, found)
+        objects = component_tables(
+            labels, structure, labelling(structure, lambda block, _: block), big, found
+        )
         top = found.mask_value()
         kept = selector(objects, structure, big)
         nothing_left = all(t["none"] for t in objects.values())
@@ -141,12 +143,7 @@ def _clean_mask(
     holes, hole_tables = None, None
     if fill_holes_smaller_than > 1:
         hole_tables = component_tables(
-            labels,
-            structure,
-            lambda b, i: ~foreground(b, i),
-            small,
-            found if top is None else None,
-            labelled=hole_candidates,
+            labels, structure, hole_candidates, small, found if top is None else None
         )
         if top is None:
             top = found.mask_value()
