@@ -21,7 +21,8 @@ training plus the prediction of the whole image):
 * ``seglab-suggest``: the same, the user painting where SegLab suggests.
 * ``seglab-s...``: SegLab with other scales (e.g. ``seglab-s0.5-16``: 0.5, 1, 2, ..., 16).
 * more name parts (any order, after the scales): ``log``, ``dog``, ``structure_tensor``,
-  ``gabor`` (feature families on), ``trees100`` (number of trees), ``depth16`` / ``depth0``
+  ``gabor`` (feature families on), ``basic`` (only intensity, edges and Hessian, before any
+  family named after it), ``trees100`` (number of trees), ``depth16`` / ``depth0``
   (tree depth; 0: unlimited), ``noweight`` (no class weights), ``smooth1`` (a Gaussian of
   sigma 1 on each class probability map before the argmax), e.g. ``seglab-s0.5-16-log-dog``.
 * ``seglab-autocontext``: ilastik's auto-context: a second forest learns from the image and
@@ -158,6 +159,21 @@ def _sigmas(name: str) -> tuple[float, ...] | None:
     return tuple(sigmas)
 
 
+FAMILIES = ("log", "dog", "structure_tensor", "gabor")
+
+
+def feature_settings(name: str):
+    """SegLab's :class:`~napari_seglab.FeatureSettings` of a method name: its scales and
+    feature families, the defaults for those the name leaves out."""
+    from napari_seglab import FeatureSettings
+
+    parts = name.split("-")
+    families = dict.fromkeys(FAMILIES, False) if "basic" in parts else {}
+    families.update({f: True for f in FAMILIES if f in parts})
+    sigmas = _sigmas(name)
+    return FeatureSettings(**({"sigmas": sigmas} if sigmas else {}), **families)
+
+
 class SkimageMethod:
     def __init__(self, image: np.ndarray, channel_axis: int | None) -> None:
         from skimage.feature import multiscale_basic_features
@@ -179,12 +195,10 @@ class SkimageMethod:
 
 class SeglabMethod:
     def __init__(self, image: np.ndarray, channel_axis: int | None, name: str) -> None:
-        from napari_seglab import FeatureSettings, PixelClassifier, TrainingCache
+        from napari_seglab import PixelClassifier, TrainingCache
 
-        sigmas = _sigmas(name)
+        settings = feature_settings(name)
         parts = name.split("-")
-        families = {f: True for f in ("log", "dog", "structure_tensor", "gabor") if f in parts}
-        settings = FeatureSettings(**({"sigmas": sigmas} if sigmas else {}), **families)
         forest = _forest_options(parts)
         self.smooth = next((float(p[6:]) for p in parts if p.startswith("smooth")), 0.0)
         self.image, self.channel_axis = image, channel_axis
@@ -430,7 +444,7 @@ def target_check(datasets: dict, baseline: str = "skimage") -> list[str]:
 
 def feature_times(methods: list[str], size: int = 1024, repeats: int = 3) -> dict[str, float]:
     """Median seconds to compute each method's features of a `size`² image, alternating."""
-    from napari_seglab import FeatureSettings, compute_features
+    from napari_seglab import compute_features
 
     image = np.random.default_rng(0).normal(100, 20, (size, size)).astype(np.float32)
     kinds = sorted({m.replace("-suggest", "").replace("-autocontext", "") for m in methods})
@@ -442,8 +456,7 @@ def feature_times(methods: list[str], size: int = 1024, repeats: int = 3) -> dic
 
             multiscale_basic_features(data, sigma_min=0.5, sigma_max=16)
         else:
-            sigmas = _sigmas(kind)
-            compute_features(data, FeatureSettings(**({"sigmas": sigmas} if sigmas else {})))
+            compute_features(data, feature_settings(kind))
 
     for kind in kinds:  # load each one's compiled code first
         compute(kind, image[:64, :64])

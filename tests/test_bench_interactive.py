@@ -87,6 +87,17 @@ def test_f1_and_strokes_to_a_level(bench):
     assert bench._sigmas("seglab") is None
 
 
+def test_variant_names_set_the_feature_families(bench):
+    from napari_seglab import FeatureSettings
+
+    assert bench.feature_settings("seglab") == FeatureSettings()
+    basic = bench.feature_settings("seglab-s1-8-basic")
+    assert basic.sigmas == (1, 2, 4, 8) and basic.intensity and basic.edges and basic.hessian
+    assert not (basic.log or basic.dog or basic.structure_tensor or basic.gabor)
+    logged = bench.feature_settings("seglab-s1-8-basic-log")
+    assert logged.log and not logged.dog
+
+
 def test_variant_name_parts_set_forest_options_and_smoothing(bench):
     parts = ["seglab", "s0.5", "16", "log", "trees100", "depth0", "noweight"]
     assert bench._forest_options(parts) == {
