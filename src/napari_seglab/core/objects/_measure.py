@@ -133,9 +133,12 @@ def measure_objects(
     -------
     ObjectTable
         One row per label present, in increasing label order; the same values as
-        :func:`skimage.measure.regionprops_table`. For dask labels (and intensity) the table
-        is computed chunk by chunk (partial sums per chunk, merged per label) without
-        loading the volume; eccentricity and solidity are left out there.
+        :func:`skimage.measure.regionprops_table` (up to float rounding), computed from sums
+        over all objects at once rather than object by object, so that tens of thousands of
+        objects take a fraction of a second (solidity visits each object that is not a
+        rectangle). For dask labels (and intensity) the table is computed chunk by chunk
+        (partial sums per chunk, merged per label) without loading the volume; eccentricity
+        and solidity are left out there.
 
     Raises
     ------
@@ -163,12 +166,34 @@ def measure_objects(
         from ._lazy import measure_lazy
 
         return ObjectTable(measure_lazy(arr, values, spacing, chosen), tuple(omitted))
-    from skimage.measure import regionprops_table
+    return ObjectTable(_measure_eager(arr, values, spacing, chosen), tuple(omitted))
 
-    table = regionprops_table(
-        arr,
-        intensity_image=values,
-        properties=chosen,
-        spacing=spacing if spacing is not None else (1.0,) * arr.ndim,
-    )
-    return ObjectTable({k: np.asarray(v) for k, v in table.items()}, tuple(omitted))
+
+def _measure_eager(
+    labels: np.ndarray, values: np.ndarray | None, spacing: tuple | None, chosen: list[str]
+) -> dict[str, np.ndarray]:
+    """The columns for numpy labels, from whole-image sums per label, in `chosen`'s order."""
+    from ._shape import eccentricity, solidity
+    from ._sums import block_stats, columns_of
+
+    ndim = labels.ndim
+    stats = block_stats(labels, values, (0,) * ndim)
+    found = [] if stats is None else [stats]
+    columns = columns_of(found, ndim, spacing, chosen, intensity=values is not None)
+    if stats is None:
+        columns |= {name: np.zeros(0) for name in _SHAPE_ONLY}
+    else:
+        ids, parts = stats
+        if "eccentricity" in chosen:
+            scale = np.ones(ndim) if spacing is None else np.asarray(spacing)
+            centroid = parts["sum"] / parts["count"]
+            columns["eccentricity"] = eccentricity(labels, ids, centroid, scale)
+        if "solidity" in chosen:
+            low, high = parts["low"], parts["high"]
+            columns["solidity"] = solidity(labels, ids, parts["count"], low, high)
+    return {
+        name: column
+        for p in chosen
+        for name, column in columns.items()
+        if name == p or name.startswith(f"{p}-")
+    }
