@@ -161,6 +161,25 @@ def test_bad_input_is_refused_and_nothing_changes(data, options, message):
     np.testing.assert_array_equal(data, before)
 
 
+@pytest.mark.parametrize(
+    ("data", "options", "steps"),
+    [
+        (np.array([[0, 1], [2, 0]]), {}, ["Threshold widget", "Convert to Image", "manual"]),
+        (np.array([[0.0, 3.0], [1.0, 0.0]]), {}, ["Threshold widget"]),
+        (np.ones((4, 4), bool), {"use_probability": True}, ["untick 'flood the probability'"]),
+        (da.ones((4, 4), bool), {"method": "watershed"}, ["choose connected components"]),
+    ],
+)
+def test_refusals_say_what_to_do_in_napari(data, options, steps):
+    """These messages reach the Objects widget: each names the step to take there, and
+    code only as the Python alternative (never as the only way)."""
+    with pytest.raises(SegLabInputError) as refused:
+        label_objects(data, **options)
+    message = str(refused.value)
+    assert all(step in message for step in steps), message
+    assert "`" not in message and "pass " not in message
+
+
 def test_lazy_bad_input_is_refused(lazy):
     labels = np.zeros((3, 64, 80), np.uint8)
     labels[0, :5, :5], labels[2, -5:, -5:] = 1, 2

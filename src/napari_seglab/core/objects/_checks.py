@@ -1,7 +1,8 @@
 """Input checks of the object tools, for numpy and dask arrays alike.
 
 A mask, a probability map and a labels image look alike to numpy; each check says which one
-it found when it is not the one needed, and what to pass instead.
+it found when it is not the one needed, and what to do instead: in napari first (these
+messages reach the Objects widget), then in Python.
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ def _check_probability(arr: Any) -> Any:
     low, high = _value_range(arr)
     if np.isnan(low) or np.isnan(high):
         raise SegLabInputError(
-            "The probability map contains NaN values; replace them (e.g. numpy.nan_to_num)."
+            "The probability map has NaN (not a number) pixels, but every pixel needs a value "
+            "in [0, 1]: recompute the probability, or replace the NaNs (numpy.nan_to_num in "
+            "Python)."
         )
     if low < 0 or high > 1:
         raise SegLabInputError(
             f"The input has floating-point values from {low:g} to {high:g}: a probability map "
-            "must lie in [0, 1], and a mask or labels image must be integer or boolean."
+            "must lie in [0, 1], and a mask must be integer or boolean. A grayscale image needs "
+            "a threshold first (the Threshold widget, or napari_seglab.threshold in Python)."
         )
     return arr >= 0.5
 
@@ -82,8 +86,11 @@ def _check_mask(arr: Any) -> Any:
     if not binary:
         raise SegLabInputError(
             "This has several non-zero values (a labels image, or a grayscale image), but a "
-            "mask is needed (0 = background, one value = foreground): threshold an image "
-            "first; to split the objects of a labels image again, pass `labels > 0`."
+            "mask is needed (0 = background, one value = foreground). Threshold a grayscale "
+            "image first (the Threshold widget, or napari_seglab.threshold in Python). To "
+            "split the objects of a labels image again, make a mask of it: in napari, "
+            "right-click the layer, choose Convert to Image, and threshold that with the "
+            "manual method at 0.5; in Python, labels > 0."
         )
     return arr != 0
 
@@ -101,8 +108,10 @@ def foreground_of(data: Any, *, use_probability: bool) -> tuple[Any, Any]:
     else:
         if use_probability:
             raise SegLabInputError(
-                "Watershed on the probability needs a probability map (floating-point values "
-                "in [0, 1], e.g. the classifier's foreground probability), not a mask."
+                "Flooding the probability needs a probability map (floating-point values in "
+                "[0, 1], e.g. the pixel classifier's foreground probability), not a mask: "
+                "choose a probability layer, or flood the distance instead (untick 'flood the "
+                "probability'; use_probability=False in Python)."
             )
         mask = _check_mask(arr)
     if not _any(mask):

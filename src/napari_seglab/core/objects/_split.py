@@ -253,9 +253,10 @@ def label_objects(
     structure = _structure(ndim, connectivity, per_plane)
     if is_lazy(mask_or_probability) and method is SplitMethod.WATERSHED:
         raise SegLabInputError(
-            "The watershed needs whole objects, so it does not run on a lazy (dask) volume "
-            "chunk by chunk: use method='components', or split a region that fits in memory "
-            "(e.g. np.asarray(volume[10:20]))."
+            "The watershed needs whole objects, so it does not run chunk by chunk on a volume "
+            "that is not in memory (dask, zarr): choose connected components (method="
+            "'components' in Python), or split a region that fits in memory (in Python, e.g. "
+            "np.asarray(volume[10:20]))."
         )
     if h is not None and not h > 0:
         raise SegLabInputError(f"h must be positive (or None for min_distance), not {h}.")
