@@ -127,3 +127,20 @@ def test_starts_on_a_mask_layer(make_napari_viewer):
     viewer.add_labels(mask, name="mask")
     _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
     assert widget.source.value is viewer.layers["mask"]
+
+
+def test_only_masks_probabilities_and_one_channel_images_are_offered(make_napari_viewer):
+    """Points, shapes and RGB images are neither masks nor intensities: not in the lists."""
+    viewer = make_napari_viewer()
+    mask, intensity = nuclei()
+    labels = viewer.add_labels(mask, name="mask")
+    gray = viewer.add_image(intensity, name="nuclei")
+    viewer.add_points(np.array([[10, 10], [40, 60]]), name="points")
+    viewer.add_shapes([np.array([[0, 0], [20, 30]])], shape_type="rectangle", name="shapes")
+    viewer.add_image(np.zeros((*mask.shape, 3), np.uint8), name="colour", rgb=True)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    widget.run(block=True)
+    objects = viewer.layers["mask objects"]
+    assert widget.source.choices == (labels, gray)  # not its own output either
+    assert widget.intensity.choices == (None, gray)
+    assert objects not in widget.source.choices

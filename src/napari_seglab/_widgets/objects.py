@@ -23,12 +23,11 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
     Table,
-    create_widget,
 )
 from napari.utils.notifications import show_error, show_info
 
 from ..core import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
-from ._shared import ROLE_KEY, output_layer, run_job, show_output
+from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -50,6 +49,18 @@ def _array(layer: napari.layers.Layer | None) -> Any:
     import dask.array as da
 
     return da.from_array(data, chunks=getattr(data, "chunks", "auto"))
+
+
+def _one_channel(viewer: napari.Viewer, *kinds: type, exclude_role: str | None = None):
+    """A ``choices`` callable: the viewer's layers of `kinds` that are not RGB images.
+
+    Points, shapes and the like, and RGB images (three values per pixel), are never offered:
+    none of them is a mask, a probability map or an intensity image.
+    """
+    layers = layer_choices(viewer, *kinds, exclude_role=exclude_role)
+    return lambda _widget=None: [
+        (name, layer) for name, layer in layers() if not getattr(layer, "rgb", False)
+    ]
 
 
 def _objects_job(data: Any, intensity: Any, options: dict, spacing: tuple[float, ...]):
@@ -94,15 +105,20 @@ class ObjectsWidget(Container):
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
+        from napari.layers import Image, Labels
+
         self.viewer = napari_viewer
         self.objects: ObjectLabels | None = None
         self.measurements: ObjectTable | None = None
         self.worker = None
         self._input_name = ""
         self._suggested = False
-        self.source = create_widget(annotation="napari.layers.Layer", label="mask / probability")
-        self.intensity = create_widget(
-            annotation="napari.layers.Image", label="measure image", options={"nullable": True}
+        self.source = ComboBox(
+            label="mask / probability",
+            choices=_one_channel(napari_viewer, Labels, Image, exclude_role=ROLE),
+        )
+        self.intensity = ComboBox(
+            label="measure image", choices=_one_channel(napari_viewer, Image), nullable=True
         )
         self.method = ComboBox(
             label="objects",
