@@ -144,3 +144,12 @@ def test_only_masks_probabilities_and_one_channel_images_are_offered(make_napari
     assert widget.source.choices == (labels, gray)  # not its own output either
     assert widget.intensity.choices == (None, gray)
     assert objects not in widget.source.choices
+
+
+def test_result_of_a_closed_layer_is_dropped(objects_widget, wait):
+    viewer, widget = objects_widget
+    widget.run()  # off the GUI thread: its result arrives after the layer is gone
+    viewer.layers.remove("mask")
+    wait(widget)
+    assert "mask objects" not in viewer.layers and widget.objects is None
+    assert "'mask' was closed" in widget.status.value

@@ -4,7 +4,8 @@ A thin shell over :func:`napari_seglab.label_objects` and :func:`napari_seglab.m
 computed off the GUI thread. The objects go to the Labels layer ``"<input> objects"`` (updated
 in place when re-run) with the measurements in its ``features``; the table is shown in the
 widget, exported with :meth:`ObjectsWidget.export_csv`, and clicking a row selects that
-object and centres the view on it (on its plane, for a stack).
+object and centres the view on it (on its plane, for a stack). A result whose input layer was
+closed during the computation is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from magicgui.widgets import (
     SpinBox,
     Table,
 )
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
 from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
@@ -210,7 +211,7 @@ class ObjectsWidget(Container):
             _array(intensity),
             self.options(),
             tuple(float(s) for s in layer.scale),
-            on_returned=lambda result: self._show(layer, *result),
+            on_returned=lambda result: self._apply(layer, result),
             on_finished=self._finished,
             what="Objects",
             steps=2,
@@ -226,6 +227,16 @@ class ObjectsWidget(Container):
         self.run_button.enabled = True
         if self.status.value == WORKING:  # cancelled: no result, no refusal
             self.status.value = ""
+
+    def _apply(self, layer: napari.layers.Layer, result: tuple[ObjectLabels, ObjectTable]):
+        if layer not in self.viewer.layers:
+            self.status.value = (
+                f"The layer {layer.name!r} was closed during the computation: its objects were "
+                "dropped."
+            )
+            show_warning(self.status.value)
+            return
+        self._show(layer, *result)
 
     def _show(self, layer: napari.layers.Layer, objects: ObjectLabels, table: ObjectTable) -> None:
         self.objects, self.measurements = objects, table
