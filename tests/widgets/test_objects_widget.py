@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from napari_seglab import label_objects, measure_objects
+from napari_seglab._widgets.objects import TABLE_ROWS
 
 
 def nuclei(shape=(60, 90)) -> tuple[np.ndarray, np.ndarray]:
@@ -153,3 +154,25 @@ def test_result_of_a_closed_layer_is_dropped(objects_widget, wait):
     wait(widget)
     assert "mask objects" not in viewer.layers and widget.objects is None
     assert "'mask' was closed" in widget.status.value
+
+
+def test_many_objects_fill_a_bounded_table_and_rows_still_find_them(make_napari_viewer):
+    """65,536 one-pixel objects: the table (filled on the GUI thread) lists the first
+    TABLE_ROWS, says where all of them are, and a row still centres on its object."""
+    viewer = make_napari_viewer()
+    mask = np.zeros((1024, 1024), np.uint8)
+    mask[::4, ::4] = 1
+    viewer.add_labels(mask, name="dots", scale=(0.5, 0.5))
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    widget.source.value = viewer.layers["dots"]
+    widget.run(block=True)
+    layer, table = widget.output, widget.measurements
+    assert len(table) == len(layer.features) == 65_536
+    assert widget.table.shape[0] == TABLE_ROWS < len(table)
+    assert "first 1,000 of the 65,536 objects" in widget.status.value
+    assert "Export CSV" in widget.status.value and "features" in widget.status.value
+    row = TABLE_ROWS - 1
+    widget.table.native.selectRow(row)
+    assert layer.selected_label == table["label"][row]
+    centre = (table["centroid-0"][row], table["centroid-1"][row])
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
