@@ -147,15 +147,6 @@ def test_only_masks_probabilities_and_one_channel_images_are_offered(make_napari
     assert objects not in widget.source.choices
 
 
-def test_result_of_a_closed_layer_is_dropped(objects_widget, wait):
-    viewer, widget = objects_widget
-    widget.run()  # off the GUI thread: its result arrives after the layer is gone
-    viewer.layers.remove("mask")
-    wait(widget)
-    assert "mask objects" not in viewer.layers and widget.objects is None
-    assert "'mask' was closed" in widget.status.value
-
-
 def test_many_objects_fill_a_bounded_table_and_rows_still_find_them(make_napari_viewer):
     """65,536 one-pixel objects: the table (filled on the GUI thread) lists the first
     TABLE_ROWS, says where all of them are, and a row still centres on its object."""
@@ -176,3 +167,27 @@ def test_many_objects_fill_a_bounded_table_and_rows_still_find_them(make_napari_
     assert layer.selected_label == table["label"][row]
     centre = (table["centroid-0"][row], table["centroid-1"][row])
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
+
+
+def test_result_of_a_closed_layer_is_dropped(objects_widget, wait):
+    viewer, widget = objects_widget
+    widget.run()  # off the GUI thread: its result arrives after the layer is gone
+    viewer.layers.remove("mask")
+    wait(widget)
+    assert "mask objects" not in viewer.layers and widget.objects is None
+    assert "'mask' was closed" in widget.status.value
+
+
+def test_cancel_stops_the_run_and_changes_nothing(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    mask = np.zeros((1024, 1024), np.uint8)
+    mask[::4, ::4] = 1  # labelling takes a while: the cancel lands before it is done
+    viewer.add_labels(mask, name="dots")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    widget.run()
+    assert widget.cancel_button.enabled and not widget.run_button.enabled
+    widget.cancel_button.native.click()
+    wait(widget)
+    assert "dots objects" not in viewer.layers and widget.measurements is None
+    assert widget.status.value == "Cancelled: nothing changed."
+    assert widget.run_button.enabled and not widget.cancel_button.enabled

@@ -5,8 +5,8 @@ computed off the GUI thread. The objects go to the Labels layer ``"<input> objec
 in place when re-run) with the measurements in its ``features``; the table is shown in the
 widget (its first :data:`TABLE_ROWS` rows: a Qt table of more would freeze the GUI while it
 fills), exported whole with :meth:`ObjectsWidget.export_csv`, and clicking a row selects that
-object and centres the view on it (on its plane, for a stack). A result whose input layer was
-closed during the computation is dropped.
+object and centres the view on it (on its plane, for a stack). Cancel drops a run's result
+(the step under way, labelling or measuring, finishes first); so does closing its input layer.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def _objects_job(data: Any, intensity: Any, options: dict, spacing: tuple[float,
     objects = label_objects(data, spacing=spacing, **options)
     yield
     table = measure_objects(objects.labels, intensity, spacing=spacing)
+    yield  # a cancel while measuring still drops the result
     return objects, table
 
 
@@ -136,6 +137,7 @@ class ObjectsWidget(Container):
         self.per_plane = CheckBox(text="each plane alone (time-lapse)", value=False)
         self.connectivity = SpinBox(label="connectivity", value=1, min=1, max=3)
         self.run_button = PushButton(text="Find objects")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
         self.table = Table(value={"label": []})
@@ -145,11 +147,14 @@ class ObjectsWidget(Container):
         self.export_button = PushButton(text="Export CSV", enabled=False)
         self._watershed_only = (self.min_distance, self.h, self.use_probability)
         controls = [self.source, self.intensity, self.method, *self._watershed_only,
-                    self.min_size, self.per_plane, self.connectivity, self.run_button]  # fmt: skip
+                    self.min_size, self.per_plane, self.connectivity,
+                    Container(widgets=[self.run_button, self.cancel_button], layout="horizontal",
+                              labels=False)]  # fmt: skip
         results = [self.status, self.table, self.csv_path, self.export_button]
         super().__init__(widgets=[*controls, *results])
         self.method.changed.connect(self._method_changed)
         self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
         self.export_button.changed.connect(lambda: self.export_csv(self.csv_path.value))
         self.table.native.itemSelectionChanged.connect(self._row_selected)
         self._method_changed()
@@ -208,6 +213,7 @@ class ObjectsWidget(Container):
             return
         intensity = self.intensity.value
         self.run_button.enabled = False
+        self.cancel_button.enabled = not block
         self.status.value = WORKING
         self.worker = run_job(
             _objects_job,
@@ -226,11 +232,18 @@ class ObjectsWidget(Container):
     def _refused(self, error: BaseException) -> None:
         self.status.value = f"Nothing changed: {error}"
 
+    def cancel(self) -> None:
+        """Drop the run in progress: it stops once its current step (labelling or measuring)
+        is done, and nothing is changed."""
+        if self.worker is not None:
+            self.worker.quit()
+
     def _finished(self) -> None:
         self.worker = None
         self.run_button.enabled = True
+        self.cancel_button.enabled = False
         if self.status.value == WORKING:  # cancelled: no result, no refusal
-            self.status.value = ""
+            self.status.value = "Cancelled: nothing changed."
 
     def _apply(self, layer: napari.layers.Layer, result: tuple[ObjectLabels, ObjectTable]):
         if layer not in self.viewer.layers:
