@@ -150,6 +150,7 @@ def test_lazy_watershed_is_refused(mask, lazy):
         (np.ones((4, 4), bool), {"spacing": (1.0, 0.0)}, "positive"),
         (np.ones((4, 4), bool), {"use_probability": True}, "probability map"),
         (np.ones((4, 4), bool), {"connectivity": 3}, "Connectivity"),
+        (np.ones((4, 4), bool), {"per_plane": True}, "each plane alone"),  # not row by row
         (np.ones((4, 4), bool), {"method": "watershed", "h": 0}, "h must"),
         (np.ones(4, bool), {}, "2 dimensions"),
     ],

@@ -76,6 +76,11 @@ class ObjectLabels:
 def _structure(ndim: int, connectivity: int, per_plane: bool) -> np.ndarray:
     from scipy import ndimage as ndi
 
+    if per_plane and ndim < 3:
+        raise SegLabInputError(
+            "Labelling each plane alone needs a stack of planes (3 or more axes); this image "
+            "is 2D: untick 'each plane alone' (per_plane=False in Python)."
+        )
     if not 1 <= connectivity <= ndim - per_plane:
         raise SegLabInputError(
             f"Connectivity must be 1 to {ndim - per_plane} for these objects, not {connectivity}."
@@ -214,7 +219,7 @@ def label_objects(
         transform is anisotropic with it. Default: 1 on every axis.
     per_plane : bool
         Label each plane along the first axis on its own (a time-lapse); numbers stay unique
-        across the stack. The first spacing value is then ignored.
+        across the stack. The first spacing value is then ignored. Needs 3 or more axes.
     connectivity : int
         1 = objects touch through faces only; up to the objects' dimensions = also through
         corners.
@@ -230,10 +235,10 @@ def label_objects(
     ------
     SegLabInputError
         A labels image where a mask is needed, negative or NaN values, a probability outside
-        [0, 1], no foreground, a spacing of the wrong length, a bad connectivity, or the
-        watershed on a dask array (refused: a watershed needs whole objects, and a
-        per-chunk watershed would cut objects at chunk borders; label a region that fits in
-        memory, e.g. ``np.asarray(volume[...])``).
+        [0, 1], no foreground, a spacing of the wrong length, a bad connectivity, `per_plane`
+        on a 2D image, or the watershed on a dask array (refused: a watershed needs whole
+        objects, and a per-chunk watershed would cut objects at chunk borders; label a region
+        that fits in memory, e.g. ``np.asarray(volume[...])``).
 
     Examples
     --------
