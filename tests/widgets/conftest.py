@@ -18,12 +18,19 @@ class Notifications:
     def __init__(self) -> None:
         self._start = len(notification_manager.records)
 
-    def errors(self) -> list[str]:
+    def of(self, severity: str) -> list[str]:
+        """The messages of that severity ("error", "warning", "info")."""
         return [
             str(n.message)
             for n in notification_manager.records[self._start :]
-            if str(n.severity) == "error"
+            if str(n.severity) == severity
         ]
+
+    def errors(self) -> list[str]:
+        return self.of("error")
+
+    def warnings(self) -> list[str]:
+        return self.of("warning")
 
 
 @pytest.fixture

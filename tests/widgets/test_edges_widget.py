@@ -55,3 +55,25 @@ def test_bad_settings_are_reported_and_change_nothing(kesm_viewer, notifications
     widget.run(block=True)
     assert any("must not exceed" in e for e in notifications.errors())
     assert len(kesm_viewer.layers) == n_layers
+
+
+def test_canny_without_edges_says_so_and_adds_nothing(kesm_viewer, notifications):
+    widget = _open(kesm_viewer)
+    widget.method.value = sl.EdgeMethod.CANNY
+    widget.low_threshold.value = 1e6  # above any gradient of an 8-bit image
+    widget.high_threshold.value = 2e6
+    n_layers = len(kesm_viewer.layers)
+    widget.run(block=True)
+    assert any("found no edges in 'KESM vessels'" in w for w in notifications.warnings())
+    assert len(kesm_viewer.layers) == n_layers and not notifications.errors()
+
+
+def test_result_of_a_closed_image_is_dropped(kesm_viewer, wait, notifications):
+    widget = _open(kesm_viewer)
+    n_layers = len(kesm_viewer.layers)
+    widget.run()  # off the GUI thread: its result arrives after the layer is gone
+    kesm_viewer.layers.remove("KESM vessels")
+    wait(widget)
+    assert "KESM vessels edges" not in kesm_viewer.layers
+    assert len(kesm_viewer.layers) == n_layers - 1
+    assert any("'KESM vessels' was closed" in w for w in notifications.warnings())

@@ -2,7 +2,8 @@
 
 A thin shell over :func:`napari_seglab.edges`, computed off the GUI thread. The response goes
 to the Image layer ``"<image> edges"`` (Canny: a 0/1 Labels mask of the same name), updated in
-place when run again.
+place when run again. Canny finding no edge, or an image layer closed during the computation,
+adds and changes no layer and says so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton, create_widget
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 from ..core import EdgeDirection, EdgeMethod, EdgeSmoothing, SegLabInputError, edges
 from ._shared import is_lazy, run_job, show_output
@@ -65,14 +66,21 @@ class EdgesWidget(Container):
             value=0.0,
             min=0.0,
             max=1e9,
-            tooltip="Canny, in pixel-value units; 0 = scikit-image's default (10% of the maximum)",
+            tooltip=(
+                "Canny: weaker edges, kept where they touch strong ones; on the gradient "
+                "magnitude of the smoothed image, in pixel-value units. "
+                "0 = 10% of the image's range (max - min)"
+            ),
         )
         self.high_threshold = FloatSpinBox(
             label="high threshold (0: auto)",
             value=0.0,
             min=0.0,
             max=1e9,
-            tooltip="Canny, in pixel-value units; 0 = scikit-image's default (20% of the maximum)",
+            tooltip=(
+                "Canny: strong edges; on the gradient magnitude of the smoothed image, in "
+                "pixel-value units. 0 = 20% of the image's range (max - min)"
+            ),
         )
         self.smoothing = ComboBox(label="smoothing", choices=[(str(s), s) for s in EdgeSmoothing])
         self.smoothing_size = FloatSpinBox(label="smoothing size", value=1.0, min=0.1, max=50.0)
@@ -149,7 +157,19 @@ class EdgesWidget(Container):
 
         def apply(output: tuple[Any, tuple[float, float] | None]) -> None:
             response, limits = output
+            if layer not in self.viewer.layers:
+                show_warning(
+                    f"The layer {layer.name!r} was closed while its edges were being found: "
+                    "the result was dropped."
+                )
+                return
             canny = settings["method"] is EdgeMethod.CANNY
+            if canny and limits is not None and limits[1] == 0:  # a mask without a 1
+                show_warning(
+                    f"Canny found no edges in {layer.name!r} with these settings: try lower "
+                    "thresholds or a smaller sigma. No layer was added or changed."
+                )
+                return
             extra: dict[str, Any] = {}
             if canny:
                 extra["colors"] = {1: "#E69F00"}

@@ -1,9 +1,9 @@
 """Edge filters: Sobel and its relatives, the Laplacian, and Canny, as plain functions.
 
 :func:`edges` runs the filter of scikit-image (or scipy, for the Laplacian of Gaussian) on a
-grayscale or RGB image, plane by plane or in 3D, after an optional Gaussian or median; a dask
-array is filtered chunk by chunk with the halo the filter needs (:mod:`._lazy`), with the
-same values as in memory.
+grayscale or RGB image, plane by plane or in 3D, after an optional Gaussian or median, in the
+image's own pixel-value units whatever its data type; a dask array is filtered chunk by chunk
+with the halo the filter needs (:mod:`._lazy`), with the same values as in memory.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._blocks import is_lazy
-from .._validation import as_image, check_colour, check_lazy_image, to_grayscale
+from .._blocks import compute, is_lazy
+from .._validation import SegLabInputError, as_image, check_colour, check_lazy_image, to_grayscale
 from ._eager import filter_volume
 from ._lazy import lazy_edges
 from ._options import EdgeDirection, EdgeMethod, EdgeOptions, EdgeSmoothing
@@ -57,9 +57,11 @@ def edges(
         lazily, chunk by chunk.
     method : {"sobel", "scharr", "prewitt", "roberts", "farid", "laplace", "log", "canny"}
         ``skimage.filters.<method>`` for the first five and "laplace";
-        ``scipy.ndimage.gaussian_laplace`` for "log" (Laplacian of Gaussian of `sigma`, on
-        the image as floats in [0, 1] for integer input); ``skimage.feature.canny`` for
-        "canny", which returns a 0/1 ``uint8`` mask.
+        ``scipy.ndimage.gaussian_laplace`` for "log" (Laplacian of Gaussian of `sigma`);
+        ``skimage.feature.canny`` for "canny", which returns a 0/1 ``uint8`` mask. Each runs
+        on the pixel values as floats, not rescaled: integer and boolean images as float64
+        (scikit-image alone would divide a 16-bit image by 65535), so an image gives the same
+        response whatever its data type.
     direction : {"magnitude", "horizontal", "vertical"}
         For Sobel, Scharr, Prewitt and Farid: all edges (the magnitude), or only horizontal
         edges (``skimage.filters.sobel_h``: the derivative along Y) or vertical ones
@@ -67,8 +69,11 @@ def edges(
     sigma : float
         Scale of the Laplacian of Gaussian and of Canny's Gaussian, in pixels.
     low_threshold, high_threshold : float, optional
-        Canny's hysteresis thresholds on the gradient magnitude, in the units of the pixel
-        values (scikit-image's default: 10% and 20% of the data type's maximum).
+        Canny's hysteresis thresholds, compared with the gradient magnitude (Sobel) of the
+        Gaussian-smoothed image, in pixel-value units. A missing one is 10% (low) or 20%
+        (high) of the image's range, its maximum minus its minimum over the whole image or
+        stack (computed when called, for a dask array); on a 0-255 image that is
+        scikit-image's default.
     smoothing : {None, "gaussian", "median"}
         Filter the image first: ``skimage.filters.gaussian`` with sigma `smoothing_size`, or
         ``scipy.ndimage.median_filter`` with size `smoothing_size` (same number of
@@ -84,16 +89,18 @@ def edges(
     Returns
     -------
     numpy.ndarray or dask.array.Array
-        The filter response, shaped like the image without its colour axis, in
-        scikit-image's data type (float64 for integer input); for Canny a ``uint8`` mask,
-        1 on edges. A dask array for a dask input.
+        The filter response, shaped like the image without its colour axis, in pixel-value
+        units: float64 for integer and boolean input, the float type of a float input; for
+        Canny a ``uint8`` mask, 1 on edges (none on a constant image). A dask array for a
+        dask input.
 
     Raises
     ------
     SegLabInputError
         An unknown method or direction, a direction the filter does not have, 3D for a
         2D-only filter, a non-positive sigma or smoothing size, a low threshold above the
-        high one, NaN pixels (in memory), or chunks too thin for the filter's halo.
+        high one (an explicit one beyond the automatic other included), NaN pixels (in memory,
+        and for Canny's automatic thresholds), or chunks too thin for the filter's halo.
 
     Examples
     --------
@@ -102,6 +109,9 @@ def edges(
     >>> edges(image, "sobel", direction="vertical")[3].round(2)
     array([0., 0., 0., 1., 1., 0., 0.])
     >>> edges(image, "canny", sigma=1, low_threshold=0.1, high_threshold=0.2)[3]
+    array([0, 0, 0, 1, 0, 0, 0], dtype=uint8)
+    >>> twelve_bit = (image * 4095).astype(np.uint16)  # automatic thresholds follow the range
+    >>> edges(twelve_bit, "canny")[3]
     array([0, 0, 0, 1, 0, 0, 0], dtype=uint8)
     """
     options = EdgeOptions.from_arguments(
@@ -117,15 +127,31 @@ def edges(
     if is_lazy(image):
         gray = _lazy_grayscale(check_lazy_image(image), rgb)
         _check_dims(gray.ndim, options)
-        return lazy_edges(gray, options)
+        return lazy_edges(gray, _with_canny_thresholds(gray, options))
     gray = to_grayscale(as_image(image, allow_constant=True), rgb=rgb)
     _check_dims(gray.ndim, options)
-    return filter_volume(gray, options)
+    return filter_volume(gray, _with_canny_thresholds(gray, options))
+
+
+def _with_canny_thresholds(gray: np.ndarray | da.Array, options: EdgeOptions) -> EdgeOptions:
+    """The options with Canny's automatic thresholds set from the whole image's range."""
+    both = options.low_threshold is not None and options.high_threshold is not None
+    if options.method is not EdgeMethod.CANNY or both:
+        return options
+    if is_lazy(gray):
+        minimum, maximum = compute(gray.min(), gray.max())
+        if not (np.isfinite(minimum) and np.isfinite(maximum)):
+            raise SegLabInputError(
+                "The image contains NaN or infinite pixels, so Canny's automatic thresholds "
+                "(a share of its range) cannot be set; replace them first, or set both "
+                "thresholds."
+            )
+    else:
+        minimum, maximum = np.min(gray), np.max(gray)
+    return options.with_thresholds_for(minimum, maximum)
 
 
 def _check_dims(ndim: int, options: EdgeOptions) -> None:
-    from .._validation import SegLabInputError
-
     if ndim < options.dims:
         raise SegLabInputError(
             f"A {options.dims}D edge filter needs an image of at least {options.dims} "

@@ -1,13 +1,22 @@
-"""Edge filters on images in memory: 2D plane by plane, or 3D, after an optional smoothing."""
+"""Edge filters on images in memory: 2D plane by plane, or 3D, after an optional smoothing.
+
+Every filter works on the pixel values as they are: integer images become float64 without
+the rescaling of ``skimage.util.img_as_float`` (which would divide a 16-bit image by 65535),
+so the same image gives the same response whatever its data type.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validation import SegLabInputError
 from ._options import EdgeDirection, EdgeMethod, EdgeOptions, EdgeSmoothing
 
 __all__ = ["filter_image", "filter_volume"]
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    """The pixel values as floats, unscaled: float images as they are, others as float64."""
+    return image if np.issubdtype(image.dtype, np.floating) else image.astype(np.float64)
 
 
 def _smoothed(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
@@ -25,11 +34,8 @@ def _smoothed(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
 def _canny(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
     from skimage.feature import canny
 
-    if image.dtype in (np.int64, np.uint64):
-        raise SegLabInputError(
-            "Canny does not take 64-bit integer images; convert the image to float32 first "
-            "(its thresholds are then in the same units as the pixel values)."
-        )
+    if image.min() == image.max():  # no edges (with thresholds 0 scikit-image marks some)
+        return np.zeros(image.shape, np.uint8)
     found = canny(
         image,
         sigma=options.sigma,
@@ -55,9 +61,8 @@ def _first_derivative(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
 def filter_image(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
     """One plane (or one volume, with ``options.dims == 3``) through smoothing and filter."""
     from skimage import filters
-    from skimage.util import img_as_float
 
-    image = _smoothed(image, options)
+    image = _smoothed(_as_float(image), options)
     method = options.method
     if method is EdgeMethod.CANNY:
         return _canny(image, options)
@@ -68,7 +73,7 @@ def filter_image(image: np.ndarray, options: EdgeOptions) -> np.ndarray:
     if method is EdgeMethod.LOG:
         from scipy import ndimage as ndi
 
-        return ndi.gaussian_laplace(img_as_float(image), sigma=options.sigma, mode="reflect")
+        return ndi.gaussian_laplace(image, sigma=options.sigma, mode="reflect")
     return _first_derivative(image, options)
 
 

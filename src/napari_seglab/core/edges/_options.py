@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -50,6 +50,7 @@ _TITLES = {
 }
 _DIRECTIONAL = (EdgeMethod.SOBEL, EdgeMethod.SCHARR, EdgeMethod.PREWITT, EdgeMethod.FARID)
 _KERNEL_RADIUS = {EdgeMethod.FARID: 2}  # 5-tap kernels; the others are 3 (or 2) wide
+AUTO_LOW, AUTO_HIGH = 0.1, 0.2  # Canny's automatic thresholds, fractions of the image's range
 
 
 class EdgeDirection(Enum):
@@ -163,6 +164,32 @@ class EdgeOptions:
             float(smoothing_size),
             int(dims),
         )
+
+    def with_thresholds_for(self, minimum: float, maximum: float) -> EdgeOptions:
+        """These options with Canny's missing thresholds set for an image of that value range.
+
+        A missing threshold becomes :data:`AUTO_LOW` (10%) or :data:`AUTO_HIGH` (20%) of
+        ``maximum - minimum``, in pixel-value units like an explicit one. On a 0-255 image
+        that is scikit-image's default, which takes the fractions of the data type's maximum.
+        """
+        if self.method is not EdgeMethod.CANNY:
+            return self
+        spread = float(maximum) - float(minimum)
+        low = AUTO_LOW * spread if self.low_threshold is None else self.low_threshold
+        high = AUTO_HIGH * spread if self.high_threshold is None else self.high_threshold
+        if low > high and self.high_threshold is None:
+            raise SegLabInputError(
+                f"Canny's low threshold ({low:g}) is above the automatic high threshold "
+                f"({high:g}, {AUTO_HIGH:.0%} of the image's range): lower it, or set the high "
+                "threshold too."
+            )
+        if low > high:
+            raise SegLabInputError(
+                f"Canny's high threshold ({high:g}) is below the automatic low threshold "
+                f"({low:g}, {AUTO_LOW:.0%} of the image's range): raise it, or set the low "
+                "threshold too."
+            )
+        return replace(self, low_threshold=low, high_threshold=high)
 
     def radius(self) -> int:
         """Pixels a result pixel depends on, on each side (smoothing and filter together)."""
