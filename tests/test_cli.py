@@ -242,7 +242,7 @@ def test_classify_with_a_saved_classifier(sample, capsys):
     tifffile.imwrite("rgb.tif", rgb)
     for args, message in (
         (["--channel-axis", "-1"], "trained on images with 1 channel"),
-        (["--chunks", "8,8"], "needs a halo of 18 pixels"),
+        (["--chunks", "8,8"], "needs a halo of 26 pixels"),
     ):
         source = "rgb.tif" if "--channel-axis" in args else "kesm_grayscale.png"
         code, _, err = run(

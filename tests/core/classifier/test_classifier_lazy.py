@@ -22,7 +22,10 @@ def classifier(volume):
 
 def test_predict_with_halo_equals_in_memory(volume, classifier, lazy):
     result = classifier.predict(lazy(volume))  # the public method dispatches to chunked
-    assert isinstance(result, da.Array) and result.numblocks[1:] == (4, 5)  # 130 = 32+32+32+34
+    assert isinstance(result, da.Array) and result.chunks[1:] == (  # chunks of 32 x 40 merged
+        (32, 32, 32, 34),  # where thinner than the halo of 26 (DoG at sigma 4)
+        (40, 40, 40, 50),
+    )
     np.testing.assert_array_equal(result.compute(), classifier.predict(volume))
 
 
@@ -77,7 +80,7 @@ def test_predict_refuses_other_channels_and_thin_chunks(volume, classifier, lazy
     rgb = np.stack([volume[0]] * 3, axis=-1)
     with pytest.raises(sl.SegLabInputError, match="trained on images with 1 channel"):
         lazy_predict(classifier, lazy(rgb, (32, 40, 3)), channel_axis=-1)
-    with pytest.raises(sl.SegLabInputError, match="needs a halo of 18 pixels"):
+    with pytest.raises(sl.SegLabInputError, match="needs a halo of 26 pixels"):
         lazy_predict(classifier, lazy(volume, (1, 8, 8)))
 
 

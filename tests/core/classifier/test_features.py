@@ -79,7 +79,13 @@ def test_features_match_scipy_and_skimage_2d(image, sigma):
 def test_gabor_matches_direct_complex_convolution(image):
     sigma = 2.0
     settings = FeatureSettings(
-        sigmas=(sigma,), intensity=False, edges=False, hessian=False, gabor=True
+        sigmas=(sigma,),
+        intensity=False,
+        edges=False,
+        hessian=False,
+        log=False,
+        dog=False,
+        gabor=True,
     )
     feats = compute_features(image, settings)
     radius = int(4 * sigma + 0.5)
@@ -186,7 +192,7 @@ def test_settings_round_trip_and_validation():
     with pytest.raises(SegLabInputError, match="Unknown feature setting"):
         FeatureSettings.from_dict({**data, "wavelets": True})
     with pytest.raises(SegLabInputError, match="at least one feature family"):
-        FeatureSettings(intensity=False, edges=False, hessian=False)
+        FeatureSettings(intensity=False, edges=False, hessian=False, log=False, dog=False)
     with pytest.raises(SegLabInputError, match=r"between 0\.3 and 64"):
         FeatureSettings(sigmas=(0.1,))
     with pytest.raises(SegLabInputError, match="needs 2 spacing values"):
@@ -237,7 +243,14 @@ def test_the_one_3x3_eigenvalue_solver_matches_numpy_also_near_diagonal():
 def test_3d_structure_tensor_eigenvalues_match_numpy(image):
     vol = np.stack([image[:40, :48], image[10:50, 5:53], image[20:60, 10:58]]).astype(float)
     settings = FeatureSettings(
-        sigmas=(1,), intensity=False, edges=False, hessian=False, structure_tensor=True, mode="3d"
+        sigmas=(1,),
+        intensity=False,
+        edges=False,
+        hessian=False,
+        log=False,
+        dog=False,
+        structure_tensor=True,
+        mode="3d",
     )
     feats = compute_features(vol, settings)
     smooth = ndi.gaussian_filter(vol.astype(np.float32), 1.0, mode="reflect", truncate=4.0)
@@ -279,6 +292,8 @@ def test_structure_tensor_with_anisotropic_spacing_matches_scipy(image, mode, si
         intensity=False,
         edges=False,
         hessian=False,
+        log=False,
+        dog=False,
         structure_tensor=True,
         mode=mode,
         spacing=spacing,

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 # whole is previewed at every other pixel, then refined). The features of the part on screen
 # are kept at full resolution while painting when they fit in PREVIEW_BYTES (and in a quarter
 # of the memory available): the next stroke then only retrains and re-predicts. Default
-# features of a 2048 x 2048 plane take 256 MiB.
+# features of a 2048 x 2048 plane take 480 MiB.
 PREVIEW_PIXELS = 2**20
-PREVIEW_BYTES = 512 * 2**20
+PREVIEW_BYTES = 2**30
 TILE = 512  # the rest of a live plane is segmented in tiles of TILE x TILE, nearest first
 
 Steps = Generator["Result | None", None, "Result"]

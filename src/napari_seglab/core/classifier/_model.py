@@ -57,8 +57,9 @@ class PixelClassifier:
     Parameters
     ----------
     features : FeatureSettings, optional
-        Features to compute (default: ``FeatureSettings()``: intensity, edges and Hessian
-        eigenvalues at scales 1, 2, 4, 8, per plane).
+        Features to compute (default: ``FeatureSettings()``: intensity, edges, Hessian
+        eigenvalues, Laplacian and difference of Gaussians at scales 0.5, 1, 2, 4, 8, per
+        plane).
     estimator : scikit-learn classifier, optional
         Learn with this classifier instead of SegLab's forest (e.g.
         ``ExtraTreesClassifier()``, ``HistGradientBoostingClassifier()``, a ``Pipeline``

@@ -61,10 +61,11 @@ class FeatureSettings:
     ----------
     sigmas : sequence of float
         Scales (Gaussian standard deviations, in pixels of the finest axis), sorted and
-        de-duplicated. Between 0.3 and 64.
+        de-duplicated. Between 0.3 and 64. Default: 0.5, 1, 2, 4, 8.
     intensity, edges, hessian, log, dog, structure_tensor, gabor : bool
         The feature families to compute (see :mod:`napari_seglab.core.classifier.features`).
-        At least one must be on.
+        At least one must be on. Default: all but the structure tensor and Gabor filters
+        (the defaults need the fewest corrective strokes on ``benchmarks/bench_interactive.py``).
     mode : {"2d", "3d"}
         ``"2d"`` filters each plane of the last two axes on its own (stacks and time-lapses
         are treated plane by plane); ``"3d"`` filters the last three axes together.
@@ -82,12 +83,12 @@ class FeatureSettings:
     True
     """
 
-    sigmas: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    sigmas: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
     intensity: bool = True
     edges: bool = True
     hessian: bool = True
-    log: bool = False
-    dog: bool = False
+    log: bool = True
+    dog: bool = True
     structure_tensor: bool = False
     gabor: bool = False
     mode: str = "2d"
