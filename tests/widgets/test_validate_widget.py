@@ -508,3 +508,63 @@ def test_a_stack_gets_per_plane_dsb_scores(make_napari_viewer, wait):
     assert widget.families["DSB score (IoU 0.5:0.95)"] == pytest.approx(0.1)
     assert widget.families["DSB score, per plane (mean)"] == 0.5  # frame 0: 1, frame 1: 0
     assert widget.families["DSB score, per plane (pooled)"] == 0.5  # 1 TP, 1 FN
+
+
+# --- a refused run, layers that do not overlay, cancel ---------------------------------------
+
+
+def test_a_refused_run_says_whose_the_results_shown_are(kesm_viewer, wait, notifications):
+    """A refused run left the earlier table as if it described the layers now chosen."""
+    image, truth = (kesm_viewer.layers[n].data for n in ("KESM vessels", "KESM ground truth"))
+    widget = open_validate(kesm_viewer)
+    kesm_viewer.add_labels(threshold(image, "otsu", foreground="dark").mask, name="otsu")
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()
+    wait(widget)
+    assert widget.status.value == "Results of 'otsu' against 'KESM ground truth'."
+    table, counts = widget.table.to_dict("dict"), widget.result.counts
+    layers = {k: kesm_viewer.layers[f"otsu {k}"] for k in CLASSES}
+
+    kesm_viewer.add_labels(truth[:256], name="half truth")  # refused before the job starts
+    widget.ground_truth.value = kesm_viewer.layers["half truth"]
+    assert widget.run() is None and "same pixels" in notifications.errors()[-1]
+    assert widget.status.value.startswith("Nothing changed: The prediction 'otsu' has shape")
+    earlier = "The results below are still those of 'otsu' against 'KESM ground truth'."
+    assert widget.status.value.endswith(earlier)
+
+    two = truth.astype(np.uint8)
+    two[:10, :10] = 2
+    kesm_viewer.add_labels(two, name="two truth")  # refused by the job
+    widget.ground_truth.value = kesm_viewer.layers["two truth"]
+    widget.run()
+    wait(widget)
+    assert "2 different non-zero values" in notifications.errors()[-1]
+    assert widget.status.value.startswith("Nothing changed: The ground truth holds 2")
+    assert widget.status.value.endswith(earlier)
+    # the earlier results and their layers are kept as they were
+    assert widget.table.to_dict("dict") == table and widget.result.counts == counts
+    assert all(kesm_viewer.layers[f"otsu {k}"] is layers[k] for k in CLASSES)
+    assert "two truth TP" not in kesm_viewer.layers and "otsu TP" in kesm_viewer.layers
+
+
+def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wait):
+    image = kesm_viewer.layers["KESM vessels"].data
+    widget = open_validate(kesm_viewer)
+    panel = widget.comparison
+    for method in ("otsu", "li"):
+        kesm_viewer.add_labels(threshold(image, method, foreground="dark").mask, name=method)
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    panel.predictions.value = [kesm_viewer.layers["otsu"], kesm_viewer.layers["li"]]
+    panel.run()
+    wait(panel)
+    assert panel.status.value == "Compared against the ground truth 'KESM ground truth'."
+    rows = panel.comparison.rows
+    kesm_viewer.add_labels(np.zeros((3, 3), np.uint8), name="small")
+    panel.predictions.value = [kesm_viewer.layers["small"]]
+    assert panel.run() is None
+    assert panel.status.value.startswith("Nothing changed: The prediction 'small' has shape")
+    assert panel.status.value.endswith(
+        "The comparison below is still the one against 'KESM ground truth'."
+    )
+    assert panel.comparison.rows == rows and panel.plot.title == rows[0]["prediction"]

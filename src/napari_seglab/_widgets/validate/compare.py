@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import ComboBox, Container, PushButton, Select, Table
+from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Table
 from napari.utils.notifications import show_error
 
 from ...core import SegLabInputError
@@ -46,6 +46,9 @@ class ComparisonPanel(Container):
     ----------
     comparison : Comparison or None
         The last comparison (rows best first).
+    status : magicgui.widgets.Label
+        What the last run did, and which ground truth the comparison shown is on (a refused
+        run keeps the earlier comparison and says so).
     """
 
     def __init__(self, validate: ValidationWidget) -> None:
@@ -54,6 +57,7 @@ class ComparisonPanel(Container):
         self._validate = validate
         self.comparison: Comparison | None = None
         self.worker = None
+        self._truth_name = ""  # the ground truth of the comparison shown
         viewer = validate.viewer
         self.predictions = Select(
             label="compare",
@@ -63,6 +67,8 @@ class ComparisonPanel(Container):
         self.predictions.native.setMaximumHeight(60)
         self.rank_by = ComboBox(label="rank by", choices=list(RANKABLE), value="mcc")
         self.compare_button = PushButton(text="Compare")
+        self.status = Label(value="")
+        self.status.native.setWordWrap(True)
         self.export_button = PushButton(text="Export comparison CSV…", enabled=False)
         self.table = Table(label="comparison")
         self.table.read_only = True
@@ -75,6 +81,7 @@ class ComparisonPanel(Container):
                 Container(
                     widgets=[self.rank_by, self.compare_button], layout="horizontal", labels=False
                 ),
+                self.status,
                 self.table,
                 self.export_button,
             ],
@@ -142,25 +149,42 @@ class ComparisonPanel(Container):
             predictions, truth, options = self._inputs()
         except SegLabInputError as err:
             show_error(str(err))
+            self._refused(err)
             return None
+        truth_name = self._validate.ground_truth.value.name
+
+        def shown(comparison: Comparison) -> None:
+            self._truth_name = truth_name
+            self._show(comparison)
+            self.status.value = f"Compared against the ground truth {truth_name!r}."
 
         def finished() -> None:
             self.worker = None
             self.compare_button.enabled = True
 
         self.compare_button.enabled = False
+        self._say(f"Comparing against {truth_name!r}…")
         self.worker = run_job(
             _comparison_job,
             predictions,
             truth,
             options,
-            on_returned=self._show,
+            on_returned=shown,
             on_finished=finished,
             what="Compare",
             steps=1,
             block=block,
+            on_refused=self._refused,
         )
         return self.worker
+
+    def _refused(self, error: BaseException) -> None:
+        self._say(f"Nothing changed: {error}")
+
+    def _say(self, news: str) -> None:
+        """Put `news` in the status line, and whose the comparison still shown is."""
+        earlier = f" The comparison below is still the one against {self._truth_name!r}."
+        self.status.value = news + (earlier if self.comparison is not None else "")
 
     def _show(self, comparison: Comparison) -> None:
         self.comparison = comparison

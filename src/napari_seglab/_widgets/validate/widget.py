@@ -46,6 +46,9 @@ class ValidationWidget(ExportMixin, Container):
         The last evaluation (counts, scores, per-plane counts, object metrics).
     worker : GeneratorWorker or None
         The evaluation in progress, if any.
+    status : magicgui.widgets.Label
+        What the last run did, and which layers the results shown belong to (a refused run
+        keeps the earlier results and says whose they are).
 
     Examples
     --------
@@ -65,6 +68,7 @@ class ValidationWidget(ExportMixin, Container):
         self.result: Evaluation | None = None
         self.worker = None
         self._names: tuple[str, ...] = ()
+        self._results_of = ""  # the layers the results shown describe: "'pred' against 'truth'"
         self._values: list[int] | None = []  # the prediction's non-zero values, None: unknown
         self.needs_foreground_class = False  # whether the prediction may not be a mask
         labels, image = napari.layers.Labels, napari.layers.Image
@@ -100,6 +104,8 @@ class ValidationWidget(ExportMixin, Container):
         }
         self.families: dict[str, float] = {}  # the last instance and boundary scores
         self.run_button = PushButton(text="Validate")
+        self.status = Label(value="")
+        self.status.native.setWordWrap(True)
         self.comparison = ComparisonPanel(self)
         self.comparison.visible = False
         self.compare_box = CheckBox(text="compare several predictions…", value=False)
@@ -132,6 +138,7 @@ class ValidationWidget(ExportMixin, Container):
                     widgets=list(self.family_boxes.values()), layout="horizontal", labels=False
                 ),
                 self.run_button,
+                self.status,
                 self.legend,
                 self._buttons,
                 self.table,
@@ -306,15 +313,24 @@ class ValidationWidget(ExportMixin, Container):
             }
         except SegLabInputError as err:
             show_error(str(err))
+            self._refused(err)
             return None
+        pair = f"{prediction_layer.name!r}"
+        if options["foreground_class"] is not None:
+            pair += f" (foreground class {options['foreground_class']})"
+        pair += f" against {truth_layer.name!r}"
 
         def apply(output) -> None:
-            evaluation, masks, self.families, objects = output
+            evaluation, masks, families, objects = output
             gone = [x.name for x in (prediction_layer, truth_layer) if x not in self.viewer.layers]
             if gone:  # deleted while validating: nothing is added for it
                 show_info(f"Validation discarded: {gone[0]!r} was removed from the viewer.")
+                self._say(f"Discarded: {gone[0]!r} was removed from the viewer while validating.")
                 return
+            self.families = families
             self._show(prediction_layer, truth_layer, evaluation, masks, options, objects)
+            self._results_of = pair
+            self.status.value = f"Results of {pair}."
             counts = evaluation.counts
             if counts.tp + counts.fn == 0:
                 show_info(
@@ -328,6 +344,7 @@ class ValidationWidget(ExportMixin, Container):
             self.run_button.enabled = True
 
         self.run_button.enabled = False
+        self._say(f"Validating {pair}…")
         self.worker = run_job(
             evaluation_job,
             prediction,
@@ -339,8 +356,17 @@ class ValidationWidget(ExportMixin, Container):
             what="Validate",
             steps=3,
             block=block,
+            on_refused=self._refused,
         )
         return self.worker
+
+    def _refused(self, error: BaseException) -> None:
+        self._say(f"Nothing changed: {error}")
+
+    def _say(self, news: str) -> None:
+        """Put `news` in the status line, and whose the results still shown are."""
+        earlier = f" The results below are still those of {self._results_of}."
+        self.status.value = news + (earlier if self._results_of else "")
 
     def _show(self, prediction_layer, truth_layer, evaluation, masks, options, objects) -> None:
         self.result = evaluation
