@@ -152,8 +152,19 @@ def test_no_objects_gives_an_empty_table():
         (np.array([[0, 1], [2, 0]]), {"properties": ("label", "intensity_mean")}, "intensity"),
         (np.array([[0, 1], [2, 0]]), {"properties": ("perimeter",)}, "Unknown"),
         (np.zeros((2, 3, 3), np.uint8), {"properties": ("solidity",)}, "2D only"),
+        (np.array([[0, 2**63 + 5], [1, 0]], np.uint64), {}, "renumber"),  # not wrapped round
     ],
 )
 def test_bad_input_is_refused(labels, options, message):
     with pytest.raises(SegLabInputError, match=message):
         measure_objects(labels, **options)
+
+
+def test_largest_uint64_labels_are_refused_lazily_too(lazy):
+    labels = np.zeros((40, 50), np.uint64)
+    labels[:5, :5], labels[-5:, -5:] = 3, 2**64 - 1  # would be measured as label -1
+    with pytest.raises(SegLabInputError, match="renumber"):
+        measure_objects(lazy(labels, chunks=20))
+    labels[-5:, -5:] = 2**63 - 1  # the largest that can be: measured with its own number
+    table = measure_objects(lazy(labels, chunks=20), properties=("label", "area"))
+    assert table["label"].tolist() == [3, 2**63 - 1] and table["area"].tolist() == [25, 25]

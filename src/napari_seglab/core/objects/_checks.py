@@ -14,7 +14,9 @@ import numpy as np
 from .._blocks import compute, is_lazy
 from .._validation import SegLabInputError, is_binary
 
-__all__ = ["check_labels", "check_spacing", "foreground_of"]
+__all__ = ["check_label_range", "check_labels", "check_spacing", "foreground_of"]
+
+_LARGEST_LABEL = int(np.iinfo(np.int64).max)
 
 
 def _value_range(arr: Any) -> tuple[float, float]:
@@ -119,6 +121,20 @@ def foreground_of(data: Any, *, use_probability: bool) -> tuple[Any, Any]:
     return mask, probability
 
 
+def check_label_range(high: int) -> None:
+    """Refuse object numbers above the largest 64-bit signed integer (uint64 labels).
+
+    Objects are measured and counted by their numbers as 64-bit signed integers; larger
+    numbers would wrap round to negative ones.
+    """
+    if high > _LARGEST_LABEL:
+        raise SegLabInputError(
+            f"Object numbers up to {_LARGEST_LABEL:,} (2**63 - 1) can be measured; this labels "
+            f"image has {high:,}: renumber its objects 1, 2, 3 ... first (in Python, "
+            "skimage.segmentation.relabel_sequential(labels)[0])."
+        )
+
+
 def check_labels(labels: Any) -> Any:
     """A labels image (non-negative integers, 0 = background) as an integer array."""
     arr = _check_array(labels, "labels image")
@@ -131,11 +147,12 @@ def check_labels(labels: Any) -> Any:
         raise SegLabInputError(
             f"A labels image holds integers (0 = background), not {arr.dtype} values."
         )
-    low, _ = _value_range(arr)
+    low, high = _value_range(arr)
     if low < 0:
         raise SegLabInputError(
             f"Labels must be 0 (background) or positive; this image has values down to {low}."
         )
+    check_label_range(high)
     if not is_lazy(arr) and is_binary(arr):
         from scipy import ndimage as ndi
 

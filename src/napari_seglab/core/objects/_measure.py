@@ -143,8 +143,9 @@ def measure_objects(
     Raises
     ------
     SegLabInputError
-        A mask instead of labels, floats or negative values, an intensity image of another
-        shape, a spacing of the wrong length, or a property that cannot be measured.
+        A mask instead of labels, floats or negative values, object numbers above 2**63 - 1
+        (uint64), an intensity image of another shape, a spacing of the wrong length, or a
+        property that cannot be measured.
 
     Examples
     --------
