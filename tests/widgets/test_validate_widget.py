@@ -568,3 +568,42 @@ def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wa
         "The comparison below is still the one against 'KESM ground truth'."
     )
     assert panel.comparison.rows == rows and panel.plot.title == rows[0]["prediction"]
+
+
+def test_layers_that_do_not_overlay_are_compared_with_a_warning(
+    make_napari_viewer, wait, notifications
+):
+    """A truth of the prediction's shape but another scale / translate was compared silently."""
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    viewer.add_labels(truth, name="truth")
+    viewer.add_labels(mask, name="um", scale=(0.5, 0.5), translate=(3, 4))
+    viewer.add_labels(mask, name="pixels")
+    widget.ground_truth.value = viewer.layers["truth"]
+    widget.prediction.value = viewer.layers["um"]
+    widget.run()
+    wait(widget)
+    assert widget.result.counts == evaluate(mask, truth).counts  # still pixel by pixel
+    (warning,) = notifications.warnings()
+    assert warning.startswith(
+        "'um' (scale (0.5, 0.5) against (1, 1), translate (3, 4) against (0, 0)) does not "
+        "overlay the ground truth 'truth' in the viewer"
+    )
+    assert "pixel by pixel" in warning and "pixel by pixel" in widget.status.value
+    assert tuple(viewer.layers["um TP"].scale) == (0.5, 0.5)  # over the prediction
+
+    widget.prediction.value = viewer.layers["pixels"]  # overlays: no warning
+    widget.run()
+    wait(widget)
+    assert len(notifications.warnings()) == 1
+    assert widget.status.value == "Results of 'pixels' against 'truth'."
+
+    panel = widget.comparison  # one warning for the comparison, naming the one that differs
+    panel.predictions.value = [viewer.layers["um"], viewer.layers["pixels"]]
+    panel.run()
+    wait(panel)
+    assert len(panel.comparison.rows) == 2 and len(notifications.warnings()) == 2
+    assert notifications.warnings()[-1].startswith("'um' (scale (0.5, 0.5) against (1, 1)")
+    assert "'pixels'" not in notifications.warnings()[-1]

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Table
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 from ...core import SegLabInputError
 from ...core.metrics import RANKABLE, Comparison, compare_predictions
 from .._shared import layer_choices, numpy_or_dask, run_job
 from . import foreground
 from .layers import ROLE
+from .placement import overlay_warning
 from .plot import F1Plot
 
 if TYPE_CHECKING:
@@ -151,7 +152,11 @@ class ComparisonPanel(Container):
             show_error(str(err))
             self._refused(err)
             return None
-        truth_name = self._validate.ground_truth.value.name
+        truth_layer = self._validate.ground_truth.value
+        truth_name = truth_layer.name
+        warning = overlay_warning(list(self.predictions.value), truth_layer)
+        if warning:  # compared all the same, as in Validate
+            show_warning(warning)
 
         def shown(comparison: Comparison) -> None:
             self._truth_name = truth_name

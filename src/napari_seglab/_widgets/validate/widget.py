@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, PushButton, Table
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QApplication
 
 from ...core import SegLabInputError
@@ -17,6 +17,7 @@ from .compare import ComparisonPanel
 from .export import ExportMixin
 from .families import FAMILIES, evaluation_job
 from .layers import ROLE, hide_earlier, show_objects
+from .placement import overlay_warning, placement_differences
 from .tables import (
     CLASSES,
     MEANING,
@@ -319,6 +320,9 @@ class ValidationWidget(ExportMixin, Container):
         if options["foreground_class"] is not None:
             pair += f" (foreground class {options['foreground_class']})"
         pair += f" against {truth_layer.name!r}"
+        misplaced = placement_differences(prediction_layer, truth_layer)
+        if misplaced:  # compared all the same: a truth opened without the image's pixel size
+            show_warning(overlay_warning([prediction_layer], truth_layer))
 
         def apply(output) -> None:
             evaluation, masks, families, objects = output
@@ -330,7 +334,11 @@ class ValidationWidget(ExportMixin, Container):
             self.families = families
             self._show(prediction_layer, truth_layer, evaluation, masks, options, objects)
             self._results_of = pair
-            self.status.value = f"Results of {pair}."
+            self.status.value = f"Results of {pair}." + (
+                f" They do not overlay in the viewer ({misplaced}): compared pixel by pixel."
+                if misplaced
+                else ""
+            )
             counts = evaluation.counts
             if counts.tp + counts.fn == 0:
                 show_info(
