@@ -115,3 +115,40 @@ def test_lazy_layer_gives_lazy_clusters(make_napari_viewer):
     assert widget.result.n_fitted == 8 * 128 * 128  # fitted on 8 of the 16 chunks
     widget.use_cluster(1, block=True)
     assert isinstance(viewer.layers["lazy KESM cluster 1"].data, da.Array)
+
+
+def test_rerun_updates_or_removes_its_stale_layers(he_viewer, he):
+    """Boundaries and cluster masks of an earlier run never outlive the settings that made
+    them; a user's copy of an output, and another image's outputs, are left alone."""
+    image, _ = he
+    layers = he_viewer.layers
+    other = he_viewer.add_image(image[..., 0], name="red")
+    widget = _open(he_viewer)
+    widget.units.value = sl.ClusterUnits.SLIC
+    widget.n_segments.value = 200
+    widget.boundaries.value = True
+    widget.image.value = other
+    widget.run(block=True)
+    widget.image.value = layers["H&E"]
+    widget.run(block=True)
+    widget.use_cluster(1, block=True)
+    widget.use_cluster(3, block=True)
+    boundaries = layers["H&E superpixel boundaries"]
+    copy = he_viewer.add_labels(
+        boundaries.data.copy(), name="H&E superpixel boundaries copy", metadata=boundaries.metadata
+    )
+
+    widget.boundaries.value = False  # the same superpixels, no boundaries asked for
+    widget.run(block=True)
+    assert "H&E superpixel boundaries" not in layers
+    assert "H&E cluster 1" in layers and "H&E cluster 3" in layers
+
+    mask_1 = layers["H&E cluster 1"]
+    widget.units.value = sl.ClusterUnits.PIXELS
+    widget.k.value = 2
+    widget.run(block=True)
+    expected = sl.cluster(image, 2, rgb=True)
+    assert layers["H&E cluster 1"] is mask_1 and mask_1.metadata["k"] == 2
+    np.testing.assert_array_equal(mask_1.data, expected.mask(1))
+    assert "H&E cluster 3" not in layers  # k = 2 has no cluster 3
+    assert copy in layers and "red superpixel boundaries" in layers

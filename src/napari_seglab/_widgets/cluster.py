@@ -4,7 +4,9 @@ A thin shell over :func:`napari_seglab.cluster`, computed off the GUI thread. Th
 go to the Labels layer ``"<image> clusters"`` (1 = darkest ... k = brightest; updated in place
 when run again), the superpixel boundaries optionally to ``"<image> superpixel boundaries"``.
 "Use as foreground" writes one cluster as the 0/1 mask ``"<image> cluster N"``, which Clean up
-and Validate take like any segmentation.
+and Validate take like any segmentation. A re-run keeps these outputs in step with its
+clusters: it removes the boundaries it no longer makes, updates the masks of the clusters that
+still exist and removes the others.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from magicgui.widgets import (
 from napari.utils.notifications import show_error
 
 from ..core import ClusterResult, ClusterUnits, ColourSpace, SegLabInputError, cluster
-from ._shared import layer_choices, run_job, show_output
+from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
 
 if TYPE_CHECKING:
     import napari
@@ -34,6 +36,8 @@ __all__ = ["ClusterWidget"]
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 """Cluster colours up to k = 7 (Okabe & Ito: safe for every common colour-vision deficiency)."""
+MASK_ROLE = "cluster-foreground"
+"""The role of the masks written by "Use as foreground"."""
 
 
 def _cluster_job(data: Any, settings: dict):
@@ -261,21 +265,53 @@ class ClusterWidget(Container):
             metadata=metadata,
             opacity=0.6,
         )
+        boundaries = f"{layer.name} superpixel boundaries"
         if result.boundaries is not None:
             show_output(
                 self.viewer,
                 result.boundaries,
-                name=f"{layer.name} superpixel boundaries",
+                name=boundaries,
                 like=layer,
                 role="superpixels",
                 colors={1: "#F0E442"},
                 metadata={"source": layer.name, "units": o.units.value},
             )
+        elif (stale := output_layer(self.viewer, boundaries)) is not None:
+            self.viewer.layers.remove(stale)
+        for mask in self._masks_of(layer):  # each shows one cluster of the last run, or none
+            cluster_id = mask.metadata["cluster"]
+            if cluster_id <= o.k:
+                self._show_mask(layer, result, cluster_id, result.mask(cluster_id))
+            else:
+                self.viewer.layers.remove(mask)
         self.summary.value = result.describe()
         self.cluster_id.max = o.k
 
+    def _masks_of(self, layer: napari.layers.Image) -> list[napari.layers.Labels]:
+        """The cluster masks this widget wrote for `layer` (not a user's copy of one)."""
+        return [
+            mask
+            for mask in self.viewer.layers
+            if mask.metadata.get(ROLE_KEY) == MASK_ROLE
+            and mask.metadata.get("source") == layer.name
+            and mask.name == f"{layer.name} cluster {mask.metadata.get('cluster')}"
+        ]
+
+    def _show_mask(
+        self, layer: napari.layers.Image, result: ClusterResult, cluster_id: int, mask: Any
+    ) -> None:
+        show_output(
+            self.viewer,
+            mask,
+            name=f"{layer.name} cluster {cluster_id}",
+            like=layer,
+            role=MASK_ROLE,
+            colors={1: "#0072B2"},
+            metadata={"source": layer.name, "cluster": int(cluster_id), "k": result.k},
+        )
+
     def use_cluster(self, cluster_id: int | None = None, *, block: bool = False):
-        """Write one cluster as the 0/1 mask ``"<image> cluster N"`` (role "cluster-foreground").
+        """Write one cluster as the 0/1 mask ``"<image> cluster N"`` (role :data:`MASK_ROLE`).
 
         Parameters
         ----------
@@ -293,17 +329,11 @@ class ClusterWidget(Container):
         cluster_id = self.cluster_id.value if cluster_id is None else cluster_id
         layer, result = self.source, self.result
 
-        def apply(mask: Any) -> None:
-            show_output(
-                self.viewer,
-                mask,
-                name=f"{layer.name} cluster {cluster_id}",
-                like=layer,
-                role="cluster-foreground",
-                colors={1: "#0072B2"},
-                metadata={"source": layer.name, "cluster": int(cluster_id), "k": result.k},
-            )
-
         return self._start(
-            _mask_job, result, cluster_id, on_returned=apply, what="Cluster mask", block=block
+            _mask_job,
+            result,
+            cluster_id,
+            on_returned=lambda mask: self._show_mask(layer, result, cluster_id, mask),
+            what="Cluster mask",
+            block=block,
         )
