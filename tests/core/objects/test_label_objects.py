@@ -1,16 +1,22 @@
-"""label_objects: scipy's components, scikit-image's watershed, spacing, per plane, lazy."""
+"""label_objects: scipy's components, scikit-image's watershed, spacing, per plane, lazy, and
+an instance labelling taken as labelled."""
 
 from __future__ import annotations
 
+import json
+
 import dask.array as da
+import imageio.v3 as iio
 import numpy as np
 import pytest
+import tifffile
 from scipy import ndimage as ndi
 from skimage.feature import peak_local_max
+from skimage.measure import regionprops_table
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
-from napari_seglab import SegLabInputError, label_objects
+from napari_seglab import SegLabInputError, label_objects, measure_objects
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -188,3 +194,118 @@ def test_lazy_bad_input_is_refused(lazy):
         label_objects(lazy(labels))
     with pytest.raises(SegLabInputError, match="NaN"):
         label_objects(lazy(np.where(labels > 0, np.nan, 0.2)))
+
+
+# --- method="labels": an instance labelling measured as it is numbered ---------------------
+
+ALL_2D = ("label", "area", "centroid", "bbox", "intensity_mean", "intensity_max",
+          "eccentricity", "solidity")  # fmt: skip
+
+
+def dsb_pairs(shared_data):
+    """The six DSB 2018 fluorescence images and their expert instance labels, renumbered as
+    after an edit: every third nucleus removed (gaps) and one numbered 65535."""
+    folder = shared_data / "dsb2018_fluo_nuclei"
+    for pair in json.loads((folder / "pairs.json").read_text())["pairs"]:
+        image = iio.imread(folder / pair["image"])
+        labels = tifffile.imread(folder / pair["instance_labels"])
+        ids = np.unique(labels)[1:]
+        edited = np.where(np.isin(labels, ids[::3]), 0, labels)
+        edited[labels == ids[1]] = 65535
+        yield image, edited
+
+
+class Reads:
+    """An array that records the number of elements of every read (what dask loads)."""
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.arr, self.shape, self.dtype, self.ndim = arr, arr.shape, arr.dtype, arr.ndim
+        self.sizes: list[int] = []
+
+    def __getitem__(self, key):
+        part = self.arr[key]
+        self.sizes.append(part.size)
+        return part
+
+
+def test_as_labelled_keeps_the_numbers_and_measures_like_regionprops(shared_data):
+    """The objects are the values of the labelling, with their numbers (gaps and 65535
+    included): the table's `label` column is the user's, and every column equals
+    scikit-image's regionprops_table on the same labels."""
+    for image, labels in dsb_pairs(shared_data):
+        objects = label_objects(labels, method="labels")
+        np.testing.assert_array_equal(objects.labels, labels)
+        assert objects.labels is not labels and objects.labels.dtype == np.uint16
+        assert objects.n_objects == len(np.unique(labels)) - 1 < labels.max() == 65535
+        assert objects.describe() == f"{objects.n_objects} objects (as labelled)"
+        table = measure_objects(objects.labels, image, spacing=(0.5, 2.0))
+        expected = regionprops_table(labels, image, properties=ALL_2D, spacing=(0.5, 2.0))
+        assert table.names == list(expected)
+        for name, values in expected.items():
+            np.testing.assert_allclose(table[name], values, rtol=1e-12, err_msg=name)
+
+
+def test_as_labelled_min_size_drops_objects_without_renumbering(shared_data):
+    _, labels = next(dsb_pairs(shared_data))
+    before = labels.copy()
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    min_size = int(np.median(sizes))
+    objects = label_objects(labels, method="labels", min_size=min_size)
+    small = ids[sizes < min_size]
+    assert small.size and objects.n_objects == int((sizes >= min_size).sum())
+    np.testing.assert_array_equal(objects.labels, np.where(np.isin(labels, small), 0, labels))
+    assert f"at least {min_size} pixels" in objects.describe()
+    np.testing.assert_array_equal(labels, before)  # the input is unchanged
+
+
+def test_as_labelled_lazy_equals_in_memory_without_loading_it_whole(shared_data):
+    """Chunk by chunk: the labels stay lazy, n_objects is counted from the chunks' values, and
+    no read is larger than a chunk; the table equals the in-memory one."""
+    for image, labels in dsb_pairs(shared_data):
+        source = Reads(labels)
+        lazy_labels = da.from_array(source, chunks=(64, 80), asarray=False)
+        objects = label_objects(lazy_labels, method="labels", min_size=30)
+        eager = label_objects(labels, method="labels", min_size=30)
+        assert isinstance(objects.labels, da.Array) and objects.n_objects == eager.n_objects
+        assert max(source.sizes) <= 64 * 80
+        np.testing.assert_array_equal(objects.labels.compute(), eager.labels)
+        assert objects.labels.dtype == eager.labels.dtype
+        table = measure_objects(objects.labels, da.from_array(image, chunks=(64, 80)))
+        expected = measure_objects(eager.labels, image)
+        assert set(table.names) < set(expected.names)  # no eccentricity, solidity lazily
+        for name in table.names:
+            np.testing.assert_allclose(table[name], expected[name], err_msg=name)
+        assert max(source.sizes) <= 64 * 80
+
+
+def test_as_labelled_mask_is_one_object_and_numbers_may_be_huge():
+    mask = np.zeros((6, 8), bool)
+    mask[1:3, 1:3] = mask[4:6, 5:8] = True
+    one = label_objects(mask, method="labels")
+    assert one.n_objects == 1 and one.labels.dtype == np.uint8
+    np.testing.assert_array_equal(one.labels, mask)
+    white = label_objects(mask.astype(np.uint8) * 255, method="labels")
+    assert white.n_objects == 1 and set(np.unique(white.labels)) == {0, 255}
+    labels = np.zeros((6, 8), np.uint64)
+    labels[0, 0], labels[5, 7] = 2**40, 2**63 - 1  # no table of 2**63 counts
+    huge = label_objects(labels, method="labels")
+    assert huge.n_objects == 2 and huge.labels.dtype == np.uint64
+    assert measure_objects(huge.labels)["label"].tolist() == [2**40, 2**63 - 1]
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "message"),
+    [
+        (np.array([[0.0, 1.0], [2.0, 0.0]]), {}, "Convert to Labels"),
+        (np.array([[0.0, np.nan], [2.0, 0.0]], np.float32), {}, "float32 values"),
+        (np.array([[0, -3], [2, 0]]), {}, "down to -3"),
+        (np.zeros((4, 4), np.uint16), {}, "no objects"),
+        (np.array([[0, 2**63 + 1], [2, 0]], np.uint64), {}, "renumber"),
+        (np.ones((2, 4, 4), np.uint8), {"per_plane": True}, "untick"),
+        (np.ones(4, np.uint8), {}, "2 dimensions"),
+    ],
+)
+def test_as_labelled_bad_input_is_refused(data, options, message, lazy):
+    for given in [data] + [lazy(data, chunks=2)] * (data.ndim > 1):
+        with pytest.raises(SegLabInputError, match=message):
+            label_objects(given, method="labels", **options)

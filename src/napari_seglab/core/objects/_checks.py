@@ -14,7 +14,14 @@ import numpy as np
 from .._blocks import compute, is_lazy
 from .._validation import SegLabInputError, is_binary
 
-__all__ = ["check_label_range", "check_labels", "check_spacing", "foreground_of"]
+__all__ = [
+    "check_instance_values",
+    "check_label_range",
+    "check_labels",
+    "check_spacing",
+    "foreground_of",
+    "instance_labels_of",
+]
 
 _LARGEST_LABEL = int(np.iinfo(np.int64).max)
 
@@ -119,6 +126,41 @@ def foreground_of(data: Any, *, use_probability: bool) -> tuple[Any, Any]:
     if not _any(mask):
         raise SegLabInputError("The mask has no foreground pixels: there are no objects.")
     return mask, probability
+
+
+def instance_labels_of(data: Any) -> Any:
+    """An instance labels image to take as labelled: integers as they are, booleans as 0 / 1.
+
+    Refuses floating-point values (a probability map, an image, or numbers saved as
+    decimals); the values themselves (negative, too large, none) are checked by the caller,
+    from its count of them.
+    """
+    arr = _check_array(data, "labels image")
+    if arr.dtype == bool:
+        return arr.astype(np.uint8)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise SegLabInputError(
+            f"'As labelled' needs an instance labels image (whole numbers: 0 = background, one "
+            f"number per object), but this one holds {arr.dtype} values (decimals, maybe NaN). "
+            "For a probability map, choose connected components or split touching; threshold a "
+            "grayscale image first (the Threshold widget). Object numbers saved as decimals: "
+            "right-click the layer and choose Convert to Labels (labels.astype(int) in Python)."
+        )
+    return arr
+
+
+def check_instance_values(low: int, high: int, n_values: int) -> None:
+    """Refuse negative values, numbers above 2**63 - 1, and a labels image without objects."""
+    if low < 0:
+        raise SegLabInputError(
+            f"'As labelled' needs object numbers 0 (background) or positive, but this image has "
+            f"values down to {low}: it is not an instance labels image. Threshold a grayscale "
+            "image first (the Threshold widget), then choose connected components or split "
+            "touching."
+        )
+    check_label_range(high)
+    if not n_values:
+        raise SegLabInputError("The labels image has no objects: every pixel is 0 (background).")
 
 
 def check_label_range(high: int) -> None:

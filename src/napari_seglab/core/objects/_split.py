@@ -1,4 +1,5 @@
-"""Objects from a mask: connected components, or touching objects split by a watershed."""
+"""Objects from a mask (connected components, or touching objects split by a watershed), or
+the objects of an instance labels image as they are numbered."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from numpy.typing import ArrayLike
 
 from .._blocks import is_lazy
 from .._validation import SegLabInputError
-from ._checks import check_spacing, foreground_of
+from ._checks import check_instance_values, check_spacing, foreground_of, instance_labels_of
 
 __all__ = ["ObjectLabels", "SplitMethod", "label_objects"]
 
 
 class SplitMethod(StrEnum):
-    """How a mask becomes objects."""
+    """How a mask becomes objects (or a labels image gives its own)."""
 
     COMPONENTS = "components"  # every connected region is one object
     WATERSHED = "watershed"  # touching objects split by a distance-transform watershed
+    LABELS = "labels"  # an instance labelling already: each value is one object, kept
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,15 @@ class ObjectLabels:
     ----------
     labels : numpy.ndarray or dask.array.Array
         0 = background, 1 to `n_objects` = the objects, in the smallest unsigned integer
-        type that holds them; the input's shape (a dask array for a dask input).
+        type that holds them; the input's shape (a dask array for a dask input). With the
+        ``"labels"`` method the objects keep the input's own numbers instead (gaps and large
+        numbers such as 65535 included), so they need not run from 1 to `n_objects`.
     n_objects : int
+        The number of objects (of distinct positive values).
     method : str
-        ``"components"`` or ``"watershed"``.
+        ``"components"``, ``"watershed"`` or ``"labels"``.
     seeds : str
-        How the watershed was seeded (``""`` for components).
+        How the watershed was seeded (``""`` for the other methods).
     min_size : int
         Objects of fewer pixels were dropped.
     spacing : tuple of float or None
@@ -63,7 +68,7 @@ class ObjectLabels:
         >>> label_objects(mask).describe()
         '2 objects (connected components)'
         """
-        how = "connected components" if self.method == "components" else "watershed"
+        how = _DESCRIBED[self.method]
         parts = [how] + [self.seeds] * bool(self.seeds)
         if self.min_size > 1:
             parts.append(f"at least {self.min_size} pixels")
@@ -71,6 +76,41 @@ class ObjectLabels:
             parts.append("per plane")
         noun = "object" if self.n_objects == 1 else "objects"
         return f"{self.n_objects} {noun} ({', '.join(parts)})"
+
+
+_DESCRIBED = {"components": "connected components", "watershed": "watershed",
+              "labels": "as labelled"}  # fmt: skip
+
+
+def _as_labelled(data: Any, min_size: int) -> tuple[Any, int]:
+    """The objects of an instance labels image: its positive values, with their numbers.
+
+    Objects of fewer than `min_size` pixels become 0; the others keep their numbers. The
+    result is a copy (never the input itself), in the smallest unsigned type that holds the
+    largest number kept; lazy (chunk by chunk) for a dask input, whose values are counted
+    chunk by chunk.
+    """
+    from ._lazy import counts_lazy
+    from ._sums import label_counts
+
+    arr = instance_labels_of(data)
+    lazy = is_lazy(arr)
+    low, high, ids, counts = (counts_lazy if lazy else label_counts)(arr)
+    check_instance_values(low, high, ids.size)
+    small = ids[counts < min_size]
+    kept = ids[counts >= min_size]
+    dtype = np.min_scalar_type(int(kept.max(initial=0)))
+    if lazy:
+        return arr.map_blocks(_kept, small, dtype, dtype=dtype), kept.size
+    return _kept(arr, small, dtype), kept.size
+
+
+def _kept(labels: np.ndarray, small: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A copy of `labels` in `dtype`, with the objects numbered in `small` set to 0."""
+    out = labels.astype(dtype)  # always a copy
+    if small.size:
+        out[np.isin(labels, small)] = 0
+    return out
 
 
 def _structure(ndim: int, connectivity: int, per_plane: bool) -> np.ndarray:
@@ -185,7 +225,8 @@ def label_objects(
     per_plane: bool = False,
     connectivity: int = 1,
 ) -> ObjectLabels:
-    """Turn a mask (or a foreground probability map) into numbered objects.
+    """Turn a mask (or a foreground probability map) into numbered objects, or take the
+    objects of an instance labels image as they are.
 
     ``"components"``: every connected region is one object (:func:`scipy.ndimage.label`).
     ``"watershed"``: touching objects are split along the valleys of the distance to the
@@ -194,13 +235,18 @@ def label_objects(
     distance at least `min_distance` pixels apart (:func:`skimage.feature.peak_local_max`,
     within each connected region), or its h-maxima (:func:`skimage.morphology.h_maxima`)
     when `h` is given. A region without a seed stays one object.
+    ``"labels"``: the input is an instance labelling already (e.g. from Cellpose, StarDist
+    or an expert): each positive value is one object and keeps its number, so that a table
+    of :func:`measure_objects` matches the input's numbers (a mask is then one object).
 
     Parameters
     ----------
     mask_or_probability : array_like or dask.array.Array
         A mask (booleans, or integers 0 and one positive value) or a foreground probability
-        map (floats in [0, 1]; foreground where >= 0.5), 2D or 3D, or a stack of those.
-    method : {"components", "watershed"}
+        map (floats in [0, 1]; foreground where >= 0.5), 2D or 3D, or a stack of those. For
+        ``"labels"``, an instance labels image: non-negative integers, 0 = background, one
+        value per object (any numbers up to 2**63 - 1, gaps allowed).
+    method : {"components", "watershed", "labels"}
     min_distance : int
         Watershed seeds: the smallest distance between two seeds, in pixels.
     h : float, optional
@@ -213,32 +259,36 @@ def label_objects(
         Flood the probability map instead of the distance transform (it must dip between
         touching objects); needs a probability map.
     min_size : int
-        Objects of fewer pixels (voxels) are dropped, after splitting.
+        Objects of fewer pixels (voxels) are dropped, after splitting (``"labels"``: set
+        to 0, the others keeping their numbers).
     spacing : sequence of float, optional
         Physical pixel size per axis (e.g. a napari layer's ``scale``): the distance
         transform is anisotropic with it. Default: 1 on every axis.
     per_plane : bool
         Label each plane along the first axis on its own (a time-lapse); numbers stay unique
         across the stack. The first spacing value is then ignored. Needs 3 or more axes.
+        Refused with ``"labels"``, whose objects are given.
     connectivity : int
         1 = objects touch through faces only; up to the objects' dimensions = also through
-        corners.
+        corners. Not used by ``"labels"``.
 
     Returns
     -------
     ObjectLabels
         The labels and how they were made. For a dask input the labels are a dask array:
         components are labelled chunk by chunk with objects numbered across chunk borders,
-        without loading the volume.
+        without loading the volume; ``"labels"`` are passed through chunk by chunk (their
+        values counted chunk by chunk now). The labels are never the input array itself.
 
     Raises
     ------
     SegLabInputError
         A labels image where a mask is needed, negative or NaN values, a probability outside
         [0, 1], no foreground, a spacing of the wrong length, a bad connectivity, `per_plane`
-        on a 2D image, or the watershed on a dask array (refused: a watershed needs whole
-        objects, and a per-chunk watershed would cut objects at chunk borders; label a region
-        that fits in memory, e.g. ``np.asarray(volume[...])``).
+        on a 2D image or with ``"labels"``, floating-point values or numbers above
+        2**63 - 1 for ``"labels"``, or the watershed on a dask array (refused: a watershed
+        needs whole objects, and a per-chunk watershed would cut objects at chunk borders;
+        label a region that fits in memory, e.g. ``np.asarray(volume[...])``).
 
     Examples
     --------
@@ -251,10 +301,26 @@ def label_objects(
     1
     >>> label_objects(mask, method="watershed", min_distance=3).n_objects
     2
+    >>> cells = np.array([[0, 7, 7, 0], [0, 7, 0, 65535], [3, 0, 0, 65535]])
+    >>> objects = label_objects(cells, method="labels", min_size=2)  # 3 is one pixel
+    >>> objects.labels
+    array([[    0,     7,     7,     0],
+           [    0,     7,     0, 65535],
+           [    0,     0,     0, 65535]], dtype=uint16)
+    >>> objects.describe()
+    '2 objects (as labelled, at least 2 pixels)'
     """
     method = SplitMethod(method)
     ndim = np.ndim(mask_or_probability)
     spacing = check_spacing(spacing, ndim)
+    if method is SplitMethod.LABELS:
+        if per_plane:
+            raise SegLabInputError(
+                "'As labelled' keeps the objects as they are numbered, so 'each plane alone' "
+                "does not apply: untick it (per_plane=False in Python)."
+            )
+        labels, n = _as_labelled(mask_or_probability, int(min_size))
+        return ObjectLabels(labels, n, method.value, "", int(min_size), spacing)
     structure = _structure(ndim, connectivity, per_plane)
     if is_lazy(mask_or_probability) and method is SplitMethod.WATERSHED:
         raise SegLabInputError(

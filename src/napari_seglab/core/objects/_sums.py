@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["block_stats", "columns_of"]
+__all__ = ["block_stats", "columns_of", "label_counts"]
 
 # How each partial column is merged across chunks.
 _MERGE = {"count": np.add, "sum": np.add, "low": np.minimum, "high": np.maximum,
@@ -30,6 +30,33 @@ def grouped(ids: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, 
         for key, value in parts.items()
     }
     return ids[starts], merged
+
+
+def label_counts(block: np.ndarray) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """``(lowest, highest, ids, counts)``: the value range of an integer (or boolean) array,
+    its positive values in increasing order and the number of pixels of each.
+
+    A table of counts over every value (:func:`numpy.bincount`) when the highest value is
+    at most the array's size (or 65,535), else a sort of the foreground's values, so that
+    large object numbers cost no large table. `ids` and `counts` are empty when a value is
+    negative or above 2**63 - 1 (not object numbers).
+
+    Examples
+    --------
+    >>> low, high, ids, counts = label_counts(np.array([[0, 7, 7], [65535, 0, 7]], np.uint16))
+    >>> low, high, ids.tolist(), counts.tolist()
+    (0, 65535, [7, 65535], [3, 1])
+    """
+    flat = block.ravel()
+    low, high = int(flat.min()), int(flat.max())
+    if low < 0 or high > np.iinfo(np.int64).max:
+        return low, high, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if high <= max(flat.size, 65_535):
+        counts = np.bincount(flat.astype(np.int64) if flat.dtype == np.uint64 else flat)
+        ids = np.flatnonzero(counts[1:]) + 1
+        return low, high, ids.astype(np.int64), counts[ids].astype(np.int64)
+    ids, counts = np.unique(flat[flat != 0], return_counts=True)
+    return low, high, ids.astype(np.int64), counts.astype(np.int64)
 
 
 def block_stats(block: np.ndarray, values: np.ndarray | None, origin: tuple) -> tuple | None:
