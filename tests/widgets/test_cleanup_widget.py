@@ -100,3 +100,13 @@ def test_lazy_layer_is_cleaned_chunk_by_chunk(viewer_and_widget):
     np.testing.assert_array_equal(out.data.compute(), expected)
     assert out.metadata["foreground_pixels_before"] == int(mask.sum())
     assert out.metadata["foreground_pixels_after"] == int(expected.sum())
+
+
+def test_result_of_a_closed_layer_is_dropped(viewer_and_widget, qtbot, notifications):
+    viewer, widget = viewer_and_widget
+    widget.labels_layer.value = viewer.add_labels(np.eye(40, dtype=np.uint8), name="mask")
+    widget.call_button.native.click()  # off the GUI thread: the result comes after the close
+    viewer.layers.remove("mask")
+    qtbot.waitUntil(lambda: bool(notifications.warnings()), timeout=10_000)
+    assert "'mask' was closed" in notifications.warnings()[0]
+    assert "mask cleaned" not in viewer.layers and not notifications.errors()

@@ -152,3 +152,25 @@ def test_rerun_updates_or_removes_its_stale_layers(he_viewer, he):
     np.testing.assert_array_equal(mask_1.data, expected.mask(1))
     assert "H&E cluster 3" not in layers  # k = 2 has no cluster 3
     assert copy in layers and "red superpixel boundaries" in layers
+
+
+def test_result_of_a_closed_image_is_dropped(he_viewer, wait, notifications):
+    widget = _open(he_viewer)
+    widget.image.value = he_viewer.layers["H&E"]
+    widget.run()  # off the GUI thread: its result arrives after the layer is gone
+    he_viewer.layers.remove("H&E")
+    wait(widget, timeout=60_000)
+    assert "H&E clusters" not in he_viewer.layers and widget.result is None
+    assert any("'H&E' was closed" in w for w in notifications.warnings())
+
+    image = he_viewer.add_image(np.arange(64, dtype=np.uint8).reshape(8, 8), name="ramp")
+    widget.image.value = image
+    widget.run(block=True)
+    widget.use_cluster(1)
+    he_viewer.layers.remove(image)
+    wait(widget)
+    assert "ramp cluster 1" not in he_viewer.layers
+    assert any("'ramp' was closed" in w for w in notifications.warnings()[1:])
+    widget.use_cluster(1, block=True)  # its image is gone: nothing to place a mask over
+    assert "ramp cluster 1" not in he_viewer.layers
+    assert any("'ramp' was closed" in e for e in notifications.errors())

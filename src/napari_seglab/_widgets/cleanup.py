@@ -4,7 +4,7 @@ A typed function over :func:`napari_seglab.core.cleanup.clean_up`; its signature
 work runs off the GUI thread (progress in napari's activity dock). The result goes to the
 Labels layer ``"<labels> cleaned"``, updated in place when the widget runs again; the input
 layer is never modified. A lazy layer (dask, zarr) is cleaned chunk by chunk and its result
-stays lazy.
+stays lazy. A result whose input layer was closed during the computation is dropped.
 """
 
 from enum import Enum
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui import magic_factory
+from napari.utils.notifications import show_warning
 
 from ..core import SegLabInputError, clean_up
 from ._shared import numpy_or_dask, report_error, run_job, show_output
@@ -78,9 +79,9 @@ def clean_up_widget(
     """Remove objects and fill holes smaller than the given sizes, into ``"<labels> cleaned"``.
 
     Works on 2D and 3D masks and label images (see
-    :func:`napari_seglab.core.cleanup.clean_up`). Bad input is reported in napari's
-    notifications and adds nothing. ``block=True`` (for scripts) runs in the calling thread
-    and returns once the layer is updated.
+    :func:`napari_seglab.core.cleanup.clean_up`). Bad input, or a layer closed during the
+    computation, is reported in napari's notifications and adds nothing. ``block=True`` (for
+    scripts) runs in the calling thread and returns once the layer is updated.
     """
     if labels_layer is None:
         report_error(SegLabInputError("Choose a Labels layer to clean up."), what="Clean up")
@@ -93,6 +94,12 @@ def clean_up_widget(
     }
 
     def apply(result: tuple[Any, dict]) -> None:
+        if labels_layer not in viewer.layers:
+            show_warning(
+                f"The layer {labels_layer.name!r} was closed while it was being cleaned up: "
+                "the result was dropped."
+            )
+            return
         cleaned, counts = result
         meta = {"source": labels_layer.name, **options, **counts}
         show_output(

@@ -6,7 +6,8 @@ when run again), the superpixel boundaries optionally to ``"<image> superpixel b
 "Use as foreground" writes one cluster as the 0/1 mask ``"<image> cluster N"``, which Clean up
 and Validate take like any segmentation. A re-run keeps these outputs in step with its
 clusters: it removes the boundaries it no longer makes, updates the masks of the clusters that
-still exist and removes the others.
+still exist and removes the others. A result whose image layer was closed during the
+computation is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from magicgui.widgets import (
     SpinBox,
     create_widget,
 )
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 
 from ..core import ClusterResult, ClusterUnits, ColourSpace, SegLabInputError, cluster
 from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
@@ -233,14 +234,29 @@ class ClusterWidget(Container):
             show_error(str(err))
             return None
         settings = {**self.settings(), **flags}
+
+        def apply(result: ClusterResult) -> None:
+            if self._still_open(layer):
+                self._show(layer, result)
+
         return self._start(
             _cluster_job,
             data,
             settings,
-            on_returned=lambda result: self._show(layer, result),
+            on_returned=apply,
             what="Cluster",
             block=block,
         )
+
+    def _still_open(self, layer: napari.layers.Image) -> bool:
+        """Whether `layer` is still in the viewer; if not, say that its result was dropped."""
+        if layer in self.viewer.layers:
+            return True
+        show_warning(
+            f"The layer {layer.name!r} was closed while it was being clustered: the result was "
+            "dropped."
+        )
+        return False
 
     def _show(self, layer: napari.layers.Image, result: ClusterResult) -> None:
         self.result, self.source = result, layer
@@ -328,12 +344,22 @@ class ClusterWidget(Container):
             return None
         cluster_id = self.cluster_id.value if cluster_id is None else cluster_id
         layer, result = self.source, self.result
+        if layer not in self.viewer.layers:
+            show_error(
+                f"The layer {layer.name!r} was closed after it was clustered: choose an image "
+                "and press Cluster first."
+            )
+            return None
+
+        def apply(mask: Any) -> None:
+            if self._still_open(layer):
+                self._show_mask(layer, result, cluster_id, mask)
 
         return self._start(
             _mask_job,
             result,
             cluster_id,
-            on_returned=lambda mask: self._show_mask(layer, result, cluster_id, mask),
+            on_returned=apply,
             what="Cluster mask",
             block=block,
         )
