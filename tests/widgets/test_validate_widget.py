@@ -607,3 +607,34 @@ def test_layers_that_do_not_overlay_are_compared_with_a_warning(
     assert len(panel.comparison.rows) == 2 and len(notifications.warnings()) == 2
     assert notifications.warnings()[-1].startswith("'um' (scale (0.5, 0.5) against (1, 1)")
     assert "'pixels'" not in notifications.warnings()[-1]
+
+
+def test_cancel_stops_validating_and_comparing_and_changes_nothing(make_napari_viewer, wait):
+    viewer = make_napari_viewer()
+    widget = open_validate(viewer)
+    dots = np.zeros((1024, 1024), np.uint8)
+    dots[::4, ::4] = 1  # 65,536 objects to match: the cancel lands before they are done
+    viewer.add_labels(dots, name="dots truth")
+    viewer.add_labels(np.roll(dots, 1, axis=1), name="dots")
+    viewer.add_labels(dots, name="same dots")
+    widget.ground_truth.value = viewer.layers["dots truth"]
+    widget.prediction.value = viewer.layers["dots"]
+    names = [layer.name for layer in viewer.layers]
+    assert not widget.cancel_button.enabled
+    widget.run()
+    assert widget.cancel_button.enabled and not widget.run_button.enabled
+    widget.cancel_button.native.click()
+    wait(widget, timeout=120_000)
+    assert [layer.name for layer in viewer.layers] == names and widget.result is None
+    assert widget.status.value == "Cancelled: nothing changed."
+    assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+    panel = widget.comparison
+    panel.predictions.value = [viewer.layers["dots"], viewer.layers["same dots"]]
+    assert not panel.cancel_button.enabled
+    panel.run()
+    assert panel.cancel_button.enabled and not panel.compare_button.enabled
+    panel.cancel_button.native.click()
+    wait(panel, timeout=120_000)
+    assert panel.comparison is None and panel.status.value == "Cancelled: nothing changed."
+    assert panel.compare_button.enabled and not panel.cancel_button.enabled

@@ -35,9 +35,17 @@ COLUMNS = {
 
 
 def _comparison_job(predictions: dict, truth: Any, options: dict):
-    yield
-    predictions = {name: numpy_or_dask(data) for name, data in predictions.items()}
-    return compare_predictions(predictions, numpy_or_dask(truth), **options)
+    """One prediction at a time, so that a cancel (``worker.quit()``) lands between two."""
+    truth = numpy_or_dask(truth)
+    rows, instances = [], {}
+    for name, data in predictions.items():
+        yield
+        one = compare_predictions({name: numpy_or_dask(data)}, truth, **options)
+        rows += one.rows
+        instances.update(one.instances)
+    yield  # a cancel during the last one still drops the comparison
+    rank = options["rank_by"]  # as compare_predictions ranks: best first, ties in given order
+    return Comparison(rank, tuple(sorted(rows, key=lambda row: -row[rank])), instances)
 
 
 class ComparisonPanel(Container):
@@ -47,6 +55,8 @@ class ComparisonPanel(Container):
     ----------
     comparison : Comparison or None
         The last comparison (rows best first).
+    worker : GeneratorWorker or None
+        The comparison in progress, if any (:meth:`cancel` drops it).
     status : magicgui.widgets.Label
         What the last run did, and which ground truth the comparison shown is on (a refused
         run keeps the earlier comparison and says so).
@@ -68,6 +78,7 @@ class ComparisonPanel(Container):
         self.predictions.native.setMaximumHeight(60)
         self.rank_by = ComboBox(label="rank by", choices=list(RANKABLE), value="mcc")
         self.compare_button = PushButton(text="Compare")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
         self.export_button = PushButton(text="Export comparison CSV…", enabled=False)
@@ -80,7 +91,9 @@ class ComparisonPanel(Container):
             widgets=[
                 self.predictions,
                 Container(
-                    widgets=[self.rank_by, self.compare_button], layout="horizontal", labels=False
+                    widgets=[self.rank_by, self.compare_button, self.cancel_button],
+                    layout="horizontal",
+                    labels=False,
                 ),
                 self.status,
                 self.table,
@@ -90,6 +103,7 @@ class ComparisonPanel(Container):
         )
         self.native.layout().addWidget(self.plot)
         self.compare_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
         self.export_button.changed.connect(self._ask_export)
         self.rank_by.changed.connect(self._rerank)
         self.table.native.itemSelectionChanged.connect(self._plot_selected)
@@ -166,9 +180,14 @@ class ComparisonPanel(Container):
         def finished() -> None:
             self.worker = None
             self.compare_button.enabled = True
+            self.cancel_button.enabled = False
+            if self.status.value == working:  # cancelled: no result, no refusal
+                self._say("Cancelled: nothing changed.")
 
         self.compare_button.enabled = False
+        self.cancel_button.enabled = not block
         self._say(f"Comparing against {truth_name!r}…")
+        working = self.status.value
         self.worker = run_job(
             _comparison_job,
             predictions,
@@ -177,11 +196,17 @@ class ComparisonPanel(Container):
             on_returned=shown,
             on_finished=finished,
             what="Compare",
-            steps=1,
+            steps=len(predictions) + 1,
             block=block,
             on_refused=self._refused,
         )
         return self.worker
+
+    def cancel(self) -> None:
+        """Drop the comparison in progress: it stops once the prediction being scored is
+        done, and nothing is changed."""
+        if self.worker is not None:
+            self.worker.quit()
 
     def _refused(self, error: BaseException) -> None:
         self._say(f"Nothing changed: {error}")

@@ -118,7 +118,8 @@ def object_layers(
 
 
 def evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
-    """The Validate job (run off the GUI thread): evaluation, confusion masks, families."""
+    """The Validate job (run off the GUI thread): evaluation, confusion masks, families,
+    object layers; a cancel (``worker.quit()``) lands after any of them."""
     prediction, truth = numpy_or_dask(prediction), numpy_or_dask(truth)
     evaluation = evaluate(prediction, truth, **options)
     yield
@@ -129,6 +130,7 @@ def evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
     families = family_scores(
         prediction, truth, foreground_class=chosen, truth_objects=kind, **extra
     )
+    yield
     objects = object_layers(
         prediction,
         truth,
@@ -137,4 +139,5 @@ def evaluation_job(prediction: Any, truth: Any, options: dict, extra: dict):
         iou_threshold=options["iou_threshold"],
         truth_objects=kind,
     )
+    yield  # a cancel while matching the objects still drops the result
     return evaluation, masks, families, objects

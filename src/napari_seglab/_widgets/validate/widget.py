@@ -46,7 +46,7 @@ class ValidationWidget(ExportMixin, Container):
     result : Evaluation or None
         The last evaluation (counts, scores, per-plane counts, object metrics).
     worker : GeneratorWorker or None
-        The evaluation in progress, if any.
+        The evaluation in progress, if any (:meth:`cancel` drops it).
     status : magicgui.widgets.Label
         What the last run did, and which layers the results shown belong to (a refused run
         keeps the earlier results and says whose they are).
@@ -105,6 +105,7 @@ class ValidationWidget(ExportMixin, Container):
         }
         self.families: dict[str, float] = {}  # the last instance and boundary scores
         self.run_button = PushButton(text="Validate")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
         self.comparison = ComparisonPanel(self)
@@ -138,7 +139,11 @@ class ValidationWidget(ExportMixin, Container):
                 Container(
                     widgets=list(self.family_boxes.values()), layout="horizontal", labels=False
                 ),
-                self.run_button,
+                Container(
+                    widgets=[self.run_button, self.cancel_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
                 self.status,
                 self.legend,
                 self._buttons,
@@ -149,6 +154,7 @@ class ValidationWidget(ExportMixin, Container):
             ]
         )
         self.run_button.changed.connect(self.run)
+        self.cancel_button.changed.connect(self.cancel)
         self.compare_box.changed.connect(self._toggle_comparison)
         self.prediction.changed.connect(self._update_foreground)
         self.palette.changed.connect(self._apply_palette)
@@ -350,9 +356,14 @@ class ValidationWidget(ExportMixin, Container):
         def finished() -> None:
             self.worker = None
             self.run_button.enabled = True
+            self.cancel_button.enabled = False
+            if self.status.value == working:  # cancelled: no result, no refusal
+                self._say("Cancelled: nothing changed.")
 
         self.run_button.enabled = False
+        self.cancel_button.enabled = not block
         self._say(f"Validating {pair}…")
+        working = self.status.value
         self.worker = run_job(
             evaluation_job,
             prediction,
@@ -362,11 +373,18 @@ class ValidationWidget(ExportMixin, Container):
             on_returned=apply,
             on_finished=finished,
             what="Validate",
-            steps=3,
+            steps=4,
             block=block,
             on_refused=self._refused,
         )
         return self.worker
+
+    def cancel(self) -> None:
+        """Drop the evaluation in progress: it stops once its current step (pixel scores,
+        confusion layers, instance and boundary scores, object layers) is done, and nothing
+        is changed."""
+        if self.worker is not None:
+            self.worker.quit()
 
     def _refused(self, error: BaseException) -> None:
         self._say(f"Nothing changed: {error}")
