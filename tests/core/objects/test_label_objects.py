@@ -171,7 +171,11 @@ def test_bad_input_is_refused_and_nothing_changes(data, options, message):
 @pytest.mark.parametrize(
     ("data", "options", "steps"),
     [
-        (np.array([[0, 1], [2, 0]]), {}, ["Threshold widget", "Convert to Image", "manual"]),
+        (
+            np.array([[0, 1], [2, 0]]),
+            {},
+            ["'as labelled (each value one object)'", "Threshold widget", "Convert to Image"],
+        ),
         (np.array([[0.0, 3.0], [1.0, 0.0]]), {}, ["Threshold widget"]),
         (np.ones((4, 4), bool), {"use_probability": True}, ["untick 'flood the probability'"]),
         (da.ones((4, 4), bool), {"method": "watershed"}, ["choose connected components"]),
@@ -185,6 +189,8 @@ def test_refusals_say_what_to_do_in_napari(data, options, steps):
     message = str(refused.value)
     assert all(step in message for step in steps), message
     assert "`" not in message and "pass " not in message
+    positions = [message.index(step) for step in steps]
+    assert positions == sorted(positions), message  # in this order: the likeliest first
 
 
 def test_lazy_bad_input_is_refused(lazy):

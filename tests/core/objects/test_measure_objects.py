@@ -168,3 +168,16 @@ def test_largest_uint64_labels_are_refused_lazily_too(lazy):
     labels[-5:, -5:] = 2**63 - 1  # the largest that can be: measured with its own number
     table = measure_objects(lazy(labels, chunks=20), properties=("label", "area"))
     assert table["label"].tolist() == [3, 2**63 - 1] and table["area"].tolist() == [25, 25]
+
+
+@pytest.mark.parametrize(
+    "mask", [np.array([[1, 0, 1]], np.uint8).repeat(2, 0), np.eye(3, dtype=bool)]
+)
+def test_a_mask_refusal_says_how_to_number_its_objects(mask):
+    """Measuring a mask 'as labelled' reaches this in the Objects widget: it names the
+    widget's choices that number the objects."""
+    with pytest.raises(SegLabInputError) as refused:
+        measure_objects(mask)
+    message = str(refused.value)
+    assert "choose connected components or split touching" in message, message
+    assert message.index("Objects widget") < message.index("in Python")

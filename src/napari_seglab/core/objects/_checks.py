@@ -24,6 +24,10 @@ __all__ = [
 ]
 
 _LARGEST_LABEL = int(np.iinfo(np.int64).max)
+_NUMBER_THEM = (
+    "Number its objects first: in the Objects widget, choose connected components or split "
+    "touching, not 'as labelled' (napari_seglab.label_objects in Python)."
+)
 
 
 def _value_range(arr: Any) -> tuple[float, float]:
@@ -95,7 +99,9 @@ def _check_mask(arr: Any) -> Any:
     if not binary:
         raise SegLabInputError(
             "This has several non-zero values (a labels image, or a grayscale image), but a "
-            "mask is needed (0 = background, one value = foreground). Threshold a grayscale "
+            "mask is needed here (0 = background, one value = foreground). To measure the "
+            "objects of an instance labels image as they are numbered, choose 'as labelled "
+            "(each value one object)' (method='labels' in Python). Threshold a grayscale "
             "image first (the Threshold widget, or napari_seglab.threshold in Python). To "
             "split the objects of a labels image again, make a mask of it: in napari, "
             "right-click the layer, choose Convert to Image, and threshold that with the "
@@ -183,7 +189,7 @@ def check_labels(labels: Any) -> Any:
     if arr.dtype == bool:
         raise SegLabInputError(
             "This is a mask (True / False), not a labels image: every object would be "
-            "measured as one. Label it first with napari_seglab.label_objects."
+            f"measured as one. {_NUMBER_THEM}"
         )
     if not np.issubdtype(arr.dtype, np.integer):
         raise SegLabInputError(
@@ -201,6 +207,6 @@ def check_labels(labels: Any) -> Any:
         if ndi.label(arr)[1] > 1:
             raise SegLabInputError(
                 "This is a mask (one value for several separate objects), not a labels image: "
-                "they would be measured as one. Label it first with napari_seglab.label_objects."
+                f"they would be measured as one. {_NUMBER_THEM}"
             )
     return arr
