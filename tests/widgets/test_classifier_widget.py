@@ -29,6 +29,37 @@ def test_add_training_layer_matches_image_and_does_not_pile_up(kesm):
     assert len(viewer.layers) == 2
 
 
+def test_add_training_layer_refuses_a_pyramid_and_adds_no_layer(kesm, errors):
+    viewer, widget, image, _ = kesm
+    big = image.data
+    levels = [big, big[::2, ::2], big[::4, ::4]]
+    pyramid = viewer.add_image(levels, multiscale=True, name="pyramid")
+    widget.reset_choices()
+    widget.controls.image.value = pyramid
+    before = list(viewer.layers)
+    assert widget.add_training_layer() is None
+    assert list(viewer.layers) == before  # no Labels layer that training would refuse
+    message = errors()[-1]
+    assert message.startswith("'pyramid' is a multiscale (pyramid) image")
+    assert "Apply to whole volume" in message and widget.status == message
+    assert widget.controls.training.value is None
+
+    # a pyramid among the channels is refused the same way
+    widget.controls.image.value = image
+    widget.controls.channels.value = [pyramid]
+    assert widget.add_training_layer() is None
+    assert list(viewer.layers) == before
+    assert errors()[-1].startswith("'pyramid' is a multiscale (pyramid) image")
+
+    # its full-resolution level as a layer of its own gets its training layer
+    level = viewer.add_image(pyramid.data[0], name="pyramid level 0", scale=pyramid.scale)
+    widget.reset_choices()
+    widget.controls.image.value = level
+    widget.controls.channels.value = []
+    training = widget.add_training_layer()
+    assert training is not None and training.data.shape == big.shape
+
+
 def test_train_segments_kesm_better_than_otsu(qtbot, kesm):
     viewer, widget, image, truth = kesm
     training = widget.add_training_layer()

@@ -74,12 +74,19 @@ def training_layer(viewer: napari.Viewer, layers: tuple, *, colors: dict[int, st
     It matches the image's spatial shape and geometry and remembers the image layers. A lazy
     (dask, zarr) image may be larger than memory: its training layer then stores only the
     planes painted.
+
+    Raises
+    ------
+    SegLabInputError
+        For an image that training would refuse (:meth:`.plans.ImageSource.check`: a
+        pyramid, an RGB layer among channels, channels of different shapes); no layer is made.
     """
     from napari.layers import Image, Labels
 
     from .plans import ImageSource
 
     source = ImageSource.of(*layers)
+    source.check()
     images = [x for x in viewer.layers if isinstance(x, Image)]
     for layer in viewer.layers:
         if (

@@ -66,8 +66,9 @@ class ImageSource:
         Whether the single array has colour channels last.
     scale : tuple of float, optional
         Pixel size along each spatial axis (the anisotropy of 3D features).
-    multiscale : bool
-        A pyramid, which the classifier refuses (see :meth:`check`).
+    multiscale : tuple of bool, optional
+        Per array, whether it is a pyramid (napari's ``multiscale``; none when empty), which
+        the classifier refuses (see :meth:`check`).
     ids : tuple, optional
         Identities of the arrays' layers (napari's ``unique_id``), which survive a rename;
         the session tells images apart by them (by the names without them).
@@ -77,7 +78,7 @@ class ImageSource:
     arrays: tuple[Any, ...]
     rgb: bool = False
     scale: tuple[float, ...] | None = None
-    multiscale: bool = False
+    multiscale: tuple[bool, ...] = ()
     ids: tuple = ()
 
     @classmethod
@@ -88,7 +89,7 @@ class ImageSource:
             arrays=tuple(layer.data for layer in layers),
             rgb=bool(layers[0].rgb),
             scale=tuple(float(s) for s in layers[0].scale),
-            multiscale=any(layer.multiscale for layer in layers),
+            multiscale=tuple(bool(layer.multiscale) for layer in layers),
             ids=tuple(layer.unique_id for layer in layers),
         )
 
@@ -128,10 +129,16 @@ class ImageSource:
 
     def check(self) -> None:
         """Refuse, with a clear message, what the classifier cannot read plane by plane."""
-        if self.multiscale:
+        pyramids = [n for n, m in zip(self.names, self.multiscale, strict=False) if m]
+        if pyramids:
+            name = pyramids[0]
+            level = f"viewer.layers[{name!r}]"
             raise SegLabInputError(
-                f"'{self.name}' is a multiscale (pyramid) image; open one resolution level "
-                "as its own layer, or use 'Apply to whole volume' for large data."
+                f"'{name}' is a multiscale (pyramid) image: the pixel classifier cannot "
+                "paint on or train from it. Add its full-resolution level as a layer of its "
+                f"own (napari's console: viewer.add_image({level}.data[0], scale={level}.scale)"
+                "; it stays lazy), train on that and save the classifier, then apply it to the "
+                "whole pyramid with Layers > Segment > Apply to whole volume."
             )
         if self.rgb and len(self.arrays) > 1:
             raise SegLabInputError(

@@ -173,15 +173,17 @@ class ClassifierWidget(Container):
         Returns
         -------
         napari.layers.Labels or None
-            The training layer, or ``None`` (with an error shown) when no image is chosen.
+            The training layer, or ``None`` (with an error shown, no layer made) when no image
+            is chosen or training would refuse it (a multiscale pyramid, channels that do not
+            match).
         """
         c = self._controls
         try:
             layers = self._inputs.image_layers()
+            layer = training_layer(self._viewer, layers, colors=c.class_colors())
         except SegLabInputError as err:
             self._refuse(str(err))
             return None
-        layer = training_layer(self._viewer, layers, colors=c.class_colors())
         spatial = layer.data.shape
         self.reset_choices()
         c.training.value = layer
