@@ -174,3 +174,24 @@ def test_result_of_a_closed_image_is_dropped(he_viewer, wait, notifications):
     widget.use_cluster(1, block=True)  # its image is gone: nothing to place a mask over
     assert "ramp cluster 1" not in he_viewer.layers
     assert any("'ramp' was closed" in e for e in notifications.errors())
+
+
+def test_cancel_stops_the_run_and_changes_nothing(make_napari_viewer, wait, qtbot):
+    viewer = make_napari_viewer()
+    noise = np.random.default_rng(0).integers(0, 256, (512, 512), dtype=np.uint8)
+    viewer.add_image(noise, name="noise")
+    widget = _open(viewer)
+    widget.image.value = viewer.layers["noise"]
+    widget.run()
+    assert widget.cancel_button.enabled and not widget.run_button.enabled
+    widget.cancel_button.native.click()
+    assert widget.status.value.startswith("Cancelling")
+    wait(widget)
+    assert "noise clusters" not in viewer.layers and widget.result is None
+    assert widget.status.value == "Cancelled: nothing changed."
+    assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+    widget.run()  # a run after a cancel is not cancelled; the status names each step
+    qtbot.waitUntil(lambda: widget.status.value == "Clustering: k-means fit…", timeout=30_000)
+    wait(widget)
+    assert "noise clusters" in viewer.layers and widget.status.value == ""

@@ -271,6 +271,7 @@ def run_job(
     steps: int,
     block: bool = False,
     on_refused: Callable[[BaseException], None] | None = None,
+    on_yielded: Callable[[Any], None] | None = None,
 ) -> GeneratorWorker | None:
     """Run a generator job off the GUI thread, with progress and cancellation at each yield.
 
@@ -278,7 +279,8 @@ def run_job(
     this returns once the result has been applied. Refused input (:class:`SegLabInputError`)
     goes to napari's notifications as one clear sentence, any other error with its type and
     message, and then to `on_refused` if given (e.g. for the widget's status line); either
-    way nothing is changed.
+    way nothing is changed. `on_yielded`, if given, gets each value the job yields, on the
+    GUI thread (e.g. the name of the step about to run).
 
     Returns
     -------
@@ -299,7 +301,9 @@ def run_job(
         try:
             generator = _guarded(job, *args)
             while True:
-                next(generator)
+                value = next(generator)
+                if on_yielded is not None:
+                    on_yielded(value)
         except StopIteration as stop:
             returned(stop.value)
         finally:
@@ -308,11 +312,14 @@ def run_job(
 
     from napari.qt.threading import create_worker
 
+    connect = {"returned": returned, "finished": on_finished}
+    if on_yielded is not None:
+        connect["yielded"] = on_yielded
     return create_worker(
         _guarded,
         job,
         *args,
         _progress={"total": steps, "desc": what},
-        _connect={"returned": returned, "finished": on_finished},
+        _connect=connect,
         _start_thread=True,
     )

@@ -6,8 +6,9 @@ when run again), the superpixel boundaries optionally to ``"<image> superpixel b
 "Use as foreground" writes one cluster as the 0/1 mask ``"<image> cluster N"``, which Clean up
 and Validate take like any segmentation. A re-run keeps these outputs in step with its
 clusters: it removes the boundaries it no longer makes, updates the masks of the clusters that
-still exist and removes the others. A result whose image layer was closed during the
-computation is dropped.
+still exist and removes the others. Cancel drops a run once the step under way is done (see
+:func:`napari_seglab.core.cluster.iter_cluster` for how long one may take); so does closing its
+image layer.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from magicgui.widgets import (
 )
 from napari.utils.notifications import show_error, show_warning
 
-from ..core import ClusterResult, ClusterUnits, ColourSpace, SegLabInputError, cluster
+from ..core import ClusterResult, ClusterUnits, ColourSpace, SegLabInputError
+from ..core.cluster import iter_cluster
 from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
 
 if TYPE_CHECKING:
@@ -39,13 +41,11 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 """Cluster colours up to k = 7 (Okabe & Ito: safe for every common colour-vision deficiency)."""
 MASK_ROLE = "cluster-foreground"
 """The role of the masks written by "Use as foreground"."""
+CANCELLED = "Cancelled: nothing changed."
 
 
 def _cluster_job(data: Any, settings: dict):
-    yield
-    result = cluster(data, **settings)
-    yield
-    return result
+    return (yield from iter_cluster(data, **settings))  # each step's name, then the result
 
 
 def _mask_job(result: ClusterResult, cluster_id: int):
@@ -71,7 +71,7 @@ class ClusterWidget(Container):
     source : napari.layers.Image or None
         The image layer it was computed from.
     worker : GeneratorWorker or None
-        The job in progress, if any.
+        The job in progress, if any; :meth:`cancel` stops it.
 
     Examples
     --------
@@ -91,6 +91,7 @@ class ClusterWidget(Container):
         self.result: ClusterResult | None = None
         self.source: napari.layers.Image | None = None
         self.worker = None
+        self._step: str | None = None  # the step of the job in progress
         self.image = create_widget(annotation=napari.layers.Image, label="image")
         self.more_channels = Select(
             label="more channels",
@@ -116,6 +117,9 @@ class ClusterWidget(Container):
         )
         self._add_superpixel_controls()
         self.run_button = PushButton(text="Cluster")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.status = Label(value="")
+        self.status.native.setWordWrap(True)
         self.summary = Label(value="")
         self.cluster_id = SpinBox(label="cluster", value=1, min=1, max=3)
         self.use_button = PushButton(text="Use as foreground", enabled=False)
@@ -134,13 +138,19 @@ class ClusterWidget(Container):
                 self.sigma,
                 self.min_size,
                 self.boundaries,
-                self.run_button,
+                Container(
+                    widgets=[self.run_button, self.cancel_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+                self.status,
                 self.summary,
                 Container(widgets=[self.cluster_id, self.use_button], layout="horizontal"),
             ]
         )
         self.native.layout().addStretch(1)  # spare height below the controls, not between
         self.run_button.changed.connect(lambda: self.run())
+        self.cancel_button.changed.connect(self.cancel)
         self.use_button.changed.connect(lambda: self.use_cluster())
         self.units.changed.connect(self._show_unit_settings)
         self._show_unit_settings()
@@ -190,23 +200,60 @@ class ClusterWidget(Container):
             raise SegLabInputError("Only grayscale layers can be stacked as channels.")
         return [_data(layer), *(_data(other) for other in extra)], {}
 
-    def _start(self, job, *args, on_returned, what: str, block: bool):
+    def _start(self, job, *args, on_returned, what: str, doing: str, block: bool):
+        settled = False  # a result or a refusal came back: the run was not cancelled
+
+        def returned(value: Any) -> None:
+            nonlocal settled
+            settled = True
+            self.status.value = ""
+            on_returned(value)
+
+        def refused(error: BaseException) -> None:
+            nonlocal settled
+            settled = True
+            self.status.value = f"Nothing changed: {error}"
+
         def finished() -> None:
             self.worker = None
             self.run_button.enabled = True
+            self.cancel_button.enabled = False
             self.use_button.enabled = self.result is not None
+            if not settled:
+                self.status.value = CANCELLED
+
+        def step_started(step: str | None) -> None:
+            cancelling = self.worker is not None and self.worker.abort_requested
+            if step is not None and not cancelling:
+                self._step = step
+                self.status.value = f"{doing}: {step}…"
 
         self.run_button.enabled = self.use_button.enabled = False
+        self.cancel_button.enabled = not block
+        self._step = None
+        self.status.value = f"{doing}…"
         self.worker = run_job(
             job,
             *args,
-            on_returned=on_returned,
+            on_returned=returned,
             on_finished=finished,
+            on_refused=refused,
+            on_yielded=step_started,
             what=what,
-            steps=2,
+            steps=0,  # the steps take very different times: the status line names each
             block=block,
         )
         return self.worker
+
+    def cancel(self) -> None:
+        """Drop the job in progress: it stops once its current step is done (the k-means fit
+        or the superpixels of a large image may take a while), and nothing is changed."""
+        if self.worker is None:
+            return
+        self.worker.quit()
+        self.cancel_button.enabled = False
+        step = f" ({self._step})" if self._step else ""
+        self.status.value = f"Cancelling once the current step{step} is done…"
 
     def run(self, *, block: bool = False):
         """Cluster the chosen image into ``"<image> clusters"`` (in place on re-run).
@@ -223,7 +270,7 @@ class ClusterWidget(Container):
             notifications and changes nothing).
         """
         if self.busy:
-            show_error("SegLab is still clustering; wait for it to finish.")
+            show_error("SegLab is still clustering; wait for it to finish, or press Cancel.")
             return None
         layer = self.image.value
         try:
@@ -245,6 +292,7 @@ class ClusterWidget(Container):
             settings,
             on_returned=apply,
             what="Cluster",
+            doing="Clustering",
             block=block,
         )
 
@@ -337,7 +385,7 @@ class ClusterWidget(Container):
             Compute in the calling thread and return when done.
         """
         if self.busy:
-            show_error("SegLab is still clustering; wait for it to finish.")
+            show_error("SegLab is still clustering; wait for it to finish, or press Cancel.")
             return None
         if self.result is None or self.source is None:
             show_error("Cluster an image first.")
@@ -361,5 +409,6 @@ class ClusterWidget(Container):
             cluster_id,
             on_returned=apply,
             what="Cluster mask",
+            doing="Making the mask",
             block=block,
         )

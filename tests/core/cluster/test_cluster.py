@@ -216,3 +216,48 @@ def test_nan_is_refused_in_memory_and_in_the_lazy_sample():
         sl.cluster(image, 2, rgb=True)
     with pytest.raises(SegLabInputError, match="NaN"):
         sl.cluster(da.from_array(image, chunks=(10, 10, 3)), 2, rgb=True)
+
+
+@pytest.mark.parametrize(
+    ("settings", "steps"),
+    [
+        ({}, ["colours", "k-means fit", "fit", "labels", "predict"]),
+        ({"units": "slic", "boundaries": True},
+         ["superpixels", "colours", "k-means fit", "fit", "labels", "predict", "boundaries"]),
+    ],
+)  # fmt: skip
+def test_iter_cluster_yields_each_step_before_it_runs(rgb, monkeypatch, settings, steps):
+    """The fit and the labelling are steps of their own, so a caller that stops between
+    steps (a cancelled widget) never waits for both."""
+    from napari_seglab.core.cluster import _eager, _model, iter_cluster
+
+    seen = []
+    fit, predict = _eager.fit, _model.KMeansModel.predict
+    monkeypatch.setattr(_eager, "fit", lambda *a: seen.append("fit") or fit(*a))
+    monkeypatch.setattr(
+        _model.KMeansModel, "predict", lambda *a: seen.append("predict") or predict(*a)
+    )
+    generator = iter_cluster(rgb, 3, rgb=True, **settings)
+    while True:
+        try:
+            seen.append(next(generator))
+        except StopIteration as done:
+            result = done.value
+            break
+    assert seen == steps
+    expected = sl.cluster(rgb, 3, rgb=True, **settings)
+    np.testing.assert_array_equal(result.labels, expected.labels)
+    np.testing.assert_array_equal(result.centres, expected.centres)
+    if settings:
+        np.testing.assert_array_equal(result.boundaries, expected.boundaries)
+
+
+def test_iter_cluster_of_a_dask_array_reads_the_sample_then_fits(rgb):
+    from napari_seglab.core.cluster import iter_cluster
+
+    lazy = da.from_array(np.stack([rgb, rgb[::-1]]), chunks=(1, -1, -1, -1))
+    generator = iter_cluster(lazy, 3, rgb=True)
+    assert [next(generator), next(generator)] == ["sample", "k-means fit"]
+    with pytest.raises(StopIteration) as done:
+        next(generator)
+    assert isinstance(done.value.value.labels, da.Array)

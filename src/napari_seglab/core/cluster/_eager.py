@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import numpy as np
 
 from ._features import pixel_ids, superpixels, unit_rows
 from ._model import KMeansModel, fit
-from ._options import ClusterOptions
+from ._options import ClusterOptions, ClusterUnits
 
-__all__ = ["boundaries_of", "cluster_array", "label_dtype"]
+__all__ = ["boundaries_of", "cluster_steps", "label_dtype"]
 
 
 def label_dtype(k: int) -> np.dtype:
@@ -26,12 +29,26 @@ def boundaries_of(segments: np.ndarray) -> np.ndarray:
     return out
 
 
-def cluster_array(
-    image: np.ndarray, options: ClusterOptions
-) -> tuple[np.ndarray, KMeansModel, int, np.ndarray | None]:
-    """Cluster ``(..., Y, X, C)`` in memory: labels, the model, units fitted, superpixels."""
-    segments = superpixels(image, options)
+def cluster_steps(
+    image: np.ndarray, options: ClusterOptions, boundaries: bool
+) -> Generator[str, None, tuple[np.ndarray, KMeansModel, int, np.ndarray | None, Any]]:
+    """Cluster ``(..., Y, X, C)`` in memory, yielding each step's name before it runs.
+
+    Returns the labels, the model, the number of units fitted, the superpixels and their
+    boundaries (None where not used or not asked for).
+    """
+    segments = edges = None
+    if options.units is not ClusterUnits.PIXELS:
+        yield "superpixels"
+        segments = superpixels(image, options)
+    yield "colours"
     colour, coords = unit_rows(image, segments, (0, 0), options)
+    yield "k-means fit"
     model = fit(colour, coords, options, max(image.shape[-3:-1]))
+    yield "labels"
     ids = model.predict(colour, coords).astype(label_dtype(options.k))
-    return pixel_ids(segments, ids, image.shape[:-1]), model, len(colour), segments
+    labels = pixel_ids(segments, ids, image.shape[:-1])
+    if boundaries and segments is not None:
+        yield "boundaries"
+        edges = boundaries_of(segments)
+    return labels, model, len(colour), segments, edges

@@ -9,6 +9,7 @@ are the ones of the image in memory.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +24,7 @@ from ._options import ClusterOptions, ClusterUnits
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["lazy_cluster", "sample_blocks"]
+__all__ = ["lazy_cluster_steps", "sample_blocks"]
 
 
 def sample_blocks(numblocks: tuple[int, ...], n: int) -> list[tuple[int, ...]]:
@@ -61,7 +62,8 @@ def _check_planes(image: da.Array, options: ClusterOptions) -> None:
         )
 
 
-def _fit_on_sample(image: da.Array, options: ClusterOptions) -> tuple[KMeansModel, int]:
+def _sample_rows(image: da.Array, options: ClusterOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The unit rows (colours, coordinates) of the sample of chunks the fit reads."""
     picked = sample_blocks(image.numblocks, options.sample_chunks)
     blocks = compute(*(image.blocks[idx] for idx in picked))
     starts = [np.concatenate([[0], np.cumsum(c)]) for c in image.chunks]
@@ -71,18 +73,24 @@ def _fit_on_sample(image: da.Array, options: ClusterOptions) -> tuple[KMeansMode
         c, xy = unit_rows(block, superpixels(block, options), origin, options)
         colours.append(c)
         coords.append(xy)
-    colour = np.concatenate(colours)
-    model = fit(colour, np.concatenate(coords), options, max(image.shape[-3:-1]))
-    return model, len(colour)
+    return np.concatenate(colours), np.concatenate(coords)
 
 
-def lazy_cluster(
+def lazy_cluster_steps(
     image: da.Array, options: ClusterOptions, boundaries: bool
-) -> tuple[da.Array, KMeansModel, int, da.Array | None, da.Array | None]:
-    """Cluster ``(..., Y, X, C)`` lazily: labels, model, units fitted, superpixels, boundaries."""
+) -> Generator[str, None, tuple[da.Array, KMeansModel, int, da.Array | None, da.Array | None]]:
+    """Cluster ``(..., Y, X, C)`` lazily, yielding each step's name before it runs.
+
+    The steps are "sample" (reading the sample of chunks the fit sees) and "k-means fit".
+    Returns the labels, the model, the number of units fitted, the superpixels and their
+    boundaries, all but the model lazy (None where not used or not asked for).
+    """
     _check_planes(image, options)
     image = image.rechunk({image.ndim - 1: -1})
-    model, n_fitted = _fit_on_sample(image, options)
+    yield "sample"
+    colour, coords = _sample_rows(image, options)
+    yield "k-means fit"
+    model = fit(colour, coords, options, max(image.shape[-3:-1]))
     drop = image.ndim - 1
     labels = image.map_blocks(
         _labels_block,
@@ -92,7 +100,7 @@ def lazy_cluster(
         dtype=label_dtype(options.k),
     )
     if options.units is ClusterUnits.PIXELS:
-        return labels, model, n_fitted, None, None
+        return labels, model, len(colour), None, None
     segments = image.map_blocks(superpixels, options=options, drop_axis=drop, dtype=np.int32)
     edges = segments.map_blocks(boundaries_of, dtype=np.uint8) if boundaries else None
-    return labels, model, n_fitted, segments, edges
+    return labels, model, len(colour), segments, edges
