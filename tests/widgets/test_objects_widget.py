@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import dask.array as da
+import imageio.v3 as iio
 import numpy as np
 import pytest
+import tifffile
+from skimage.measure import regionprops_table
 
 from napari_seglab import label_objects, measure_objects
+from napari_seglab._widgets import objects as objects_module
 from napari_seglab._widgets.objects import TABLE_ROWS
 
 
@@ -191,3 +197,102 @@ def test_cancel_stops_the_run_and_changes_nothing(make_napari_viewer, wait):
     assert "dots objects" not in viewer.layers and widget.measurements is None
     assert widget.status.value == "Cancelled: nothing changed."
     assert widget.run_button.enabled and not widget.cancel_button.enabled
+
+
+def dsb_instance_labels(shared_data) -> tuple[np.ndarray, np.ndarray]:
+    """A DSB 2018 fluorescence image and its expert instance labels, edited as a user might:
+    every third nucleus removed (gaps in the numbers) and one renumbered 65535."""
+    folder = shared_data / "dsb2018_fluo_nuclei"
+    pair = json.loads((folder / "pairs.json").read_text())["pairs"][1]
+    labels = tifffile.imread(folder / pair["instance_labels"])
+    ids = np.unique(labels)[1:]
+    edited = np.where(np.isin(labels, ids[::3]), 0, labels)
+    edited[labels == ids[1]] = 65535
+    return iio.imread(folder / pair["image"]), edited
+
+
+def test_an_instance_labels_layer_is_measured_as_labelled(make_napari_viewer, shared_data, wait):
+    """Expert instance labels: "as labelled" is chosen for them, the objects keep the layer's
+    numbers (touching nuclei stay apart), the table equals regionprops_table, the user's
+    layer is not touched, and a row selects the object of its label, not of its index."""
+    viewer = make_napari_viewer()
+    image, labels = dsb_instance_labels(shared_data)
+    before = labels.copy()
+    viewer.add_image(image, name="dsb", scale=(0.5, 0.25), translate=(10, 20))
+    nuclei = viewer.add_labels(labels, name="nuclei", scale=(0.5, 0.25), translate=(10, 20))
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    assert widget.source.value is nuclei and widget.method.value == "labels"
+    assert widget.per_plane.native.isHidden() and widget.connectivity.native.isHidden()
+    widget.intensity.value = viewer.layers["dsb"]
+    widget.run()
+    wait(widget)
+    layer, table = viewer.layers["nuclei objects"], widget.measurements
+    np.testing.assert_array_equal(layer.data, labels)
+    assert not np.shares_memory(layer.data, nuclei.data)
+    np.testing.assert_array_equal(nuclei.data, before)
+    ids = np.unique(labels)[1:]
+    assert widget.status.value == f"{ids.size} objects (as labelled)"
+    assert widget.table.shape[0] == len(table) == ids.size
+    properties = ("label", "area", "centroid", "bbox", "intensity_mean", "eccentricity")
+    expected = regionprops_table(labels, image, properties=properties, spacing=(0.5, 0.25))
+    for name, values in expected.items():
+        np.testing.assert_allclose(table[name], values, err_msg=name)
+    np.testing.assert_array_equal(layer.features["index"], ids)
+    for label in (65535, ids[ids.size // 2]):  # the last row, and one after the gaps
+        row = int(np.flatnonzero(ids == label)[0])
+        assert label != row + 1
+        widget.table.native.selectRow(row)  # what a click on the row does
+        assert layer.selected_label == label
+        at = np.flatnonzero(expected["label"] == label)[0]
+        centre = (expected["centroid-0"][at] + 10, expected["centroid-1"][at] + 20)
+        np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre)
+
+
+def test_as_labelled_is_chosen_the_first_time_an_instance_layer_is(
+    make_napari_viewer, monkeypatch
+):
+    """Preselected once per layer: the user's choice stands when the layer is chosen again,
+    and a mask first chosen leaves "as labelled" (which would make it one object)."""
+    viewer = make_napari_viewer()
+    mask, _ = nuclei()
+    cells = label_objects(mask).labels
+    masks = viewer.add_labels(mask, name="mask")
+    instances = viewer.add_labels(cells, name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    assert widget.source.value is instances and widget.method.value == "labels"
+    widget.method.value = "watershed"  # the user's choice
+    widget.source.value = masks
+    assert widget.method.value == "watershed"
+    widget.method.value = "labels"
+    widget.source.value = instances  # chosen before: the user's choice stays
+    widget.source.value = masks
+    assert widget.method.value == "labels"
+    widget.run(block=True)  # a mask as labelled: refused with what to choose instead
+    assert "choose connected components or split touching" in widget.status.value
+    widget.source.value = viewer.add_labels(mask * 2, name="another mask")
+    assert widget.method.value == "components" and not widget.per_plane.native.isHidden()
+    widget.source.value = viewer.add_labels(cells[:, ::-1], name="more cells")
+    assert widget.method.value == "labels"
+    widget.run(block=True)
+    assert widget.status.value.startswith("3 objects (as labelled);")  # ; not measured: ...
+    np.testing.assert_array_equal(widget.output.data, cells[:, ::-1])
+    monkeypatch.setattr(objects_module, "GUESS_PIXELS", 100)  # then too large to look at:
+    widget.source.value = viewer.add_labels(da.from_array(mask, chunks=30), name="lazy mask")
+    assert widget.method.value == "labels"  # unknown, so the method stays
+    widget.source.value = viewer.add_labels(mask[::4, ::4], name="small mask")  # 345 pixels
+    assert widget.method.value == "components"  # looked at on a strided sample
+
+
+def test_as_labelled_min_size_keeps_the_numbers_of_the_rest(make_napari_viewer):
+    viewer = make_napari_viewer()
+    cells = np.zeros((30, 40), np.uint16)
+    cells[2:12, 2:12], cells[15:17, 15:17], cells[20:28, 30:38] = 40, 7, 900
+    viewer.add_labels(cells, name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Objects")
+    widget.min_size.value = 10
+    widget.run(block=True)
+    assert widget.measurements["label"].tolist() == [40, 900]
+    np.testing.assert_array_equal(widget.output.data, np.where(cells == 7, 0, cells))
+    assert widget.status.value.startswith("2 objects (as labelled, at least 10 pixels)")
+    widget.table.native.selectRow(1)
+    assert widget.output.selected_label == 900

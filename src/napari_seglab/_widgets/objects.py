@@ -1,16 +1,21 @@
-"""Objects widget: split a mask into numbered objects, measure them, find each one.
+"""Objects widget: split a mask into numbered objects (or take those of an instance labels
+layer as they are numbered), measure them, find each one.
 
 A thin shell over :func:`napari_seglab.label_objects` and :func:`napari_seglab.measure_objects`,
-computed off the GUI thread. The objects go to the Labels layer ``"<input> objects"`` (updated
-in place when re-run) with the measurements in its ``features``; the table is shown in the
-widget (its first :data:`TABLE_ROWS` rows: a Qt table of more would freeze the GUI while it
-fills), exported whole with :meth:`ObjectsWidget.export_csv`, and clicking a row selects that
-object and centres the view on it (on its plane, for a stack). Cancel drops a run's result
+computed off the GUI thread. The first time a Labels layer with several values (an instance
+labelling) is chosen, the method becomes "as labelled"; a mask or an image chosen for the
+first time leaves "as labelled" for connected components. The objects go to the Labels layer
+``"<input> objects"`` (updated in place when re-run; a copy, never the input layer) with the
+measurements in its ``features``; the table is shown in the widget (its first
+:data:`TABLE_ROWS` rows: a Qt table of more would freeze the GUI while it fills), exported
+whole with :meth:`ObjectsWidget.export_csv`, and clicking a row selects that object (by its
+label) and centres the view on it (on its plane, for a stack). Cancel drops a run's result
 (the step under way, labelling or measuring, finishes first); so does closing its input layer.
 """
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +46,8 @@ ROLE = "objects"
 WORKING = "finding objects…"  # the status line while a run is under way
 TABLE_ROWS = 1000
 """The most rows the widget's table shows (filling ~0.2 s); the layer's features hold all."""
+GUESS_PIXELS = 1 << 22
+"""The most pixels read (on the GUI thread) to tell an instance labelling from a mask."""
 
 
 def _array(layer: napari.layers.Layer | None) -> Any:
@@ -67,6 +74,32 @@ def _one_channel(viewer: napari.Viewer, *kinds: type, exclude_role: str | None =
     ]
 
 
+def _several_values(layer: napari.layers.Labels) -> bool | None:
+    """Whether a Labels layer holds more than one positive value (an instance labelling).
+
+    In-memory data is looked at on an evenly strided sample of about :data:`GUESS_PIXELS`
+    pixels, a pyramid at its coarsest level; a lazy array larger than that is not read
+    (None: unknown).
+
+    Examples
+    --------
+    >>> from napari.layers import Labels
+    >>> cells = np.zeros((4, 4), np.uint8); cells[0, 0], cells[3, 3] = 2, 5
+    >>> _several_values(Labels(cells)), _several_values(Labels(cells > 0))
+    (True, False)
+    """
+    data = layer.data[-1] if getattr(layer, "multiscale", False) else layer.data
+    if isinstance(data, np.ndarray):
+        step = max(1, int(np.ceil((data.size / GUESS_PIXELS) ** (1 / data.ndim))))
+        sample = data[(slice(None, None, step),) * data.ndim]
+    elif data.size <= GUESS_PIXELS:
+        sample = np.asarray(data)
+    else:
+        return None
+    positive = sample[sample > 0]
+    return bool(positive.size and positive.min() != positive.max())
+
+
 def _objects_job(data: Any, intensity: Any, options: dict, spacing: tuple[float, ...]):
     objects = label_objects(data, spacing=spacing, **options)
     yield
@@ -83,7 +116,8 @@ def _shown(values: np.ndarray) -> list:
 
 
 class ObjectsWidget(Container):
-    """Label objects in a mask or probability layer and measure each one.
+    """Label objects in a mask or probability layer, or take those of an instance labels
+    layer as they are numbered, and measure each one.
 
     Parameters
     ----------
@@ -118,8 +152,9 @@ class ObjectsWidget(Container):
         self.worker = None
         self._input_name = ""
         self._suggested = False
+        self._seen: weakref.WeakSet = weakref.WeakSet()  # layers chosen at least once
         self.source = ComboBox(
-            label="mask / probability",
+            label="mask / probability / labels",
             choices=_one_channel(napari_viewer, Labels, Image, exclude_role=ROLE),
         )
         self.intensity = ComboBox(
@@ -127,7 +162,11 @@ class ObjectsWidget(Container):
         )
         self.method = ComboBox(
             label="objects",
-            choices=[("connected components", "components"), ("split touching", "watershed")],
+            choices=[
+                ("connected components", "components"),
+                ("split touching", "watershed"),
+                ("as labelled (each value one object)", "labels"),
+            ],
             value="components",
         )
         self.min_distance = SpinBox(label="seeds apart (px)", value=7, min=1, max=10_000)
@@ -146,6 +185,7 @@ class ObjectsWidget(Container):
         self.csv_path = FileEdit(mode="w", label="CSV file", filter="*.csv")
         self.export_button = PushButton(text="Export CSV", enabled=False)
         self._watershed_only = (self.min_distance, self.h, self.use_probability)
+        self._not_as_labelled = (self.per_plane, self.connectivity)  # labels are given
         controls = [self.source, self.intensity, self.method, *self._watershed_only,
                     self.min_size, self.per_plane, self.connectivity,
                     Container(widgets=[self.run_button, self.cancel_button], layout="horizontal",
@@ -153,15 +193,18 @@ class ObjectsWidget(Container):
         results = [self.status, self.table, self.csv_path, self.export_button]
         super().__init__(widgets=[*controls, *results])
         self.method.changed.connect(self._method_changed)
+        self.source.changed.connect(self._source_changed)
         self.run_button.changed.connect(self.run)
         self.cancel_button.changed.connect(self.cancel)
         self.export_button.changed.connect(lambda: self.export_csv(self.csv_path.value))
         self.table.native.itemSelectionChanged.connect(self._row_selected)
         self._method_changed()
+        self._source_changed(self.source.value)
 
     def reset_choices(self, *args: Any) -> None:
         """Refresh the layer pickers (napari calls it when layers change); the first time,
-        start on the newest Labels layer that is not an objects output (likely a mask)."""
+        start on the newest Labels layer that is not an objects output (a mask, or an
+        instance labelling)."""
         import napari.layers
 
         super().reset_choices(*args)
@@ -175,10 +218,28 @@ class ObjectsWidget(Container):
         ]
         if masks:
             self.source.value = masks[-1]
+        self._source_changed(self.source.value)  # also when it was chosen already
 
     def _method_changed(self, *_: Any) -> None:
         for widget in self._watershed_only:
             widget.visible = self.method.value == "watershed"
+        for widget in self._not_as_labelled:
+            widget.visible = self.method.value != "labels"
+
+    def _source_changed(self, layer: napari.layers.Layer | None) -> None:
+        """The first time a layer is chosen, choose the method that fits it: "as labelled"
+        for a Labels layer with several values, not "as labelled" for a mask or an image
+        (a lazy Labels layer too large to look at keeps the method)."""
+        import napari.layers
+
+        if layer is None or layer in self._seen:
+            return
+        self._seen.add(layer)
+        several = _several_values(layer) if isinstance(layer, napari.layers.Labels) else False
+        if several:
+            self.method.value = "labels"
+        elif several is False and self.method.value == "labels":
+            self.method.value = "components"
 
     @property
     def busy(self) -> bool:
@@ -194,14 +255,15 @@ class ObjectsWidget(Container):
         """The keyword arguments of :func:`napari_seglab.label_objects` set in the widget."""
         source = self.source.value
         ndim = source.ndim if source is not None else 2
+        per_plane = self.per_plane.value and self.method.value != "labels"  # hidden then
         return {
             "method": SplitMethod(self.method.value),
             "min_distance": self.min_distance.value,
             "h": self.h.value or None,
             "use_probability": self.use_probability.value,
             "min_size": self.min_size.value,
-            "per_plane": self.per_plane.value,
-            "connectivity": min(self.connectivity.value, ndim - self.per_plane.value),
+            "per_plane": per_plane,
+            "connectivity": min(self.connectivity.value, ndim - per_plane),
         }
 
     def run(self, *, block: bool = False) -> None:
@@ -209,7 +271,7 @@ class ObjectsWidget(Container):
         layer = self.source.value
         if layer is None or self.busy:
             if layer is None:
-                show_error("Choose a mask or probability layer first.")
+                show_error("Choose a mask, probability or labels layer first.")
             return
         intensity = self.intensity.value
         self.run_button.enabled = False
@@ -268,7 +330,7 @@ class ObjectsWidget(Container):
             features=features,
             metadata={"n_objects": objects.n_objects, "method": objects.method},
         )
-        rows = slice(TABLE_ROWS)  # the first rows: row i of the table is still object i
+        rows = slice(TABLE_ROWS)  # the first rows, in the order of the measurements
         self.table.value = {name: _shown(values[rows]) for name, values in table.columns.items()}
         self.export_button.enabled = True
         note = f"; not measured: {', '.join(table.omitted)}" if table.omitted else ""
@@ -289,9 +351,12 @@ class ObjectsWidget(Container):
         return written
 
     def _row_selected(self) -> None:
+        # The object is the row's label (its number in the layer), not the row's index:
+        # labels taken as labelled have gaps, and need not start at 1.
         rows = sorted({index.row() for index in self.table.native.selectedIndexes()})
         if rows and self.measurements is not None:
-            self.select_object(int(self.measurements["label"][rows[0]]))
+            column = self.table.column_headers.index("label")
+            self.select_object(int(self.table.data[rows[0], column]))
 
     def select_object(self, label: int) -> None:
         """Select object `label` in the objects layer and centre the view on its centroid.
