@@ -495,3 +495,59 @@ def test_a_refused_run_does_not_leave_the_last_result_in_the_summary(kesm_viewer
     widget.median_size.value = 4  # refused before the job: even
     widget.run()
     assert widget.summary.value.startswith("Nothing changed: The median size must be odd")
+
+
+def _spots(dtype, low, high, size=96):
+    """A dim background (90 %) with bright spots and a few hot pixels: Otsu far from the middle."""
+    rng = np.random.default_rng(1)
+    image = low + (high - low) * (0.05 + 0.02 * rng.standard_normal((size, size)))
+    image[20:40, 20:40] = low + (high - low) * (0.3 + 0.05 * rng.standard_normal((20, 20)))
+    image[5, 5] = image[90, 90] = high
+    return np.clip(image, low, high).astype(dtype)
+
+
+def test_a_manual_value_follows_the_image_it_is_for(kesm_viewer, widget, wait):
+    kesm = kesm_viewer.layers["KESM vessels"]
+    widget.image.value = kesm
+    widget.method.value = ThresholdMethod.MANUAL
+    widget.value.value = 120
+    # another image, whose values lie elsewhere: its Otsu value, not the middle of its range
+    for dtype, low, high in ((np.float32, 0.0, 1.0), (np.uint16, 10000, 13000)):
+        data = _spots(dtype, low, high)
+        other = kesm_viewer.add_image(data, name=f"spots {np.dtype(dtype).name}")
+        widget.image.value = other
+        otsu = threshold(data, "otsu").value
+        assert widget.value.value == pytest.approx(otsu, rel=1e-5), dtype
+        assert abs(otsu - (low + high) / 2) > 0.1 * (high - low)  # not the middle
+        widget.run()
+        wait(widget)
+        mask = kesm_viewer.layers[f"{other.name} manual"].data
+        assert mask[20:40, 20:40].mean() > 0.9 and mask[50:, 50:].mean() < 0.05  # the spots
+        assert "no pixel is foreground" not in widget.summary.value
+
+    # a value that fits the next image is kept
+    widget.value.value = 120
+    widget.image.value = kesm
+    assert widget.value.value == 120
+    # the display's contrast is not the image's range: narrowing it keeps the value, and so
+    # does going to another method and back, or an out-of-range value typed on purpose
+    kesm.contrast_limits = (150, 200)
+    widget.method.value = ThresholdMethod.OTSU
+    widget.method.value = ThresholdMethod.MANUAL
+    assert widget.value.value == 120
+    widget.value.value = 1000
+    widget.per_plane.value = not widget.per_plane.value
+    widget.method.value = ThresholdMethod.OTSU
+    widget.method.value = ThresholdMethod.MANUAL
+    assert widget.value.value == 1000
+
+    # chosen while another method is on, the image's value is checked once Manual is chosen
+    widget.method.value = ThresholdMethod.OTSU
+    widget.image.value = kesm_viewer.layers["spots float32"]
+    widget.method.value = ThresholdMethod.MANUAL
+    assert 0 < widget.value.value < 1
+
+    # a lazy image is not read for it: the middle of napari's contrast limits
+    lazy = kesm_viewer.add_image(da.from_array(_spots(np.uint16, 10000, 13000)), name="lazy")
+    widget.image.value = lazy
+    assert widget.value.value == pytest.approx(sum(lazy.contrast_limits) / 2)

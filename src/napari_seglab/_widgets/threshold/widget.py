@@ -17,6 +17,7 @@ is the job of "Apply to whole volume".
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,8 @@ from ...core.threshold import (
     ThresholdOptions,
     ThresholdResult,
     TryAllResult,
+    prepare_image,
+    value_from_image,
 )
 from .._histogram import HistogramPlot
 from .._shared import is_lazy, layer_choices, plane_in_view, show_output
@@ -56,6 +59,8 @@ __all__ = ["ThresholdWidget"]
 COLOUR_CHOICES = [("luminance", None), ("red", 0), ("green", 1), ("blue", 2)]
 METHOD_FIELDS = ("value", "classes", "boundary", "block_size", "offset", "window_size", "k")
 """The controls named after the ThresholdOptions field they set."""
+SAMPLE_PIXELS = 2**20
+"""The Manual value's starting point is computed on a regular sample of at most this many."""
 
 
 class ThresholdWidget(JobRunner, Container):
@@ -95,6 +100,7 @@ class ThresholdWidget(JobRunner, Container):
         self.viewer = napari_viewer
         self.result: ThresholdResult | None = None
         self.worker = None
+        self._manual_for: tuple | None = None  # the image (and colour) the value was set for
         self._make_controls(napari_viewer)
         self.histogram = HistogramPlot()
         self.try_all_panel = panel = TryAllPanel(self)
@@ -204,12 +210,17 @@ class ThresholdWidget(JobRunner, Container):
         self.per_plane.visible = ndim >= 3
         self.plane_3d.visible = ndim >= 4 and self.per_plane.value
         if layer is not None and method is ThresholdMethod.MANUAL:
-            lo, hi = layer.contrast_limits
-            if rgb and self.colour.value is None and np.issubdtype(layer.dtype, np.integer):
-                lo, hi = 0.0, 1.0  # the luminance of an integer RGB image is in [0, 1]
-            if not lo <= self.value.value <= hi:  # within the box's range (+-1e12)
-                middle = (lo + hi) / 2
-                self.value.value = min(max(middle, self.value.min), self.value.max)
+            self._check_manual_value(layer, self.colour.value if rgb else None)
+
+    def _check_manual_value(self, layer: napari.layers.Image, channel: int | None) -> None:
+        """Once per image (and colour): a Manual value outside its values becomes its Otsu
+        value, so that the first Manual run shows a mask to adjust rather than none."""
+        if self._manual_for == (layer.unique_id, channel):
+            return  # the value was set for this image: leave it, even out of range
+        self._manual_for = (layer.unique_id, channel)
+        lo, hi, start = _manual_start(layer, channel)
+        if not lo <= self.value.value <= hi:  # within the box's range (+-1e12)
+            self.value.value = min(max(start, self.value.min), self.value.max)
 
     def source(self) -> Source:
         """The chosen layer, the data to threshold (the plane in view if lazy), a note.
@@ -359,3 +370,29 @@ class ThresholdWidget(JobRunner, Container):
     def use_method(self, name: ThresholdMethod | str | None = None, *, block: bool = False):
         """Make a method of the last :meth:`try_all` the result (see ``TryAllPanel``)."""
         return self.try_all_panel.use_method(name, block=block)
+
+
+def _manual_start(layer: napari.layers.Image, channel: int | None) -> tuple[float, float, float]:
+    """The range of the values `layer` is thresholded on, and a Manual value to start from.
+
+    An image in memory: the range and the Otsu value of a regular sample of at most
+    :data:`SAMPLE_PIXELS` pixels (a few milliseconds), of its luminance or `channel` when it
+    is RGB. A lazy image (dask, zarr, pyramid) is not read: napari's contrast limits (its
+    estimate of the range when the layer was opened, unless changed) and their middle; so is
+    an image Otsu refuses (constant, NaN).
+    """
+    if not is_lazy(layer):
+        shape = layer.data.shape[: layer.ndim]  # without an RGB layer's colours
+        step = max(1, int(np.ceil((math.prod(shape) / SAMPLE_PIXELS) ** (1 / len(shape)))))
+        sample = layer.data[(slice(None, None, step),) * len(shape)]
+        try:
+            gray = prepare_image(sample, rgb=bool(layer.rgb), channel=channel)
+            otsu = value_from_image(gray, ThresholdOptions())
+        except SegLabInputError:
+            pass
+        else:
+            return float(gray.min()), float(gray.max()), float(otsu)
+    lo, hi = (float(x) for x in layer.contrast_limits)
+    if layer.rgb and channel is None and np.issubdtype(layer.dtype, np.integer):
+        lo, hi = 0.0, 1.0  # the luminance of an integer RGB image is in [0, 1]
+    return lo, hi, (lo + hi) / 2
