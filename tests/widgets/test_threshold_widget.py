@@ -487,7 +487,7 @@ def test_a_refused_run_does_not_leave_the_last_result_in_the_summary(kesm_viewer
     widget.image.value = kesm_viewer.layers["KESM vessels"]
     widget.run()
     wait(widget)
-    assert widget.summary.value.startswith("Otsu threshold: 175")
+    assert widget.summary.value.startswith("Otsu threshold of 'KESM vessels': 175")
     widget.image.value = kesm_viewer.add_image(np.full((32, 32), 7, np.uint8), name="flat")
     widget.run()  # refused in the job: constant image
     wait(widget)
@@ -551,3 +551,24 @@ def test_a_manual_value_follows_the_image_it_is_for(kesm_viewer, widget, wait):
     lazy = kesm_viewer.add_image(da.from_array(_spots(np.uint16, 10000, 13000)), name="lazy")
     widget.image.value = lazy
     assert widget.value.value == pytest.approx(sum(lazy.contrast_limits) / 2)
+
+
+def test_the_summary_names_the_image_it_describes(kesm_viewer, widget, wait):
+    image = kesm_viewer.layers["KESM vessels"]
+    widget.image.value = image
+    widget.foreground.value = Foreground.DARK
+    widget.median_size.value = 3
+    widget.run()
+    wait(widget)
+    assert widget.summary.value.startswith("Otsu threshold of 'KESM vessels': 175;")
+    widget.try_all()
+    wait(widget)
+    assert widget.summary.value.startswith("Try all on 'KESM vessels': 8 of 8 methods")
+    widget.use_method("li")
+    wait(widget)
+    assert widget.summary.value.startswith("Li threshold of 'KESM vessels': ")
+    # so does a run that changed nothing
+    widget.image.value = kesm_viewer.add_image(np.full((32, 32), 7, np.uint8), name="flat")
+    widget.run()
+    wait(widget)
+    assert widget.summary.value.startswith("Threshold (Li) of 'flat': nothing changed")

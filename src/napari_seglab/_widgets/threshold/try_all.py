@@ -111,7 +111,7 @@ class TryAllPanel(Container):
             truth,
             options,
             on_returned=apply,
-            what="Try all thresholds",
+            what=f"Try all thresholds on {source.layer.name!r}",
             steps=len(GLOBAL_METHODS) + 1,
             block=block,
         )
@@ -145,10 +145,9 @@ class TryAllPanel(Container):
         if result.warning:
             show_warning(result.warning)
         notes = [result.warning, source.note, *sorted({o.result.note for o in succeeded})]
-        self.owner.summary.value = "\n".join(
-            [f"Try all: {len(succeeded)} of {len(result.outcomes)} methods succeeded"]
-            + [n for n in notes if n]
-        )
+        n_methods = len(result.outcomes)
+        head = f"Try all on {layer.name!r}: {len(succeeded)} of {n_methods} methods succeeded"
+        self.owner.summary.value = "\n".join([head, *(n for n in notes if n)])
 
     def invalidate(self, *_: Any) -> None:
         """Forget the comparison: a setting it was made with has changed."""
@@ -250,7 +249,7 @@ class TryAllPanel(Container):
             outcome.result.mask,
             self.owner.cleanup_options(),
             on_returned=apply,
-            what=f"Use {METHOD_NAMES[outcome.method]}",
+            what=f"Use {METHOD_NAMES[outcome.method]} on {source.layer.name!r}",
             steps=1,
             block=block,
         )

@@ -317,7 +317,7 @@ class ThresholdWidget(JobRunner, Container):
             options,
             self.cleanup_options(),
             on_returned=apply,
-            what=f"Threshold ({METHOD_NAMES[options.method]})",
+            what=f"Threshold ({METHOD_NAMES[options.method]}) of {source.layer.name!r}",
             steps=2,
             block=block,
         )
@@ -345,7 +345,7 @@ class ThresholdWidget(JobRunner, Container):
                 "note": source.note,
             },
         )
-        text = f"{METHOD_NAMES[result.method]} threshold: {shown(result.value)}"
+        text = f"{METHOD_NAMES[result.method]} threshold of {layer.name!r}: {shown(result.value)}"
         text += f"; foreground {result.foreground.value}"
         if result.foreground is Foreground.DARK and result.value is not None:
             text += " (pixels <= threshold)"
