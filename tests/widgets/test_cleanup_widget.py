@@ -110,3 +110,20 @@ def test_result_of_a_closed_layer_is_dropped(viewer_and_widget, qtbot, notificat
     qtbot.waitUntil(lambda: bool(notifications.warnings()), timeout=10_000)
     assert "'mask' was closed" in notifications.warnings()[0]
     assert "mask cleaned" not in viewer.layers and not notifications.errors()
+
+
+def test_cancel_stops_the_clean_up_and_changes_nothing(viewer_and_widget, wait, notifications):
+    viewer, widget = viewer_and_widget
+    specks = np.random.default_rng(0).random((1024, 1024)) > 0.7  # the cancel lands mid-run
+    widget.labels_layer.value = viewer.add_labels(specks.astype(np.uint8), name="mask")
+    widget.call_button.native.click()
+    assert widget.cancel_button.enabled and not widget.call_button.enabled
+    widget.cancel_button.native.click()
+    wait(widget)
+    assert "mask cleaned" not in viewer.layers
+    assert "Clean up cancelled: nothing changed." in notifications.of("info")
+    assert widget.call_button.enabled and not widget.cancel_button.enabled
+
+    widget.call_button.native.click()  # a run after a cancel is not cancelled
+    wait(widget)
+    assert "mask cleaned" in viewer.layers and not notifications.errors()
