@@ -2,7 +2,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from napari_seglab import Foreground, ThresholdMethod, load_kesm, threshold
+from napari_seglab import Foreground, ThresholdMethod, clean_up, load_kesm, threshold
 from napari_seglab._widgets.threshold import ThresholdWidget
 
 
@@ -572,3 +572,32 @@ def test_the_summary_names_the_image_it_describes(kesm_viewer, widget, wait):
     widget.run()
     wait(widget)
     assert widget.summary.value.startswith("Threshold (Li) of 'flat': nothing changed")
+
+
+def test_a_result_stays_with_the_image_it_was_computed_from(kesm_viewer, widget, wait):
+    kesm = kesm_viewer.layers["KESM vessels"]
+    spots = kesm_viewer.add_image(_spots(np.float32, 0.0, 1.0), name="spots")
+    widget.image.value = kesm
+    widget.foreground.value = Foreground.DARK
+    widget.remove_smaller_than.value = 5
+    widget.run()
+    widget.image.value = spots  # before the result comes back
+    widget.remove_smaller_than.value = 0
+    wait(widget)
+    assert "spots otsu" not in kesm_viewer.layers
+    out = kesm_viewer.layers["KESM vessels otsu"]
+    expected = clean_up(
+        threshold(kesm.data, "otsu", foreground="dark").mask, remove_smaller_than=5
+    )
+    np.testing.assert_array_equal(out.data, expected)
+    assert out.metadata["source"] == "KESM vessels"
+    assert out.metadata["clean_up"] == {"remove_smaller_than": 5}  # the run's, not the new one
+    summary = widget.summary.value
+    assert summary.startswith("Otsu threshold of 'KESM vessels': ")
+    assert "'spots' is chosen now: press Threshold for it" in summary
+    assert widget.histogram.counts.sum() == kesm.data.size
+    assert widget.image.value is spots  # the user's new choice stays
+    widget.run()
+    wait(widget)
+    assert widget.summary.value.startswith("Otsu threshold of 'spots': ")
+    assert "chosen now" not in widget.summary.value

@@ -236,18 +236,19 @@ class TryAllPanel(Container):
         if source.layer not in self.owner.viewer.layers:
             show_error(f"The image {source.layer.name!r} is no longer open.")
             return None
+        clean = self.owner.cleanup_options()
 
         def apply(mask: np.ndarray) -> None:
             if not self.owner.is_open(source.layer):
                 return
             self.owner.method.value = outcome.method
-            self.owner.show_result(source, outcome.result, mask)
+            self.owner.show_result(source, outcome.result, mask, clean=clean)
             self._highlight(outcome.result.value)
 
         return self.owner.start(
             clean_job,
             outcome.result.mask,
-            self.owner.cleanup_options(),
+            clean,
             on_returned=apply,
             what=f"Use {METHOD_NAMES[outcome.method]} on {source.layer.name!r}",
             steps=1,

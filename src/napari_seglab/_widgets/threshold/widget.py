@@ -303,30 +303,44 @@ class ThresholdWidget(JobRunner, Container):
         except SegLabInputError as err:
             self.refuse(str(err))
             return None
+        clean = self.cleanup_options()
 
         def apply(output) -> None:
             result, mask, hist = output
             if not self.is_open(source.layer):
                 return
-            self.show_result(source, result, mask)
+            self.show_result(source, result, mask, clean=clean)
             self.histogram.set_data(*hist, () if result.value is None else result.value)
 
         return self.start(
             threshold_job,
             source.data,
             options,
-            self.cleanup_options(),
+            clean,
             on_returned=apply,
             what=f"Threshold ({METHOD_NAMES[options.method]}) of {source.layer.name!r}",
             steps=2,
             block=block,
         )
 
-    def show_result(self, source: Source, result: ThresholdResult, mask: np.ndarray) -> None:
-        """Make `result` (with its cleaned `mask`) current: output layer and summary."""
+    def show_result(
+        self,
+        source: Source,
+        result: ThresholdResult,
+        mask: np.ndarray,
+        *,
+        clean: dict | None = None,
+    ) -> None:
+        """Make `result` (with its cleaned `mask`) current: output layer and summary.
+
+        Both are for the image of `source`, also when another has been chosen since the run
+        began (the summary then says so). `clean` holds the clean-up options the mask was
+        made with (default: the current ones, :meth:`cleanup_options`).
+        """
         self.result = result
         layer = source.layer
-        cleaned = {k: v for k, v in self.cleanup_options().items() if v}
+        clean = self.cleanup_options() if clean is None else clean
+        cleaned = {k: v for k, v in clean.items() if v}
         show_output(
             self.viewer,
             mask,
@@ -355,6 +369,9 @@ class ThresholdWidget(JobRunner, Container):
         notes = [n for n in (result.note, source.note) if n]
         if side is not None and result.value is not None:  # e.g. a manual value out of range
             notes.insert(0, f"{side}: check the threshold and the foreground side")
+        chosen = self.image.value
+        if chosen is not None and chosen is not layer:  # chosen during the run
+            notes.append(f"{chosen.name!r} is chosen now: press Threshold for it")
         self.summary.value = "\n".join([text, *notes])
 
     # ---- try all (see TryAllPanel) --------------------------------------------------------
