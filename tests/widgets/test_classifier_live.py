@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from classifier_helpers import WAIT_MS, paint, stroke_disks
 
-from napari_seglab._widgets.classifier import ClassifierSession, jobs
+from napari_seglab._widgets.classifier import ClassifierSession, ClassifierWidget, jobs
 from napari_seglab._widgets.classifier.balance import balance_text, class_counts
 from napari_seglab._widgets.classifier.plans import Forest, ImageSource, Training
 from napari_seglab._widgets.classifier.view import ViewRegion, region_in_view
@@ -263,3 +263,53 @@ def test_update_button_once_and_the_balance_warning(qtbot, widget_kesm):
     expected = direct(image, strokes).predict(image)
     np.testing.assert_array_equal(viewer.layers["KESM segmentation"].data, expected)
     assert widget.update() is None and widget.status.startswith("Up to date")
+
+
+def test_closing_the_panel_stops_its_run_and_timers_and_frees_its_widgets(
+    qtbot, make_napari_viewer, kesm_tile, monkeypatch, notifications
+):
+    # napari's close button takes the panel out of its dock but never destroys it: the panel
+    # went on training on each stroke, and PyQt's clean-up of it at exit crashed Python.
+    image, truth = kesm_tile
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="KESM")
+    widget = ClassifierWidget(viewer)
+    dock = viewer.window.add_dock_widget(widget)
+    widget.controls.image.value = viewer.layers["KESM"]
+    widget.controls.scales.value = "1, 2, 4"
+    widget.controls.trees.value = 20
+    released, cancels = threading.Event(), []  # the rest of the plane waits in the worker
+    exact = jobs._exact
+
+    def held(plan, data, crop, classifier, region, budget, cancel):
+        cancels.append(cancel)
+        while not (released.is_set() or cancel()):
+            time.sleep(0.005)
+        return (yield from exact(plan, data, crop, classifier, region, budget, cancel))
+
+    monkeypatch.setattr(jobs, "_exact", held)
+    shown = []
+    widget.shown.connect(lambda result: shown.append(result))
+    training = widget.add_training_layer()
+    viewer.canvas.size = (100, 100)
+    camera = viewer.scene.camera
+    camera.center, camera.zoom = (0, 50, 50), 2.0
+    widget.controls.live.value = True
+    paint(training, stroke_disks(truth))
+    qtbot.waitUntil(lambda: len(shown) >= 1 and len(cancels) >= 1, timeout=WAIT_MS)
+    viewer.camera.zoom *= 1.5  # a pan or zoom starts the countdown of the next update
+    assert widget.busy and not cancels[0]() and widget._live._timer.isActive()
+
+    with qtbot.waitSignal(widget.native.destroyed, timeout=5000):
+        viewer.window.remove_dock_widget(dock)  # what its close button does
+    assert cancels[0]()  # the run is cancelled at once
+    assert not widget._live._timer.isActive()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=WAIT_MS)  # and its worker has quit
+    before = len(shown)
+    paint(training, stroke_disks(truth, per_class=5, seed=9))
+    viewer.camera.zoom *= 1.5
+    viewer.add_image(image, name="another")  # napari resets the pickers of its dock widgets
+    qtbot.wait(500)  # longer than the countdowns
+    assert len(cancels) == 1 and widget._runner.job is None and len(shown) == before
+    assert not widget._suggestions.pending
+    assert "KESM segmentation" in viewer.layers and not notifications.errors()

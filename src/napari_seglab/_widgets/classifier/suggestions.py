@@ -138,9 +138,11 @@ class Suggestions:
         self._timer.stop()
 
     def close(self) -> None:
-        """Rank nothing more (the widget is gone)."""
+        """Rank nothing more (the widget is gone): the rankings under way are dropped."""
         with contextlib.suppress(RuntimeError):  # Qt may have deleted the timer already
             self.drop_pending()
+        for worker in list(self._workers):
+            worker.quit()
 
     @property
     def pending(self) -> bool:

@@ -30,6 +30,7 @@ from ...core._validation import SegLabInputError
 from .._layers import label_colormap
 from .._shared import report_error
 from .balance import BalanceView
+from .closing import when_undocked
 from .controls import Controls
 from .inputs import Inputs
 from .jobs import max_label
@@ -125,6 +126,7 @@ class ClassifierWidget(Container):
         napari_viewer.dims.events.point.connect(self._live.schedule)
         self._live.watch_view(camera_of(napari_viewer))
         self.native.destroyed.connect(self._disconnect)
+        when_undocked(self.native, self._on_closed)
         self.reset_choices()
         self._on_image_changed()
 
@@ -303,6 +305,8 @@ class ClassifierWidget(Container):
 
     def reset_choices(self, *_: Any) -> None:
         """Refresh the layer pickers (napari calls it when layers come and go)."""
+        if self._runner.closed:  # the panel was closed: its pickers are gone
+            return
         for section in self._sections:
             section.reset_choices()
         image = self._controls.image
@@ -319,7 +323,17 @@ class ClassifierWidget(Container):
         self._runner.close()
         self._live.close()
         self._suggestions.close()
+        self._balance.watch([])
         self._viewer.dims.events.point.disconnect(self._live.schedule)
+        events = self._viewer.layers.events  # napari connected them when it docked the panel
+        for emitter in (events.inserted, events.removed, events.reordered, events.renamed):
+            emitter.disconnect(self.reset_choices)
+
+    def _on_closed(self) -> None:
+        """The panel was closed (napari keeps its Qt widgets, orphaned): stop for good and
+        delete them, as napari deletes the dock."""
+        self._disconnect()
+        self.native.deleteLater()
 
     def _on_image_changed(self, _value: Any = None) -> None:
         self._controls.channels.reset_choices()
