@@ -186,9 +186,9 @@ def widget_kesm(make_napari_viewer, new_widget, kesm_tile):
     return viewer, widget, image, truth
 
 
-def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monkeypatch):
-    viewer, widget, image, truth = widget_kesm
-    # The rest of the plane waits (in the worker) until it is released or cancelled.
+def hold_the_rest_of_the_plane(monkeypatch) -> tuple[threading.Event, list]:
+    """The rest of the plane waits (in the worker) until `released` is set or the run is
+    cancelled; `cancels` collects the cancel callables of the runs that waited."""
     released, cancels = threading.Event(), []
     exact = jobs._exact
 
@@ -199,12 +199,22 @@ def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monke
         return (yield from exact(plan, data, crop, classifier, region, budget, cancel))
 
     monkeypatch.setattr(jobs, "_exact", held)
+    return released, cancels
+
+
+def zoom_in_on_a_corner(viewer) -> None:
+    viewer.canvas.size = (100, 100)
+    camera = viewer.scene.camera
+    camera.center, camera.zoom = (0, 50, 50), 2.0
+
+
+def test_a_new_stroke_cancels_the_run_going_on_at_once(qtbot, widget_kesm, monkeypatch):
+    viewer, widget, image, truth = widget_kesm
+    released, cancels = hold_the_rest_of_the_plane(monkeypatch)
     shown = []
     widget.shown.connect(lambda result: shown.append(result))
     training = widget.add_training_layer()
-    viewer.canvas.size = (100, 100)
-    camera = viewer.scene.camera
-    camera.center, camera.zoom = (0, 50, 50), 2.0  # zoomed in on a corner
+    zoom_in_on_a_corner(viewer)
     widget.controls.live.value = True
     paint(training, stroke_disks(truth))
     qtbot.waitUntil(lambda: len(shown) >= 1 and len(cancels) >= 1, timeout=WAIT_MS)
@@ -278,22 +288,11 @@ def test_closing_the_panel_stops_its_run_and_timers_and_frees_its_widgets(
     widget.controls.image.value = viewer.layers["KESM"]
     widget.controls.scales.value = "1, 2, 4"
     widget.controls.trees.value = 20
-    released, cancels = threading.Event(), []  # the rest of the plane waits in the worker
-    exact = jobs._exact
-
-    def held(plan, data, crop, classifier, region, budget, cancel):
-        cancels.append(cancel)
-        while not (released.is_set() or cancel()):
-            time.sleep(0.005)
-        return (yield from exact(plan, data, crop, classifier, region, budget, cancel))
-
-    monkeypatch.setattr(jobs, "_exact", held)
+    _, cancels = hold_the_rest_of_the_plane(monkeypatch)
     shown = []
     widget.shown.connect(lambda result: shown.append(result))
     training = widget.add_training_layer()
-    viewer.canvas.size = (100, 100)
-    camera = viewer.scene.camera
-    camera.center, camera.zoom = (0, 50, 50), 2.0
+    zoom_in_on_a_corner(viewer)
     widget.controls.live.value = True
     paint(training, stroke_disks(truth))
     qtbot.waitUntil(lambda: len(shown) >= 1 and len(cancels) >= 1, timeout=WAIT_MS)
