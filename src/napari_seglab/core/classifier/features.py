@@ -230,7 +230,7 @@ def feature_names(settings: FeatureSettings, n_channels: int = 1) -> list[str]:
     Examples
     --------
     >>> feature_names(FeatureSettings(sigmas=(1,), hessian=False))
-    ['gaussian_s1', 'gradient_magnitude_s1']
+    ['gaussian_s1', 'gradient_magnitude_s1', 'laplacian_s1', 'dog_s1']
     """
     per_sigma = settings._components()
     names = []
@@ -290,7 +290,7 @@ def compute_features(
     >>> import numpy as np
     >>> image = np.random.default_rng(0).random((64, 80))
     >>> compute_features(image, FeatureSettings(sigmas=(1, 2))).shape
-    (64, 80, 8)
+    (64, 80, 12)
     """
     settings = FeatureSettings() if settings is None else settings
     channel_axis = channel_axis_of(image, channel_axis)
