@@ -19,6 +19,12 @@ ALL = {
     "structure_tensor": True,
     "gabor": True,
 }
+NONE = dict.fromkeys(ALL, False)
+
+
+def only(family: str, **settings) -> FeatureSettings:
+    """Settings with one feature family on."""
+    return FeatureSettings(**{**NONE, family: True}, **settings)
 
 
 def _col(features, settings, name, n_channels=1):
@@ -78,15 +84,7 @@ def test_features_match_scipy_and_skimage_2d(image, sigma):
 
 def test_gabor_matches_direct_complex_convolution(image):
     sigma = 2.0
-    settings = FeatureSettings(
-        sigmas=(sigma,),
-        intensity=False,
-        edges=False,
-        hessian=False,
-        log=False,
-        dog=False,
-        gabor=True,
-    )
+    settings = only("gabor", sigmas=(sigma,))
     feats = compute_features(image, settings)
     radius = int(4 * sigma + 0.5)
     u = np.arange(-radius, radius + 1)
@@ -192,7 +190,7 @@ def test_settings_round_trip_and_validation():
     with pytest.raises(SegLabInputError, match="Unknown feature setting"):
         FeatureSettings.from_dict({**data, "wavelets": True})
     with pytest.raises(SegLabInputError, match="at least one feature family"):
-        FeatureSettings(intensity=False, edges=False, hessian=False, log=False, dog=False)
+        FeatureSettings(**NONE)
     with pytest.raises(SegLabInputError, match=r"between 0\.3 and 64"):
         FeatureSettings(sigmas=(0.1,))
     with pytest.raises(SegLabInputError, match="needs 2 spacing values"):
@@ -242,16 +240,7 @@ def test_the_one_3x3_eigenvalue_solver_matches_numpy_also_near_diagonal():
 
 def test_3d_structure_tensor_eigenvalues_match_numpy(image):
     vol = np.stack([image[:40, :48], image[10:50, 5:53], image[20:60, 10:58]]).astype(float)
-    settings = FeatureSettings(
-        sigmas=(1,),
-        intensity=False,
-        edges=False,
-        hessian=False,
-        log=False,
-        dog=False,
-        structure_tensor=True,
-        mode="3d",
-    )
+    settings = only("structure_tensor", sigmas=(1,), mode="3d")
     feats = compute_features(vol, settings)
     smooth = ndi.gaussian_filter(vol.astype(np.float32), 1.0, mode="reflect", truncate=4.0)
     grads = np.gradient(smooth)
@@ -287,17 +276,7 @@ def _structure_reference(img, sigma, spacing):
 )
 def test_structure_tensor_with_anisotropic_spacing_matches_scipy(image, mode, sigma, spacing):
     data = image if mode == "2d" else np.stack([image[:, :60], image[::-1, 20:80], image[:, 50:]])
-    settings = FeatureSettings(
-        sigmas=(sigma,),
-        intensity=False,
-        edges=False,
-        hessian=False,
-        log=False,
-        dog=False,
-        structure_tensor=True,
-        mode=mode,
-        spacing=spacing,
-    )
+    settings = only("structure_tensor", sigmas=(sigma,), mode=mode, spacing=spacing)
     feats = compute_features(data, settings)
     expected = _structure_reference(data, sigma, spacing)
     np.testing.assert_allclose(feats, expected, atol=2e-5 * np.abs(expected).max())
