@@ -272,6 +272,7 @@ def run_job(
     block: bool = False,
     on_refused: Callable[[BaseException], None] | None = None,
     on_yielded: Callable[[Any], None] | None = None,
+    on_cancelled: Callable[[], None] | None = None,
 ) -> GeneratorWorker | None:
     """Run a generator job off the GUI thread, with progress and cancellation at each yield.
 
@@ -280,7 +281,9 @@ def run_job(
     goes to napari's notifications as one clear sentence, any other error with its type and
     message, and then to `on_refused` if given (e.g. for the widget's status line); either
     way nothing is changed. `on_yielded`, if given, gets each value the job yields, on the
-    GUI thread (e.g. the name of the step about to run).
+    GUI thread (e.g. the name of the step about to run). `on_cancelled`, if given, is called
+    before `on_finished` when the job ended with neither a result nor a refusal: its worker
+    was quit (e.g. for the widget's status line).
 
     Returns
     -------
@@ -289,13 +292,22 @@ def run_job(
         blocking.
     """
 
+    settled = False  # a result or a refusal came back: the job was not cancelled
+
     def returned(result: Any) -> None:
+        nonlocal settled
+        settled = True
         if isinstance(result, _Refused):
             report_error(result.error, what=what)
             if on_refused is not None:
                 on_refused(result.error)
         else:
             on_returned(result)
+
+    def finished() -> None:
+        if not settled and on_cancelled is not None:
+            on_cancelled()
+        on_finished()
 
     if block:
         try:
@@ -307,12 +319,12 @@ def run_job(
         except StopIteration as stop:
             returned(stop.value)
         finally:
-            on_finished()
+            finished()
         return None
 
     from napari.qt.threading import create_worker
 
-    connect = {"returned": returned, "finished": on_finished}
+    connect = {"returned": returned, "finished": finished}
     if on_yielded is not None:
         connect["yielded"] = on_yielded
     return create_worker(

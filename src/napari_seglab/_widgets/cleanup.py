@@ -177,11 +177,8 @@ class CleanUpWidget(FunctionGui):
             "fill_holes_smaller_than": fill_holes_smaller_than,
             "connectivity": connectivity.value,
         }
-        settled = False  # a result or a refusal came back: the run was not cancelled
 
         def apply(result: tuple[Any, dict]) -> None:
-            nonlocal settled
-            settled = True
             if labels_layer not in self.viewer.layers:
                 show_warning(
                     f"The layer {labels_layer.name!r} was closed while it was being cleaned "
@@ -198,16 +195,10 @@ class CleanUpWidget(FunctionGui):
                 metadata={"source": labels_layer.name, **options, **counts},
             )
 
-        def refused(_: BaseException) -> None:
-            nonlocal settled
-            settled = True
-
         def finished() -> None:
             self.worker = None
             self.call_button.enabled = True
             self.cancel_button.enabled = False
-            if not settled:
-                show_info(CANCELLED)
 
         self.call_button.enabled = False
         self.cancel_button.enabled = not block
@@ -217,7 +208,7 @@ class CleanUpWidget(FunctionGui):
             options,
             on_returned=apply,
             on_finished=finished,
-            on_refused=refused,
+            on_cancelled=lambda: show_info(CANCELLED),
             what="Clean up",
             steps=4,
             block=block,

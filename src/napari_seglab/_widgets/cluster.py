@@ -201,17 +201,11 @@ class ClusterWidget(Container):
         return [_data(layer), *(_data(other) for other in extra)], {}
 
     def _start(self, job, *args, on_returned, what: str, doing: str, block: bool):
-        settled = False  # a result or a refusal came back: the run was not cancelled
-
         def returned(value: Any) -> None:
-            nonlocal settled
-            settled = True
             self.status.value = ""
             on_returned(value)
 
         def refused(error: BaseException) -> None:
-            nonlocal settled
-            settled = True
             self.status.value = f"Nothing changed: {error}"
 
         def finished() -> None:
@@ -219,8 +213,6 @@ class ClusterWidget(Container):
             self.run_button.enabled = True
             self.cancel_button.enabled = False
             self.use_button.enabled = self.result is not None
-            if not settled:
-                self.status.value = CANCELLED
 
         def step_started(step: str | None) -> None:
             cancelling = self.worker is not None and self.worker.abort_requested
@@ -239,6 +231,7 @@ class ClusterWidget(Container):
             on_finished=finished,
             on_refused=refused,
             on_yielded=step_started,
+            on_cancelled=lambda: setattr(self.status, "value", CANCELLED),
             what=what,
             steps=0,  # the steps take very different times: the status line names each
             block=block,

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["ObjectsWidget"]
 
 ROLE = "objects"
-WORKING = "finding objects…"  # the status line while a run is under way
 TABLE_ROWS = 1000
 """The most rows the widget's table shows (filling ~0.2 s); the layer's features hold all."""
 GUESS_PIXELS = 1 << 22
@@ -276,7 +275,7 @@ class ObjectsWidget(Container):
         intensity = self.intensity.value
         self.run_button.enabled = False
         self.cancel_button.enabled = not block
-        self.status.value = WORKING
+        self.status.value = "finding objects…"
         self.worker = run_job(
             _objects_job,
             _array(layer),
@@ -289,10 +288,14 @@ class ObjectsWidget(Container):
             steps=2,
             block=block,
             on_refused=self._refused,
+            on_cancelled=self._cancelled,
         )
 
     def _refused(self, error: BaseException) -> None:
         self.status.value = f"Nothing changed: {error}"
+
+    def _cancelled(self) -> None:
+        self.status.value = "Cancelled: nothing changed."
 
     def cancel(self) -> None:
         """Drop the run in progress: it stops once its current step (labelling or measuring)
@@ -304,8 +307,6 @@ class ObjectsWidget(Container):
         self.worker = None
         self.run_button.enabled = True
         self.cancel_button.enabled = False
-        if self.status.value == WORKING:  # cancelled: no result, no refusal
-            self.status.value = "Cancelled: nothing changed."
 
     def _apply(self, layer: napari.layers.Layer, result: tuple[ObjectLabels, ObjectTable]):
         if layer not in self.viewer.layers:

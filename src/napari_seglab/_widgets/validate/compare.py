@@ -181,13 +181,10 @@ class ComparisonPanel(Container):
             self.worker = None
             self.compare_button.enabled = True
             self.cancel_button.enabled = False
-            if self.status.value == working:  # cancelled: no result, no refusal
-                self._say("Cancelled: nothing changed.")
 
         self.compare_button.enabled = False
         self.cancel_button.enabled = not block
         self._say(f"Comparing against {truth_name!r}…")
-        working = self.status.value
         self.worker = run_job(
             _comparison_job,
             predictions,
@@ -199,6 +196,7 @@ class ComparisonPanel(Container):
             steps=len(predictions) + 1,
             block=block,
             on_refused=self._refused,
+            on_cancelled=lambda: self._say("Cancelled: nothing changed."),
         )
         return self.worker
 

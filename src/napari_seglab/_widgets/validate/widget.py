@@ -357,13 +357,10 @@ class ValidationWidget(ExportMixin, Container):
             self.worker = None
             self.run_button.enabled = True
             self.cancel_button.enabled = False
-            if self.status.value == working:  # cancelled: no result, no refusal
-                self._say("Cancelled: nothing changed.")
 
         self.run_button.enabled = False
         self.cancel_button.enabled = not block
         self._say(f"Validating {pair}…")
-        working = self.status.value
         self.worker = run_job(
             evaluation_job,
             prediction,
@@ -376,6 +373,7 @@ class ValidationWidget(ExportMixin, Container):
             steps=4,
             block=block,
             on_refused=self._refused,
+            on_cancelled=lambda: self._say("Cancelled: nothing changed."),
         )
         return self.worker
 
