@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "run_job",
     "show_output",
     "sparse_zeros",
+    "strided_sample",
 ]
 
 ROLE_KEY = "seglab_role"
@@ -89,6 +91,20 @@ def output_layer(viewer: napari.Viewer, name: str) -> napari.layers.Layer | None
         (layer for layer in viewer.layers if layer.name == name and ROLE_KEY in layer.metadata),
         None,
     )
+
+
+def strided_sample(data: Any, pixels: int, ndim: int | None = None) -> Any:
+    """`data` taken at every n-th index along its first `ndim` axes (all by default), n the
+    smallest step that leaves at most about `pixels` pixels (1: all of it).
+
+    Examples
+    --------
+    >>> strided_sample(np.zeros((1000, 1000)), 10_000).shape
+    (100, 100)
+    """
+    shape = data.shape[: data.ndim if ndim is None else ndim]
+    step = max(1, int(np.ceil((math.prod(shape) / pixels) ** (1 / len(shape)))))
+    return data[(slice(None, None, step),) * len(shape)]
 
 
 def sparse_zeros(shape: tuple[int, ...], dtype: Any) -> Any:

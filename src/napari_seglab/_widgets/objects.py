@@ -34,7 +34,7 @@ from magicgui.widgets import (
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core import ObjectLabels, ObjectTable, SplitMethod, label_objects, measure_objects
-from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output
+from ._shared import ROLE_KEY, layer_choices, output_layer, run_job, show_output, strided_sample
 
 if TYPE_CHECKING:
     import napari
@@ -89,8 +89,7 @@ def _several_values(layer: napari.layers.Labels) -> bool | None:
     """
     data = layer.data[-1] if getattr(layer, "multiscale", False) else layer.data
     if isinstance(data, np.ndarray):
-        step = max(1, int(np.ceil((data.size / GUESS_PIXELS) ** (1 / data.ndim))))
-        sample = data[(slice(None, None, step),) * data.ndim]
+        sample = strided_sample(data, GUESS_PIXELS)
     elif data.size <= GUESS_PIXELS:
         sample = np.asarray(data)
     else:

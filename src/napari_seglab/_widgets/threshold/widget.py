@@ -17,7 +17,6 @@ is the job of "Apply to whole volume".
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,7 +42,7 @@ from ...core.threshold import (
     value_from_image,
 )
 from .._histogram import HistogramPlot
-from .._shared import is_lazy, layer_choices, plane_in_view, show_output
+from .._shared import is_lazy, layer_choices, plane_in_view, show_output, strided_sample
 from ._jobs import Source, shown, threshold_job
 from ._layout import scroll_body
 from ._runner import JobRunner
@@ -399,9 +398,7 @@ def _manual_start(layer: napari.layers.Image, channel: int | None) -> tuple[floa
     an image Otsu refuses (constant, NaN).
     """
     if not is_lazy(layer):
-        shape = layer.data.shape[: layer.ndim]  # without an RGB layer's colours
-        step = max(1, int(np.ceil((math.prod(shape) / SAMPLE_PIXELS) ** (1 / len(shape)))))
-        sample = layer.data[(slice(None, None, step),) * len(shape)]
+        sample = strided_sample(layer.data, SAMPLE_PIXELS, layer.ndim)  # not RGB's colours
         try:
             gray = prepare_image(sample, rgb=bool(layer.rgb), channel=channel)
             otsu = value_from_image(gray, ThresholdOptions())
