@@ -570,6 +570,30 @@ def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wa
     assert panel.comparison.rows == rows and panel.plot.title == rows[0]["prediction"]
 
 
+def test_the_comparison_measures_distances_in_the_layers_scale_as_validate_does(kesm_viewer, wait):
+    """With a pixel size of 0.5 µm, HD95 is in µm in the Compare table as in Validate's."""
+    from napari_seglab.core import boundary_scores
+
+    image, truth = load_kesm()
+    mask = threshold(image, "otsu", foreground="dark", median_size=3).mask
+    kesm_viewer.layers["KESM ground truth"].scale = (0.5, 0.5)
+    kesm_viewer.add_labels(mask, name="otsu", scale=(0.5, 0.5))
+    widget = open_validate(kesm_viewer)
+    widget.prediction.value = kesm_viewer.layers["otsu"]
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    widget.run()
+    wait(widget)
+    panel = widget.comparison
+    panel.predictions.value = [kesm_viewer.layers["otsu"]]
+    panel.run()
+    wait(panel)
+    row = panel.comparison.rows[0]
+    expected = boundary_scores(mask, truth, tolerance=0.5, spacing=0.5)
+    assert expected.hd95 == pytest.approx(boundary_scores(mask, truth).hd95 / 2)
+    assert row["hd95"] == widget.families["HD95"] == pytest.approx(expected.hd95)
+    assert row["boundary_f1"] == widget.families["boundary F1 (0.5)"] == expected.boundary_f1
+
+
 def test_layers_that_do_not_overlay_are_compared_with_a_warning(
     make_napari_viewer, wait, notifications
 ):

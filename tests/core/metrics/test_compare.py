@@ -79,3 +79,17 @@ def test_an_instance_labels_truth_keeps_touching_objects_apart():
     assert result.rows[0]["prediction"] == "split"
     assert rows["split"]["dsb_score"] == 1.0 and rows["merged"]["instance_f1_75"] == 0.0
     assert rows["merged"]["f1"] == 1.0  # the pixels agree
+
+
+def test_a_spacing_gives_distances_in_its_units_and_a_one_pixel_tolerance(kesm):
+    truth, masks = kesm
+    from napari_seglab.core.metrics import boundary_scores
+
+    row = compare_predictions({"otsu": masks["otsu"]}, truth, spacing=(2.0, 2.0)).rows[0]
+    in_pixels = compare_predictions({"otsu": masks["otsu"]}, truth).rows[0]
+    expected = boundary_scores(masks["otsu"], truth, tolerance=2.0, spacing=2.0)
+    assert row["hd95"] == expected.hd95 == pytest.approx(2 * in_pixels["hd95"])
+    assert (row["boundary_f1"], row["nsd"]) == (expected.boundary_f1, expected.nsd)
+    assert (row["boundary_f1"], row["nsd"]) == (in_pixels["boundary_f1"], in_pixels["nsd"])
+    with pytest.raises(SegLabInputError, match="spacing must be"):
+        compare_predictions({"otsu": masks["otsu"]}, truth, spacing=(1.0, 0.0))

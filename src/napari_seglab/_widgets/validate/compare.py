@@ -146,6 +146,7 @@ class ComparisonPanel(Container):
             "rank_by": self.rank_by.value,
             "foreground_classes": classes,
             "truth_objects": validate.truth_objects(),
+            "spacing": tuple(float(v) for v in truth_layer.scale[-truth.ndim :]),
         }
         return predictions, truth, options
 

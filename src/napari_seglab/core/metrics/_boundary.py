@@ -36,7 +36,7 @@ from ._objects import check_in_memory
 from ._prediction import prediction_mask
 from ._scores import ratio
 
-__all__ = ["BoundaryScores", "boundary_of", "boundary_scores", "cl_dice"]
+__all__ = ["BoundaryScores", "boundary_of", "boundary_scores", "cl_dice", "spacing_of"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class BoundaryScores:
     cl_dice: float
 
 
-def _spacing(spacing: Any, ndim: int) -> tuple[float, ...]:
+def spacing_of(spacing: Any, ndim: int) -> tuple[float, ...]:
     """The pixel size of each axis, checked."""
     if spacing is None:
         return (1.0,) * ndim
@@ -151,7 +151,7 @@ def boundary_scores(
     truth = as_mask(truth_arr, name="ground truth", binary=True)
     check_lazy_mask(pred_arr, "prediction")  # the form: numeric, 2D or more
     pred = prediction_mask(pred_arr, foreground_class)
-    sampling = _spacing(spacing, pred.ndim)
+    sampling = spacing_of(spacing, pred.ndim)
     b_pred, b_true = boundary_of(pred), boundary_of(truth)
     d_pred, d_true = _distances(b_pred, b_true, sampling), _distances(b_true, b_pred, sampling)
     nothing = 1.0 if d_pred.size == d_true.size == 0 else 0.0

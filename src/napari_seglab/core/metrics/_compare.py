@@ -12,7 +12,7 @@ import numpy as np
 
 from .._blocks import is_lazy
 from .._validation import SegLabInputError
-from ._boundary import boundary_scores
+from ._boundary import boundary_scores, spacing_of
 from ._evaluate import evaluate
 from ._instances import InstanceScores, score_instances
 from ._objects import check_in_memory, check_truth_objects
@@ -54,7 +54,13 @@ class Comparison:
 
 
 def _row(
-    name: str, prediction: Any, truth: Any, chosen: Any, truth_objects: str, boundary: bool
+    name: str,
+    prediction: Any,
+    truth: Any,
+    chosen: Any,
+    truth_objects: str,
+    boundary: bool,
+    spacing: tuple[float, ...],
 ) -> tuple[dict, InstanceScores | None]:
     labels = truth_objects == "labels"
     prediction = prediction if is_lazy(prediction) else np.asarray(prediction)
@@ -71,7 +77,13 @@ def _row(
             instance_f1_50=instances.at(0.5).f1,
             instance_f1_75=instances.at(0.75).f1,
         )
-        b = boundary_scores(prediction, truth != 0, foreground_class=chosen)
+        b = boundary_scores(
+            prediction,
+            truth != 0,
+            tolerance=min(spacing),
+            spacing=spacing,
+            foreground_class=chosen,
+        )
         row.update(boundary_f1=b.boundary_f1, nsd=b.nsd, cl_dice=b.cl_dice, hd95=b.hd95)
         return row, instances
     return row, None
@@ -85,6 +97,7 @@ def compare_predictions(
     foreground_classes: Mapping[str, int | str] | None = None,
     objects_and_boundaries: bool = True,
     truth_objects: str = "components",
+    spacing: float | tuple[float, ...] | None = None,
 ) -> Comparison:
     """Score several predictions (e.g. Otsu, Yen, the classifier) on one ground truth.
 
@@ -105,6 +118,10 @@ def compare_predictions(
     truth_objects : {"components", "labels"}
         The ground truth is a mask (its objects are its connected components) or an instance
         labels image (its objects are its labels), as in :func:`evaluate`.
+    spacing : float or tuple of float, optional
+        Pixel size, one for every axis or one per axis (e.g. the ground truth layer's
+        ``scale``), as in :func:`boundary_scores`: HD95 is in its units, and boundary F1 and NSD
+        are at a tolerance of one pixel (the smallest pixel size). Pixels by default.
 
     Returns
     -------
@@ -130,10 +147,11 @@ def compare_predictions(
     truth = ground_truth if is_lazy(ground_truth) else np.asarray(ground_truth)
     options = dict(foreground_classes or {})
     check_truth_objects(truth_objects)
+    sampling = spacing_of(spacing, np.ndim(truth))
     rows, instances = [], {}
     for name, pred in predictions.items():
         row, scores = _row(
-            name, pred, truth, options.get(name), truth_objects, objects_and_boundaries
+            name, pred, truth, options.get(name), truth_objects, objects_and_boundaries, sampling
         )
         rows.append(row)
         if scores is not None:
