@@ -570,6 +570,22 @@ def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wa
     assert panel.comparison.rows == rows and panel.plot.title == rows[0]["prediction"]
 
 
+def test_a_prediction_removed_while_comparing_discards_the_comparison(kesm_viewer, qtbot):
+    image = kesm_viewer.layers["KESM vessels"].data
+    widget = open_validate(kesm_viewer)
+    panel = widget.comparison
+    for method in ("otsu", "li"):
+        kesm_viewer.add_labels(threshold(image, method, foreground="dark").mask, name=method)
+    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
+    panel.predictions.value = [kesm_viewer.layers["otsu"], kesm_viewer.layers["li"]]
+    worker = panel.run()
+    kesm_viewer.layers.remove("li")  # before the worker's result reaches the GUI thread
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert worker is not None and panel.comparison is None
+    assert panel.status.value == "Discarded: 'li' was removed from the viewer while comparing."
+    assert not panel.export_button.enabled
+
+
 def test_the_comparison_measures_distances_in_the_layers_scale_as_validate_does(kesm_viewer, wait):
     """With a pixel size of 0.5 µm, HD95 is in µm in the Compare table as in Validate's."""
     from napari_seglab.core import boundary_scores

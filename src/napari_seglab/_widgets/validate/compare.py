@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, Label, PushButton, Select, Table
-from napari.utils.notifications import show_error, show_warning
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from ...core import SegLabInputError
 from ...core.metrics import RANKABLE, Comparison, compare_predictions
@@ -169,11 +169,17 @@ class ComparisonPanel(Container):
             return None
         truth_layer = self._validate.ground_truth.value
         truth_name = truth_layer.name
-        warning = overlay_warning(list(self.predictions.value), truth_layer)
+        compared = [*self.predictions.value, truth_layer]
+        warning = overlay_warning(compared[:-1], truth_layer)
         if warning:  # compared all the same, as in Validate
             show_warning(warning)
 
         def shown(comparison: Comparison) -> None:
+            gone = [x.name for x in compared if x not in self._validate.viewer.layers]
+            if gone:  # deleted while comparing: as in Validate, nothing is shown for it
+                show_info(f"Comparison discarded: {gone[0]!r} was removed from the viewer.")
+                self._say(f"Discarded: {gone[0]!r} was removed from the viewer while comparing.")
+                return
             self._truth_name = truth_name
             self._show(comparison)
             self.status.value = f"Compared against the ground truth {truth_name!r}."
