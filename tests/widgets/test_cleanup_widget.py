@@ -28,6 +28,8 @@ def test_clean_up_2d_updates_its_output(viewer_and_widget, qtbot):
     out = viewer.layers["mask cleaned"]
     assert out.data[2, 2] == 0 and out.data[15:17, 15:17].all()
     assert int(out.data.sum()) == 400
+    assert out.metadata["foreground_pixels_before"] == int(mask.sum())
+    assert out.metadata["foreground_pixels_after"] == 400
     assert tuple(out.scale) == (0.5, 0.5)
     np.testing.assert_array_equal(layer.data, before)
 
@@ -98,8 +100,8 @@ def test_lazy_layer_is_cleaned_chunk_by_chunk(viewer_and_widget):
     assert isinstance(out.data, da.Array)
     expected = clean_up(mask, remove_smaller_than=2, fill_holes_smaller_than=10)
     np.testing.assert_array_equal(out.data.compute(), expected)
-    assert out.metadata["foreground_pixels_before"] == int(mask.sum())
-    assert out.metadata["foreground_pixels_after"] == int(expected.sum())
+    # not counted: that would compute every chunk before napari shows the ones on screen
+    assert "foreground_pixels_after" not in out.metadata
 
 
 def test_result_of_a_closed_layer_is_dropped(viewer_and_widget, qtbot, notifications):

@@ -6,7 +6,8 @@ state is the job in progress). The work runs off the GUI thread (progress in nap
 dock). The result goes to the Labels layer ``"<labels> cleaned"``, updated in place when the
 widget runs again; the input layer is never modified. A lazy layer (dask, zarr) is cleaned
 chunk by chunk and its result stays lazy. Cancel drops a run once its current step (removing
-objects, filling holes, counting pixels) is done; so does closing its input layer.
+objects, filling holes) is done; so does closing its input layer. The output layer's metadata
+holds the options and, for a layer in memory, its foreground pixels before and after.
 """
 
 from enum import Enum
@@ -47,14 +48,6 @@ class Connectivity(Enum):
         }[self.value]
 
 
-def _foreground(data: Any) -> int:
-    import dask.array as da
-
-    return int(
-        da.count_nonzero(data).compute() if isinstance(data, da.Array) else np.count_nonzero(data)
-    )
-
-
 def _clean_up_job(source: Any, options: dict):
     data = numpy_or_dask(source)
     connectivity = min(options["connectivity"], data.ndim)
@@ -66,12 +59,15 @@ def _clean_up_job(source: Any, options: dict):
         cleaned = fill_small_holes(
             cleaned, options["fill_holes_smaller_than"], connectivity=connectivity
         )
+        yield
+        counts = {
+            "foreground_pixels_before": int(np.count_nonzero(data)),
+            "foreground_pixels_after": int(np.count_nonzero(cleaned)),
+        }
     else:  # both in the same passes over the chunks: object sizes now, pixels when shown
         cleaned = clean_up(data, **{**options, "connectivity": connectivity})
-    yield
-    counts = {"foreground_pixels_before": _foreground(data)}
-    yield
-    counts["foreground_pixels_after"] = _foreground(cleaned)  # a lazy result: computed here
+        yield
+        counts = {}  # counting would compute the whole result before napari shows a chunk
     yield
     return cleaned, counts
 
@@ -210,13 +206,13 @@ class CleanUpWidget(FunctionGui):
             on_finished=finished,
             on_cancelled=lambda: show_info(CANCELLED),
             what="Clean up",
-            steps=4,
+            steps=3,
             block=block,
         )
 
     def cancel(self) -> None:
         """Drop the clean-up in progress: it stops once its current step (removing objects,
-        filling holes, counting pixels) is done, and nothing is changed."""
+        filling holes) is done, and nothing is changed."""
         if self.worker is not None:
             self.worker.quit()
             self.cancel_button.enabled = False
