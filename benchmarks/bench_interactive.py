@@ -24,7 +24,11 @@ training plus the prediction of the whole image):
   ``gabor`` (feature families on), ``basic`` (only intensity, edges and Hessian, before any
   family named after it), ``trees100`` (number of trees), ``depth16`` / ``depth0``
   (tree depth; 0: unlimited), ``noweight`` (no class weights), ``smooth1`` (a Gaussian of
-  sigma 1 on each class probability map before the argmax), e.g. ``seglab-s0.5-16-log-dog``.
+  sigma 1 on each class probability map before the argmax), ``lab`` / ``hed`` (an RGB image
+  as CIE Lab or haematoxylin-eosin-DAB channels instead of R, G, B), ``grey`` (an RGB image
+  with a grey channel added), ``rf`` (scikit-learn's RandomForestClassifier with the same
+  options instead of SegLab's forest, and then ``mf0.3``: its max_features, ``leaf3``: its
+  min_samples_leaf), e.g. ``seglab-s0.5-16-log-dog``, ``seglab-lab-grey``.
 * ``seglab-autocontext``: ilastik's auto-context: a second forest learns from the image and
   the first forest's foreground probability (both through SegLab's features).
 
@@ -200,6 +204,8 @@ class SeglabMethod:
         settings = feature_settings(name)
         parts = name.split("-")
         forest = _forest_options(parts)
+        if channel_axis is not None:
+            image = colour_transform(image, parts)
         self.smooth = next((float(p[6:]) for p in parts if p.startswith("smooth")), 0.0)
         self.image, self.channel_axis = image, channel_axis
         self.make = lambda: PixelClassifier(settings, random_state=0, **forest)
@@ -235,8 +241,25 @@ class SeglabMethod:
         return result.labels, result.uncertainty
 
 
+def colour_transform(image: np.ndarray, parts: list[str]) -> np.ndarray:
+    """An RGB image (channels last) as ``lab`` (CIE Lab) or ``hed`` (stain separation)
+    channels instead of R, G, B, with a grey channel added for ``grey``."""
+    from skimage import color
+
+    out = image
+    if "lab" in parts:
+        out = color.rgb2lab(image)
+    elif "hed" in parts:
+        out = color.rgb2hed(image)
+    if "grey" in parts:
+        out = np.concatenate([out, color.rgb2gray(image)[..., None]], axis=-1)
+    return out.astype(np.float32) if out is not image else image
+
+
 def _forest_options(parts: list[str]) -> dict:
-    """``trees100`` / ``depth0`` (no limit) / ``depth16`` / ``noweight`` name suffixes."""
+    """``trees100`` / ``depth0`` (no limit) / ``depth16`` / ``noweight`` name suffixes; with
+    ``rf``, scikit-learn's RandomForestClassifier with them and ``mf0.3`` (max_features) /
+    ``leaf3`` (min_samples_leaf)."""
     options: dict = {}
     for part in parts:
         if part.startswith("trees"):
@@ -245,6 +268,22 @@ def _forest_options(parts: list[str]) -> dict:
             options["max_depth"] = int(part[5:]) or None
         elif part == "noweight":
             options["class_weight"] = None
+    sklearn_options = {
+        "max_features": next((float(p[2:]) for p in parts if p.startswith("mf")), "sqrt"),
+        "min_samples_leaf": next((int(p[4:]) for p in parts if p.startswith("leaf")), 1),
+    }
+    if "rf" in parts:  # scikit-learn's forest with these options, on SegLab's features
+        from sklearn.ensemble import RandomForestClassifier
+
+        forest = RandomForestClassifier(
+            n_estimators=options.get("n_estimators", 50),
+            max_depth=options.get("max_depth", 10),
+            class_weight=options.get("class_weight", "balanced"),
+            random_state=0,
+            n_jobs=-1,
+            **sklearn_options,
+        )
+        return {"estimator": forest}
     return options
 
 
