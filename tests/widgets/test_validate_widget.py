@@ -548,14 +548,20 @@ def test_a_refused_run_says_whose_the_results_shown_are(kesm_viewer, wait, notif
     assert "two truth TP" not in kesm_viewer.layers and "otsu TP" in kesm_viewer.layers
 
 
-def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wait):
-    image = kesm_viewer.layers["KESM vessels"].data
-    widget = open_validate(kesm_viewer)
-    panel = widget.comparison
+def otsu_and_li_chosen_for_comparison(viewer):
+    """The Compare panel of a new Validate panel, with Otsu and Li masks of the KESM sample
+    chosen for comparison against its ground truth."""
+    image = viewer.layers["KESM vessels"].data
+    widget = open_validate(viewer)
     for method in ("otsu", "li"):
-        kesm_viewer.add_labels(threshold(image, method, foreground="dark").mask, name=method)
-    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
-    panel.predictions.value = [kesm_viewer.layers["otsu"], kesm_viewer.layers["li"]]
+        viewer.add_labels(threshold(image, method, foreground="dark").mask, name=method)
+    widget.ground_truth.value = viewer.layers["KESM ground truth"]
+    widget.comparison.predictions.value = [viewer.layers["otsu"], viewer.layers["li"]]
+    return widget.comparison
+
+
+def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wait):
+    panel = otsu_and_li_chosen_for_comparison(kesm_viewer)
     panel.run()
     wait(panel)
     assert panel.status.value == "Compared against the ground truth 'KESM ground truth'."
@@ -571,13 +577,7 @@ def test_a_refused_comparison_says_whose_the_comparison_shown_is(kesm_viewer, wa
 
 
 def test_a_prediction_removed_while_comparing_discards_the_comparison(kesm_viewer, qtbot):
-    image = kesm_viewer.layers["KESM vessels"].data
-    widget = open_validate(kesm_viewer)
-    panel = widget.comparison
-    for method in ("otsu", "li"):
-        kesm_viewer.add_labels(threshold(image, method, foreground="dark").mask, name=method)
-    widget.ground_truth.value = kesm_viewer.layers["KESM ground truth"]
-    panel.predictions.value = [kesm_viewer.layers["otsu"], kesm_viewer.layers["li"]]
+    panel = otsu_and_li_chosen_for_comparison(kesm_viewer)
     worker = panel.run()
     kesm_viewer.layers.remove("li")  # before the worker's result reaches the GUI thread
     qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
