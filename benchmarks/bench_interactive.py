@@ -253,7 +253,11 @@ def colour_transform(image: np.ndarray, parts: list[str]) -> np.ndarray:
         out = color.rgb2hed(image)
     if "grey" in parts:
         out = np.concatenate([out, color.rgb2gray(image)[..., None]], axis=-1)
-    return out.astype(np.float32) if out is not image else image
+    return image if out is image else out.astype(np.float32)
+
+
+_SHARED_OPTIONS = ("n_estimators", "max_depth", "class_weight")
+"""Forest options SegLab's classifier and scikit-learn's forest share."""
 
 
 def _forest_options(parts: list[str]) -> dict:
@@ -268,20 +272,21 @@ def _forest_options(parts: list[str]) -> dict:
             options["max_depth"] = int(part[5:]) or None
         elif part == "noweight":
             options["class_weight"] = None
-    sklearn_options = {
-        "max_features": next((float(p[2:]) for p in parts if p.startswith("mf")), "sqrt"),
-        "min_samples_leaf": next((int(p[4:]) for p in parts if p.startswith("leaf")), 1),
-    }
     if "rf" in parts:  # scikit-learn's forest with these options, on SegLab's features
+        import inspect
+
         from sklearn.ensemble import RandomForestClassifier
 
+        from napari_seglab import PixelClassifier
+
+        defaults = inspect.signature(PixelClassifier).parameters
+        # no max_samples: the strokes give fewer rows than SegLab's cap, which then does not act
         forest = RandomForestClassifier(
-            n_estimators=options.get("n_estimators", 50),
-            max_depth=options.get("max_depth", 10),
-            class_weight=options.get("class_weight", "balanced"),
+            **{k: options.get(k, defaults[k].default) for k in _SHARED_OPTIONS},
+            max_features=next((float(p[2:]) for p in parts if p.startswith("mf")), "sqrt"),
+            min_samples_leaf=next((int(p[4:]) for p in parts if p.startswith("leaf")), 1),
             random_state=0,
             n_jobs=-1,
-            **sklearn_options,
         )
         return {"estimator": forest}
     return options
