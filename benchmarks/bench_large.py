@@ -121,7 +121,8 @@ def run_chunked(
     folder: Path, workers: int, chunks: tuple[int, ...] | None, scheduler: str | None = None
 ) -> dict:
     """The ``seglab`` commands with `workers` threads (or on the dask cluster at
-    `scheduler`); timings, counts and peak RSS."""
+    `scheduler`), every step in `chunks` if given (else their default); timings, counts and
+    peak RSS."""
     import csv
 
     import dask
@@ -139,12 +140,12 @@ def run_chunked(
     times["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("clean", folder / "mask.zarr", "-o", folder / "clean.zarr", "--overwrite",
-            *cluster,
+            *chunk_option, *cluster,
             "--remove-smaller-than", 30, "--fill-holes-smaller-than", 30)  # fmt: skip
     times["clean"] = time.perf_counter() - start
     start = time.perf_counter()
     _seglab("evaluate", folder / "clean.zarr", folder / "truth.zarr",
-            "--csv", folder / "scores.csv", *cluster)  # fmt: skip
+            "--csv", folder / "scores.csv", *chunk_option, *cluster)  # fmt: skip
     times["evaluate"] = time.perf_counter() - start
     with (folder / "scores.csv").open() as fh:
         total = next(row for row in csv.DictReader(fh) if row["plane"] == "total")
@@ -417,6 +418,48 @@ def throughput(scratch: Path, before: Path, rounds: int) -> None:
     write_block("throughput-benchmark", "### Throughput\n\n" + header, table)
 
 
+def grouping(scratch: Path, rounds: int) -> None:
+    """The pipeline on 256 MiB stored in 64^3 chunks: read in the file's chunks
+    (``--chunks 64,64,64``) against the default groups of them, alternated `rounds` times."""
+    folder = scratch / "small-chunks"
+    folder.mkdir()
+    shape, chunk = (64, 2048, 2048), (64, 64, 64)
+    make_volume(folder, shape, chunk)
+    loads = [_load()]
+    runs: dict[str, list[dict]] = {"file chunks": [], "grouped": []}
+    for _ in range(rounds):
+        for name in runs:
+            chunks = chunk if name == "file chunks" else None
+            runs[name].append(_in_subprocess("chunked", folder, workers=2, chunks=chunks))
+            loads.append(_load())
+    assert len({tuple(r["counts"]) for rs in runs.values() for r in rs}) == 1
+    shutil.rmtree(folder)
+    lines = [
+        "| read in | threshold / clean / evaluate s | MiB/s, median (min-max) | peak RSS MiB |",
+        "|---|---|---|---|",
+    ]
+    for name, rs in runs.items():
+        steps = " / ".join(f"{np.median([r['times'][k] for r in rs]):.1f}" for k in rs[0]["times"])
+        lines.append(
+            f"| {name} | {steps} | {_median_spread([_mbps(r) for r in rs])} "
+            f"| {np.median([r['rss_mib'] for r in rs]):.0f} |"
+        )
+    header = (
+        f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
+        f"benchmarks/bench_large.py --grouping --rounds {rounds}`, {os.cpu_count()} CPUs: "
+        f"threshold + clean + evaluate with 2 threads of {'x'.join(map(str, shape))} uint8 "
+        f"(256 MiB) stored in {'x'.join(map(str, chunk))} chunks (1024 of 0.25 MiB), each run "
+        "a fresh process, identical counts. *file chunks*: every step with `--chunks "
+        "64,64,64`; *grouped*: the default (whole blocks of file chunks of about 16 MiB). "
+        "Load average at the start and after each run: " + "; ".join(loads) + "."
+    )
+    table = "\n".join(lines)
+    print(header, table, sep="\n\n")
+    from _readme import write_block
+
+    write_block("grouping-benchmark", "### Stores of small chunks\n\n" + header, table)
+
+
 def rss_vs_chunks(scratch: Path, chunk: int, counts: tuple[int, ...]) -> None:
     """Peak RSS of threshold + clean + evaluate (2 threads) for volumes of `counts` chunks
     of ``chunk**3`` voxels (4 chunks deep, the rest square)."""
@@ -427,7 +470,7 @@ def rss_vs_chunks(scratch: Path, chunk: int, counts: tuple[int, ...]) -> None:
         folder = scratch / f"chunks{n}"
         folder.mkdir()
         make_volume(folder, shape, (chunk,) * 3)
-        r = _in_subprocess("chunked", folder, workers=2)
+        r = _in_subprocess("chunked", folder, workers=2, chunks=(chunk,) * 3)  # not grouped
         loads.append(_load())
         rows.append((n, shape, r))
         shutil.rmtree(folder)
@@ -528,6 +571,9 @@ def main() -> None:
         "--cluster-workers", action="store_true", help="1 against 2 worker processes"
     )
     parser.add_argument(
+        "--grouping", action="store_true", help="a store of 64^3 chunks, grouped or not"
+    )
+    parser.add_argument(
         "--rss-chunks",
         type=lambda t: tuple(int(v) for v in t.split(",")),
         help="peak RSS for these numbers of chunks (e.g. 256,4096)",
@@ -555,6 +601,9 @@ def main() -> None:
             return
         if args.cluster_workers:
             cluster_workers(scratch, args.rounds)
+            return
+        if args.grouping:
+            grouping(scratch, args.rounds)
             return
         if args.rss_chunks:
             rss_vs_chunks(scratch, args.rss_chunk, args.rss_chunks)

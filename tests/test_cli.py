@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+import zarr
 
 import napari_seglab as sl
 from napari_seglab import cli
@@ -99,6 +100,44 @@ def test_kesm_threshold_clean_evaluate_matches_in_memory(sample, capsys):
     assert objects_out.splitlines()[:2] == out.splitlines()[:2]  # the same pixel table
     objects = sl.evaluate(expected, truth, objects=True).objects
     assert f"{objects.matched} matched" in objects_out
+
+
+def test_small_file_chunks_are_processed_in_groups(tmp_path, capsys, monkeypatch):
+    """A store of small chunks is read in groups of them; the results stay exact; classify
+    keeps the file's chunks (its memory follows the chunk size)."""
+    from napari_seglab.cli import _inputs
+    from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_inputs, "GROUPED_CHUNK_BYTES", 64 * 1024)
+    image, truth = sl.load_kesm()
+    volume = np.stack([image, image[::-1], image[:, ::-1], image.T])
+    truths = np.stack([truth, truth[::-1], truth[:, ::-1], truth.T])
+    mask = sl.threshold(volume, "otsu", foreground="dark").mask
+    zarr.create_array("mask.zarr", data=mask, chunks=(1, 32, 32))
+    zarr.create_array("truth.zarr", data=truths, chunks=(1, 32, 32))
+    code, _, _ = run(
+        ["clean", "mask.zarr", "-o", "clean.zarr", "--remove-smaller-than", "30",
+         "--fill-holes-smaller-than", "30"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    written = open_image("clean.zarr")
+    assert written.chunksize == (4, 128, 128)  # 64 file chunks in each
+    expected = sl.clean_up(mask, remove_smaller_than=30, fill_holes_smaller_than=30)
+    np.testing.assert_array_equal(written.compute(), expected)
+    code, _, _ = run(["evaluate", "clean.zarr", "truth.zarr", "--csv", "scores.csv"], capsys)
+    assert code == 0
+    counts = sl.evaluate(expected, truths).counts
+    assert csv_total(Path("scores.csv")) == {k: getattr(counts, k) for k in KESM_COUNTS}
+
+    _, _, strokes = kesm_strokes()
+    PixelClassifier(FeatureSettings(sigmas=(1,)), n_estimators=4).fit(image, strokes).save("c.npz")
+    zarr.create_array("image.zarr", data=volume[:1], chunks=(1, 128, 128))
+    code, _, _ = run(
+        ["classify", "image.zarr", "-o", "classes.zarr", "--classifier", "c.npz"], capsys
+    )
+    assert code == 0 and open_image("classes.zarr").chunksize == (1, 128, 128)
 
 
 def test_on_a_local_dask_cluster(sample, capsys):

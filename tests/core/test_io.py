@@ -131,3 +131,48 @@ def test_grey_and_alpha_png_is_one_grey_image(tmp_path):
     rgba = np.stack([image, image, image, np.full_like(image, 255)], axis=-1)
     iio.imwrite(tmp_path / "rgba.png", rgba)
     assert open_image(tmp_path / "rgba.png").shape == (512, 512, 4)
+
+
+def test_small_file_chunks_are_grouped_into_whole_blocks_of_them():
+    from napari_seglab.core.io import grouped_chunks
+
+    for chunks, shape, itemsize in [
+        ((64, 64, 64), (256, 2048, 2048), 1),
+        ((1, 512, 512), (799, 8026, 17480), 2),
+        ((1, 100, 100, 3), (40, 1000, 1000, 3), 1),
+        ((30, 70), (100, 1000), 4),
+    ]:
+        grouped = grouped_chunks(chunks, shape, itemsize, 1 << 20)
+        for g, c, n in zip(grouped, chunks, shape, strict=True):
+            assert g == n or g % c == 0  # never a part of a file chunk
+        size = int(np.prod(grouped)) * itemsize
+        assert size <= 1 << 20 and (size > 1 << 19 or grouped == shape)
+    assert grouped_chunks((256, 2048), (1000, 4096), 4, 1 << 20) == (256, 2048)  # kept
+    assert grouped_chunks((10, 10), (30, 40), 1, 1 << 20) == (30, 40)  # the whole image
+
+
+def test_open_image_reads_grouped_chunks_from_zarr_tiff_and_ome_zarr(tmp_path):
+    from ome_zarr.writer import write_image
+
+    rng = np.random.default_rng(3)
+    volume = rng.integers(0, 255, (16, 96, 80), dtype=np.uint8)
+    zarr.create_array(tmp_path / "v.zarr", data=volume, chunks=(4, 16, 16))
+    tifffile.imwrite(tmp_path / "v.tif", volume)  # one chunk per page
+    group = zarr.open_group(tmp_path / "v.ome.zarr", mode="w")
+    write_image(
+        volume, group, axes="zyx", scale_factors=[2], storage_options={"chunks": (4, 16, 16)}
+    )
+    for name, own in [
+        ("v.zarr", (4, 16, 16)),
+        ("v.tif", (1, 96, 80)),
+        ("v.ome.zarr", (4, 16, 16)),
+    ]:
+        assert max(open_image(tmp_path / name).chunks[0]) == own[0]
+        image = open_image(tmp_path / name, min_chunk_bytes=40_000)
+        assert image.chunksize != own and int(np.prod(image.chunksize)) <= 40_000
+        np.testing.assert_array_equal(image.compute(), volume)
+        assert image.metadata.axes == ("z", "y", "x")
+        # explicit chunks win over the grouping
+        assert open_image(
+            tmp_path / name, chunks=(2, 48, 40), min_chunk_bytes=40_000
+        ).chunksize == (2, 48, 40)

@@ -165,8 +165,9 @@ def _add_run_options(parser: argparse.ArgumentParser, *, output: bool = True) ->
         "--chunks",
         type=_chunks,
         metavar="Z,Y,X",
-        help="process in chunks of this shape (default: the file's own chunks); larger "
-        "chunks are faster, smaller ones use less memory",
+        help="process in chunks of this shape (default: the file's own chunks, those under "
+        "16 MiB read in groups of about 16 MiB, except for classify); larger chunks are "
+        "faster, smaller ones use less memory",
     )
     parser.add_argument(
         "--scheduler",

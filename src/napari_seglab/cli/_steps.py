@@ -220,7 +220,7 @@ def _classify(args: argparse.Namespace) -> None:
 
     check_outputs(args, args.input, args.classifier)
     classifier = PixelClassifier.load(args.classifier)
-    image = open_input(args, args.input, "image")
+    image = open_input(args, args.input, "image", group=False)
     names = classifier.class_names
     wanted = args.foreground_class
     if wanted is not None and wanted not in [int(c) for c in classifier.classes_]:

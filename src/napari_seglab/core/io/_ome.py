@@ -11,6 +11,7 @@ and one channel, and for writing plans the downsampled levels and their metadata
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -310,9 +311,16 @@ def _pick_channel(
 
 
 def read_ome_zarr(
-    group: zarr.Group, path: Path, *, level: int = 0, channel: int | None = None
+    group: zarr.Group,
+    path: Path,
+    *,
+    level: int = 0,
+    channel: int | None = None,
+    reader: Callable[[zarr.Array], da.Array] | None = None,
 ) -> da.Array:
-    """One level (and one channel) of an OME-Zarr image, lazily, with its ``metadata``."""
+    """One level (and one channel) of an OME-Zarr image, lazily, with its ``metadata``;
+    `reader` makes the level's dask array from its zarr array (default: ome-zarr's, in the
+    store's chunks)."""
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Label, Multiscales, Reader
 
@@ -355,6 +363,8 @@ def read_ome_zarr(
         levels=tuple(tuple(int(n) for n in d.shape) for d in data),
         name=node.metadata.get("name"),
     )
+    if reader is not None:
+        data[level] = reader(group[datasets[level]["path"]])
     channel_names = list(node.metadata.get("channel_names") or [])
     data, meta = _pick_channel(data, meta, channel, channel_names, path)
     array = data[level]

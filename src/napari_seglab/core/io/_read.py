@@ -13,7 +13,15 @@ from ._ome import ImageMetadata, is_ome_zarr, read_ome_zarr
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["PARTIAL", "TIFF", "ZARR", "image_format", "is_zarr_store", "open_image"]
+__all__ = [
+    "PARTIAL",
+    "TIFF",
+    "ZARR",
+    "grouped_chunks",
+    "image_format",
+    "is_zarr_store",
+    "open_image",
+]
 
 ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
 _SUFFIXES = {
@@ -87,9 +95,51 @@ def _zarr_array(node: Any, path: Path) -> Any:
     )
 
 
-def _read_tiff(path: Path) -> da.Array:
-    """A TIFF file's one image series, read page by page (or tile by tile)."""
+def grouped_chunks(
+    chunks: tuple[int, ...], shape: tuple[int, ...], itemsize: int, min_bytes: int
+) -> tuple[int, ...]:
+    """Chunks of about `min_bytes` made of whole blocks of a file's `chunks`.
+
+    The axis with the shortest chunk is doubled (the last axis first on ties) until the next
+    doubling would pass `min_bytes`; an axis stops growing at its full length. File chunks
+    are never split: chunks already of `min_bytes` or more are returned as they are. Each
+    task then reads a block of file chunks in one call instead of one chunk per task, which
+    for small file chunks (64^3 voxels, single planes) costs more than the work itself.
+
+    Examples
+    --------
+    >>> grouped_chunks((64, 64, 64), (256, 2048, 2048), 1, 16 << 20)
+    (256, 256, 256)
+    >>> grouped_chunks((1, 512, 512), (799, 8026, 17480), 2, 16 << 20)
+    (32, 512, 512)
+    >>> grouped_chunks((64, 512, 512), (64, 2048, 2048), 1, 16 << 20)
+    (64, 512, 512)
+    """
+    out = [min(c, n) for c, n in zip(chunks, shape, strict=True)]
+    while True:
+        growable = [a for a in range(len(out)) if out[a] < shape[a]]
+        if not growable:
+            return tuple(out)
+        axis = min(growable, key=lambda a: (out[a], -a))
+        grown = min(2 * out[axis], shape[axis])
+        if int(np.prod(out)) // out[axis] * grown * itemsize > min_bytes:
+            return tuple(out)
+        out[axis] = grown
+
+
+def _from_zarr(array: Any, min_chunk_bytes: int | None) -> da.Array:
+    """A zarr array as a dask array in its own chunks, or in those chunks grouped to
+    `min_chunk_bytes` (each group read in one call)."""
     import dask.array as da
+
+    chunks = array.chunks
+    if min_chunk_bytes:
+        chunks = grouped_chunks(chunks, array.shape, array.dtype.itemsize, min_chunk_bytes)
+    return da.from_zarr(array, chunks=chunks)
+
+
+def _read_tiff(path: Path, min_chunk_bytes: int | None) -> da.Array:
+    """A TIFF file's one image series, read page by page (or tile by tile)."""
     import tifffile
     import zarr
 
@@ -103,7 +153,7 @@ def _read_tiff(path: Path) -> da.Array:
                 "Save the one you need as its own TIFF (e.g. in Fiji) and use that."
             )
     store = tifffile.imread(path, aszarr=True)
-    return da.from_zarr(_zarr_array(zarr.open(store, mode="r"), path))
+    return _from_zarr(_zarr_array(zarr.open(store, mode="r"), path), min_chunk_bytes)
 
 
 def _read_plain(path: Path) -> da.Array:
@@ -154,9 +204,11 @@ def _single_level(path: Path, level: int, channel: int | None) -> None:
         )
 
 
-def _read(path: Path, kind: str, level: int, channel: int | None) -> da.Array:
-    """The image at `path`, of format `kind`, as a dask array (read lazily where possible)."""
-    import dask.array as da
+def _read(
+    path: Path, kind: str, level: int, channel: int | None, min_chunk_bytes: int | None
+) -> da.Array:
+    """The image at `path`, of format `kind`, as a dask array (read lazily where possible;
+    zarr-backed formats in chunks grouped to `min_chunk_bytes`, see :func:`_from_zarr`)."""
 
     if kind == ZARR:
         import zarr
@@ -173,12 +225,18 @@ def _read(path: Path, kind: str, level: int, channel: int | None) -> da.Array:
             )
         node = zarr.open(path, mode="r")
         if is_ome_zarr(node):
-            return read_ome_zarr(node, path, level=level, channel=channel)
+            return read_ome_zarr(
+                node,
+                path,
+                level=level,
+                channel=channel,
+                reader=lambda array: _from_zarr(array, min_chunk_bytes),
+            )
         _single_level(path, level, channel)
-        return da.from_zarr(_zarr_array(node, path))
+        return _from_zarr(_zarr_array(node, path), min_chunk_bytes)
     _single_level(path, level, channel)
     if kind == TIFF:
-        return _read_tiff(path)
+        return _read_tiff(path, min_chunk_bytes)
     if kind == NPY:
         return _read_npy(path)
     return _read_plain(path)
@@ -190,6 +248,7 @@ def open_image(
     chunks: tuple[int, ...] | str | None = None,
     level: int = 0,
     channel: int | None = None,
+    min_chunk_bytes: int | None = None,
 ) -> da.Array:
     """Open an image file or store as a lazy dask array, reading nothing yet.
 
@@ -203,16 +262,23 @@ def open_image(
         small; the alpha channel of a grey-and-alpha PNG is dropped, an RGB(A) one keeps
         its channels last), or a ``.npy`` file (memory-mapped).
     chunks : tuple of int or "auto", optional
-        Chunk shape to process with. Default: the file's own chunks (zarr chunks, TIFF pages
-        or tiles), or dask's automatic choice for the other formats.
+        Chunk shape to process with (one value per dimension of the image as returned).
+        Default: the file's own chunks (zarr chunks, TIFF pages or tiles), or dask's
+        automatic choice for the other formats.
     level : int
         The pyramid level of an OME-Zarr image: 0 (default) is full resolution, 1 the next
         smaller level, and so on.
     channel : int, optional
         The channel of an OME-Zarr image with a channel axis (``c``) of more than one
         channel; its channel axis is then dropped (as is a channel axis of one channel).
+    min_chunk_bytes : int, optional
+        Without `chunks`: group a zarr, OME-Zarr or TIFF file's chunks smaller than this
+        into chunks of about this many bytes, whole blocks of file chunks
+        (:func:`grouped_chunks`). Chunk-by-chunk work on a store of small chunks (64^3
+        voxels, single planes) otherwise spends more time per chunk than on its voxels; the
+        ``seglab`` command groups them to 16 MiB. Not for viewing: napari reads a whole
+        chunk to show one plane of it.
 
-    Returns
     -------
     dask.array.Array
         The image, with a ``metadata`` attribute (:class:`ImageMetadata`): for OME-Zarr the
@@ -254,7 +320,7 @@ def open_image(
         )
     kind = image_format(path)
     try:
-        array = _read(path, kind, level, channel)
+        array = _read(path, kind, level, channel, None if chunks is not None else min_chunk_bytes)
     except SegLabInputError:
         raise
     except Exception as err:  # a decoder's own error: say which file and why
