@@ -24,11 +24,13 @@ training plus the prediction of the whole image):
   ``gabor`` (feature families on), ``basic`` (only intensity, edges and Hessian, before any
   family named after it), ``trees100`` (number of trees), ``depth16`` / ``depth0``
   (tree depth; 0: unlimited), ``noweight`` (no class weights), ``smooth1`` (a Gaussian of
-  sigma 1 on each class probability map before the argmax), ``lab`` / ``hed`` (an RGB image
-  as CIE Lab or haematoxylin-eosin-DAB channels instead of R, G, B), ``grey`` (an RGB image
-  with a grey channel added), ``rf`` (scikit-learn's RandomForestClassifier with the same
-  options instead of SegLab's forest, and then ``mf0.3``: its max_features, ``leaf3``: its
-  min_samples_leaf), e.g. ``seglab-s0.5-16-log-dog``, ``seglab-lab-grey``.
+  sigma 1 on each class probability map before the argmax), ``nogrey`` (an RGB image without
+  the features of its luminance, which SegLab adds by default: ``luminance=False``, the
+  default before), ``lab`` / ``hed`` (an RGB image as CIE Lab or haematoxylin-eosin-DAB
+  channels instead of R, G, B, without a luminance: one of those channels would be
+  meaningless), ``rf`` (scikit-learn's RandomForestClassifier with the same options instead
+  of SegLab's forest, and then ``mf0.3``: its max_features, ``leaf3``: its min_samples_leaf),
+  e.g. ``seglab-s0.5-16-log-dog``, ``seglab-nogrey-rf``.
 * ``seglab-autocontext``: ilastik's auto-context: a second forest learns from the image and
   the first forest's foreground probability (both through SegLab's features).
 
@@ -167,13 +169,16 @@ FAMILIES = ("log", "dog", "structure_tensor", "gabor")
 
 
 def feature_settings(name: str):
-    """SegLab's :class:`~napari_seglab.FeatureSettings` of a method name: its scales and
-    feature families, the defaults for those the name leaves out."""
+    """SegLab's :class:`~napari_seglab.FeatureSettings` of a method name: its scales,
+    feature families and luminance (off for ``nogrey``, ``lab`` and ``hed``), the defaults for
+    those the name leaves out."""
     from napari_seglab import FeatureSettings
 
     parts = name.split("-")
     families = dict.fromkeys(FAMILIES, False) if "basic" in parts else {}
     families.update({f: True for f in FAMILIES if f in parts})
+    if {"nogrey", "lab", "hed"} & set(parts):
+        families["luminance"] = False
     sigmas = _sigmas(name)
     return FeatureSettings(**({"sigmas": sigmas} if sigmas else {}), **families)
 
@@ -243,17 +248,14 @@ class SeglabMethod:
 
 def colour_transform(image: np.ndarray, parts: list[str]) -> np.ndarray:
     """An RGB image (channels last) as ``lab`` (CIE Lab) or ``hed`` (stain separation)
-    channels instead of R, G, B, with a grey channel added for ``grey``."""
+    channels instead of R, G, B (:func:`feature_settings` then turns the luminance off)."""
     from skimage import color
 
-    out = image
     if "lab" in parts:
-        out = color.rgb2lab(image)
-    elif "hed" in parts:
-        out = color.rgb2hed(image)
-    if "grey" in parts:
-        out = np.concatenate([out, color.rgb2gray(image)[..., None]], axis=-1)
-    return image if out is image else out.astype(np.float32)
+        return color.rgb2lab(image).astype(np.float32)
+    if "hed" in parts:
+        return color.rgb2hed(image).astype(np.float32)
+    return image
 
 
 _SHARED_OPTIONS = ("n_estimators", "max_depth", "class_weight")

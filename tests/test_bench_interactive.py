@@ -98,6 +98,17 @@ def test_variant_names_set_the_feature_families(bench):
     assert logged.log and not logged.dog
 
 
+def test_variant_names_set_the_luminance_and_colours(bench):
+    assert bench.feature_settings("seglab").luminance
+    for name in ("seglab-nogrey", "seglab-lab", "seglab-s1-8-hed-rf"):
+        assert not bench.feature_settings(name).luminance, name
+    rgb = np.random.default_rng(0).random((8, 9, 3)).astype(np.float32)
+    assert bench.colour_transform(rgb, ["seglab", "nogrey"]) is rgb
+    for part in ("lab", "hed"):
+        out = bench.colour_transform(rgb, ["seglab", part])
+        assert out.shape == rgb.shape and out.dtype == np.float32
+
+
 def test_variant_name_parts_set_forest_options_and_smoothing(bench):
     parts = ["seglab", "s0.5", "16", "log", "trees100", "depth0", "noweight"]
     assert bench._forest_options(parts) == {

@@ -248,6 +248,37 @@ def test_rgb_and_several_channel_layers(qtbot, make_napari_viewer, new_widget, s
     )
 
 
+def test_the_luminance_box_sets_the_features_and_follows_a_loaded_classifier(
+    qtbot, make_napari_viewer, new_widget, tmp_path
+):
+    image, truth = napari_seglab.load_kesm()
+    image, truth = image[:128, :128], truth[:128, :128]
+    rgb = np.stack([image, 255 - image, image // 2], axis=-1).astype(np.uint8)
+    viewer = make_napari_viewer()
+    layer = viewer.add_image(rgb, name="colour", rgb=True)
+    widget = new_widget(viewer)
+    c = widget.controls
+    assert c.luminance.value is True and "luminance" in c.luminance.tooltip  # the default
+    c.image.value = layer
+    c.scales.value = "1, 2"
+    paint(widget.add_training_layer(), stroke_disks(truth, per_class=6))
+    widget.train()
+    wait_idle(qtbot, widget)
+    names = widget.classifier.feature_names_
+    assert widget.classifier.features.luminance and names[-1].startswith("grey_")
+    assert any(row[0].startswith("grey_") for row in c.importance.data.to_list())
+    c.luminance.value = False
+    widget.train()
+    wait_idle(qtbot, widget)
+    assert not widget.classifier.features.luminance
+    assert len(widget.classifier.feature_names_) == len(names) * 3 // 4
+    assert widget.save(tmp_path / "no_grey.npz")
+    fresh = new_widget(viewer)
+    assert fresh.controls.luminance.value is True
+    assert fresh.load(tmp_path / "no_grey.npz")
+    assert fresh.controls.luminance.value is False
+
+
 def test_strokes_from_several_images_train_one_classifier(qtbot, make_napari_viewer, new_widget):
     image, truth = napari_seglab.load_kesm()
     viewer = make_napari_viewer()

@@ -19,6 +19,7 @@ from napari_seglab.core import (
     PixelClassifier,
     SegLabInputError,
     evaluate,
+    feature_names,
     try_all_thresholds,
 )
 from napari_seglab.core.classifier import _tiles as tiles_module
@@ -505,3 +506,66 @@ def test_features_classified_directly_give_what_the_image_gives(synthetic):
         clf.predict_features(features[..., :-1])
     with pytest.raises(SegLabInputError, match="not trained"):
         PixelClassifier(FAST).predict_features(features)
+
+
+@pytest.fixture(scope="module")
+def synthetic_rgb(synthetic):
+    """The synthetic image as 8-bit RGB whose channels differ."""
+    image, truth, strokes = synthetic
+    scaled = np.clip(image * 1.5 - 60, 0, 255)
+    rgb = np.stack([scaled, 255 - scaled, np.roll(scaled, 5, axis=1)], axis=-1)
+    return rgb.astype(np.uint8), truth, strokes
+
+
+def test_an_rgb_classifier_learns_and_predicts_with_the_luminance(synthetic_rgb, monkeypatch):
+    from napari_seglab.core import PlanePreview, TrainingCache, compute_features
+
+    rgb, _, strokes = synthetic_rgb
+    clf = PixelClassifier(FAST, n_estimators=8).fit(rgb, strokes, channel_axis=-1)
+    per_channel = len(clf.feature_names_) // 4
+    assert clf.n_channels == 3 and clf.features.luminance
+    grey = [f"grey_{n}" for n in feature_names(FAST)]
+    assert clf.feature_names_[3 * per_channel :] == grey
+    features = compute_features(rgb, FAST, channel_axis=-1)
+    whole = clf.segment(rgb, channel_axis=-1)
+    np.testing.assert_array_equal(
+        clf.segment_features(features).probabilities, whole.probabilities
+    )
+    preview = PlanePreview(rgb, FAST, channel_axis=-1).segment(clf)
+    np.testing.assert_array_equal(preview.probabilities, whole.probabilities)
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)  # prediction tile by tile
+    np.testing.assert_array_equal(clf.segment(rgb, channel_axis=-1).labels, whole.labels)
+    cache = TrainingCache()
+    first = strokes.copy()
+    first[:, 64:] = 0
+    PixelClassifier(FAST, n_estimators=8).fit(rgb, first, channel_axis=-1, cache=cache)
+    cached = PixelClassifier(FAST, n_estimators=8).fit(rgb, strokes, channel_axis=-1, cache=cache)
+    np.testing.assert_array_equal(
+        cached._model.arrays["threshold"], clf._model.arrays["threshold"]
+    )
+    # Without the luminance: the features of R, G and B only, another model.
+    off = FeatureSettings(sigmas=FAST.sigmas, luminance=False)
+    plain = PixelClassifier(off, n_estimators=8).fit(rgb, strokes, channel_axis=-1)
+    assert len(plain.feature_names_) == 3 * per_channel
+    with pytest.raises(SegLabInputError, match="other features"):
+        PlanePreview(rgb, FAST, channel_axis=-1).segment(plain)
+
+
+def test_classifier_files_without_luminance_load_with_it_off(synthetic_rgb, tmp_path):
+    rgb, _, strokes = synthetic_rgb
+    new = PixelClassifier(FAST, n_estimators=4).fit(rgb, strokes, channel_axis=-1)
+    with np.load(new.save(tmp_path / "new.npz")) as archive:
+        assert json.loads(archive["header"].tobytes())["features"]["luminance"] is True
+    off = FeatureSettings(sigmas=FAST.sigmas, luminance=False)
+    old = PixelClassifier(off, n_estimators=4).fit(rgb, strokes, channel_axis=-1)
+    path = old.save(tmp_path / "old.npz")
+    with np.load(path) as archive:
+        header = json.loads(archive["header"].tobytes())
+    del header["features"]["luminance"]  # as an earlier napari-seglab wrote it
+    earlier = json.dumps(header).encode()
+    path = _rewrite(path, tmp_path / "earlier.npz", header=np.frombuffer(earlier, np.uint8))
+    loaded = PixelClassifier.load(path)
+    assert loaded.features == off and loaded.feature_names_ == old.feature_names_
+    np.testing.assert_array_equal(
+        loaded.predict_proba(rgb, channel_axis=-1), old.predict_proba(rgb, channel_axis=-1)
+    )

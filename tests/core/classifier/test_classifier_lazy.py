@@ -187,3 +187,23 @@ def test_a_plane_preview_of_a_dask_plane_is_refused(volume, lazy):
     with pytest.raises(sl.SegLabInputError, match="in memory"):
         PlanePreview(lazy(volume)[0], FeatureSettings(sigmas=(1,)))
     PlanePreview(np.asarray(lazy(volume)[0]), FeatureSettings(sigmas=(1,)))  # as it says
+
+
+def test_lazy_rgb_features_with_the_luminance_equal_in_memory(volume, lazy):
+    from napari_seglab.core.classifier import FeatureSettings, compute_features, feature_names
+
+    rgb = np.stack([volume[:2], 255 - volume[:2], volume[:2] // 2], axis=-1)
+    settings = FeatureSettings(sigmas=(1, 3))
+    features = compute_features(lazy(rgb, (1, 32, 40, 3)), settings, channel_axis=-1)
+    assert (
+        features.shape[-1] == len(feature_names(settings, 3)) == 4 * len(feature_names(settings))
+    )
+    assert features.chunks[-1] == (features.shape[-1],)
+    np.testing.assert_array_equal(
+        features.compute(), compute_features(rgb, settings, channel_axis=-1)
+    )
+    # Channels first, as a dask array of one chunk per channel.
+    first = compute_features(
+        lazy(np.moveaxis(rgb, -1, 0), (1, 1, 32, 40)), settings, channel_axis=0
+    )
+    np.testing.assert_array_equal(first.compute(), features.compute())

@@ -202,3 +202,23 @@ def test_forest_files_keep_format_1(blobs, tmp_path):
     loaded = PixelClassifier.load(path)
     assert loaded.estimator is None and loaded.estimator_ is None
     np.testing.assert_array_equal(loaded.predict_proba(image), clf.predict_proba(image))
+
+
+def test_skops_files_without_luminance_load_with_it_off(blobs, tmp_path):
+    image, _, strokes = blobs
+    rgb = np.stack([image, 255 - image, image / 2], axis=-1)
+    off = FeatureSettings(sigmas=FAST.sigmas, luminance=False)
+    old = PixelClassifier(off, estimator=ExtraTreesClassifier(5, random_state=0))
+    old.fit(rgb, strokes, channel_axis=-1)
+    path = old.save(tmp_path / "old.skops")
+    content = skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    header = json.loads(content["header"])
+    assert header["features"]["luminance"] is False
+    del header["features"]["luminance"]  # as an earlier napari-seglab wrote it
+    loaded = PixelClassifier.load(
+        _skops_file(tmp_path / "earlier.skops", header, content["estimator"])
+    )
+    assert loaded.features == off and loaded.feature_names_ == old.feature_names_
+    np.testing.assert_array_equal(
+        loaded.predict_proba(rgb, channel_axis=-1), old.predict_proba(rgb, channel_axis=-1)
+    )

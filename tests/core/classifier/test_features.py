@@ -163,7 +163,7 @@ def test_mask_computes_only_the_masked_pixels_with_the_same_values(image):
 
 def test_channels_get_their_own_features(image):
     rgb = np.stack([image, 1 - image, image**2], axis=-1)
-    settings = FeatureSettings(sigmas=(1, 2))
+    settings = FeatureSettings(sigmas=(1, 2), luminance=False)
     names = feature_names(settings, 3)
     feats = compute_features(rgb, settings, channel_axis=-1)
     assert feats.shape == (*image.shape, 3 * len(feature_names(settings)))
@@ -176,6 +176,94 @@ def test_channels_get_their_own_features(image):
         )
     channels_first = compute_features(np.moveaxis(rgb, -1, 0), settings, channel_axis=0)
     np.testing.assert_array_equal(channels_first, feats)
+
+
+@pytest.fixture(scope="module")
+def rgb(image):
+    """An 8-bit RGB image whose channels differ (values 0-255, not rescaled to 0-1)."""
+    channels = [image, image.max() - image, image**2]
+    return np.stack([np.rint(255 * c / c.max()) for c in channels], axis=-1).astype(np.uint8)
+
+
+def test_rgb_gets_the_features_of_its_luminance(rgb):
+    from skimage.color import rgb2gray
+
+    settings = FeatureSettings(sigmas=(1, 2))
+    assert settings.luminance  # the default
+    per_channel = len(feature_names(settings))
+    names = feature_names(settings, 3)
+    assert len(names) == 4 * per_channel
+    assert names[3 * per_channel - 1].startswith("ch2_")
+    assert names[3 * per_channel :] == [f"grey_{name}" for name in feature_names(settings)]
+    feats = compute_features(rgb, settings, channel_axis=-1)
+    assert feats.shape == (*rgb.shape[:2], 4 * per_channel)
+    grey = rgb2gray(rgb.astype(np.float32))  # the channels' values: 0.2125 R + ...
+    assert 50 < grey.max() <= 255
+    for sigma in settings.sigmas:
+        smoothed = ndi.gaussian_filter(grey.astype(np.float64), sigma, truncate=4.0)
+        np.testing.assert_allclose(
+            _col(feats, settings, f"grey_gaussian_s{sigma:g}", 3), smoothed, atol=2e-5 * 255
+        )
+    # The channels' own features are those without the luminance; a channel axis first gives
+    # the same features.
+    alone = compute_features(rgb, FeatureSettings(sigmas=(1, 2), luminance=False), channel_axis=-1)
+    np.testing.assert_array_equal(feats[..., : 3 * per_channel], alone)
+    first = compute_features(np.moveaxis(rgb, -1, 0), settings, channel_axis=0)
+    np.testing.assert_array_equal(first, feats)
+
+
+def test_luminance_off_gives_the_features_of_the_channels_alone(rgb):
+    settings = FeatureSettings(sigmas=(1, 2), luminance=False)
+    names = feature_names(settings, 3)
+    assert len(names) == 3 * len(feature_names(settings)) and names[-1].startswith("ch2_")
+    feats = compute_features(rgb, settings, channel_axis=-1)
+    per_channel = len(feature_names(settings))
+    for c in range(3):
+        np.testing.assert_array_equal(
+            feats[..., c * per_channel : (c + 1) * per_channel],
+            compute_features(rgb[..., c], settings),
+        )
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 4])
+def test_luminance_leaves_other_channel_counts_alone(image, n_channels):
+    stack = np.stack([image * (c + 1) for c in range(n_channels)], axis=-1)
+    on, off = FeatureSettings(sigmas=(1, 2)), FeatureSettings(sigmas=(1, 2), luminance=False)
+    assert feature_names(on, n_channels) == feature_names(off, n_channels)
+    assert not any(name.startswith("grey_") for name in feature_names(on, n_channels))
+    axis = None if n_channels == 1 else -1
+    data = image if n_channels == 1 else stack
+    np.testing.assert_array_equal(
+        compute_features(data, on, channel_axis=axis),
+        compute_features(data, off, channel_axis=axis),
+    )
+
+
+def test_luminance_features_of_tiles_and_masks_equal_the_whole_image(rgb, monkeypatch):
+    settings = FeatureSettings(sigmas=(1, 4), structure_tensor=True)
+    whole = compute_features(rgb, settings, channel_axis=-1)
+    assert whole.shape[-1] == 4 * len(feature_names(settings))  # R, G, B and luminance
+    mask = np.zeros(rgb.shape[:2], bool)
+    mask[5:9, 3:20] = True
+    mask[70, 100:] = True
+    rows = compute_features(rgb, settings, channel_axis=-1, mask=mask)
+    np.testing.assert_array_equal(rows, whole[mask])
+    monkeypatch.setattr(tiles_module, "_STRIP_VOXELS", 64)  # strips of 32 rows
+    np.testing.assert_array_equal(compute_features(rgb, settings, channel_axis=-1), whole)
+
+
+def test_settings_without_luminance_load_with_it_off():
+    data = FeatureSettings().to_dict()
+    assert data["luminance"] is True
+    assert FeatureSettings.from_dict(data) == FeatureSettings()
+    del data["luminance"]  # as written before the option existed
+    old = FeatureSettings.from_dict(data)
+    assert old.luminance is False
+    assert old == FeatureSettings(luminance=False)
+    channels = [n for n in feature_names(FeatureSettings(), 3) if not n.startswith("grey_")]
+    assert feature_names(old, 3) == channels
+    with pytest.raises(SegLabInputError, match="True or False"):
+        FeatureSettings(luminance="yes")
 
 
 def test_settings_round_trip_and_validation():

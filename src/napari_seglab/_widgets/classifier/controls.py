@@ -136,6 +136,12 @@ class Controls:
         self.features_3d.tooltip = (
             "Compute features in 3D (anisotropy from the layer scale) instead of plane by plane."
         )
+        self.luminance = CheckBox(text="Luminance channel (RGB)", value=defaults.luminance)
+        self.luminance.tooltip = (
+            "For an image of 3 channels (RGB), also compute the features of its luminance "
+            "(0.2125 R + 0.7154 G + 0.0721 B, as scikit-image's rgb2gray). Other images are "
+            "unaffected."
+        )
         self.model = ComboBox(label="Model", choices=[m.value for m in Model])
         self.model.tooltip = (
             "What learns from the strokes: SegLab's forest (fastest, retrains on every stroke) "
@@ -190,7 +196,7 @@ class Controls:
                     self.class_balance,
                 ],
             ),
-            ("Features", [self.families, self.scales, self.features_3d]),
+            ("Features", [self.families, self.scales, self.features_3d, self.luminance]),
             (
                 "Model",
                 [
@@ -301,6 +307,7 @@ class Controls:
             sigmas=_parse_scales(self.scales.value),
             mode=f"{ndim}d",
             spacing=source.spacing(ndim),
+            luminance=bool(self.luminance.value),
             **{family: family in families for family in FAMILY_LABELS},
         )
 
@@ -328,6 +335,7 @@ class Controls:
         self.families.value = [f for f in FAMILY_LABELS if getattr(settings, f)]
         self.scales.value = ", ".join(f"{s:g}" for s in settings.sigmas)
         self.features_3d.value = settings.ndim == 3
+        self.luminance.value = settings.luminance
         estimator = classifier.estimator
         model = Model.of(estimator)
         if model is None:

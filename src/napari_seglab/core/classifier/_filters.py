@@ -273,8 +273,13 @@ def region_features(
     region: Sequence[slice],
     out: np.ndarray,
 ) -> None:
-    """Features of `region` of `source` (C, *filtered axes) into `out` (F, *region shape)."""
+    """Features of `region` of `source` (C, *filtered axes) into `out` (F, *region shape).
+
+    With 3 channels and ``settings.luminance``, the luminance (:func:`luminance`) of each
+    block gets its features after those of the channels.
+    """
     n_channels = source.shape[0]
+    grey = settings._adds_luminance(n_channels)
     spatial = source.shape[1:]
     per_sigma = len(settings._components())
     per_channel = per_sigma * len(settings.sigmas)
@@ -292,3 +297,20 @@ def region_features(
             block = np.ascontiguousarray(source[(channel, *block_slices)], dtype=np.float32)
             first = channel * per_channel + s_index * per_sigma
             sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)
+        if grey:
+            block = luminance(source[(slice(None), *block_slices)])
+            first = n_channels * per_channel + s_index * per_sigma
+            sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Luminance (*spatial) of channels (3, *spatial), as ``skimage.color.rgb2gray``.
+
+    Computed in float32 from the channels' values (not rescaled as integer images would be
+    by rgb2gray): ``0.2125 R + 0.7154 G + 0.0721 B``. Each pixel's value depends on its own
+    channels only, so a block gives the whole image's values bit for bit.
+    """
+    from skimage.color import rgb2gray
+
+    channels = np.ascontiguousarray(rgb, dtype=np.float32)
+    return np.ascontiguousarray(rgb2gray(channels, channel_axis=0), dtype=np.float32)

@@ -59,7 +59,7 @@ class PixelClassifier:
     features : FeatureSettings, optional
         Features to compute (default: ``FeatureSettings()``: intensity, edges, Hessian
         eigenvalues, Laplacian and difference of Gaussians at scales 0.5, 1, 2, 4, 8, per
-        plane).
+        plane, of each channel and, for an RGB image, of its luminance).
     estimator : scikit-learn classifier, optional
         Learn with this classifier instead of SegLab's forest (e.g.
         ``ExtraTreesClassifier()``, ``HistGradientBoostingClassifier()``, a ``Pipeline``

@@ -18,6 +18,13 @@ family is then derived from that smoothed image, as in scikit-image's
                           ``max(3 sigma, 3)`` pixels)
 ========================= =================================================================
 
+An image of exactly 3 channels (RGB) gets, by default, the features of a fourth channel too:
+its luminance, weighted as scikit-image's :func:`skimage.color.rgb2gray` weighs it
+(``0.2125 R + 0.7154 G + 0.0721 B``, in float32). Its features are named ``grey_...``, after
+those of ``ch0_``, ``ch1_`` and ``ch2_``. On the H&E images of
+``benchmarks/bench_interactive.py`` it needs fewer corrective strokes; ``luminance=False``
+gives the features of the three channels alone.
+
 Features are computed tile by tile with the halo each scale needs, so a tile gives exactly
 the values the whole image would, memory stays bounded, and training only computes features
 around the painted pixels.
@@ -73,6 +80,14 @@ class FeatureSettings:
         Pixel size along the filtered axes (2 values in 2D, 3 in 3D), e.g. the napari layer's
         ``scale[-2:]`` or ``scale[-3:]``. Scales are shrunk along coarser axes and derivatives
         are taken in physical units. ``None`` means isotropic.
+    luminance : bool
+        For an image of exactly 3 channels (RGB), also compute every feature of its luminance
+        (``skimage.color.rgb2gray``: ``0.2125 R + 0.7154 G + 0.0721 B``, in float32), named
+        ``grey_<component>_s<sigma>``. Images of any other channel count are unaffected.
+        Default: True (fewer corrective strokes on the H&E images of
+        ``benchmarks/bench_interactive.py``). Settings read by :meth:`from_dict` without this
+        key (files of an earlier napari-seglab) get False, so that they give the features
+        they were trained on.
 
     Examples
     --------
@@ -81,6 +96,8 @@ class FeatureSettings:
     (1.0, 4.0)
     >>> FeatureSettings.from_dict(settings.to_dict()) == settings
     True
+    >>> settings.luminance, FeatureSettings.from_dict({}).luminance  # {}: an earlier file
+    (True, False)
     """
 
     sigmas: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -93,6 +110,7 @@ class FeatureSettings:
     gabor: bool = False
     mode: str = "2d"
     spacing: tuple[float, ...] | None = field(default=None)
+    luminance: bool = True
 
     def __post_init__(self) -> None:
         try:
@@ -122,6 +140,9 @@ class FeatureSettings:
         if mode not in ("2d", "3d"):
             raise SegLabInputError(f'The feature mode must be "2d" or "3d", not {self.mode!r}.')
         object.__setattr__(self, "mode", mode)
+        if not isinstance(self.luminance, bool | np.bool_):
+            raise SegLabInputError(f"`luminance` must be True or False, not {self.luminance!r}.")
+        object.__setattr__(self, "luminance", bool(self.luminance))
         if self.spacing is not None:
             try:
                 spacing = tuple(float(s) for s in np.atleast_1d(self.spacing))
@@ -152,7 +173,11 @@ class FeatureSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSettings:
-        """Settings from a dictionary written by :meth:`to_dict`; unknown keys are refused."""
+        """Settings from a dictionary written by :meth:`to_dict`; unknown keys are refused.
+
+        A dictionary without ``luminance`` (written before that option existed) gives
+        ``luminance=False``: the features its classifier was trained on.
+        """
         if not isinstance(data, Mapping):
             raise SegLabInputError("Feature settings must be a dictionary.")
         known = {f for f in cls.__dataclass_fields__}
@@ -162,7 +187,7 @@ class FeatureSettings:
                 f"Unknown feature setting(s) {unknown}; known ones are {sorted(known)}. "
                 "The file may come from a newer napari-seglab."
             )
-        return cls(**data)
+        return cls(**{"luminance": False, **data})
 
     def _spacing(self) -> np.ndarray:
         """Relative pixel size per filtered axis (the finest axis is 1)."""
@@ -193,8 +218,16 @@ class FeatureSettings:
                 names.extend(_family_components(family, self.ndim))
         return names
 
+    def _adds_luminance(self, n_channels: int) -> bool:
+        """Whether an image of `n_channels` channels gets a luminance channel's features."""
+        return self.luminance and int(n_channels) == 3
+
+    def _n_channels(self, n_channels: int) -> int:
+        """Channels that get features: the image's, plus its luminance for RGB."""
+        return int(n_channels) + self._adds_luminance(n_channels)
+
     def _n_features(self, n_channels: int) -> int:
-        return len(self._components()) * len(self.sigmas) * int(n_channels)
+        return len(self._components()) * len(self.sigmas) * self._n_channels(n_channels)
 
 
 def _family_components(family: str, ndim: int) -> list[str]:
@@ -220,7 +253,9 @@ def feature_names(settings: FeatureSettings, n_channels: int = 1) -> list[str]:
     ----------
     settings : FeatureSettings
     n_channels : int
-        Number of image channels; with more than one, names start with ``ch<i>_``.
+        Number of image channels; with more than one, names start with ``ch<i>_``. With 3
+        channels and ``settings.luminance``, the luminance's features follow, named
+        ``grey_...``.
 
     Returns
     -------
@@ -231,11 +266,16 @@ def feature_names(settings: FeatureSettings, n_channels: int = 1) -> list[str]:
     --------
     >>> feature_names(FeatureSettings(sigmas=(1,), hessian=False))
     ['gaussian_s1', 'gradient_magnitude_s1', 'laplacian_s1', 'dog_s1']
+    >>> feature_names(FeatureSettings(sigmas=(1,), intensity=True, edges=False, hessian=False,
+    ...                               log=False, dog=False), 3)
+    ['ch0_gaussian_s1', 'ch1_gaussian_s1', 'ch2_gaussian_s1', 'grey_gaussian_s1']
     """
     per_sigma = settings._components()
+    prefixes = [f"ch{channel}_" if n_channels > 1 else "" for channel in range(int(n_channels))]
+    if settings._adds_luminance(n_channels):
+        prefixes.append("grey_")
     names = []
-    for channel in range(int(n_channels)):
-        prefix = f"ch{channel}_" if n_channels > 1 else ""
+    for prefix in prefixes:
         for sigma in settings.sigmas:
             names.extend(f"{prefix}{name}_s{sigma:g}" for name in per_sigma)
     return names
@@ -262,7 +302,8 @@ def compute_features(
     settings : FeatureSettings, optional
         Defaults to ``FeatureSettings()``.
     channel_axis : int, optional
-        Axis holding channels (``-1`` for RGB); each channel gets its own features.
+        Axis holding channels (``-1`` for RGB); each channel gets its own features, and an
+        image of 3 channels those of its luminance too (``settings.luminance``).
     mask : array_like of bool, optional
         Spatial-shaped mask: only these pixels' features are computed (around them, with the
         context each scale needs) and returned, as rows in C order of the mask. In-memory
