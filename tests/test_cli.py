@@ -105,11 +105,11 @@ def test_kesm_threshold_clean_evaluate_matches_in_memory(sample, capsys):
 def test_small_file_chunks_are_processed_in_groups(tmp_path, capsys, monkeypatch):
     """A store of small chunks is read in groups of them; the results stay exact; classify
     keeps the file's chunks (its memory follows the chunk size)."""
-    from napari_seglab.cli import _inputs
+    from napari_seglab.core import io
     from napari_seglab.core.classifier import FeatureSettings, PixelClassifier
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(_inputs, "GROUPED_CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(io, "GROUPED_CHUNK_BYTES", 64 * 1024)
     image, truth = sl.load_kesm()
     volume = np.stack([image, image[::-1], image[:, ::-1], image.T])
     truths = np.stack([truth, truth[::-1], truth[:, ::-1], truth.T])

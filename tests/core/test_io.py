@@ -176,3 +176,14 @@ def test_open_image_reads_grouped_chunks_from_zarr_tiff_and_ome_zarr(tmp_path):
         assert open_image(
             tmp_path / name, chunks=(2, 48, 40), min_chunk_bytes=40_000
         ).chunksize == (2, 48, 40)
+
+
+def test_regroup_merges_small_dask_chunks_only():
+    from napari_seglab.core.io import regroup
+
+    small = da.arange(64 * 96 * 80, dtype=np.uint16).reshape(64, 96, 80).rechunk((4, 16, 16))
+    grouped = regroup(small, 40_000)
+    assert grouped.chunksize != small.chunksize and int(np.prod(grouped.chunksize)) * 2 <= 40_000
+    np.testing.assert_array_equal(grouped.compute(), small.compute())
+    big = small.rechunk((64, 96, 80))
+    assert regroup(big, 40_000) is big

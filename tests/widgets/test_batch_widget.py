@@ -86,6 +86,8 @@ def test_clean_up_labels_layer(widget, qtbot, tmp_path):
     finish(widget, qtbot)
     expected = sl.clean_up(mask, remove_smaller_than=30, fill_holes_smaller_than=30)
     np.testing.assert_array_equal(open_image(tmp_path / "clean.zarr").compute(), expected)
+    # The layer's small chunks were worked on in groups (here: one), as seglab does.
+    assert zarr.open_array(tmp_path / "clean.zarr", mode="r").chunks == mask.shape
 
 
 def test_cancel_leaves_nothing(widget, qtbot, tmp_path):
@@ -139,6 +141,7 @@ def test_classifier_file_on_whole_volume(widget, qtbot, tmp_path):
     finish(widget, qtbot)
     shown = viewer.layers["kesm volume"]
     np.testing.assert_array_equal(np.asarray(shown.data), classifier.predict(image))
+    assert zarr.open_array(tmp_path / "c.zarr", mode="r").chunks == (128, 128)  # not grouped
 
 
 def kesm_classifier(tmp_path):

@@ -26,13 +26,6 @@ RGB_MIN_SIDE = 30
 """An image is taken as RGB(A) when its last axis has 3 or 4 values and the two before are
 longer than this (napari's own guess for image layers)."""
 
-GROUPED_CHUNK_BYTES = 16 << 20
-"""Without ``--chunks``, the steps that label or count (threshold, clean, evaluate) read a
-store's smaller chunks in groups of about this size (whole blocks of them): per chunk, dask,
-zarr and the merge of the labels cost about a millisecond each, more than a 64^3 chunk's
-own work. ``seglab classify`` keeps the file's chunks (its memory follows the chunk size
-times the number of features)."""
-
 SAMPLE_CHUNKS = 3
 """How many chunks (first, middle, last) ``seglab clean`` reads to tell a mask from an image."""
 
@@ -51,9 +44,9 @@ def looks_rgb(shape: tuple[int, ...]) -> bool:
 def open_input(args: argparse.Namespace, path: Path, name: str, *, group: bool = True) -> Any:
     """Open an input lazily: ``--level`` and ``--channel`` of an OME-Zarr image, rechunked to
     ``--chunks`` (refused if it has other dimensions); without ``--chunks``, small file
-    chunks grouped to :data:`GROUPED_CHUNK_BYTES` unless `group` is False. Its ``metadata``
+    chunks grouped to ``core.io.GROUPED_CHUNK_BYTES`` unless `group` is False. Its ``metadata``
     is kept."""
-    from ..core.io import open_image
+    from ..core.io import GROUPED_CHUNK_BYTES, open_image
 
     image = open_image(
         path,

@@ -15,11 +15,19 @@ pyramid levels are in ``_ome.py``.
 """
 
 from ._ome import ImageMetadata
-from ._read import grouped_chunks, image_format, is_zarr_store, open_image
+from ._read import (
+    GROUPED_CHUNK_BYTES,
+    grouped_chunks,
+    image_format,
+    is_zarr_store,
+    open_image,
+    regroup,
+)
 from ._sources import input_paths
 from ._write import TIFF_LIMIT, check_output, save, watch
 
 __all__ = [
+    "GROUPED_CHUNK_BYTES",
     "TIFF_LIMIT",
     "ImageMetadata",
     "check_output",
@@ -28,6 +36,7 @@ __all__ = [
     "input_paths",
     "is_zarr_store",
     "open_image",
+    "regroup",
     "save",
     "watch",
 ]

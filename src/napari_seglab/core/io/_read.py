@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import dask.array as da
 
 __all__ = [
+    "GROUPED_CHUNK_BYTES",
     "PARTIAL",
     "TIFF",
     "ZARR",
@@ -21,6 +22,7 @@ __all__ = [
     "image_format",
     "is_zarr_store",
     "open_image",
+    "regroup",
 ]
 
 ZARR, TIFF, PLAIN, NPY = "zarr", "tiff", "plain", "npy"
@@ -95,6 +97,13 @@ def _zarr_array(node: Any, path: Path) -> Any:
     )
 
 
+GROUPED_CHUNK_BYTES = 16 << 20
+"""The size to which chunk-by-chunk work (``seglab`` threshold, clean, evaluate; Apply to
+whole volume) groups smaller chunks: per chunk, dask, zarr and the merge of labels cost about
+a millisecond each, more than a 64^3 chunk's own work. Not for classification, whose memory
+follows the chunk size times the number of features."""
+
+
 def grouped_chunks(
     chunks: tuple[int, ...], shape: tuple[int, ...], itemsize: int, min_bytes: int
 ) -> tuple[int, ...]:
@@ -125,6 +134,23 @@ def grouped_chunks(
         if int(np.prod(out)) // out[axis] * grown * itemsize > min_bytes:
             return tuple(out)
         out[axis] = grown
+
+
+def regroup(array: da.Array, min_bytes: int = GROUPED_CHUNK_BYTES) -> da.Array:
+    """`array` in chunks of whole blocks of its own chunks, of about `min_bytes`
+    (:func:`grouped_chunks` of its largest chunk; unchanged if those are as large).
+
+    A dask rechunk: for a zarr store, ``open_image(path, min_chunk_bytes=...)`` reads the
+    groups directly, which is faster still.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> regroup(da.zeros((64, 1024, 1024), dtype="u1", chunks=64), 4 << 20).chunksize
+    (64, 256, 256)
+    """
+    chunks = grouped_chunks(array.chunksize, array.shape, array.dtype.itemsize, min_bytes)
+    return array if chunks == array.chunksize else array.rechunk(chunks)
 
 
 def _from_zarr(array: Any, min_chunk_bytes: int | None) -> da.Array:
