@@ -467,8 +467,11 @@ def _table(rows: dict, methods: list[str], references: dict | None) -> str:
 
 def target_check(datasets: dict, baseline: str = "skimage") -> list[str]:
     """Does a SegLab method beat scikit-image by 30 % in strokes and lose <= 0.01 at 20?"""
+    methods = list(next(iter(datasets.values())))
+    if baseline not in methods:
+        return [f"no comparison: add {baseline} to --methods to compare with it"]
     out = []
-    for method in next(iter(datasets.values())):
+    for method in methods:
         if method == baseline:
             continue
         strokes_ok = all(

@@ -127,3 +127,14 @@ def test_variant_name_parts_set_forest_options_and_smoothing(bench):
     Result.probabilities[4, 4] = (0.4, 0.6)
     labels, uncertainty = bench._smoothed(Result, 1.0)
     assert (labels == 1).all() and uncertainty.max() < 0.1
+
+
+def test_the_target_check_needs_its_baseline(bench):
+    curve = {"strokes": [4, 5, 6], "f1": [0.8, 0.9, 0.95, 0.96]}
+    datasets = {"a": {"skimage": curve, "seglab": {**curve, "strokes": [2, 3, 4]}}}
+    (line,) = bench.target_check(datasets)
+    assert line.startswith("seglab: -40% strokes") and "30 % fewer at every level" in line
+    del datasets["a"]["skimage"]
+    assert bench.target_check(datasets) == [
+        "no comparison: add skimage to --methods to compare with it"
+    ]
