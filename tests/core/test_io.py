@@ -149,6 +149,10 @@ def test_small_file_chunks_are_grouped_into_whole_blocks_of_them():
         assert size <= 1 << 20 and (size > 1 << 19 or grouped == shape)
     assert grouped_chunks((256, 2048), (1000, 4096), 4, 1 << 20) == (256, 2048)  # kept
     assert grouped_chunks((10, 10), (30, 40), 1, 1 << 20) == (30, 40)  # the whole image
+    # an OME-Zarr channel axis stays one channel per chunk: one channel is read
+    assert grouped_chunks((1, 1, 4, 32, 32), (2, 3, 4, 32, 32), 1, 1 << 20, (1,)) == (
+        2, 1, 4, 32, 32,
+    )  # fmt: skip
 
 
 def test_open_image_reads_grouped_chunks_from_zarr_tiff_and_ome_zarr(tmp_path):
@@ -187,3 +191,17 @@ def test_regroup_merges_small_dask_chunks_only():
     np.testing.assert_array_equal(grouped.compute(), small.compute())
     big = small.rechunk((64, 96, 80))
     assert regroup(big, 40_000) is big
+
+
+def test_one_channel_of_a_grouped_ome_zarr(tmp_path):
+    from ome_zarr.writer import write_image
+
+    data = np.random.default_rng(4).integers(0, 255, (2, 3, 4, 64, 64), dtype=np.uint8)
+    group = zarr.open_group(tmp_path / "tczyx.ome.zarr", mode="w")
+    write_image(
+        data, group, axes="tczyx", scale_factors=[2],
+        storage_options={"chunks": (1, 1, 1, 16, 16)},
+    )  # fmt: skip
+    image = open_image(tmp_path / "tczyx.ome.zarr", channel=1, min_chunk_bytes=1 << 20)
+    assert image.chunksize == (2, 4, 64, 64)
+    np.testing.assert_array_equal(image.compute(), data[:, 1])

@@ -316,11 +316,11 @@ def read_ome_zarr(
     *,
     level: int = 0,
     channel: int | None = None,
-    reader: Callable[[zarr.Array], da.Array] | None = None,
+    reader: Callable[[zarr.Array, tuple[int, ...]], da.Array] | None = None,
 ) -> da.Array:
     """One level (and one channel) of an OME-Zarr image, lazily, with its ``metadata``;
-    `reader` makes the level's dask array from its zarr array (default: ome-zarr's, in the
-    store's chunks)."""
+    ``reader(zarr array, channel axes)`` makes the level's dask array (default: ome-zarr's,
+    in the store's chunks)."""
     from ome_zarr.io import parse_url
     from ome_zarr.reader import Label, Multiscales, Reader
 
@@ -364,7 +364,8 @@ def read_ome_zarr(
         name=node.metadata.get("name"),
     )
     if reader is not None:
-        data[level] = reader(group[datasets[level]["path"]])
+        channel_axes = tuple(i for i, t in enumerate(types) if t == "channel")
+        data[level] = reader(group[datasets[level]["path"]], channel_axes)
     channel_names = list(node.metadata.get("channel_names") or [])
     data, meta = _pick_channel(data, meta, channel, channel_names, path)
     array = data[level]

@@ -105,13 +105,19 @@ follows the chunk size times the number of features."""
 
 
 def grouped_chunks(
-    chunks: tuple[int, ...], shape: tuple[int, ...], itemsize: int, min_bytes: int
+    chunks: tuple[int, ...],
+    shape: tuple[int, ...],
+    itemsize: int,
+    min_bytes: int,
+    keep: tuple[int, ...] = (),
 ) -> tuple[int, ...]:
     """Chunks of about `min_bytes` made of whole blocks of a file's `chunks`.
 
     The axis with the shortest chunk is doubled (the last axis first on ties) until the next
-    doubling would pass `min_bytes`; an axis stops growing at its full length. File chunks
-    are never split: chunks already of `min_bytes` or more are returned as they are. Each
+    doubling would pass `min_bytes`; an axis stops growing at its full length, and the axes
+    in `keep` (e.g. an OME-Zarr channel axis, of which one channel is read) keep their
+    chunks. File chunks are never split: chunks already of `min_bytes` or more are returned
+    as they are. Each
     task then reads a block of file chunks in one call instead of one chunk per task, which
     for small file chunks (64^3 voxels, single planes) costs more than the work itself.
 
@@ -126,7 +132,7 @@ def grouped_chunks(
     """
     out = [min(c, n) for c, n in zip(chunks, shape, strict=True)]
     while True:
-        growable = [a for a in range(len(out)) if out[a] < shape[a]]
+        growable = [a for a in range(len(out)) if out[a] < shape[a] and a not in keep]
         if not growable:
             return tuple(out)
         axis = min(growable, key=lambda a: (out[a], -a))
@@ -153,14 +159,16 @@ def regroup(array: da.Array, min_bytes: int = GROUPED_CHUNK_BYTES) -> da.Array:
     return array if chunks == array.chunksize else array.rechunk(chunks)
 
 
-def _from_zarr(array: Any, min_chunk_bytes: int | None) -> da.Array:
+def _from_zarr(array: Any, min_chunk_bytes: int | None, keep: tuple[int, ...] = ()) -> da.Array:
     """A zarr array as a dask array in its own chunks, or in those chunks grouped to
-    `min_chunk_bytes` (each group read in one call)."""
+    `min_chunk_bytes` but along the axes in `keep` (each group read in one call)."""
     import dask.array as da
 
     chunks = array.chunks
-    if min_chunk_bytes:
-        chunks = grouped_chunks(chunks, array.shape, array.dtype.itemsize, min_chunk_bytes)
+    if min_chunk_bytes and array.size:
+        chunks = grouped_chunks(
+            chunks, array.shape, array.dtype.itemsize, min_chunk_bytes, tuple(keep)
+        )
     return da.from_zarr(array, chunks=chunks)
 
 
@@ -256,7 +264,7 @@ def _read(
                 path,
                 level=level,
                 channel=channel,
-                reader=lambda array: _from_zarr(array, min_chunk_bytes),
+                reader=lambda array, keep: _from_zarr(array, min_chunk_bytes, keep),
             )
         _single_level(path, level, channel)
         return _from_zarr(_zarr_array(node, path), min_chunk_bytes)
