@@ -23,6 +23,7 @@ from napari.qt.threading import GeneratorWorker
 from qtpy.QtCore import QObject, QThreadPool, Signal
 
 from ...core._validation import Cancelled
+from .._shared import stop_workers_at_exit
 from .jobs import run
 from .warmup import start_warm_up
 
@@ -130,20 +131,25 @@ class Runner:
         )
         relay = self._relay
 
+        def cancelled() -> bool:
+            # also when napari asks the worker to quit (its quit, its activity dock's cancel)
+            return job.cancel.is_set() or (job.worker is not None and job.worker.abort_requested)
+
         def progress(fraction: float) -> None:
-            if not job.cancel.is_set():  # a closed widget's relay may be gone
+            if not cancelled():  # a closed widget's relay may be gone
                 relay.progressed.emit(fraction)
 
         worker = create_worker(
             _when_ready,
             plan,
-            job.cancel.is_set,
+            cancelled,
             progress,
             _worker_class=_Worker,
             _ignore_errors=True,  # errors go to on_error, they are not re-raised
         )
         job.worker = worker
         self.job = job
+        stop_workers_at_exit()  # a script that ends with the run going (no viewer closed)
         worker.yielded.connect(lambda result: result and self._result(job, result))
         worker.returned.connect(lambda result: self._result(job, result))
         worker.errored.connect(lambda err: self._error(job, err))

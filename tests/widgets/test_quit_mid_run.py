@@ -1,4 +1,4 @@
-"""Closing the viewer while the pixel classifier has a run in flight quits cleanly."""
+"""Closing the viewer, or ending a script, while a widget's run is in flight quits cleanly."""
 
 from __future__ import annotations
 
@@ -63,14 +63,63 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a display (pytest-xvfb)")
-def test_closing_the_viewer_mid_run_stops_the_run_and_exits_cleanly(tmp_path):
-    script = tmp_path / "close_mid_run.py"
-    script.write_text(SCRIPT)
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
-    )
+# A script that starts a job of the other widgets (threshold, validate, batch ...: run_job)
+# and ends while it runs. Before the fix, Python shut down with the worker still going (and
+# the worker then ran into its deleted signals). The check registered first runs last, after
+# SegLab's exit hook.
+SCRIPT_RUN_JOB = textwrap.dedent(
+    """
+    import atexit
+    import os
+    import sys
+    import time
+
+    from qtpy.QtCore import QThreadPool
+    from qtpy.QtWidgets import QApplication
+
+
+    def check():
+        left = QThreadPool.globalInstance().activeThreadCount()
+        print(f"threads left running: {left}", file=sys.stderr, flush=True)
+        if left:
+            os._exit(3)
+
+
+    atexit.register(check)
+    app = QApplication([])
+    from napari_seglab._widgets._shared import run_job
+
+
+    def job():
+        for _ in range(400):  # 2 s, in short steps
+            time.sleep(0.005)
+            yield None
+        return 1
+
+
+    run_job(job, on_returned=print, on_finished=lambda: None, what="a job", steps=1)
+    time.sleep(0.2)  # the job is running; the script ends
+    """
+)
+
+
+def _run(script, tmp_path) -> subprocess.CompletedProcess:
+    path = tmp_path / "script.py"
+    path.write_text(script)
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def _assert_clean(done: subprocess.CompletedProcess) -> None:
     assert "threads left running: 0" in done.stderr, done.stderr[-3000:]
     for sign in ("Traceback", "Fatal Python error", "QThread: Destroyed", "RuntimeError"):
         assert sign not in done.stderr, done.stderr[-3000:]
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a display (pytest-xvfb)")
+def test_closing_the_viewer_mid_run_stops_the_classifier_run_and_exits_cleanly(tmp_path):
+    _assert_clean(_run(SCRIPT, tmp_path))
+
+
+def test_a_script_ending_mid_job_waits_for_the_worker_to_stop(tmp_path):
+    _assert_clean(_run(SCRIPT_RUN_JOB, tmp_path))
