@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import math
+import threading
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from napari.qt.threading import GeneratorWorker
 
 __all__ = [
+    "EXIT_WAIT_MS",
     "ROLE_KEY",
     "is_lazy",
     "layer_choices",
@@ -28,6 +32,7 @@ __all__ = [
     "run_job",
     "show_output",
     "sparse_zeros",
+    "stop_workers_at_exit",
     "strided_sample",
 ]
 
@@ -278,6 +283,37 @@ def _guarded(job: Callable[..., Generator[Any, None, Any]], *args: Any):
         return _Refused(err)
 
 
+EXIT_WAIT_MS = 5000
+"""How long Python's exit waits for SegLab's workers to notice that they were asked to quit."""
+
+_exit_hook = threading.Lock()
+_exit_hook_set = False
+
+
+def _stop_workers() -> None:
+    from superqt.utils import WorkerBase  # napari's workers are superqt's
+
+    with contextlib.suppress(RuntimeError):  # one still going after EXIT_WAIT_MS: give up
+        WorkerBase.await_workers(EXIT_WAIT_MS)
+
+
+def stop_workers_at_exit() -> None:
+    """Make Python's exit quit the running workers and wait for them (once per process).
+
+    napari's own quit (the end of ``napari.run()``) asks every worker to quit and waits for
+    them. A script or notebook that closes the viewer and ends never gets there: Python then
+    shut down while a worker was still computing, and the worker's next signal aborted the
+    process (``Fatal Python error: Aborted``) or crashed it. Waiting at exit, for at most
+    :data:`EXIT_WAIT_MS`, lets the workers stop at their next step first. Call it before
+    starting a worker; it runs before PyQt's clean-up (exit handlers run last-registered first).
+    """
+    global _exit_hook_set
+    with _exit_hook:
+        if not _exit_hook_set:
+            atexit.register(_stop_workers)
+            _exit_hook_set = True
+
+
 def run_job(
     job: Callable[..., Generator[Any, None, Any]],
     *args: Any,
@@ -340,6 +376,7 @@ def run_job(
 
     from napari.qt.threading import create_worker
 
+    stop_workers_at_exit()
     connect = {"returned": returned, "finished": finished}
     if on_yielded is not None:
         connect["yielded"] = on_yielded

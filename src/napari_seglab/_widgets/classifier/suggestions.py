@@ -20,7 +20,7 @@ from qtpy.QtCore import QTimer
 
 from ...core.classifier import RegionSuggestion, suggest_regions
 from .._layers import geometry_of
-from .._shared import ROLE_KEY, index_in_view, output_layer
+from .._shared import ROLE_KEY, index_in_view, output_layer, stop_workers_at_exit
 from .layers import ROLE
 from .view import camera_of
 
@@ -128,6 +128,7 @@ class Suggestions:
         worker.returned.connect(lambda found: self._ranked(found, index, layer, generation))
         worker.finished.connect(lambda: self._workers.discard(worker))
         self._workers.add(worker)
+        stop_workers_at_exit()
         worker.start()
 
     def drop_pending(self) -> None:
