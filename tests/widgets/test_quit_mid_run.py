@@ -87,6 +87,8 @@ SCRIPT_RUN_JOB = textwrap.dedent(
 
     atexit.register(check)
     app = QApplication([])
+    from qtpy.QtWidgets import QWidget
+
     from napari_seglab._widgets._shared import run_job
 
 
@@ -97,16 +99,67 @@ SCRIPT_RUN_JOB = textwrap.dedent(
         return 1
 
 
-    run_job(job, on_returned=print, on_finished=lambda: None, what="a job", steps=1)
+    owner = QWidget()
+    run_job(job, on_returned=print, on_finished=lambda: None, what="a job", steps=1, owner=owner)
     time.sleep(0.2)  # the job is running; the script ends
     """
 )
 
 
-def _run(script, tmp_path) -> subprocess.CompletedProcess:
+# A session that goes on (a notebook) after the viewer was closed while Threshold's "Try all"
+# or Apply to whole volume ran. Before the fix, the job's end touched the deleted panel's
+# buttons or progress bar: "RuntimeError: wrapped C/C++ object ... has been deleted" in a Qt
+# slot, and the process aborted.
+SCRIPT_SESSION_GOES_ON = textwrap.dedent(
+    """
+    import sys
+
+    import dask.array as da
+    import napari
+    import numpy as np
+    from qtpy.QtCore import QEventLoop, QThreadPool, QTimer
+
+    import napari_seglab as sl
+
+
+    def spin(ms):
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+
+    image, _ = sl.load_kesm()
+    stack = np.stack([np.roll(image, 3 * i, axis=1) for i in range(60)])
+    viewer = napari.Viewer(show=False)
+    lazy = sys.argv[1] == "batch"  # Try all on a lazy stack looks at the plane in view only
+    layer = viewer.add_image(da.from_array(stack, chunks=(4, 512, 512)) if lazy else stack)
+    if sys.argv[1] == "threshold":
+        _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Threshold")
+        worker = widget.try_all()
+    else:
+        _, widget = viewer.window.add_plugin_dock_widget("napari-seglab", "Apply to whole volume")
+        widget.reset_choices()
+        widget.set_options(
+            image=layer, operation="threshold", method="otsu", median=3, output=sys.argv[2]
+        )
+        worker = widget.run()
+    assert worker is not None
+    spin(300)
+    assert worker.is_running
+    viewer.close()
+    spin(3000)  # the session goes on; the job ends meanwhile
+    left = QThreadPool.globalInstance().activeThreadCount()
+    print(f"threads left running: {left}", file=sys.stderr)
+    """
+)
+
+
+def _run(script, tmp_path, *args: str) -> subprocess.CompletedProcess:
     path = tmp_path / "script.py"
     path.write_text(script)
-    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(path), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def _assert_clean(done: subprocess.CompletedProcess) -> None:
@@ -123,3 +176,11 @@ def test_closing_the_viewer_mid_run_stops_the_classifier_run_and_exits_cleanly(t
 
 def test_a_script_ending_mid_job_waits_for_the_worker_to_stop(tmp_path):
     _assert_clean(_run(SCRIPT_RUN_JOB, tmp_path))
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a display (pytest-xvfb)")
+@pytest.mark.parametrize("panel", ["threshold", "batch"])
+def test_closing_the_viewer_mid_job_in_a_session_that_goes_on(tmp_path, panel):
+    out = tmp_path / "out.zarr"
+    _assert_clean(_run(SCRIPT_SESSION_GOES_ON, tmp_path, panel, str(out)))
+    assert not out.exists() and not (tmp_path / "out.zarr.partial").exists()  # cancelled

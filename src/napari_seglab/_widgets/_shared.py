@@ -321,6 +321,7 @@ def run_job(
     on_finished: Callable[[], None],
     what: str,
     steps: int,
+    owner: Any,
     block: bool = False,
     on_refused: Callable[[BaseException], None] | None = None,
     on_yielded: Callable[[Any], None] | None = None,
@@ -336,6 +337,11 @@ def run_job(
     GUI thread (e.g. the name of the step about to run). `on_cancelled`, if given, is called
     before `on_finished` when the job ended with neither a result nor a refusal: its worker
     was quit (e.g. for the widget's status line).
+
+    `owner` is the widget that runs the job (a magicgui widget, or a QWidget): once its Qt
+    side is deleted (the viewer closed while the job ran, the session going on, as in a
+    notebook), the job is asked to quit and none of the callbacks is called: they would
+    touch deleted buttons, and an exception in a Qt slot aborts the process.
 
     Returns
     -------
@@ -377,14 +383,27 @@ def run_job(
     from napari.qt.threading import create_worker
 
     stop_workers_at_exit()
-    connect = {"returned": returned, "finished": finished}
+    gone = threading.Event()  # the owner's Qt side was deleted
+
+    def while_owned(callback: Callable[..., None]) -> Callable[..., None]:
+        return lambda *value: None if gone.is_set() else callback(*value)
+
+    connect = {"returned": while_owned(returned), "finished": while_owned(finished)}
     if on_yielded is not None:
-        connect["yielded"] = on_yielded
-    return create_worker(
+        connect["yielded"] = while_owned(on_yielded)
+    worker = create_worker(
         _guarded,
         job,
         *args,
         _progress={"total": steps, "desc": what},
         _connect=connect,
-        _start_thread=True,
+        _start_thread=False,
     )
+
+    def deleted(*_: Any) -> None:
+        gone.set()
+        worker.quit()
+
+    getattr(owner, "native", owner).destroyed.connect(deleted)
+    worker.start()
+    return worker

@@ -207,6 +207,7 @@ class CleanUpWidget(FunctionGui):
             on_cancelled=lambda: show_info(CANCELLED),
             what="Clean up",
             steps=3,
+            owner=self,
             block=block,
         )
 

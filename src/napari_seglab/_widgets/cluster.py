@@ -234,6 +234,7 @@ class ClusterWidget(Container):
             on_cancelled=lambda: setattr(self.status, "value", CANCELLED),
             what=what,
             steps=0,  # the steps take very different times: the status line names each
+            owner=self,
             block=block,
         )
         return self.worker

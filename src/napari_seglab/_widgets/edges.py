@@ -206,6 +206,7 @@ class EdgesWidget(Container):
             on_finished=finished,
             what="Edges",
             steps=2,
+            owner=self,
             block=block,
         )
         return self.worker

@@ -285,6 +285,7 @@ class ObjectsWidget(Container):
             on_finished=self._finished,
             what="Objects",
             steps=2,
+            owner=self,
             block=block,
             on_refused=self._refused,
             on_cancelled=self._cancelled,

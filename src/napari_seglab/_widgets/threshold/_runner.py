@@ -62,6 +62,7 @@ class JobRunner:
             on_finished=self._finished,
             what=what,
             steps=steps,
+            owner=self,
             block=block,
         )
         return self.worker

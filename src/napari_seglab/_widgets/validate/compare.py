@@ -201,6 +201,7 @@ class ComparisonPanel(Container):
             on_finished=finished,
             what="Compare",
             steps=len(predictions) + 1,
+            owner=self,
             block=block,
             on_refused=self._refused,
             on_cancelled=lambda: self._say("Cancelled: nothing changed."),

@@ -371,6 +371,7 @@ class ValidationWidget(ExportMixin, Container):
             on_finished=finished,
             what="Validate",
             steps=4,
+            owner=self,
             block=block,
             on_refused=self._refused,
             on_cancelled=lambda: self._say("Cancelled: nothing changed."),
