@@ -404,6 +404,12 @@ def run_job(
         gone.set()
         worker.quit()
 
-    getattr(owner, "native", owner).destroyed.connect(deleted)
+    def released() -> None:  # one connection per run would pile up on the owner
+        if not gone.is_set():
+            native.destroyed.disconnect(deleted)
+
+    native = getattr(owner, "native", owner)
+    native.destroyed.connect(deleted)
+    worker.finished.connect(released)
     worker.start()
     return worker

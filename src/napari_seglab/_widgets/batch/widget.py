@@ -269,9 +269,7 @@ class BatchWidget(Container):
             _start_thread=False,
             _ignore_errors=True,  # errors are shown by self._failed, Cancel is not an error
         )
-        self.worker.returned.connect(
-            lambda path: self._gone or self._show(path, layer, options)
-        )
+        self.worker.returned.connect(lambda path: self._gone or self._show(path, layer, options))
         self.worker.errored.connect(lambda err: self._gone or self._failed(err))
         self.worker.finished.connect(lambda: self._gone or self._finished())
         self._timer.start()
