@@ -34,6 +34,7 @@ __all__ = [
     "sparse_zeros",
     "stop_workers_at_exit",
     "strided_sample",
+    "tie_to",
 ]
 
 ROLE_KEY = "seglab_role"
@@ -314,6 +315,41 @@ def stop_workers_at_exit() -> None:
             _exit_hook_set = True
 
 
+def tie_to(
+    worker: Any, owner: Any, on_gone: Callable[[], None] | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Tie a worker to the widget that started it; returns the guard for its callbacks.
+
+    Once the `owner`'s Qt side is deleted (a magicgui widget or a QWidget: the viewer
+    closed while the worker ran, the session going on, as in a notebook), `on_gone` is
+    called and the worker is asked to quit; a callback wrapped by the returned guard is
+    then no longer called: it would touch deleted widgets, and an exception in a Qt slot
+    aborts the process. Python's exit waits for the worker too
+    (:func:`stop_workers_at_exit`). Call it before starting the worker.
+    """
+    stop_workers_at_exit()
+    gone = threading.Event()
+
+    def deleted(*_: Any) -> None:
+        gone.set()
+        if on_gone is not None:
+            on_gone()
+        worker.quit()
+
+    def released() -> None:  # one connection per run would pile up on the owner
+        if not gone.is_set():
+            native.destroyed.disconnect(deleted)
+
+    native = getattr(owner, "native", owner)
+    native.destroyed.connect(deleted)
+    worker.finished.connect(released)
+
+    def owned(callback: Callable[..., None]) -> Callable[..., None]:
+        return lambda *value: None if gone.is_set() else callback(*value)
+
+    return owned
+
+
 def run_job(
     job: Callable[..., Generator[Any, None, Any]],
     *args: Any,
@@ -338,10 +374,8 @@ def run_job(
     before `on_finished` when the job ended with neither a result nor a refusal: its worker
     was quit (e.g. for the widget's status line).
 
-    `owner` is the widget that runs the job (a magicgui widget, or a QWidget): once its Qt
-    side is deleted (the viewer closed while the job ran, the session going on, as in a
-    notebook), the job is asked to quit and none of the callbacks is called: they would
-    touch deleted buttons, and an exception in a Qt slot aborts the process.
+    `owner` is the widget that runs the job (see :func:`tie_to`): once its Qt side is
+    deleted, the job is asked to quit and none of the callbacks is called.
 
     Returns
     -------
@@ -382,34 +416,17 @@ def run_job(
 
     from napari.qt.threading import create_worker
 
-    stop_workers_at_exit()
-    gone = threading.Event()  # the owner's Qt side was deleted
-
-    def while_owned(callback: Callable[..., None]) -> Callable[..., None]:
-        return lambda *value: None if gone.is_set() else callback(*value)
-
-    connect = {"returned": while_owned(returned), "finished": while_owned(finished)}
-    if on_yielded is not None:
-        connect["yielded"] = while_owned(on_yielded)
     worker = create_worker(
         _guarded,
         job,
         *args,
         _progress={"total": steps, "desc": what},
-        _connect=connect,
         _start_thread=False,
     )
-
-    def deleted(*_: Any) -> None:
-        gone.set()
-        worker.quit()
-
-    def released() -> None:  # one connection per run would pile up on the owner
-        if not gone.is_set():
-            native.destroyed.disconnect(deleted)
-
-    native = getattr(owner, "native", owner)
-    native.destroyed.connect(deleted)
-    worker.finished.connect(released)
+    owned = tie_to(worker, owner)
+    worker.returned.connect(owned(returned))
+    worker.finished.connect(owned(finished))
+    if on_yielded is not None:
+        worker.yielded.connect(owned(on_yielded))
     worker.start()
     return worker

@@ -18,7 +18,7 @@ from magicgui.widgets import (
 
 from ...core import SegLabInputError
 from ...core.threshold import Foreground, ThresholdMethod
-from .._shared import show_output
+from .._shared import show_output, tie_to
 from ..classifier.controls import color_for
 from ._work import (
     Operation,
@@ -120,8 +120,6 @@ class BatchWidget(Container):
         self._timer = QTimer(self.native)  # stops with the panel
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._show_progress)
-        self._gone = False  # the panel's Qt side was deleted (the viewer closed)
-        self.native.destroyed.connect(self._deleted)
 
     # -------------------------------------------------------------------------- options
     def _layer_choices(self, _widget: Any = None) -> list[tuple[str, Any]]:
@@ -269,9 +267,12 @@ class BatchWidget(Container):
             _start_thread=False,
             _ignore_errors=True,  # errors are shown by self._failed, Cancel is not an error
         )
-        self.worker.returned.connect(lambda path: self._gone or self._show(path, layer, options))
-        self.worker.errored.connect(lambda err: self._gone or self._failed(err))
-        self.worker.finished.connect(lambda: self._gone or self._finished())
+        # The viewer closed meanwhile: stop at the next chunk, as Cancel does (nothing is
+        # written), and touch no widget.
+        owned = tie_to(self.worker, self, on_gone=self._cancelled.set)
+        self.worker.returned.connect(owned(lambda path: self._show(path, layer, options)))
+        self.worker.errored.connect(owned(self._failed))
+        self.worker.finished.connect(owned(self._finished))
         self._timer.start()
         self.worker.start()
         return self.worker
@@ -282,14 +283,6 @@ class BatchWidget(Container):
         if self.worker is not None:
             self.worker.quit()
         self._status.value = "cancelling..."
-
-    def _deleted(self, *_: Any) -> None:
-        """The viewer closed with the panel (a session going on, as in a notebook): stop the
-        job at its next chunk, as Cancel does (nothing is written), and touch no widget."""
-        self._gone = True
-        self._cancelled.set()
-        if self.worker is not None:
-            self.worker.quit()
 
     def _report(self, done: int, total: int) -> None:  # called from the worker thread
         self._done = (done, max(total, 1))
