@@ -128,12 +128,16 @@ def process(
     """The work done off the GUI thread: every pass reports progress and honours Cancel.
 
     An ``.ome.zarr`` output is a pyramid of the mask or labels with `metadata`'s scale.
+    Thresholds and clean-ups work on small chunks in groups (:func:`~napari_seglab.core.io.
+    regroup`), as ``seglab`` does; the classifier keeps the chunks (its memory follows them).
     """
     from ...core.cleanup import clean_up
-    from ...core.io import save, watch
+    from ...core.io import regroup, save, watch
     from ...core.threshold import threshold
 
     step = Operation(options["step"])
+    if step is not Operation.CLASSIFY:
+        data = regroup(data)
     with watch(report, cancelled.is_set):
         if step is Operation.THRESHOLD:
             result = threshold(

@@ -171,7 +171,7 @@ class BatchWidget(Container):
         import dask.array as da
 
         from ...core._blocks import is_lazy
-        from ...core.io import check_output, regroup
+        from ...core.io import check_output
 
         layer = self._layer.value
         if layer is None:
@@ -188,11 +188,8 @@ class BatchWidget(Container):
         if not is_lazy(data):
             data = da.from_array(data, chunks="auto")  # a view: nothing is copied
         options = self._options(layer)
-        operation = Operation(options["step"])
-        if operation is Operation.CLEAN_UP:
+        if Operation(options["step"]) is Operation.CLEAN_UP:
             check_mask_layer(layer, data)
-        if operation is not Operation.CLASSIFY:  # small file chunks, worked on in groups
-            data = regroup(data)
         return data, output, options, layer
 
     def _options(self, layer: napari.layers.Layer) -> dict:

@@ -293,13 +293,12 @@ def region_features(
             hi = min(n, sl.stop + h)
             block_slices.append(slice(lo, hi))
             crop.append(slice(sl.start - lo, sl.stop - lo))
-        for channel in range(n_channels):
-            block = np.ascontiguousarray(source[(channel, *block_slices)], dtype=np.float32)
-            first = channel * per_channel + s_index * per_sigma
-            sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)
+        planes = [source[(channel, *block_slices)] for channel in range(n_channels)]
         if grey:
-            block = luminance(source[(slice(None), *block_slices)])
-            first = n_channels * per_channel + s_index * per_sigma
+            planes.append(luminance(source[(slice(None), *block_slices)]))
+        for channel, plane in enumerate(planes):
+            block = np.ascontiguousarray(plane, dtype=np.float32)
+            first = channel * per_channel + s_index * per_sigma
             sigma_features(block, sigma, settings, out, first, tuple(crop), first_axis)
 
 
@@ -312,5 +311,4 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     """
     from skimage.color import rgb2gray
 
-    channels = np.ascontiguousarray(rgb, dtype=np.float32)
-    return np.ascontiguousarray(rgb2gray(channels, channel_axis=0), dtype=np.float32)
+    return rgb2gray(np.asarray(rgb, dtype=np.float32), channel_axis=0)

@@ -117,9 +117,9 @@ def grouped_chunks(
     doubling would pass `min_bytes`; an axis stops growing at its full length, and the axes
     in `keep` (e.g. an OME-Zarr channel axis, of which one channel is read) keep their
     chunks. File chunks are never split: chunks already of `min_bytes` or more are returned
-    as they are. Each
-    task then reads a block of file chunks in one call instead of one chunk per task, which
-    for small file chunks (64^3 voxels, single planes) costs more than the work itself.
+    as they are. Each task then reads a block of file chunks in one call instead of one
+    chunk per task, which for small file chunks (64^3 voxels, single planes) costs more
+    than the work itself.
 
     Examples
     --------
@@ -313,6 +313,7 @@ def open_image(
         ``seglab`` command groups them to 16 MiB. Not for viewing: napari reads a whole
         chunk to show one plane of it.
 
+    Returns
     -------
     dask.array.Array
         The image, with a ``metadata`` attribute (:class:`ImageMetadata`): for OME-Zarr the
