@@ -43,6 +43,19 @@ def csv_total(path: Path) -> dict:
     return {k: int(rows[0][k]) for k in KESM_COUNTS}
 
 
+CLEAN_30 = {"remove_smaller_than": 30, "fill_holes_smaller_than": 30}
+
+
+def clean_30(source: str, output: str, capsys) -> None:
+    """``seglab clean`` removing objects and filling holes of fewer than 30 pixels."""
+    code, _, _ = run(
+        ["clean", source, "-o", output, "--remove-smaller-than", "30",
+         "--fill-holes-smaller-than", "30"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+
+
 def kesm_strokes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The KESM image, its ground truth and sparse training strokes (class = truth + 1)."""
     image, truth = sl.load_kesm()
@@ -74,16 +87,8 @@ def test_kesm_threshold_clean_evaluate_matches_in_memory(sample, capsys):
     np.testing.assert_array_equal(written.compute(), expected)
     assert written.chunks == ((100,) * 5 + (12,), (120,) * 4 + (32,))
 
-    code, _, _ = run(
-        ["clean", "vessels.zarr", "-o", "clean.tif", "--remove-smaller-than", "30",
-         "--fill-holes-smaller-than", "30"],
-        capsys,
-    )  # fmt: skip
-    assert code == 0
-    np.testing.assert_array_equal(
-        tifffile.imread("clean.tif"),
-        sl.clean_up(expected, remove_smaller_than=30, fill_holes_smaller_than=30),
-    )
+    clean_30("vessels.zarr", "clean.tif", capsys)
+    np.testing.assert_array_equal(tifffile.imread("clean.tif"), sl.clean_up(expected, **CLEAN_30))
 
     code, out, _ = run(
         ["evaluate", "vessels.zarr", "kesm_groundtruth.png", "--csv", "scores.csv"], capsys
@@ -116,15 +121,10 @@ def test_small_file_chunks_are_processed_in_groups(tmp_path, capsys, monkeypatch
     mask = sl.threshold(volume, "otsu", foreground="dark").mask
     zarr.create_array("mask.zarr", data=mask, chunks=(1, 32, 32))
     zarr.create_array("truth.zarr", data=truths, chunks=(1, 32, 32))
-    code, _, _ = run(
-        ["clean", "mask.zarr", "-o", "clean.zarr", "--remove-smaller-than", "30",
-         "--fill-holes-smaller-than", "30"],
-        capsys,
-    )  # fmt: skip
-    assert code == 0
+    clean_30("mask.zarr", "clean.zarr", capsys)
     written = open_image("clean.zarr")
     assert written.chunksize == (4, 128, 128)  # 64 file chunks in each
-    expected = sl.clean_up(mask, remove_smaller_than=30, fill_holes_smaller_than=30)
+    expected = sl.clean_up(mask, **CLEAN_30)
     np.testing.assert_array_equal(written.compute(), expected)
     code, _, _ = run(["evaluate", "clean.zarr", "truth.zarr", "--csv", "scores.csv"], capsys)
     assert code == 0
