@@ -433,6 +433,32 @@ def test_plane_preview_classifies_band_by_band_and_can_be_cancelled(synthetic, m
         preview.predict(clf, cancel=lambda: next(answers))
 
 
+def test_plane_preview_features_are_computed_band_by_band_and_can_be_cancelled(
+    synthetic, monkeypatch
+):
+    from napari_seglab.core import PlanePreview
+    from napari_seglab.core.classifier import _preview
+
+    image, _, strokes = synthetic
+    clf = PixelClassifier(FAST, n_estimators=6).fit(image, strokes)
+    whole = PlanePreview(image, FAST).segment(clf)
+    n_features = len(feature_names(FAST))
+    # bands of 6 rows (at step 1)
+    monkeypatch.setattr(_preview, "FEATURE_BAND_VALUES", 6 * n_features * image.shape[1])
+    looks = []
+
+    def never() -> bool:
+        looks.append(True)
+        return False
+
+    banded = PlanePreview(image, FAST, cancel=never)
+    assert len(looks) == -(-image.shape[0] // 6)
+    np.testing.assert_array_equal(banded.segment(clf).probabilities, whole.probabilities)
+    answers = iter([False, False, True])  # cancelled before the third band
+    with pytest.raises(Cancelled, match="Features"):
+        PlanePreview(image, FAST, cancel=lambda: next(answers))
+
+
 def test_plane_preview_of_a_3d_slab():
     from napari_seglab.core import PlanePreview
 

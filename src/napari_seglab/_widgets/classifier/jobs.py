@@ -162,6 +162,7 @@ def _live(plan: Plan, classifier: PixelClassifier, digests, pieces, cancel, prog
                     max_pixels=max_pixels,
                     region=region,
                     step=step,
+                    cancel=cancel,
                 )
             kept[key] = KeptPreview(key, made)
         used.append(kept[key])
@@ -247,7 +248,8 @@ def _exact(plan, data, crop, classifier, region, budget, cancel):
             plane=crop,
             max_pixels=budget,
             region=part,
-        ).segment(classifier)
+            cancel=cancel,
+        ).segment(classifier, cancel=cancel)
         store(out, (slice(top - rows.start, part[0].stop - rows.start),), seg, None, plan)
         yield None
     return out

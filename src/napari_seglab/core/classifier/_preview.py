@@ -18,6 +18,7 @@ from .features import FeatureSettings, feature_names
 __all__ = ["PlanePreview"]
 
 BAND_PIXELS = 2**18  # grid pixels classified between two looks at `cancel` (~0.05 s)
+FEATURE_BAND_VALUES = 2**23  # feature values computed between two looks at `cancel`
 
 
 class PlanePreview:
@@ -52,6 +53,14 @@ class PlanePreview:
         explicit, in-range ``start`` and ``stop`` and no step.
     step : int, optional
         Keep at least every `step`-th pixel (1: full resolution, if `max_pixels` allows).
+    cancel : callable, optional
+        Looked at between bands of rows of the features; when it returns True, the work
+        stops (a live update replaced by the next stroke stops within one band).
+
+    Raises
+    ------
+    Cancelled
+        When `cancel` returned True.
 
     Examples
     --------
@@ -80,6 +89,7 @@ class PlanePreview:
         max_pixels: int = 2**20,
         region: tuple[slice, slice] | None = None,
         step: int = 1,
+        cancel: Callable[[], bool] | None = None,
     ) -> None:
         if is_lazy(image):
             raise SegLabInputError(
@@ -107,9 +117,11 @@ class PlanePreview:
         self.step = _grid_step(self.shape, max_pixels, step)
         n_features = len(feature_names(settings, self.n_channels))
         grid = np.empty((n_features, -(-height // self.step), -(-width // self.step)), np.float32)
-        band = max(1, 2**23 // (n_features * width) // self.step) * self.step
+        band = max(1, FEATURE_BAND_VALUES // (n_features * width) // self.step) * self.step
         lead = () if plane is None else (slice(plane, plane + 1),)
         for top in range(0, height, band):
+            if cancel is not None and cancel():
+                raise Cancelled("Features of the preview cancelled.")
             part = slice(rows.start + top, rows.start + min(top + band, height))
             planar = np.empty((n_features, part.stop - part.start, width), np.float32)
             region_features(
