@@ -4,6 +4,7 @@
     xvfb-run -a python benchmarks/bench_live.py --quick   # 512^2, 3 strokes
     xvfb-run -a python benchmarks/bench_live.py --write   # also update README.md
     xvfb-run -a python benchmarks/bench_live.py --on-screen-only  # the update a user has
+    xvfb-run -a python benchmarks/bench_live.py --on-screen-only --trace  # where the time goes
 
 A napari ``Viewer(show=False)`` (never shown; a virtual X server gives vispy the OpenGL
 context that Qt's offscreen platform lacks) with a 1000 x 1000 canvas shows a synthetic 2048
@@ -25,6 +26,9 @@ previewed at screen resolution, then all of it in full). A 20 ms ``QTimer`` reco
 longest gap of Qt's event loop (the GUI's responsiveness) during each series. The two updates
 share the live update's feature budget, so features one of them kept may be dropped for the
 other's; ``--on-screen-only`` measures the view-driven update alone, as a user has it.
+``--trace`` also prints, per row, from the stroke to the start of the retraining (planning,
+and waiting for the run the stroke replaced to stop), the retraining, and the prediction of
+the labels of the part on screen.
 """
 
 from __future__ import annotations
@@ -90,7 +94,53 @@ class Gaps:
         return gaps
 
 
-def run(size: int, n_strokes: int, modes: tuple[str, ...] = MODES) -> dict:
+class Trace:
+    """Timestamps of the widget's retraining and prediction, stroke by stroke (``--trace``).
+
+    Wraps ``PixelClassifier.fit`` and ``PlanePreview.predict`` for the rest of the process.
+    """
+
+    def __init__(self) -> None:
+        from napari_seglab.core.classifier import _model, _preview
+
+        self.events: list[tuple[float, str]] = []
+        self._wrap(_model.PixelClassifier, "fit", "fit")
+        self._wrap(_preview.PlanePreview, "predict", "predict")
+
+    def _wrap(self, cls: type, name: str, label: str) -> None:
+        method = getattr(cls, name)
+
+        def timed(*args, **kwargs):
+            self.events.append((time.perf_counter(), f"{label} start"))
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.events.append((time.perf_counter(), f"{label} end"))
+
+        setattr(cls, name, timed)
+
+    def stroke(self, t0: float) -> None:
+        self.events.append((t0, "stroke"))
+
+    def steps(self) -> dict[str, float] | None:
+        """The last stroke's stroke -> retraining, retraining and prediction, in seconds."""
+        t0 = next(t for t, what in reversed(self.events) if what == "stroke")
+        seen: dict[str, float] = {}
+        for t, what in self.events:
+            if t >= t0:
+                seen.setdefault(what, t)
+        if not {"fit start", "fit end", "predict start", "predict end"} <= seen.keys():
+            return None
+        return {
+            "to retraining": seen["fit start"] - t0,
+            "retraining": seen["fit end"] - seen["fit start"],
+            "prediction": seen["predict end"] - seen["predict start"],
+        }
+
+
+def run(
+    size: int, n_strokes: int, modes: tuple[str, ...] = MODES, trace: Trace | None = None
+) -> dict:
     import napari
     from qtpy.QtWidgets import QApplication
 
@@ -124,6 +174,8 @@ def run(size: int, n_strokes: int, modes: tuple[str, ...] = MODES) -> dict:
         training.data_setitem(where, strokes[where])
         t0 = time.perf_counter()
         training.events.paint(value=[])
+        if trace is not None:
+            trace.stroke(t0)
         return t0
 
     def full_on_screen(view, since: int, probability: bool) -> bool:
@@ -162,6 +214,7 @@ def run(size: int, n_strokes: int, modes: tuple[str, ...] = MODES) -> dict:
         _wait(app, lambda: not widget.busy, 600)
         series = {f"{what} {mode}": [] for what in ("first", "labels", "full") for mode in modes}
         series_gaps = {mode: [] for mode in modes}
+        steps = {mode: [] for mode in modes}
         for k in range(len(modes) * n_strokes):
             mode = modes[k % len(modes)]
             whole_plane["on"] = mode == "whole plane"
@@ -186,6 +239,8 @@ def run(size: int, n_strokes: int, modes: tuple[str, ...] = MODES) -> dict:
             series[f"full {mode}"].append(time.perf_counter() - t0)
             _wait(app, lambda: False, LOOK_S)
             series_gaps[mode].extend(gaps.stop())
+            if trace is not None and (step := trace.steps()) is not None:
+                steps[mode].append(step)
             times = ", ".join(
                 f"{w} {series[f'{w} {mode}'][-1]:.2f} s" for w in ("first", "labels", "full")
             )
@@ -195,6 +250,7 @@ def run(size: int, n_strokes: int, modes: tuple[str, ...] = MODES) -> dict:
             "step": view.step,
             **series,
             "gaps": {mode: max(g) if g else 0.0 for mode, g in series_gaps.items()},
+            "steps": steps,
         }
     widget.controls.live.value = False
     widget.cancel()
@@ -218,12 +274,17 @@ def main() -> None:
         action="store_true",
         help="only the view-driven update (no whole-plane strokes sharing its kept features)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="also print where each row's time goes (retraining, prediction, waiting)",
+    )
     options = parser.parse_args()
     modes = MODES[:1] if options.on_screen_only else MODES
     size, n_strokes = (512, 3) if options.quick else (2048, 8)
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    result = run(size, n_strokes, modes)
+    result = run(size, n_strokes, modes, Trace() if options.trace else None)
     load_after = os.getloadavg()
     targets = {"whole": 0.25, "zoom4x": 0.15}
     rows = [
@@ -255,6 +316,20 @@ def main() -> None:
         "(the machine was shared with other jobs when it exceeds the CPU count)."
     )
     table = "\n".join(rows)
+    if options.trace:
+        from _readme import spread
+
+        for name in ("whole", "zoom4x"):
+            for mode, steps in result[name]["steps"].items():
+                parts = (
+                    ", ".join(
+                        f"{what} {spread([s[what] for s in steps], '.3f', ' s')}"
+                        for what in steps[0]
+                    )
+                    if steps
+                    else "no retraining seen"
+                )
+                print(f"{name} {mode} (medians of {len(steps)} strokes): {parts}")
     publish("live-benchmark", header, table, options.write)
 
 
