@@ -126,7 +126,7 @@ def training_rows(
                 xs.append(masked_features(source, settings, mask))
             else:
                 xs.append(cache._features(source, settings, mask))
-            ys.append(painted[mask])
+            ys.append(painted[mask].astype(np.int64))
     if cache is not None:
         cache._end()
     if not xs:
@@ -253,4 +253,5 @@ def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -
             "Training labels must lie between 0 (not annotated) and 255; "
             f"these go from {arr.min()} to {arr.max()}."
         )
-    return arr.astype(np.int64, copy=False)
+    # integers stay as they are (a copy of a plane per stroke); class ids become int64 later
+    return arr if np.issubdtype(arr.dtype, np.integer) else arr.astype(np.int64)
