@@ -253,5 +253,5 @@ def _check_annotations(labels: ArrayLike, spatial: tuple[int, ...], name: str) -
             "Training labels must lie between 0 (not annotated) and 255; "
             f"these go from {arr.min()} to {arr.max()}."
         )
-    # integers stay as they are (a copy of a plane per stroke); class ids become int64 later
+    # Integer labels are returned as they are: converting the plane cost a copy per stroke.
     return arr if np.issubdtype(arr.dtype, np.integer) else arr.astype(np.int64)
