@@ -150,3 +150,48 @@ def test_chunked_steps_do_not_import_dask_distributed(tmp_path):
         "assert 'distributed' not in sys.modules, 'dask.distributed was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_removed_object_joins_holes_across_a_chunk_border(lazy):
+    # A one-pixel object at (3, 5) keeps four holes apart: (3, 3:5) and (2, 5), (4, 5) in
+    # the left chunk, (3, 6:8) across the border in the right one. Removing it makes one
+    # hole of 7 pixels: filled below 8, not below 5 (each hole alone would be).
+    data = np.ones((8, 12), np.uint8)
+    data[3, 3:5] = data[3, 6:8] = data[2, 5] = data[4, 5] = 0
+    cases = {(2, 5): 7, (2, 8): 0, (0, 5): 0, (2, 0): 7}  # (remove, fill): pixels left 0
+    for (remove, fill), zeros in cases.items():
+        expected = clean_up(data, remove_smaller_than=remove, fill_holes_smaller_than=fill)
+        assert int((expected == 0).sum()) == zeros
+        result = sl.clean_up(
+            lazy(data, (8, 6)), remove_smaller_than=remove, fill_holes_smaller_than=fill
+        )
+        np.testing.assert_array_equal(result.compute(), expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_masks_clean_up_like_in_memory(seed):
+    # Random 2D and 3D masks, chunks, connectivities and sizes: removed objects that join
+    # holes, holes and objects crossing chunk faces, edges and corners.
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        ndim = int(rng.choice([2, 3]))
+        shape = tuple(int(v) for v in rng.integers(3, 30 if ndim == 2 else 12, ndim))
+        mask = rng.random(shape) < rng.uniform(0.2, 0.8)
+        if rng.random() < 0.5:
+            mask = ndi.binary_opening(mask)
+        chunks = tuple(int(v) for v in rng.integers(1, max(2, min(shape)), ndim))
+        connectivity = int(rng.integers(1, ndim + 1))
+        remove, fill = (int(v) for v in rng.integers(0, 12, 2))
+        expected = clean_up(
+            mask,
+            remove_smaller_than=remove,
+            fill_holes_smaller_than=fill,
+            connectivity=connectivity,
+        )
+        result = sl.clean_up(
+            da.from_array(mask, chunks=chunks),
+            remove_smaller_than=remove,
+            fill_holes_smaller_than=fill,
+            connectivity=connectivity,
+        )
+        np.testing.assert_array_equal(result.compute(), expected)

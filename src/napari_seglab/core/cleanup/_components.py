@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -20,25 +20,70 @@ if TYPE_CHECKING:
     import dask.array as da
 
 __all__ = [
-    "component_tables",
+    "Graph",
+    "Labelled",
+    "decide",
     "decision",
     "labelling",
     "merge_components",
-    "selector",
+    "merge_layers",
     "structure_of",
+    "tally",
 ]
 
 
-def _summary(low: list, high: list, n: int, sizes: np.ndarray) -> dict:
-    """What the merge needs from a labelled chunk.
+class Labelled(NamedTuple):
+    """One chunk's labels, as the merge takes them (one graph layer).
 
     ``low[axis]`` / ``high[axis]``: the labels on the chunk's first / last slice along
-    `axis` (in the smallest type, so that no label image is kept); ``border``: the labels on
-    any face (only these can continue in another chunk), sorted; ``sizes``: voxels of each
-    label.
+    `axis` (0: voxels not taken); ``n``: the number of labels; ``sizes``: voxels of each
+    label ``0..n``. Optional: ``nodes``, labels that join the graph although they reach no
+    face; ``edges``, ``(2, k)`` pairs of this chunk's labels joined inside the chunk;
+    ``apart``, a label whose face voxels are not joined to each other's across chunks (0:
+    none).
     """
-    border = np.unique(np.concatenate([f.ravel() for f in low + high]))
-    return {"n": n, "sizes": sizes, "border": border[border > 0], "low": low, "high": high}
+
+    low: list
+    high: list
+    n: int
+    sizes: np.ndarray
+    nodes: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    apart: int = 0
+
+
+class Graph(NamedTuple):
+    """The merge graph of one layer: ``edges`` ``(2, m)`` between its ``n_nodes`` nodes."""
+
+    edges: np.ndarray
+    n_nodes: int
+
+    def components(self, active: np.ndarray | None = None) -> np.ndarray:
+        """The connected component of every node, through the edges between nodes where
+        `active` holds (all where None); an inactive node is a component of its own."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        edges = self.edges
+        if active is not None:
+            edges = edges[:, active[edges[0]] & active[edges[1]]]
+        graph = coo_matrix(
+            (np.ones(edges.shape[1]), (edges[0], edges[1])), shape=(self.n_nodes,) * 2
+        )
+        return connected_components(graph, directed=False)[1]
+
+
+def _summary(labelled: Labelled) -> dict:
+    """What the merge needs from a labelled layer of a chunk: its fields, with ``border``,
+    the sorted labels that join the graph (those on any face, which can continue in another
+    chunk, and the layer's ``nodes``)."""
+    taken = np.zeros(labelled.n + 1, bool)  # a table, not a sort of the face voxels
+    for face in labelled.low + labelled.high:
+        taken[face] = True
+    if labelled.nodes is not None:
+        taken[labelled.nodes] = True
+    taken[0] = False
+    return labelled._asdict() | {"border": np.flatnonzero(taken)}
 
 
 def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, ...]]]:
@@ -62,12 +107,18 @@ def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, .
 
 
 def _pairs(
-    high: np.ndarray, low: np.ndarray, step: tuple, offsets: list, n_low: int
+    high: np.ndarray,
+    low: np.ndarray,
+    step: tuple,
+    offsets: list,
+    n_low: int,
+    apart: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """Label pairs (earlier chunk's, later chunk's) of face voxels that touch.
 
     `high` is the earlier chunk's last slice along the first axis the `step` moves along,
-    `low` the later chunk's first slice along it.
+    `low` the later chunk's first slice along it; pairs of the two chunks' `apart` labels
+    are left out.
     """
     axis = step.index(1)
     free = [a for a in range(len(step)) if a != axis]
@@ -88,6 +139,8 @@ def _pairs(
         a_lab = high[tuple(ours)].ravel().astype(np.int64)
         b_lab = low[tuple(theirs)].ravel().astype(np.int64)
         both = (a_lab > 0) & (b_lab > 0)
+        if apart[0] or apart[1]:
+            both &= (a_lab != apart[0]) | (b_lab != apart[1])
         keys.append(a_lab[both] * (n_low + 1) + b_lab[both])
     key = np.unique(np.concatenate(keys))
     return np.stack([key // (n_low + 1), key % (n_low + 1)])
@@ -104,38 +157,65 @@ def merge_components(
 
     ``faces(chunk, block index)`` labels the voxels to join in a chunk and returns
     ``(low, high, n, sizes)`` as :func:`._label.label_faces` does (:func:`labelling` makes
-    one from the voxels to label). Two labels of neighbouring chunks belong to one object
-    when one of their face voxels is a neighbour (through `structure`) of the other's; any
-    two touching voxels of different chunks lie on those chunks' faces, so this is exact for
-    every connectivity.
-
-    The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
-    chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
-    the upper faces of the last plane of chunks wait in memory. Labels that reach no face of
-    their chunk are whole objects; only those on faces join the merge, and only what
-    `record` keeps of the rest stays in memory.
+    one from the voxels to label); see :func:`merge_layers`, of which this is the one-layer
+    case.
 
     Returns ``(blocks, component, n_nodes)``: per block index, what ``record(summary)`` kept
     of the chunk's summary (its ``n`` labels, their voxel counts ``sizes`` with index 0 =
     background, its sorted face labels ``border``) plus ``border`` and the first node
     ``offset`` of its face labels in the merge graph; the graph component of every node; the
     number of nodes.
+    """
+
+    def layers(block: np.ndarray, block_id: tuple[int, ...]) -> tuple[Labelled]:
+        return (Labelled(*faces(block, block_id)),)
+
+    blocks, (graph,) = merge_layers(image, structure, layers, lambda s: record(s[0]), check)
+    for block in blocks.values():
+        ((block["border"], block["offset"]),) = block.pop("layers")
+    return blocks, graph.components(), graph.n_nodes
+
+
+def merge_layers(
+    image: da.Array,
+    structure: np.ndarray,
+    faces: Callable[[np.ndarray, tuple[int, ...]], tuple[Labelled, ...]],
+    record: Callable[[list[dict]], dict],
+    check: Any = None,
+) -> tuple[dict[tuple[int, ...], dict], list[Graph]]:
+    """Label every chunk, in one or more layers, and join the labels that meet across
+    borders: one merge graph per layer, from one pass over the chunks.
+
+    ``faces(chunk, block index)`` returns one :class:`Labelled` per layer. Two labels of
+    neighbouring chunks are joined when one of their face voxels is a neighbour (through
+    `structure`) of the other's; any two touching voxels of different chunks lie on those
+    chunks' faces, so this is exact for every connectivity. A layer's ``edges`` join labels
+    inside a chunk too.
+
+    The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
+    chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
+    the upper faces of the last plane of chunks wait in memory. Labels that reach no face of
+    their chunk (and are not among a layer's ``nodes``) are whole objects; only the others
+    join the merge, and only what `record` keeps of the rest stays in memory.
+
+    Returns ``(blocks, graphs)``: per block index, what ``record(summaries)`` kept of the
+    chunk's layers (:func:`_summary`) plus ``layers``, per layer the chunk's nodes
+    (``border``) and the first one's index in the layer's graph; one :class:`Graph` per
+    layer.
 
     `check`, optional, looks at each chunk in the same task: ``check.of(chunk)`` gives a
     value and whether to label the chunk, and ``check.add(value, labelled)`` receives them
     in C order as the chunks arrive; it must raise for a chunk not labelled (which stops
     the pass), and may raise to stop it for any other reason.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     ndim, nblocks = image.ndim, image.numblocks
 
     def summarise(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         checked = None if check is None else check.of(block)
         if checked is not None and not checked[1]:
             return one_per_block({"checked": checked}, ndim)
-        return one_per_block(_summary(*faces(block, block_id)) | {"checked": checked}, ndim)
+        summaries = [_summary(layer) for layer in faces(block, block_id)]
+        return one_per_block({"layers": summaries, "checked": checked}, ndim)
 
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
@@ -144,26 +224,45 @@ def merge_components(
     # The upper face along axis `a` of chunk `b` waits for the chunks after it along `a`
     # (any offset along the later axes), and is dropped once the last of them is done:
     # only one plane of chunks' faces along the first axis, one row's along the second...
-    waiting: dict[tuple, np.ndarray] = {}
+    waiting: dict[tuple, list] = {}
     release: dict[tuple, list] = {}  # block index -> faces its arrival releases
-    blocks, edges, total = {}, [np.zeros((2, 0), np.int64)], 0
+    blocks: dict[tuple, dict] = {}
+    edges: list[list[np.ndarray]] | None = None
+    totals: list[int] = []
     for batch in block_batches(image):
         for idx, result in zip(batch, compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
             if check is not None:
                 check.add(*mine["checked"])
-            border = mine["border"]
-            blocks[idx] = record(mine) | {"border": border, "offset": total}
-            total += border.size
-            for step, offsets in crossings.items():
-                below = tuple(i - s for i, s in zip(idx, step, strict=True))
-                if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
-                    continue
-                axis = step.index(1)
-                pairs = _pairs(waiting[below, axis], mine["low"][axis], step, offsets, mine["n"])
-                pairs[0] = np.searchsorted(blocks[below]["border"], pairs[0])
-                pairs[1] = np.searchsorted(border, pairs[1])
-                edges.append(pairs + np.array([[blocks[below]["offset"]], [total - border.size]]))
+            layers = mine["layers"]
+            if edges is None:
+                edges = [[np.zeros((2, 0), np.int64)] for _ in layers]
+                totals = [0] * len(layers)
+            placed = []
+            for k, layer in enumerate(layers):
+                border, offset = layer["border"], totals[k]
+                placed.append((border, offset))
+                totals[k] += border.size
+                if layer["edges"] is not None and layer["edges"].size:
+                    edges[k].append(np.searchsorted(border, layer["edges"]) + offset)
+                for step, offsets in crossings.items():
+                    below = tuple(i - s for i, s in zip(idx, step, strict=True))
+                    if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
+                        continue
+                    axis = step.index(1)
+                    high, apart, theirs, their_offset = waiting[below, axis][k]
+                    pairs = _pairs(
+                        high,
+                        layer["low"][axis],
+                        step,
+                        offsets,
+                        layer["n"],
+                        (apart, layer["apart"]),
+                    )
+                    pairs[0] = np.searchsorted(theirs, pairs[0])
+                    pairs[1] = np.searchsorted(border, pairs[1])
+                    edges[k].append(pairs + np.array([[their_offset], [offset]]))
+            blocks[idx] = record(layers) | {"layers": placed}
             for key in release.pop(idx, ()):
                 del waiting[key]
             for axis in range(ndim):
@@ -173,58 +272,73 @@ def merge_components(
                     i + (a == axis or (a > axis and i + 1 < n))
                     for a, (i, n) in enumerate(zip(idx, nblocks, strict=True))
                 )
-                waiting[idx, axis] = mine["high"][axis]
+                waiting[idx, axis] = [
+                    (layer["high"][axis], layer["apart"], *place)
+                    for layer, place in zip(layers, placed, strict=True)
+                ]
                 release.setdefault(last, []).append((idx, axis))
-    edge = np.concatenate(edges, axis=1)
-    graph = coo_matrix((np.ones(edge.shape[1]), (edge[0], edge[1])), shape=(total, total))
-    return blocks, connected_components(graph, directed=False)[1], total
+    graphs = [
+        Graph(np.concatenate(e, axis=1), total) for e, total in zip(edges, totals, strict=True)
+    ]
+    return blocks, graphs
 
 
-def component_tables(
-    image: da.Array,
-    structure: np.ndarray,
-    faces: Callable[[np.ndarray, tuple[int, ...]], tuple],
+def tally(summary: dict, keep: Callable[[np.ndarray], np.ndarray]) -> dict:
+    """What :func:`decide` needs of a layer's summary (``record`` of :func:`merge_layers`):
+    the sizes of its nodes, and whether `keep` holds for all or any of its other labels."""
+    sizes, border = summary["sizes"], summary["border"]
+    inner = np.asarray(keep(sizes), bool)
+    inner[0] = False
+    inner[border] = False
+    return {
+        "border_sizes": sizes[border],
+        "inner_all": int(inner.sum()) == summary["n"] - border.size,
+        "inner_any": bool(inner.any()),
+    }
+
+
+def decide(
+    blocks: dict[tuple[int, ...], dict],
+    graph: Graph,
+    layer: int,
     keep: Callable[[np.ndarray], np.ndarray],
-    check: Any = None,
+    active: np.ndarray | None = None,
 ) -> dict[tuple[int, ...], dict]:
-    """Global connected components of the selected voxels; per block, which labels to keep.
+    """Per block, which labels of a layer to keep: a node is kept when ``keep(size of its
+    whole component)`` holds (and it is `active`, where given: inactive nodes are neither
+    joined nor counted, nor kept).
 
-    The objects are those of :func:`merge_components`. Labels that reach no face of their
-    chunk are decided from their own size wherever the chunk is labelled again; only the
-    face labels' decisions are kept per chunk (and whether the chunk keeps all of its
-    labels, or none).
+    `blocks` as :func:`merge_layers` returns them, with ``record`` giving ``{"tallies":
+    [tally(summary) of each layer]}``. Labels that are not nodes are decided from their own
+    size wherever the chunk is labelled again (:func:`decision`); only the nodes' decisions
+    are kept per chunk, and whether the chunk keeps all of its labels, or none.
 
-    Returns, for each block index, ``{"border": face labels, "kept": whether each is kept,
-    "all": every label kept, "none": no label kept}``: a label is kept when
-    ``keep(size of its whole object)`` holds. `faces`, `check`: see
-    :func:`merge_components`.
+    Returns, for each block index, ``{"border": its nodes, "kept": whether each is kept,
+    "all": every label kept, "none": no label kept}``.
     """
-
-    def record(summary: dict) -> dict:
-        sizes, border = summary["sizes"], summary["border"]
-        inner = np.asarray(keep(sizes), bool)
-        inner[0] = False
-        inner[border] = False
-        n_inner = summary["n"] - border.size
-        return {
-            "border_sizes": sizes[border],
-            "inner_all": int(inner.sum()) == n_inner,
-            "inner_any": bool(inner.any()),
-        }
-
-    blocks, component, _ = merge_components(image, structure, faces, record, check)
-    sizes = [np.zeros(0, np.int64), *(block["border_sizes"] for block in blocks.values())]
-    whole = np.bincount(component, weights=np.concatenate(sizes))
+    sizes = np.concatenate(
+        [
+            np.zeros(0, np.int64),
+            *(block["tallies"][layer]["border_sizes"] for block in blocks.values()),
+        ]
+    )
+    component = graph.components(active)
+    if active is not None:
+        sizes = np.where(active, sizes, 0)
+    whole = np.bincount(component, weights=sizes, minlength=graph.n_nodes)
     kept = np.asarray(keep(whole.astype(np.int64)), bool)[component]
+    if active is not None:
+        kept &= active
     tables = {}
     for idx, block in blocks.items():
-        border, offset = block["border"], block["offset"]
+        border, offset = block["layers"][layer]
+        tally_ = block["tallies"][layer]
         mine = kept[offset : offset + border.size]
         tables[idx] = {
             "border": border,
             "kept": mine,
-            "all": block["inner_all"] and bool(mine.all()),
-            "none": not block["inner_any"] and not mine.any(),
+            "all": tally_["inner_all"] and bool(mine.all()),
+            "none": not tally_["inner_any"] and not mine.any(),
         }
     return tables
 
@@ -243,36 +357,11 @@ def labelling(
     return faces
 
 
-def selector(
-    tables: dict[tuple[int, ...], dict],
-    structure: np.ndarray,
-    keep: Callable[[np.ndarray], np.ndarray],
-) -> Callable[[np.ndarray, tuple[int, ...]], np.ndarray | None]:
-    """``f(selected voxels of a chunk, block index)``: those in kept objects (None: none).
-
-    Labels again only where the chunk holds both kept and dropped objects (the labels are
-    the same as when the tables were made: same input, same labelling); face labels take
-    their object's decision, the others ``keep(their size)``.
-    """
-
-    def kept(chosen: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray | None:
-        table = tables[block_id]
-        if table["none"]:
-            return None
-        if table["all"]:
-            return chosen
-        from ._label import relabel_by_size
-
-        return relabel_by_size(chosen, structure, lambda sizes: decision(table, keep, sizes))
-
-    return kept
-
-
 def decision(
     table: dict, keep: Callable[[np.ndarray], np.ndarray], sizes: np.ndarray
 ) -> np.ndarray:
     """Whether each label ``0..n`` of a chunk (of `sizes` voxels) is kept, by its block's
-    `table` (from :func:`component_tables`): face labels take their object's decision, the
+    `table` (from :func:`decide`): face labels take their object's decision, the
     others ``keep(their size)``; label 0 (not selected) never."""
     kept = np.asarray(keep(sizes), bool)
     kept[0] = False

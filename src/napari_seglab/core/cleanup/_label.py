@@ -25,12 +25,14 @@ __all__ = [
     "label_faces",
     "label_sizes",
     "paint_runs",
+    "painted_faces",
     "relabel",
     "relabel_by_size",
     "run_faces",
     "run_sizes",
     "runs",
     "runs_outside",
+    "touching",
     "value_range",
 ]
 
@@ -191,6 +193,64 @@ def _join3(first, start, stop, ny, rows, widen):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
+def _touching3(
+    first,
+    start,
+    stop,
+    component,
+    chosen,
+    gaps_first,
+    gaps_start,
+    gaps_stop,
+    gaps_component,
+    ny,
+    rows,
+    widen,
+):  # pragma: no cover - numba
+    """``(a, b)``: the component ``a`` of each run where ``chosen[a]`` and the component
+    ``b`` of each gap run it touches (pairs repeat). Runs touch along their row end to end,
+    and in the neighbouring rows, earlier (`rows`, `widen` as for ``_join3``) and later."""
+    nz = (first.size - 1) // ny
+    n_out = 0
+    out_a = np.empty(1024, np.int64)
+    out_b = np.empty(1024, np.int64)
+    n_near = 2 * rows.shape[0] + 1
+    for z in range(nz):
+        for y in range(ny):
+            here = z * ny + y
+            for i in range(first[here], first[here + 1]):
+                if not chosen[component[i]]:
+                    continue
+                for j in range(n_near):
+                    if j == 0:  # the same row: the gaps just before and just after
+                        zz, yy, g = z, y, 1
+                    else:
+                        sign = 1 if j <= rows.shape[0] else -1
+                        k = (j - 1) % rows.shape[0]
+                        zz, yy, g = z + sign * rows[k, 0], y + sign * rows[k, 1], widen[k]
+                    if zz < 0 or zz >= nz or yy < 0 or yy >= ny:
+                        continue
+                    there = zz * ny + yy
+                    lo, hi = gaps_first[there], gaps_first[there + 1]
+                    while lo < hi:  # the first gap that does not end before the run
+                        mid = (lo + hi) // 2
+                        if gaps_stop[mid] + g <= start[i]:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    p = lo
+                    while p < gaps_first[there + 1] and gaps_start[p] < stop[i] + g:
+                        if n_out == out_a.size:
+                            out_a = np.concatenate((out_a, np.empty_like(out_a)))
+                            out_b = np.concatenate((out_b, np.empty_like(out_b)))
+                        out_a[n_out] = component[i]
+                        out_b[n_out] = gaps_component[p]
+                        n_out += 1
+                        p += 1
+    return out_a[:n_out], out_b[:n_out]
+
+
+@njit(cache=True, nogil=True)
 def _paint3(first, start, stop, values, out):  # pragma: no cover - numba
     """Write ``values[run]`` over each run into `out` (3D, zeros: runs of value 0 are
     left as they are)."""
@@ -348,14 +408,46 @@ def run_faces(found: tuple, shape: tuple[int, ...]) -> tuple[list, list]:
     >>> [f.tolist() for f in low], [f.tolist() for f in high]
     ([[1, 0, 2], [1, 0]], [[0, 2, 2], [2, 2]])
     """
+    return painted_faces([(found, found[3])], shape, found[4])
+
+
+def painted_faces(parts: list[tuple], shape: tuple[int, ...], top: int) -> tuple[list, list]:
+    """:func:`run_faces` of the runs of several disjoint sets, each painted with its values:
+    `parts` holds ``(found, values)``, ``values[run]`` for each run of `found`, all at most
+    `top` (the faces' type is the smallest that holds it)."""
     nz, ny, nx = (1,) * (3 - len(shape)) + tuple(shape)
-    dtype = np.min_scalar_type(found[4])
+    dtype = np.min_scalar_type(top)
     faces = [np.zeros(s, dtype) for s in ((ny, nx),) * 2 + ((nz, nx),) * 2 + ((nz, ny),) * 2]
-    _faces3(found[0], found[1], found[2], found[3].astype(dtype), *faces)
+    for found, values in parts:
+        _faces3(found[0], found[1], found[2], values.astype(dtype, copy=False), *faces)
     low, high = faces[0::2], faces[1::2]
     if len(shape) == 2:  # the first axis is y, the second x
         return [f.reshape(-1) for f in low[1:]], [f.reshape(-1) for f in high[1:]]
     return low, high
+
+
+def touching(
+    found: tuple, gaps: tuple, chosen: np.ndarray, shape: tuple[int, ...], structure: np.ndarray
+) -> np.ndarray:
+    """``(2, k)`` pairs, each once: a component ``a`` of `found` where ``chosen[a]`` and a
+    component of `gaps` (the runs outside those of `found`, :func:`runs_outside`) that one
+    of its voxels touches through `structure`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import ndimage as ndi
+    >>> square = ndi.generate_binary_structure(2, 1)
+    >>> found = runs(np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]]), square)
+    >>> gaps = runs_outside(found, np.ones(found[1].size, bool), (3, 3), square)
+    >>> touching(found, gaps, np.array([False, True]), (3, 3), square).tolist()
+    [[1, 1, 1, 1], [1, 2, 3, 4]]
+    """
+    a, b = _touching3(
+        *found[:4], chosen, *gaps[:4], shape[-2], *_neighbourhood(len(shape), structure)
+    )
+    key = np.unique(a * (int(gaps[4]) + 1) + b)
+    return np.stack([key // (int(gaps[4]) + 1), key % (int(gaps[4]) + 1)])
 
 
 def run_sizes(found: tuple, size: int) -> np.ndarray:

@@ -14,10 +14,14 @@ import numpy as np
 
 from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
-from ._components import component_tables, decision, labelling, selector, structure_of
+from ._components import Labelled, decide, decision, merge_layers, structure_of, tally
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import dask.array as da
+
+    from ._mask_chunk import MaskChunk
 
 __all__ = ["clean_up", "fill_small_holes", "remove_small_objects"]
 
@@ -86,100 +90,157 @@ def _clean_mask(
 ) -> da.Array:
     """Remove small objects and fill small holes of a mask (one foreground value).
 
-    Both steps share each chunk's labelling: the holes are those of the mask left after the
-    removal, as when the two steps run one after the other. The first labelling pass also
-    finds the value range; :class:`_LabelImage` is raised if the input is not a mask.
-    Where the chunk's runs are labelled (:func:`._label.runs`), the holes' runs are the gaps
-    between the kept objects' runs (no second scan of the voxels), and the output is painted
-    from both.
+    One pass labels every chunk's objects and, to fill holes, its background components
+    (:class:`._mask_chunk.MaskChunk`), and merges both across chunk borders, in two graphs
+    (:func:`._components.merge_layers`); the pass that writes labels each chunk again and
+    paints it from the decisions. The first pass also finds the value range:
+    :class:`_LabelImage` is raised if the input is not a mask.
+
+    The holes are those of the mask left after the removal, as when the two steps run one
+    after the other, without a pass of their own (:func:`_hole_layer`): the hole graph
+    joins the small background components and the objects that the removal may take away,
+    inside chunks as across their faces; once the objects' graph has said which objects go,
+    the holes are its components through those only.
     """
-    from ._label import label_faces, paint_runs, run_faces, run_sizes, runs, runs_outside
+    from ._mask_chunk import MaskChunk
 
     structure = structure_of(labels.ndim, connectivity)
     found = _Range(labels.dtype)
-    objects, kept, top, nothing_left = None, None, None, False
+    removing, filling = remove_smaller_than > 1, fill_holes_smaller_than > 1
 
     def big(sizes: np.ndarray) -> np.ndarray:
         return sizes >= remove_smaller_than
 
-    if remove_smaller_than > 1:
-        # The runs take non-zero voxels as the objects: no boolean copy of the chunk.
-        objects = component_tables(
-            labels, structure, labelling(structure, lambda block, _: block), big, found
-        )
-        top = found.mask_value()
-        kept = selector(objects, structure, big)
-        nothing_left = all(t["none"] for t in objects.values())
-
-    def foreground(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
-        chosen = block != 0
-        if kept is None:
-            return chosen
-        left = kept(chosen, block_id)
-        return np.zeros(block.shape, bool) if left is None else left
-
-    def object_runs(block: np.ndarray, block_id: tuple[int, ...]) -> tuple | None:
-        """The chunk's object runs and whether each is kept; None where scipy labels."""
-        found_runs = runs(block, structure)
-        if found_runs is None:
-            return None
-        table = None if objects is None else objects[block_id]
-        if table is None or table["all"] or table["none"]:
-            return found_runs, np.full(found_runs[1].size, table is None or table["all"])
-        return found_runs, decision(table, big, run_sizes(found_runs, block.size))[found_runs[3]]
-
-    def hole_candidates(block: np.ndarray, block_id: tuple[int, ...]) -> tuple:
-        """``(low, high, n, sizes)`` (see ``label_faces``) of the background left after the
-        removal."""
-        decided = object_runs(block, block_id)
-        if decided is None:
-            return label_faces(~foreground(block, block_id), structure)
-        gaps = runs_outside(*decided, block.shape, structure)
-        return *run_faces(gaps, block.shape), gaps[4], run_sizes(gaps, block.size)
-
     def small(sizes: np.ndarray) -> np.ndarray:
         return sizes < fill_holes_smaller_than
 
-    holes, hole_tables = None, None
-    if fill_holes_smaller_than > 1:
-        hole_tables = component_tables(
-            labels, structure, hole_candidates, small, found if top is None else None
-        )
-        if top is None:
-            top = found.mask_value()
-        holes = selector(hole_tables, structure, small)
-    fill = 1 if nothing_left else max(top, 1)  # nothing left: holes take 1, as in memory
+    def layers(block: np.ndarray, _: tuple[int, ...]) -> tuple[Labelled, ...]:
+        chunk = MaskChunk(block, structure, background=filling)
+        out = []
+        if removing:
+            faces = chunk.faces(np.arange(chunk.n_objects + 1), None, chunk.n_objects)
+            out.append(Labelled(*faces, chunk.n_objects, chunk.object_sizes))
+        if filling:
+            out.append(_hole_layer(chunk, big if removing else None, small))
+        return tuple(out)
 
-    def painted(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray | None:
-        """The output from the runs (kept objects * top, filled holes * fill); None where
-        scipy labels."""
-        decided = object_runs(block, block_id)
-        if decided is None:
-            return None
-        dtype = block.dtype.type
-        out = np.zeros(block.shape, block.dtype)
-        paint_runs(decided[0], decided[1] * dtype(top), out)
-        gaps = runs_outside(*decided, block.shape, structure)
-        filled = decision(hole_tables[block_id], small, run_sizes(gaps, block.size))
-        paint_runs(gaps, filled[gaps[3]] * dtype(fill), out)  # disjoint from the kept runs
-        return out
+    def record(summaries: list[dict]) -> dict:
+        tallies = [tally(summaries[0], big)] if removing else []
+        if filling:
+            tallies.append(_hole_tally(summaries[-1], summaries[0]["n"] if removing else 0, small))
+        return {"tallies": tallies}
+
+    blocks, graphs = merge_layers(labels, structure, layers, record, found)
+    top = found.mask_value()
+    objects = decide(blocks, graphs[0], 0, big) if removing else None
+    holes = None
+    if filling:
+        taking_part = _taking_part(blocks, objects)
+        holes = decide(blocks, graphs[-1], len(graphs) - 1, small, taking_part)
+    nothing_left = objects is not None and all(t["none"] for t in objects.values())
+    fill = 1 if nothing_left else max(top, 1)  # nothing left: holes take 1, as in memory
+    dtype = labels.dtype.type
 
     def one(block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
         # The input holds 0 and `top` only: the output is kept objects * top, holes * fill.
-        if holes is not None and not hole_tables[block_id]["none"]:
-            out = painted(block, block_id)
-            if out is not None:
-                return out
-        mask = foreground(block, block_id)
-        filled = None if holes is None else holes(~mask, block_id)
-        if filled is not None and fill == top:
-            mask, filled = mask | filled, None
-        out = np.multiply(mask, block.dtype.type(top), dtype=block.dtype)
-        if filled is not None:  # disjoint from the objects
-            out += np.multiply(filled, block.dtype.type(fill), dtype=block.dtype)
-        return out
+        kept_table = None if objects is None else objects[block_id]
+        hole_table = None if holes is None else holes[block_id]
+        removes = kept_table is not None and not kept_table["all"]
+        fills = hole_table is not None and not hole_table["none"]
+        if not removes and not fills:
+            return block.copy()
+        if not fills and kept_table["none"]:
+            return np.zeros_like(block)
+        chunk = MaskChunk(block, structure, background=fills)
+        if kept_table is None:
+            kept = np.ones(chunk.n_objects + 1, bool)
+            kept[0] = False
+        else:
+            kept = decision(kept_table, big, chunk.object_sizes)
+        values = np.multiply(kept, dtype(top), dtype=block.dtype)
+        background = None
+        if fills:
+            # Hole-graph nodes: objects keep their labels, background components follow.
+            n_objects, nodes, filled = chunk.n_objects, hole_table["border"], hole_table["kept"]
+            values[nodes[(nodes <= n_objects) & filled]] = dtype(fill)  # removed, in a hole
+            in_hole = small(chunk.background_sizes)  # the components that are not nodes
+            in_hole[0] = False
+            on_background = (nodes > n_objects) & (nodes <= n_objects + chunk.n_background)
+            in_hole[nodes[on_background] - n_objects] = filled[on_background]
+            background = np.multiply(in_hole, dtype(fill), dtype=block.dtype)
+        return chunk.paint(values, background, block.dtype)
 
     return labels.map_blocks(one, dtype=labels.dtype)
+
+
+def _hole_layer(
+    chunk: MaskChunk,
+    big: Callable[[np.ndarray], np.ndarray] | None,
+    small: Callable[[np.ndarray], np.ndarray],
+) -> Labelled:
+    """A chunk's layer of the hole graph (:func:`._components.merge_layers`).
+
+    Its labels: the objects that the removal may take away (`big` does not hold for their
+    size in this chunk; none where `big` is None) keep theirs (``1..n_objects``), the
+    small background components take ``n_objects + their label``; the other objects take 0
+    (they stay whatever their chunk's neighbours are). A background component for which
+    `small` fails in this chunk alone is never in a hole, and neither is anything joined to
+    it: all of those take one label, ``large``, whose voxels are joined to nothing across
+    chunks. The objects are nodes, joined to the background components they touch.
+    """
+    n_objects, n_bg = chunk.n_objects, chunk.n_background
+    large = n_objects + n_bg + 1
+    background = np.where(small(chunk.background_sizes), np.arange(n_bg + 1) + n_objects, large)
+    background[0] = 0
+    sizes = np.zeros(large + 1, np.int64)
+    sizes[n_objects + 1 : large] = chunk.background_sizes[1:]
+    sizes[large] = chunk.background_sizes[1:][background[1:] == large].sum()
+    objects = np.zeros(n_objects + 1, np.int64)
+    nodes = edges = None
+    if big is not None:
+        removable = ~big(chunk.object_sizes)
+        removable[0] = False
+        objects[removable] = np.flatnonzero(removable)
+        sizes[1 : n_objects + 1] = chunk.object_sizes[1:]
+        touching = chunk.touching(removable)
+        edges = np.stack([touching[0], background[touching[1]]])
+        nodes = np.concatenate([np.flatnonzero(removable), edges[1]])
+    low, high = chunk.faces(objects, background, large)
+    return Labelled(low, high, large, sizes, nodes, edges, large)
+
+
+def _hole_tally(summary: dict, n_objects: int, small: Callable) -> dict:
+    """:func:`._components.tally` of a chunk's hole layer (:func:`_hole_layer`), with its
+    ``n_objects``: whether it has small background components that are not nodes (holes
+    of their own)."""
+    border, sizes, large = summary["border"], summary["sizes"], summary["n"]
+    alone = small(sizes[n_objects + 1 : large])
+    alone[border[(border > n_objects) & (border < large)] - n_objects - 1] = False
+    return {
+        "border_sizes": sizes[border],
+        "inner_all": False,
+        "inner_any": bool(alone.any()),
+        "n_objects": n_objects,
+    }
+
+
+def _taking_part(blocks: dict, objects: dict | None) -> np.ndarray:
+    """Which nodes of the hole graph take part (`active` of :func:`._components.decide`):
+    background components, and the objects that the removal takes away."""
+    active = []
+    for idx, block in blocks.items():
+        nodes, _ = block["layers"][-1]
+        mine = nodes > block["tallies"][-1]["n_objects"]
+        if objects is not None:
+            table = objects[idx]
+            at = np.searchsorted(table["border"], nodes)
+            on_face = at < table["border"].size
+            on_face[on_face] = table["border"][at[on_face]] == nodes[on_face]
+            kept = np.zeros(nodes.size, bool)
+            kept[on_face] = table["kept"][at[on_face]]
+            mine |= ~kept  # the other objects are removable ones off the faces: removed
+        active.append(mine)
+    return np.concatenate([np.zeros(0, bool), *active])
 
 
 def remove_small_objects(
