@@ -206,6 +206,12 @@ def _classifier(folder: Path):
     return PixelClassifier.load(path)
 
 
+def run_classifier(folder: Path) -> dict:
+    """Train and save the classifier of the classify runs (in the process's SegLab)."""
+    _classifier(folder)
+    return {}
+
+
 def run_classify_numpy(folder: Path) -> dict:
     """Prediction of the whole volume held in memory."""
     from napari_seglab.core.io import open_image
@@ -364,7 +370,8 @@ def throughput(scratch: Path, before: Path, rounds: int) -> None:
     cfolder.mkdir()
     cshape = (16, 1024, 1024)
     make_volume(cfolder, cshape, (16, 256, 256))
-    _classifier(cfolder)
+    # Trained and saved by the earlier code: a later one reads its files, not the reverse.
+    _in_subprocess("classifier", cfolder, source=before)
     classify: dict[str, list[dict]] = {"before": [], "after": []}
     for _ in range(rounds):
         for name, source in (("before", before), ("after", after)):
