@@ -160,8 +160,9 @@ def _clean_mask(
         values = np.multiply(kept, dtype(top), dtype=block.dtype)
         background = None
         if fills:
-            # Hole-graph nodes: objects keep their labels, background components follow.
-            n_objects, nodes, filled = chunk.n_objects, hole_table["border"], hole_table["kept"]
+            # Hole-graph nodes (_hole_layer): objects keep their labels, background follows.
+            n_objects = chunk.n_objects if removing else 0
+            nodes, filled = hole_table["border"], hole_table["kept"]
             values[nodes[(nodes <= n_objects) & filled]] = dtype(fill)  # removed, in a hole
             in_hole = small(chunk.background_sizes)  # the components that are not nodes
             in_hole[0] = False
@@ -181,21 +182,23 @@ def _hole_layer(
     """A chunk's layer of the hole graph (:func:`._components.merge_layers`).
 
     Its labels: the objects that the removal may take away (`big` does not hold for their
-    size in this chunk; none where `big` is None) keep theirs (``1..n_objects``), the
-    small background components take ``n_objects + their label``; the other objects take 0
-    (they stay whatever their chunk's neighbours are). A background component for which
-    `small` fails in this chunk alone is never in a hole, and neither is anything joined to
-    it: all of those take one label, ``large``, whose voxels are joined to nothing across
-    chunks. The objects are nodes, joined to the background components they touch.
+    size in this chunk) keep theirs (``1..n_objects``), the small background components
+    take ``n_objects + their label``; the other objects take 0 (they are kept, so in no
+    hole). Where `big` is None (nothing is removed), the background components keep their
+    labels. A background component for which `small` fails in this chunk alone is never in
+    a hole, and neither is anything joined to it: all of those take one label, ``large``,
+    whose voxels are joined to nothing across chunks. The objects are nodes, joined to the
+    background components they touch.
     """
-    n_objects, n_bg = chunk.n_objects, chunk.n_background
+    n_objects = 0 if big is None else chunk.n_objects
+    n_bg = chunk.n_background
     large = n_objects + n_bg + 1
     background = np.where(small(chunk.background_sizes), np.arange(n_bg + 1) + n_objects, large)
     background[0] = 0
     sizes = np.zeros(large + 1, np.int64)
     sizes[n_objects + 1 : large] = chunk.background_sizes[1:]
     sizes[large] = chunk.background_sizes[1:][background[1:] == large].sum()
-    objects = np.zeros(n_objects + 1, np.int64)
+    objects = np.zeros(chunk.n_objects + 1, np.int64)
     nodes = edges = None
     if big is not None:
         removable = ~big(chunk.object_sizes)
