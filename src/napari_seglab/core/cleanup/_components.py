@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Graph",
     "Labelled",
+    "compact",
     "decide",
     "decision",
     "labelling",
@@ -83,7 +84,8 @@ def _summary(labelled: Labelled) -> dict:
     if labelled.nodes is not None:
         taken[labelled.nodes] = True
     taken[0] = False
-    return labelled._asdict() | {"border": np.flatnonzero(taken)}
+    border = np.flatnonzero(taken).astype(np.min_scalar_type(labelled.n))  # kept per chunk
+    return labelled._asdict() | {"border": border}
 
 
 def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, ...]]]:
@@ -144,6 +146,14 @@ def _pairs(
         keys.append(a_lab[both] * (n_low + 1) + b_lab[both])
     key = np.unique(np.concatenate(keys))
     return np.stack([key // (n_low + 1), key % (n_low + 1)])
+
+
+def compact(values: np.ndarray) -> np.ndarray:
+    """Non-negative integers kept until the end of the pass, in 32 bits where they fit (the
+    bookkeeping of many chunks stays small)."""
+    if values.size and values.max() > np.iinfo(np.uint32).max:
+        return values
+    return values.astype(np.uint32)
 
 
 def merge_components(
@@ -236,7 +246,7 @@ def merge_layers(
                 check.add(*mine["checked"])
             layers = mine["layers"]
             if edges is None:
-                edges = [[np.zeros((2, 0), np.int64)] for _ in layers]
+                edges = [[np.zeros((2, 0), np.uint32)] for _ in layers]
                 totals = [0] * len(layers)
             placed = []
             for k, layer in enumerate(layers):
@@ -244,7 +254,7 @@ def merge_layers(
                 placed.append((border, offset))
                 totals[k] += border.size
                 if layer["edges"] is not None and layer["edges"].size:
-                    edges[k].append(np.searchsorted(border, layer["edges"]) + offset)
+                    edges[k].append(compact(np.searchsorted(border, layer["edges"]) + offset))
                 for step, offsets in crossings.items():
                     below = tuple(i - s for i, s in zip(idx, step, strict=True))
                     if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
@@ -261,7 +271,7 @@ def merge_layers(
                     )
                     pairs[0] = np.searchsorted(theirs, pairs[0])
                     pairs[1] = np.searchsorted(border, pairs[1])
-                    edges[k].append(pairs + np.array([[their_offset], [offset]]))
+                    edges[k].append(compact(pairs + np.array([[their_offset], [offset]])))
             blocks[idx] = record(layers) | {"layers": placed}
             for key in release.pop(idx, ()):
                 del waiting[key]
@@ -291,7 +301,7 @@ def tally(summary: dict, keep: Callable[[np.ndarray], np.ndarray]) -> dict:
     inner[0] = False
     inner[border] = False
     return {
-        "border_sizes": sizes[border],
+        "border_sizes": compact(sizes[border]),
         "inner_all": int(inner.sum()) == summary["n"] - border.size,
         "inner_any": bool(inner.any()),
     }

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._blocks import block_batches, compute, one_per_block, sum_in_batches
 from .._validation import SegLabInputError, check_labels, negative_labels_error
-from ._components import Labelled, decide, decision, merge_layers, structure_of, tally
+from ._components import Labelled, compact, decide, decision, merge_layers, structure_of, tally
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -187,8 +187,9 @@ def _hole_layer(
     hole). Where `big` is None (nothing is removed), the background components keep their
     labels. A background component for which `small` fails in this chunk alone is never in
     a hole, and neither is anything joined to it: all of those take one label, ``large``,
-    whose voxels are joined to nothing across chunks. The objects are nodes, joined to the
-    background components they touch.
+    whose voxels are joined to nothing across chunks. The removable objects are nodes,
+    joined to the background components they touch, except those that reach no face and
+    touch large background components only.
     """
     n_objects = 0 if big is None else chunk.n_objects
     n_bg = chunk.n_background
@@ -207,8 +208,17 @@ def _hole_layer(
         sizes[1 : n_objects + 1] = chunk.object_sizes[1:]
         touching = chunk.touching(removable)
         edges = np.stack([touching[0], background[touching[1]]])
-        nodes = np.concatenate([np.flatnonzero(removable), edges[1]])
     low, high = chunk.faces(objects, background, large)
+    if edges is not None:
+        # An object off the faces that touches only large background joins no hole: it
+        # is left out of the graph (most specks of a noisy mask are such objects).
+        joins = np.zeros(n_objects + 1, bool)
+        for face in low + high:
+            joins[face[face <= n_objects]] = True
+        joins[edges[0][edges[1] != large]] = True
+        edges = edges[:, joins[edges[0]]]
+        joins[0] = False
+        nodes = np.concatenate([np.flatnonzero(joins & removable), edges[1]])
     return Labelled(low, high, large, sizes, nodes, edges, large)
 
 
@@ -220,7 +230,7 @@ def _hole_tally(summary: dict, n_objects: int, small: Callable) -> dict:
     alone = small(sizes[n_objects + 1 : large])
     alone[border[(border > n_objects) & (border < large)] - n_objects - 1] = False
     return {
-        "border_sizes": sizes[border],
+        "border_sizes": compact(sizes[border]),
         "inner_all": False,
         "inner_any": bool(alone.any()),
         "n_objects": n_objects,
