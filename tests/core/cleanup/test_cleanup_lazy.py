@@ -170,12 +170,13 @@ def test_removed_object_joins_holes_across_a_chunk_border(lazy):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_random_masks_clean_up_like_in_memory(seed):
-    # Random 2D and 3D masks, chunks, connectivities and sizes: removed objects that join
-    # holes, holes and objects crossing chunk faces, edges and corners.
+    # Random 2D, 3D and 4D masks (4D: labelled by scipy), chunks, connectivities and sizes:
+    # removed objects that join holes, holes and objects crossing chunk faces, edges and
+    # corners.
     rng = np.random.default_rng(seed)
     for _ in range(40):
-        ndim = int(rng.choice([2, 3]))
-        shape = tuple(int(v) for v in rng.integers(3, 30 if ndim == 2 else 12, ndim))
+        ndim = int(rng.choice([2, 3, 4], p=[0.45, 0.45, 0.1]))
+        shape = tuple(int(v) for v in rng.integers(3, {2: 30, 3: 12, 4: 6}[ndim], ndim))
         mask = rng.random(shape) < rng.uniform(0.2, 0.8)
         if rng.random() < 0.5:
             mask = ndi.binary_opening(mask)
