@@ -467,37 +467,47 @@ def grouping(scratch: Path, rounds: int) -> None:
     write_block("grouping-benchmark", "### Stores of small chunks\n\n" + header, table)
 
 
-def rss_vs_chunks(scratch: Path, chunk: int, counts: tuple[int, ...]) -> None:
+def rss_vs_chunks(scratch: Path, chunk: int, counts: tuple[int, ...], rounds: int) -> None:
     """Peak RSS of threshold + clean + evaluate (2 threads) for volumes of `counts` chunks
-    of ``chunk**3`` voxels (4 chunks deep, the rest square)."""
-    rows, loads = [], [_load()]
+    of ``chunk**3`` voxels (4 chunks deep, the rest square), each run `rounds` times, the
+    volumes alternated (one run's peak varies by tens of MiB)."""
+    volumes, loads = [], [_load()]
     for n in counts:
         side = round((n / 4) ** 0.5)
         shape = (4 * chunk, side * chunk, side * chunk)
         folder = scratch / f"chunks{n}"
         folder.mkdir()
         make_volume(folder, shape, (chunk,) * 3)
-        r = _in_subprocess("chunked", folder, workers=2, chunks=(chunk,) * 3)  # not grouped
-        loads.append(_load())
-        rows.append((n, shape, r))
+        volumes.append((n, shape, folder, []))
+    for _ in range(rounds):
+        for _, _, folder, runs in volumes:
+            runs.append(_in_subprocess("chunked", folder, workers=2, chunks=(chunk,) * 3))
+            loads.append(_load())
+    for _, _, folder, _ in volumes:
         shutil.rmtree(folder)
     lines = [
-        "| chunks | volume | MiB | total s | MiB/s | peak RSS MiB | vs the first |",
+        "| chunks | volume | MiB | total s, median | MiB/s | peak RSS MiB, median (min-max) "
+        "| vs the first |",
         "|---|---|---|---|---|---|---|",
     ]
-    for n, shape, r in rows:
-        growth = r["rss_mib"] / rows[0][2]["rss_mib"] - 1
+    first = np.median([r["rss_mib"] for r in volumes[0][3]])
+    for n, shape, _, runs in volumes:
+        peak = [r["rss_mib"] for r in runs]
+        seconds = np.median([sum(r["times"].values()) for r in runs])
         lines.append(
-            f"| {n} | {'x'.join(map(str, shape))} | {r['nbytes'] / MIB:.0f} "
-            f"| {sum(r['times'].values()):.1f} | {_mbps(r):.1f} | {r['rss_mib']:.0f} "
-            f"| {growth:+.0%} |"
+            f"| {n} | {'x'.join(map(str, shape))} | {runs[0]['nbytes'] / MIB:.0f} "
+            f"| {seconds:.1f} | {runs[0]['nbytes'] / MIB / seconds:.1f} "
+            f"| {np.median(peak):.0f} ({min(peak):.0f}-{max(peak):.0f}) "
+            f"| {np.median(peak) / first - 1:+.0%} |"
         )
     header = (
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python "
         f"benchmarks/bench_large.py --rss-chunks {','.join(map(str, counts))} --rss-chunk "
-        f"{chunk}`: threshold + clean + evaluate with 2 threads, chunks of {chunk}^3 uint8 "
-        f"voxels ({chunk**3 / MIB:.2f} MiB), each volume in a fresh process. Load average at "
-        "the start and after each run: " + "; ".join(loads) + "."
+        f"{chunk} --rounds {rounds}`: threshold + clean + evaluate with 2 threads, chunks of "
+        f"{chunk}^3 uint8 voxels ({chunk**3 / MIB:.2f} MiB), each run in a fresh process, the "
+        f"volumes alternated {rounds} times. Load average at the start and after each run: "
+        + "; ".join(loads)
+        + "."
     )
     table = "\n".join(lines)
     print(header, table, sep="\n\n")
@@ -573,7 +583,7 @@ def main() -> None:
         metavar="BEFORE_SRC",
         help="floors and before / after on 256 MiB: the src folder of the earlier code",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="before / after rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="before / after (or RSS) rounds")
     parser.add_argument(
         "--cluster-workers", action="store_true", help="1 against 2 worker processes"
     )
@@ -613,7 +623,7 @@ def main() -> None:
             grouping(scratch, args.rounds)
             return
         if args.rss_chunks:
-            rss_vs_chunks(scratch, args.rss_chunk, args.rss_chunks)
+            rss_vs_chunks(scratch, args.rss_chunk, args.rss_chunks, args.rounds)
             return
         if args.only_big:
             _big_row(scratch, big, chunks, args.big_steps)
