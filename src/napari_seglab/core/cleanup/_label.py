@@ -21,6 +21,7 @@ from numba import njit
 
 __all__ = [
     "count",
+    "image_faces",
     "label",
     "label_faces",
     "label_sizes",
@@ -570,6 +571,24 @@ def label_sizes(mask: np.ndarray, structure: np.ndarray) -> tuple[np.ndarray, in
     return out, int(n), run_sizes(found, mask.size)
 
 
+def image_faces(labels: np.ndarray) -> tuple[list, list]:
+    """The first and the last slice along each axis of a label image, as
+    :func:`run_faces` gives them for runs: ``(low, high)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = image_faces(np.array([[1, 0, 2], [0, 2, 2]]))
+    >>> [f.tolist() for f in low], [f.tolist() for f in high]
+    ([[1, 0, 2], [1, 0]], [[0, 2, 2], [2, 2]])
+    """
+    before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
+    # Copies: the faces outlive the chunk, and views would keep its whole label image.
+    low = [labels[(*before[a], 0)].copy() for a in range(labels.ndim)]
+    high = [labels[(*before[a], -1)].copy() for a in range(labels.ndim)]
+    return low, high
+
+
 def label_faces(mask: np.ndarray, structure: np.ndarray) -> tuple[list, list, int, np.ndarray]:
     """The labels of :func:`label` on the faces of `mask` (its non-zero voxels; as
     :func:`run_faces` gives them), their number and the voxels of each label ``0..n``,
@@ -587,11 +606,7 @@ def label_faces(mask: np.ndarray, structure: np.ndarray) -> tuple[list, list, in
     found = runs(mask, structure)
     if found is None:
         labels, n, sizes = label_sizes(mask, structure)
-        dtype = np.min_scalar_type(n)
-        before = [(slice(None),) * a for a in range(labels.ndim)]  # basic slicing: no gather
-        low = [labels[(*before[a], 0)].astype(dtype) for a in range(labels.ndim)]
-        high = [labels[(*before[a], -1)].astype(dtype) for a in range(labels.ndim)]
-        return low, high, n, sizes
+        return *image_faces(labels.astype(np.min_scalar_type(n), copy=False)), n, sizes
     return *run_faces(found, mask.shape), found[4], run_sizes(found, mask.size)
 
 

@@ -218,7 +218,7 @@ def _hole_layer(
         joins[edges[0][edges[1] != large]] = True
         edges = edges[:, joins[edges[0]]]
         joins[0] = False
-        nodes = np.concatenate([np.flatnonzero(joins & removable), edges[1]])
+        nodes = np.concatenate([np.flatnonzero(joins), edges[1]])  # removable ones only
     return Labelled(low, high, large, sizes, nodes, edges, large)
 
 
@@ -243,15 +243,12 @@ def _taking_part(blocks: dict, objects: dict | None) -> np.ndarray:
     active = []
     for idx, block in blocks.items():
         nodes, _ = block["layers"][-1]
-        mine = nodes > block["tallies"][-1]["n_objects"]
+        n_objects = block["tallies"][-1]["n_objects"]
+        mine = nodes > n_objects
         if objects is not None:
-            table = objects[idx]
-            at = np.searchsorted(table["border"], nodes)
-            on_face = at < table["border"].size
-            on_face[on_face] = table["border"][at[on_face]] == nodes[on_face]
-            kept = np.zeros(nodes.size, bool)
-            kept[on_face] = table["kept"][at[on_face]]
-            mine |= ~kept  # the other objects are removable ones off the faces: removed
+            kept = np.zeros(n_objects + 1, bool)  # off the faces: removable, so removed
+            kept[objects[idx]["border"]] = objects[idx]["kept"]
+            mine[~mine] = ~kept[nodes[~mine]]
         active.append(mine)
     return np.concatenate([np.zeros(0, bool), *active])
 

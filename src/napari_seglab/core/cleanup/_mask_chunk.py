@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._label import label_sizes, paint_runs, painted_faces, run_sizes, runs, runs_outside
+from ._label import (
+    image_faces,
+    label_sizes,
+    paint_runs,
+    painted_faces,
+    run_sizes,
+    runs,
+    runs_outside,
+)
 from ._label import touching as run_touching
 
 __all__ = ["MaskChunk"]
@@ -57,11 +65,9 @@ class MaskChunk:
         ``object_values[its object]`` or ``background_values[its background component]``
         (0 where None), all at most `top`; index 0 of both must be 0."""
         if self._runs is None:
-            image = self.paint(object_values, background_values, np.min_scalar_type(top))
-            before = [(slice(None),) * a for a in range(image.ndim)]  # basic slicing
-            low = [image[(*before[a], 0)] for a in range(image.ndim)]
-            high = [image[(*before[a], -1)] for a in range(image.ndim)]
-            return low, high
+            return image_faces(
+                self.paint(object_values, background_values, np.min_scalar_type(top))
+            )
         parts = [(self._runs, object_values[self._runs[3]])]
         if background_values is not None:
             parts.append((self._gaps, background_values[self._gaps[3]]))

@@ -194,10 +194,9 @@ def _chunk_config() -> dict:
 
 
 def _codecs() -> list:
-    """Zstandard at level 1 rather than zarr's default 3: on 16 MiB chunks of a mask, of
-    a noisy image and of the KESM tile, it compresses 1.05-3 times faster, decompresses as
-    fast or faster, and the files are no larger (masks: 3.9 % of the voxels' bytes against
-    4.5 %); the chunked pipeline of ``benchmarks/bench_large.py`` ran 8 % faster."""
+    """Zstandard at level 1 rather than zarr's default 3: faster to compress, as fast to
+    decompress, and no larger on masks and images (measured chunk by chunk and on the
+    pipeline of ``benchmarks/bench_large.py``; see ``benchmarks/README.md``)."""
     import zarr
 
     return [zarr.codecs.BytesCodec(), zarr.codecs.ZstdCodec(level=1)]
