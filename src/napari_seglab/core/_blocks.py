@@ -222,21 +222,31 @@ def parallelism() -> int:
     return local_threads()
 
 
-def block_batches(array: da.Array) -> Iterator[list[tuple[int, ...]]]:
+def block_batches(
+    array: da.Array, axes: tuple[int, ...] | None = None
+) -> Iterator[list[tuple[int, ...]]]:
     """Block indices of `array` in C order, a bounded number at a time.
 
     A pass that computes one batch after the other holds about ``BATCH_BYTES`` of input
-    (and at least two chunks per thread) whatever the size of the volume.
+    (and at least two chunks per thread) whatever the size of the volume. `axes`, a
+    permutation of the array's axes, orders the blocks as C order would with the axes taken
+    in that order (the first varies slowest).
 
     Examples
     --------
     >>> import dask.array as da
     >>> [len(b) for b in block_batches(da.zeros((4, 4), chunks=2))]
     [4]
+    >>> next(block_batches(da.zeros((4, 4), chunks=2), axes=(1, 0)))
+    [(0, 0), (1, 0), (0, 1), (1, 1)]
     """
     chunk_bytes = int(np.prod([max(c) for c in array.chunks])) * array.dtype.itemsize
     size = max(2 * parallelism(), BATCH_BYTES // max(chunk_bytes, 1))
-    indices = np.ndindex(*array.numblocks)
+    axes = tuple(range(array.ndim)) if axes is None else tuple(axes)
+    back = np.argsort(axes)
+    indices = (
+        tuple(index[a] for a in back) for index in np.ndindex(*(array.numblocks[a] for a in axes))
+    )
     while batch := list(itertools.islice(indices, size)):
         yield batch
 

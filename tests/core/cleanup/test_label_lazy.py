@@ -55,3 +55,16 @@ def test_min_size_counts_objects_whole(mask, lazy):
 def test_empty_mask(lazy):
     labels, n = label_lazy(lazy(np.zeros((3, 70, 90), bool)), ndi.generate_binary_structure(3, 1))
     assert n == 0 and not labels.compute().any()
+
+
+def test_objects_numbered_chunk_by_chunk_in_c_order(lazy):
+    # The merge takes the longest axis first (here the second: chunk (1, 0) before (0, 1));
+    # the numbers still follow the chunks in C order, then each chunk's label order.
+    mask = np.zeros((4, 12), bool)
+    mask[0, 2:4] = True  # first seen in chunk (0, 0), crosses into (0, 1)
+    mask[0, 5] = True  # in chunk (0, 1), after the first object's part there
+    mask[3, 0] = True  # in chunk (1, 0)
+    labels, n = label_lazy(lazy(mask, chunks=(2, 3)), ndi.generate_binary_structure(2, 1))
+    out = labels.compute()
+    assert n == 3
+    assert (out[0, 2], out[0, 3], out[0, 5], out[3, 0]) == (1, 1, 2, 3)

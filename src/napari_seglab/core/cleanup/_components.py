@@ -30,6 +30,7 @@ __all__ = [
     "merge_layers",
     "structure_of",
     "tally",
+    "traversal",
 ]
 
 
@@ -88,18 +89,37 @@ def _summary(labelled: Labelled) -> dict:
     return labelled._asdict() | {"border": border}
 
 
-def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, ...]]]:
+def traversal(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The order in which the merge takes the axes (the first varies slowest): longest
+    first, ties in array order.
+
+    The upper faces of one layer of chunks across the first axis wait in memory for the next
+    layer; taking the longest axis first makes that the volume's smallest cross-section
+    (for a 799 x 8026 x 17480 stack, 799 x 8026 voxels instead of 8026 x 17480).
+
+    Examples
+    --------
+    >>> traversal((64, 2048, 2048)), traversal((2048, 64, 64))
+    ((1, 2, 0), (0, 1, 2))
+    """
+    return tuple(sorted(range(len(shape)), key=lambda a: -shape[a]))
+
+
+def _crossings(
+    structure: np.ndarray, axes: tuple[int, ...]
+) -> dict[tuple[int, ...], list[tuple[int, ...]]]:
     """Per step between neighbouring chunks, the voxel offsets that cross it.
 
-    The steps are those whose first non-zero entry is +1 (each pair of neighbours once, the
-    earlier chunk in C order first); an offset ``d`` crosses step ``s`` when ``d[a] ==
-    s[a]`` on every axis where ``s`` moves. Steps that no offset crosses are left out.
+    The steps are those whose first non-zero entry, taking the axes in the order `axes`, is
+    +1 (each pair of neighbours once, the chunk that comes earlier in that order first); an
+    offset ``d`` crosses step ``s`` when ``d[a] == s[a]`` on every axis where ``s`` moves.
+    Steps that no offset crosses are left out.
     """
     centre = np.array(structure.shape) // 2
     offsets = [tuple(int(v) for v in p - centre) for p in np.argwhere(structure)]
     steps = {}
     for step in itertools.product((-1, 0, 1), repeat=structure.ndim):
-        if not any(step) or step[next(a for a, v in enumerate(step) if v)] != 1:
+        if not any(step) or step[_leading(step, axes)] != 1:
             continue
         moving = [a for a, v in enumerate(step) if v]
         crossing = [d for d in offsets if all(d[a] == step[a] for a in moving)]
@@ -108,21 +128,26 @@ def _crossings(structure: np.ndarray) -> dict[tuple[int, ...], list[tuple[int, .
     return steps
 
 
+def _leading(step: tuple[int, ...], axes: tuple[int, ...]) -> int:
+    """The first axis, in the order `axes`, along which `step` moves."""
+    return next(a for a in axes if step[a])
+
+
 def _pairs(
     high: np.ndarray,
     low: np.ndarray,
     step: tuple,
+    axis: int,
     offsets: list,
     n_low: int,
     apart: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """Label pairs (earlier chunk's, later chunk's) of face voxels that touch.
 
-    `high` is the earlier chunk's last slice along the first axis the `step` moves along,
-    `low` the later chunk's first slice along it; pairs of the two chunks' `apart` labels
-    are left out.
+    `high` is the earlier chunk's last slice along `axis` (along which the `step` moves by
+    +1), `low` the later chunk's first slice along it; pairs of the two chunks' `apart`
+    labels are left out.
     """
-    axis = step.index(1)
     free = [a for a in range(len(step)) if a != axis]
     keys = []
     for d in offsets:
@@ -202,9 +227,10 @@ def merge_layers(
     chunks' faces, so this is exact for every connectivity. A layer's ``edges`` join labels
     inside a chunk too.
 
-    The chunks are labelled a batch at a time (:func:`block_batches`), in C order: when a
-    chunk arrives, every earlier neighbour is known, so its pairs are found at once and only
-    the upper faces of the last plane of chunks wait in memory. Labels that reach no face of
+    The chunks are labelled a batch at a time (:func:`block_batches`), in C order with the
+    axes taken longest first (:func:`traversal`): when a chunk arrives, every earlier
+    neighbour is known, so its pairs are found at once and only the upper faces of the last
+    layer of chunks across the longest axis wait in memory. Labels that reach no face of
     their chunk (and are not among a layer's ``nodes``) are whole objects; only the others
     join the merge, and only what `record` keeps of the rest stays in memory.
 
@@ -215,7 +241,7 @@ def merge_layers(
 
     `check`, optional, looks at each chunk in the same task: ``check.of(chunk)`` gives a
     value and whether to label the chunk, and ``check.add(value, labelled)`` receives them
-    in C order as the chunks arrive; it must raise for a chunk not labelled (which stops
+    as the chunks arrive; it must raise for a chunk not labelled (which stops
     the pass), and may raise to stop it for any other reason.
     """
     ndim, nblocks = image.ndim, image.numblocks
@@ -230,16 +256,19 @@ def merge_layers(
     tasks = image.map_blocks(
         summarise, dtype=object, chunks=tuple((1,) * n for n in nblocks)
     ).to_delayed(optimize_graph=False)
-    crossings = _crossings(structure)
+    axes = traversal(image.shape)
+    later = {a: axes[i + 1 :] for i, a in enumerate(axes)}
+    crossings = _crossings(structure, axes)
     # The upper face along axis `a` of chunk `b` waits for the chunks after it along `a`
-    # (any offset along the later axes), and is dropped once the last of them is done:
-    # only one plane of chunks' faces along the first axis, one row's along the second...
+    # (any offset along the axes taken after `a`), and is dropped once the last of them is
+    # done: only one layer of chunks' faces across the first axis, one row's across the
+    # second...
     waiting: dict[tuple, list] = {}
     release: dict[tuple, list] = {}  # block index -> faces its arrival releases
     blocks: dict[tuple, dict] = {}
     edges: list[list[np.ndarray]] | None = None
     totals: list[int] = []
-    for batch in block_batches(image):
+    for batch in block_batches(image, axes):
         for idx, result in zip(batch, compute(*(tasks[i] for i in batch)), strict=True):
             mine = result[(0,) * ndim]
             if check is not None:
@@ -259,12 +288,13 @@ def merge_layers(
                     below = tuple(i - s for i, s in zip(idx, step, strict=True))
                     if not all(0 <= b < n for b, n in zip(below, nblocks, strict=True)):
                         continue
-                    axis = step.index(1)
+                    axis = _leading(step, axes)
                     high, apart, theirs, their_offset = waiting[below, axis][k]
                     pairs = _pairs(
                         high,
                         layer["low"][axis],
                         step,
+                        axis,
                         offsets,
                         layer["n"],
                         (apart, layer["apart"]),
@@ -279,7 +309,7 @@ def merge_layers(
                 if idx[axis] + 1 == nblocks[axis]:
                     continue  # no chunk after it along this axis
                 last = tuple(
-                    i + (a == axis or (a > axis and i + 1 < n))
+                    i + (a == axis or (a in later[axis] and i + 1 < n))
                     for a, (i, n) in enumerate(zip(idx, nblocks, strict=True))
                 )
                 waiting[idx, axis] = [

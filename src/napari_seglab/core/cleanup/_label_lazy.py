@@ -33,12 +33,21 @@ def _numbering(blocks: dict, component: np.ndarray, min_size: int) -> tuple[dict
     smallest = max(min_size, 1)
     sizes = [np.zeros(0), *(block["border_sizes"] for block in blocks.values())]
     whole = np.bincount(component, weights=np.concatenate(sizes)) if component.size else sizes[0]
+    in_c_order = sorted(blocks)  # the merge may have taken the chunks in another order
+    ordered = np.concatenate(  # the nodes, chunk by chunk in C order
+        [np.zeros(0, np.int64)]
+        + [
+            np.arange(b["offset"], b["offset"] + b["border"].size)
+            for b in map(blocks.get, in_c_order)
+        ]
+    )
     first = np.zeros(component.size, bool)  # the node where each object first appears
-    first[np.unique(component, return_index=True)[1]] = True
+    first[ordered[np.unique(component[ordered], return_index=True)[1]]] = True
     new = first & (whole >= smallest)[component]
     number = np.zeros(whole.size, np.int64)  # per object
     base, tables = 0, {}
-    for idx, block in blocks.items():
+    for idx in in_c_order:
+        block = blocks[idx]
         nodes = slice(block["offset"], block["offset"] + block["border"].size)
         here = new[nodes]
         ranks = block["inner_before"] + np.cumsum(here)
