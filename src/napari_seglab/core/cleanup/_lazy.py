@@ -171,7 +171,17 @@ def _clean_mask(
             background = np.multiply(in_hole, dtype(fill), dtype=block.dtype)
         return chunk.paint(values, background, block.dtype)
 
-    return labels.map_blocks(one, dtype=labels.dtype)
+    # Named from the inputs: dask would otherwise hash `one` by pickling it with every
+    # chunk's tables (several MiB for thousands of chunks).
+    name = _name("clean", labels, remove_smaller_than, fill_holes_smaller_than, connectivity)
+    return labels.map_blocks(one, dtype=labels.dtype, name=name)
+
+
+def _name(step: str, labels: da.Array, *options: int) -> str:
+    """The dask name of a clean-up result: its step, input and options decide it."""
+    from dask.base import tokenize
+
+    return f"seglab-{step}-" + tokenize(labels.name, *options)
 
 
 def _hole_layer(
@@ -295,7 +305,11 @@ def _remove_labels(labels: da.Array, smaller_than: int) -> da.Array:
     sizes = sum_in_batches(parts)
     keep = sizes >= smaller_than
     keep[0] = False
-    return labels.map_blocks(lambda b: np.where(keep[b], b, 0).astype(b.dtype), dtype=labels.dtype)
+    return labels.map_blocks(
+        lambda b: np.where(keep[b], b, 0).astype(b.dtype),
+        dtype=labels.dtype,
+        name=_name("remove-labels", labels, smaller_than),
+    )
 
 
 def fill_small_holes(labels: da.Array, smaller_than: int, *, connectivity: int = 1) -> da.Array:
