@@ -161,9 +161,11 @@ def _store_in_batches(
     import uuid
 
     ndim = array.ndim
+    starts = [np.cumsum((0, *c)).tolist() for c in array.chunks]
 
-    def write(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
-        store[tuple(slice(a, b) for a, b in block_info[0]["array-location"])] = block
+    def write(block: np.ndarray, block_id: tuple[int, ...] = ()) -> np.ndarray:
+        # block_id, not block_info: dask makes a dict of every chunk's location for that
+        store[tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, block_id, strict=True))] = block
         return np.zeros((1,) * ndim, bool)
 
     written = array.map_blocks(
