@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_BYTES",
     "block_batches",
+    "block_locator",
     "block_slices",
     "check_chunks",
     "compute",
@@ -93,11 +94,28 @@ def halo_depth(image: da.Array, wanted: dict[int, int]) -> dict[int, int]:
     }
 
 
+def block_locator(chunks: tuple[tuple[int, ...], ...]) -> Callable[[tuple[int, ...]], tuple]:
+    """The slices of a block of a chunk layout, from its block index (nothing is made per
+    block until asked).
+
+    Examples
+    --------
+    >>> block_locator(((2, 2), (3, 1)))((1, 1))
+    (slice(2, 4, None), slice(3, 4, None))
+    """
+    starts = [np.concatenate([[0], np.cumsum(c)]) for c in chunks]
+
+    def locate(idx: tuple[int, ...]) -> tuple:
+        return tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx, strict=True))
+
+    return locate
+
+
 def block_slices(chunks: tuple[tuple[int, ...], ...]) -> Iterator[tuple[tuple, tuple]]:
     """Yield ``(block index, slices)`` for every block of a chunk layout."""
-    starts = [np.concatenate([[0], np.cumsum(c)]) for c in chunks]
+    locate = block_locator(chunks)
     for idx in itertools.product(*(range(len(c)) for c in chunks)):
-        yield idx, tuple(slice(int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx, strict=True))
+        yield idx, locate(idx)
 
 
 def tree_reduce(parts: list, combine: Callable) -> Any:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._blocks import block_batches, distributed_client, local_threads
+from .._blocks import block_batches, block_locator, distributed_client, local_threads
 from .._validation import Cancelled, SegLabInputError
 from ._ome import (
     ImageMetadata,
@@ -161,11 +161,11 @@ def _store_in_batches(
     import uuid
 
     ndim = array.ndim
-    starts = [np.cumsum((0, *c)).tolist() for c in array.chunks]
+    locate = block_locator(array.chunks)
 
     def write(block: np.ndarray, block_id: tuple[int, ...] = ()) -> np.ndarray:
         # block_id, not block_info: dask makes a dict of every chunk's location for that
-        store[tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, block_id, strict=True))] = block
+        store[locate(block_id)] = block
         return np.zeros((1,) * ndim, bool)
 
     written = array.map_blocks(
