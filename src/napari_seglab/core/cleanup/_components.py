@@ -148,8 +148,10 @@ def _pairs(
     +1), `low` the later chunk's first slice along it; pairs of the two chunks' `apart`
     labels are left out.
     """
+    from ._label import unique_pairs
+
     free = [a for a in range(len(step)) if a != axis]
-    keys = []
+    ours_found, theirs_found = [], []
     for d in offsets:
         ours, theirs = [], []
         for j, a in enumerate(free):
@@ -168,9 +170,9 @@ def _pairs(
         both = (a_lab > 0) & (b_lab > 0)
         if apart[0] or apart[1]:
             both &= (a_lab != apart[0]) | (b_lab != apart[1])
-        keys.append(a_lab[both] * (n_low + 1) + b_lab[both])
-    key = np.unique(np.concatenate(keys))
-    return np.stack([key // (n_low + 1), key % (n_low + 1)])
+        ours_found.append(a_lab[both])
+        theirs_found.append(b_lab[both])
+    return unique_pairs(np.concatenate(ours_found), np.concatenate(theirs_found), n_low)
 
 
 def compact(values: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ __all__ = [
     "runs",
     "runs_outside",
     "touching",
+    "unique_pairs",
     "value_range",
 ]
 
@@ -447,8 +448,21 @@ def touching(
     a, b = _touching3(
         *found[:4], chosen, *gaps[:4], shape[-2], *_neighbourhood(len(shape), structure)
     )
-    key = np.unique(a * (int(gaps[4]) + 1) + b)
-    return np.stack([key // (int(gaps[4]) + 1), key % (int(gaps[4]) + 1)])
+    return unique_pairs(a, b, int(gaps[4]))
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray, top: int) -> np.ndarray:
+    """The distinct pairs ``(a[i], b[i])``, sorted, as a ``(2, k)`` int64 array (`b` holds
+    non-negative integers up to `top`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unique_pairs(np.array([2, 1, 2]), np.array([0, 3, 0]), 3).tolist()
+    [[1, 2], [3, 0]]
+    """
+    key = np.unique(np.asarray(a, np.int64) * (top + 1) + b)
+    return np.stack([key // (top + 1), key % (top + 1)])
 
 
 def run_sizes(found: tuple, size: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from ._label import (
     run_sizes,
     runs,
     runs_outside,
+    unique_pairs,
 )
 from ._label import touching as run_touching
 
@@ -79,16 +80,16 @@ class MaskChunk:
         if self._runs is not None:
             return run_touching(self._runs, self._gaps, chosen, self.shape, self._structure)
         centre = np.array(self._structure.shape) // 2
-        keys = [np.zeros(0, np.int64)]
+        objects, holes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for offset in np.argwhere(self._structure) - centre:
             sides = list(zip(offset, self.shape, strict=True))
             ours = tuple(slice(max(0, -d), n - max(0, d)) for d, n in sides)
             theirs = tuple(slice(max(0, d), n - max(0, -d)) for d, n in sides)
             a, b = self._objects[ours].ravel(), self._holes[theirs].ravel()
             near = chosen[a] & (b > 0)
-            keys.append(a[near].astype(np.int64) * (self.n_background + 1) + b[near])
-        key = np.unique(np.concatenate(keys))
-        return np.stack([key // (self.n_background + 1), key % (self.n_background + 1)])
+            objects.append(a[near])
+            holes.append(b[near])
+        return unique_pairs(np.concatenate(objects), np.concatenate(holes), self.n_background)
 
     def paint(
         self, object_values: np.ndarray, background_values: np.ndarray | None, dtype: np.dtype
